@@ -1,0 +1,39 @@
+/*
+ * buf.h - a growable byte buffer (after git's strbuf).
+ *
+ * What: the codec's one way to build output of unknown length: encoder
+ * output, text forms, error messages.
+ * Ownership: a pk_buf owns `data`; pk_buf_release frees it and leaves an
+ * empty, reusable buffer; pk_buf_detach hands `data` to the caller.
+ * Invariants: data is NULL or holds cap bytes; len <= cap; when data is
+ * not NULL, data[len] == '\0' (so text can be used as a C string), which
+ * is why cap is always at least len + 1.
+ */
+#ifndef PK_BUF_H
+#define PK_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pk_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+} pk_buf;
+
+#define PK_BUF_INIT {NULL, 0, 0}
+
+void pk_buf_init(pk_buf *b);
+void pk_buf_release(pk_buf *b);
+/* Returns the data (caller frees) and resets b; never NULL after an add. */
+uint8_t *pk_buf_detach(pk_buf *b, size_t *len);
+/* All adders return 0, or -1 when memory runs out (b is then unchanged). */
+int pk_buf_grow(pk_buf *b, size_t extra);
+int pk_buf_add(pk_buf *b, const void *data, size_t n);
+int pk_buf_addc(pk_buf *b, uint8_t c);
+int pk_buf_adds(pk_buf *b, const char *s);
+int pk_buf_addf(pk_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void pk_buf_reset(pk_buf *b); /* len = 0, keeps the allocation */
+
+#endif

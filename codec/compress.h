@@ -1,0 +1,73 @@
+/*
+ * compress.h - gzip and bzip2 streams around a pickle.
+ *
+ * What: recognise a compressed pickle by its magic bytes, decompress it
+ * (to memory or streaming to a file descriptor, so a large pickle never
+ * has to sit in RAM), and compress a pickle back in the same format.
+ * Ownership: pk_zinfo is a plain value (no pointers owned); output buffers
+ * are caller-owned pk_bufs; file descriptors stay open and owned by the
+ * caller.
+ * Invariants: decompression handles concatenated gzip members and
+ * concatenated bzip2 streams (as Python's gzip/bz2 modules read them);
+ * compressing the decompressed bytes with the pk_zinfo that decompression
+ * filled reproduces the header fields (gzip mtime, XFL, OS, file name;
+ * bzip2 block size) and the compression level, so a file made by Python's
+ * gzip/bz2 modules (level 9) and not edited comes back byte-identical as
+ * long as the same zlib/libbz2 is in use. Multi-member gzip is written
+ * back as a single member.
+ */
+#ifndef PK_COMPRESS_H
+#define PK_COMPRESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+
+enum pk_zfmt {
+	PK_Z_NONE = 0,
+	PK_Z_GZIP,
+	PK_Z_BZIP2,
+};
+
+typedef struct pk_zinfo {
+	int fmt;         /* enum pk_zfmt */
+	int level;       /* 1..9 as detected (gzip XFL; bzip2 block size) */
+	/* gzip header of the first member */
+	uint32_t mtime;
+	uint8_t xfl;
+	uint8_t os;
+	uint8_t has_name; /* FNAME was present */
+	char name[256];   /* FNAME, NUL-terminated, truncated if longer */
+	uint32_t members; /* gzip members / bzip2 streams read */
+} pk_zinfo;
+
+/* Format from the first bytes (n may be less than 3). */
+int pk_z_detect(const uint8_t *head, size_t n);
+const char *pk_z_name(int fmt); /* "none", "gzip", "bzip2" */
+
+/* Progress callback for long work: done bytes of input read so far,
+ * total input size (0 if unknown). Return nonzero to abort. May be NULL. */
+typedef int (*pk_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/* Decompress the whole input `in` into out (appended). Fills *info.
+ * `max_out` bounds the output (0 = no bound) against decompression
+ * bombs when the caller wants one: PK_E_UNSUPPORTED past it. */
+int pk_z_decompress_mem(const uint8_t *in, size_t n, pk_buf *out,
+			pk_zinfo *info, uint64_t max_out, pk_err *e);
+
+/* Same, reading in_fd from its current position to EOF and writing the
+ * decompressed bytes to out_fd; *out_len receives their count. */
+int pk_z_decompress_fd(int in_fd, int out_fd, pk_zinfo *info,
+		       uint64_t *out_len, pk_progress_fn progress, void *ctx,
+		       pk_err *e);
+
+/* Compress data[0..n) in info->fmt (with its level and header fields)
+ * and append to out / write all of it to out_fd. */
+int pk_z_compress_mem(const pk_zinfo *info, const uint8_t *data, size_t n,
+		      pk_buf *out, pk_err *e);
+int pk_z_compress_fd(const pk_zinfo *info, const uint8_t *data, size_t n,
+		     int out_fd, pk_err *e);
+
+#endif

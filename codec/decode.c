@@ -1,0 +1,812 @@
+#include "pickle.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "memo.h"
+#include "tree.h"
+#include "opcodes.h"
+#include "text.h"
+
+/*
+ * The decoder is the pickle virtual machine with every "call" replaced by
+ * node construction. It follows _pickle.c's stack discipline (a value
+ * stack plus a separate mark stack whose top is the fence below which
+ * ordinary pops may not reach), so that what CPython refuses as
+ * structurally broken is refused here, with the offset of the opcode.
+ */
+
+struct dec {
+	const uint8_t *base;
+	const uint8_t *p;
+	const uint8_t *end;
+	pk_doc *doc;
+	pk_arena *arena;
+	pk_err *e;
+
+	pk_val *stack;
+	size_t sp, scap;
+	size_t *marks;
+	size_t nmarks, mcap;
+
+	pk_memo memo;
+
+	pk_buf scratch;
+	pk_decode_progress_fn progress;
+	void *progress_ctx;
+};
+
+static int fail(struct dec *d, int code, const char *msg, const uint8_t *at)
+{
+	return pk_err_set(d->e, code, msg, (uint64_t)(at - d->base));
+}
+
+/* ---- stack ------------------------------------------------------------ */
+
+static int grow_stack(struct dec *d, const uint8_t *op)
+{
+	size_t ncap = d->scap ? d->scap * 2 : 64;
+	pk_val *ns = realloc(d->stack, ncap * sizeof(*ns));
+
+	if (!ns)
+		return fail(d, PK_E_NOMEM, "out of memory", op);
+	d->stack = ns;
+	d->scap = ncap;
+	return 0;
+}
+
+static inline int push(struct dec *d, pk_val v, const uint8_t *op)
+{
+	if (d->sp == d->scap && grow_stack(d, op))
+		return d->e->code;
+	d->stack[d->sp++] = v;
+	return 0;
+}
+
+static inline size_t fence(const struct dec *d)
+{
+	return d->nmarks ? d->marks[d->nmarks - 1] : 0;
+}
+
+static int push_mark(struct dec *d, const uint8_t *op)
+{
+	if (d->nmarks == d->mcap) {
+		size_t ncap = d->mcap ? d->mcap * 2 : 32;
+		size_t *nm = realloc(d->marks, ncap * sizeof(*nm));
+		if (!nm)
+			return fail(d, PK_E_NOMEM, "out of memory", op);
+		d->marks = nm;
+		d->mcap = ncap;
+	}
+	d->marks[d->nmarks++] = d->sp;
+	return 0;
+}
+
+/* Pops the top mark; *at receives the stack position it marked. */
+static int pop_mark(struct dec *d, size_t *at, const uint8_t *op)
+{
+	if (!d->nmarks)
+		return fail(d, PK_E_STACK, "could not find MARK", op);
+	*at = d->marks[--d->nmarks];
+	if (*at > d->sp)
+		return fail(d, PK_E_STACK, "MARK above the stack top", op);
+	return 0;
+}
+
+/* ---- nodes ------------------------------------------------------------ */
+
+static pk_node *node_new(struct dec *d, int kind)
+{
+	pk_node *n = pk_arena_alloc(d->arena, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	memset(n, 0, sizeof(*n));
+	n->kind = (uint8_t)kind;
+	n->put_after = UINT32_MAX;
+	return n;
+}
+
+static inline pk_val node_val(pk_node *n)
+{
+	pk_val v;
+
+	v.kind = n->kind;
+	v.put = 0;
+	v.flags = PK_VAL_NODE;
+	v.memo = 0;
+	v.u.node = n;
+	return v;
+}
+
+static inline pk_val scalar_val(int kind, const uint8_t *op)
+{
+	pk_val v;
+
+	v.kind = (uint8_t)kind;
+	v.put = 0;
+	v.flags = 0;
+	v.memo = 0;
+	v.u.op = op;
+	return v;
+}
+
+/* New node whose creation step consumes the top `count` stack values. */
+static int make_node(struct dec *d, int kind, uint8_t op, int marked,
+		     size_t from, const uint8_t *at)
+{
+	size_t count = d->sp - from;
+	pk_node *n = node_new(d, kind);
+
+	if (!n)
+		return fail(d, PK_E_NOMEM, "out of memory", at);
+	if (pk_node_add_step(d->arena, n, op, marked, d->stack + from,
+			     count) < 0)
+		return fail(d, PK_E_NOMEM, "out of memory", at);
+	d->sp = from;
+	return push(d, node_val(n), at);
+}
+
+/* ---- memo ------------------------------------------------------------- */
+
+static int memo_put(struct dec *d, uint64_t idx, uint8_t putop,
+		    const uint8_t *op)
+{
+	pk_val *top, *slot;
+
+	if (d->sp <= fence(d))
+		return fail(d, PK_E_STACK, "unpickling stack underflow", op);
+	if (idx > UINT32_MAX)
+		return fail(d, PK_E_MEMO, "memo index too large", op);
+	top = &d->stack[d->sp - 1];
+	if (top->put) {
+		/* A value memoized twice: CPython's pickler never does this,
+		 * and a slot can only remember one PUT. */
+		d->doc->irregular = 1;
+	} else {
+		top->put = putop;
+		top->memo = (uint32_t)idx;
+		if (pk_val_is_node(top)) {
+			pk_node *n = top->u.node;
+			n->put_after = n->nsteps ? n->nsteps - 1 : 0;
+		}
+	}
+	slot = pk_memo_put(&d->memo, idx);
+	if (!slot)
+		return fail(d, PK_E_NOMEM, "out of memory", op);
+	*slot = *top;
+	return 0;
+}
+
+static int memo_get(struct dec *d, uint64_t idx, const uint8_t *op)
+{
+	pk_val *slot = pk_memo_get(&d->memo, idx);
+
+	if (!slot)
+		return fail(d, PK_E_MEMO, "memo value not found", op);
+	return push(d, *slot, op);
+}
+
+/* ---- argument readers ------------------------------------------------- */
+
+static inline uint64_t rd_le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = n - 1; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* Needs n argument bytes after the opcode byte. */
+#define NEED(n)                                                              \
+	do {                                                                 \
+		if ((size_t)(d->end - d->p) < (size_t)(n))                   \
+			return fail(d, PK_E_TRUNCATED,                       \
+				    "pickle data was truncated", op);        \
+	} while (0)
+
+/* Reads a line argument; the line and its length exclude the newline. */
+static int read_line(struct dec *d, const uint8_t *op, const uint8_t **line,
+		     size_t *len)
+{
+	const uint8_t *nl = memchr(d->p, '\n', (size_t)(d->end - d->p));
+
+	if (!nl)
+		return fail(d, PK_E_TRUNCATED, "pickle data was truncated", op);
+	*line = d->p;
+	*len = (size_t)(nl - d->p);
+	d->p = nl + 1;
+	return 0;
+}
+
+static int is_decimal(const uint8_t *s, size_t n, int allow_l)
+{
+	size_t i = 0;
+
+	if (allow_l && n > 0 && s[n - 1] == 'L')
+		n--;
+	if (i < n && (s[i] == '-' || s[i] == '+'))
+		i++;
+	if (i == n)
+		return 0;
+	for (; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static int parse_index(const uint8_t *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (n == 0 || n > 18)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static inline int utf8_ok(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	/* ASCII fast path: most keys and names never leave it. */
+	while (i + 8 <= n) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if (w & 0x8080808080808080ull)
+			break;
+		i += 8;
+	}
+	while (i < n && s[i] < 0x80)
+		i++;
+	return i == n || pk_utf8_valid(s + i, n - i, 1);
+}
+
+/* Length-prefixed payload: reads an n-byte little-endian size, checks the
+ * payload fits in what remains, and advances past it. */
+static int read_counted(struct dec *d, const uint8_t *op, int nbytes,
+			int is_signed, const uint8_t **payload, uint64_t *len)
+{
+	uint64_t n;
+
+	NEED(nbytes);
+	n = rd_le(d->p, nbytes);
+	if (is_signed && nbytes == 4 && (n & 0x80000000u))
+		return fail(d, PK_E_ARG, "negative byte count", op);
+	d->p += nbytes;
+	if ((uint64_t)(d->end - d->p) < n)
+		return fail(d, PK_E_TRUNCATED, "pickle data was truncated", op);
+	*payload = d->p;
+	*len = n;
+	d->p += n;
+	return 0;
+}
+
+/* ---- the machine ------------------------------------------------------ */
+
+static int need_node_target(struct dec *d, size_t pos, int k1, int k2,
+			    const char *msg, const uint8_t *op)
+{
+	pk_val *t;
+
+	if (pos >= d->sp)
+		return fail(d, PK_E_STACK, "unpickling stack underflow", op);
+	t = &d->stack[pos];
+	if (!pk_val_is_node(t) || (t->kind != k1 && t->kind != k2))
+		return fail(d, PK_E_STACK, msg, op);
+	return 0;
+}
+
+/* Appends stack[from..sp) to the node at stack[from-1] as a step. */
+static int mutate(struct dec *d, size_t target, size_t from, uint8_t opc,
+		  int marked, const uint8_t *op)
+{
+	pk_node *n = d->stack[target].u.node;
+
+	if (pk_node_add_step(d->arena, n, opc, marked, d->stack + from,
+			     d->sp - from) < 0)
+		return fail(d, PK_E_NOMEM, "out of memory", op);
+	d->sp = from;
+	return 0;
+}
+
+static int step(struct dec *d, int *stop)
+{
+	const uint8_t *op = d->p;
+	const uint8_t *a;
+	uint64_t n, idx;
+	size_t len, at;
+	int rc;
+
+	d->p++;
+	switch (*op) {
+	/* -- scalars -- */
+	case PK_OP_NONE:
+		return push(d, scalar_val(PK_NONE, op), op);
+	case PK_OP_NEWTRUE:
+	case PK_OP_NEWFALSE:
+		return push(d, scalar_val(PK_BOOL, op), op);
+	case PK_OP_BININT1:
+		NEED(1);
+		d->p += 1;
+		return push(d, scalar_val(PK_INT, op), op);
+	case PK_OP_BININT2:
+		NEED(2);
+		d->p += 2;
+		return push(d, scalar_val(PK_INT, op), op);
+	case PK_OP_BININT:
+		NEED(4);
+		d->p += 4;
+		return push(d, scalar_val(PK_INT, op), op);
+	case PK_OP_BINFLOAT:
+		NEED(8);
+		d->p += 8;
+		return push(d, scalar_val(PK_FLOAT, op), op);
+	case PK_OP_LONG1:
+		if ((rc = read_counted(d, op, 1, 0, &a, &n)))
+			return rc;
+		return push(d, scalar_val(PK_INT, op), op);
+	case PK_OP_LONG4:
+		if ((rc = read_counted(d, op, 4, 1, &a, &n)))
+			return rc;
+		return push(d, scalar_val(PK_INT, op), op);
+	case PK_OP_INT:
+		if ((rc = read_line(d, op, &a, &len)))
+			return rc;
+		if (len == 2 && a[0] == '0' && (a[1] == '0' || a[1] == '1'))
+			return push(d, scalar_val(PK_BOOL, op), op);
+		if (!is_decimal(a, len, 0))
+			return fail(d, PK_E_ARG, "invalid literal for int", op);
+		return push(d, scalar_val(PK_INT, op), op);
+	case PK_OP_LONG:
+		if ((rc = read_line(d, op, &a, &len)))
+			return rc;
+		if (!is_decimal(a, len, 1))
+			return fail(d, PK_E_ARG, "invalid literal for int", op);
+		return push(d, scalar_val(PK_INT, op), op);
+	case PK_OP_FLOAT: {
+		double f;
+		if ((rc = read_line(d, op, &a, &len)))
+			return rc;
+		if (pk_float_parse((const char *)a, len, &f, NULL) != PK_OK)
+			return fail(d, PK_E_ARG, "could not convert string to float",
+				    op);
+		return push(d, scalar_val(PK_FLOAT, op), op);
+	}
+	case PK_OP_SHORT_BINUNICODE:
+	case PK_OP_BINUNICODE:
+	case PK_OP_BINUNICODE8:
+		rc = read_counted(d, op,
+				  *op == PK_OP_SHORT_BINUNICODE ? 1
+				  : *op == PK_OP_BINUNICODE	 ? 4
+								 : 8,
+				  0, &a, &n);
+		if (rc)
+			return rc;
+		if (!utf8_ok(a, n))
+			return fail(d, PK_E_ARG, "invalid UTF-8 in str", op);
+		return push(d, scalar_val(PK_STR, op), op);
+	case PK_OP_UNICODE:
+		if ((rc = read_line(d, op, &a, &len)))
+			return rc;
+		pk_buf_reset(&d->scratch);
+		if (pk_raw_unicode_decode(a, len, &d->scratch, NULL) != PK_OK)
+			return fail(d, PK_E_ARG, "bad raw-unicode-escape string",
+				    op);
+		return push(d, scalar_val(PK_STR, op), op);
+	case PK_OP_SHORT_BINBYTES:
+	case PK_OP_BINBYTES:
+	case PK_OP_BINBYTES8:
+		rc = read_counted(d, op,
+				  *op == PK_OP_SHORT_BINBYTES ? 1
+				  : *op == PK_OP_BINBYTES    ? 4
+							     : 8,
+				  0, &a, &n);
+		if (rc)
+			return rc;
+		return push(d, scalar_val(PK_BYTES, op), op);
+	case PK_OP_BYTEARRAY8:
+		if ((rc = read_counted(d, op, 8, 0, &a, &n)))
+			return rc;
+		return push(d, scalar_val(PK_BYTEARRAY, op), op);
+	case PK_OP_SHORT_BINSTRING:
+	case PK_OP_BINSTRING:
+		rc = read_counted(d, op, *op == PK_OP_SHORT_BINSTRING ? 1 : 4,
+				  1, &a, &n);
+		if (rc)
+			return rc;
+		return push(d, scalar_val(PK_STRING, op), op);
+	case PK_OP_STRING:
+		if ((rc = read_line(d, op, &a, &len)))
+			return rc;
+		pk_buf_reset(&d->scratch);
+		if (pk_string_literal_decode(a, len, &d->scratch, NULL) != PK_OK)
+			return fail(d, PK_E_ARG,
+				    "the STRING opcode argument must be quoted",
+				    op);
+		return push(d, scalar_val(PK_STRING, op), op);
+	case PK_OP_GLOBAL: {
+		const uint8_t *b;
+		size_t blen;
+		if ((rc = read_line(d, op, &a, &len)))
+			return rc;
+		if ((rc = read_line(d, op, &b, &blen)))
+			return rc;
+		if (!pk_utf8_valid(a, len, 0) || !pk_utf8_valid(b, blen, 0))
+			return fail(d, PK_E_ARG, "invalid UTF-8 in global name",
+				    op);
+		return push(d, scalar_val(PK_GLOBAL, op), op);
+	}
+	case PK_OP_EXT1:
+	case PK_OP_EXT2:
+	case PK_OP_EXT4: {
+		int nb = *op == PK_OP_EXT1 ? 1 : *op == PK_OP_EXT2 ? 2 : 4;
+		NEED(nb);
+		n = rd_le(d->p, nb);
+		d->p += nb;
+		if (n == 0 || (nb == 4 && (n & 0x80000000u)))
+			return fail(d, PK_E_ARG, "EXT specifies code <= 0", op);
+		return push(d, scalar_val(PK_EXT, op), op);
+	}
+	case PK_OP_PERSID: {
+		size_t i;
+		if ((rc = read_line(d, op, &a, &len)))
+			return rc;
+		for (i = 0; i < len; i++)
+			if (a[i] >= 0x80)
+				return fail(d, PK_E_ARG,
+					    "persistent IDs in protocol 0 must be "
+					    "ASCII strings",
+					    op);
+		return push(d, scalar_val(PK_PERSID, op), op);
+	}
+	case PK_OP_NEXT_BUFFER:
+		return push(d, scalar_val(PK_BUFFER, op), op);
+
+	/* -- containers -- */
+	case PK_OP_EMPTY_LIST:
+		return make_node(d, PK_LIST, *op, 0, d->sp, op);
+	case PK_OP_EMPTY_DICT:
+		return make_node(d, PK_DICT, *op, 0, d->sp, op);
+	case PK_OP_EMPTY_SET:
+		return make_node(d, PK_SET, *op, 0, d->sp, op);
+	case PK_OP_EMPTY_TUPLE:
+		return make_node(d, PK_TUPLE, *op, 0, d->sp, op);
+	case PK_OP_TUPLE1:
+	case PK_OP_TUPLE2:
+	case PK_OP_TUPLE3:
+		len = (size_t)(*op - PK_OP_TUPLE1 + 1);
+		if (d->sp < fence(d) + len)
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		return make_node(d, PK_TUPLE, *op, 0, d->sp - len, op);
+	case PK_OP_TUPLE:
+	case PK_OP_LIST:
+	case PK_OP_FROZENSET:
+		if ((rc = pop_mark(d, &at, op)))
+			return rc;
+		return make_node(d,
+				 *op == PK_OP_TUPLE  ? PK_TUPLE
+				 : *op == PK_OP_LIST ? PK_LIST
+						     : PK_FROZENSET,
+				 *op, 1, at, op);
+	case PK_OP_DICT:
+		if ((rc = pop_mark(d, &at, op)))
+			return rc;
+		if ((d->sp - at) % 2)
+			return fail(d, PK_E_STACK, "odd number of items for DICT",
+				    op);
+		return make_node(d, PK_DICT, *op, 1, at, op);
+	case PK_OP_APPEND:
+		if (d->sp < 2)
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		if ((rc = need_node_target(d, d->sp - 2, PK_LIST, PK_OBJECT,
+					   "APPEND to a value that is not a list",
+					   op)))
+			return rc;
+		return mutate(d, d->sp - 2, d->sp - 1, *op, 0, op);
+	case PK_OP_APPENDS:
+		if ((rc = pop_mark(d, &at, op)))
+			return rc;
+		if (at == 0)
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		if ((rc = need_node_target(d, at - 1, PK_LIST, PK_OBJECT,
+					   "APPENDS to a value that is not a list",
+					   op)))
+			return rc;
+		return mutate(d, at - 1, at, *op, 1, op);
+	case PK_OP_SETITEM:
+		if (d->sp < 3)
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		if ((rc = need_node_target(d, d->sp - 3, PK_DICT, PK_OBJECT,
+					   "SETITEM on a value that is not a dict",
+					   op)))
+			return rc;
+		return mutate(d, d->sp - 3, d->sp - 2, *op, 0, op);
+	case PK_OP_SETITEMS:
+		if ((rc = pop_mark(d, &at, op)))
+			return rc;
+		if (at == 0)
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		if ((d->sp - at) % 2)
+			return fail(d, PK_E_STACK,
+				    "odd number of items for SETITEMS", op);
+		if ((rc = need_node_target(d, at - 1, PK_DICT, PK_OBJECT,
+					   "SETITEMS on a value that is not a dict",
+					   op)))
+			return rc;
+		return mutate(d, at - 1, at, *op, 1, op);
+	case PK_OP_ADDITEMS:
+		if ((rc = pop_mark(d, &at, op)))
+			return rc;
+		if (at == 0)
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		if ((rc = need_node_target(d, at - 1, PK_SET, PK_OBJECT,
+					   "ADDITEMS on a value that is not a set",
+					   op)))
+			return rc;
+		return mutate(d, at - 1, at, *op, 1, op);
+
+	/* -- objects -- */
+	case PK_OP_STACK_GLOBAL:
+		if (d->sp < fence(d) + 2)
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		if (d->stack[d->sp - 1].kind != PK_STR ||
+		    d->stack[d->sp - 2].kind != PK_STR)
+			return fail(d, PK_E_STACK, "STACK_GLOBAL requires str",
+				    op);
+		return make_node(d, PK_GLOBAL, *op, 0, d->sp - 2, op);
+	case PK_OP_REDUCE:
+	case PK_OP_NEWOBJ:
+		if (d->sp < fence(d) + 2)
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		return make_node(d, PK_OBJECT, *op, 0, d->sp - 2, op);
+	case PK_OP_NEWOBJ_EX:
+		if (d->sp < fence(d) + 3)
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		return make_node(d, PK_OBJECT, *op, 0, d->sp - 3, op);
+	case PK_OP_BUILD:
+		if (d->sp < fence(d) + 2)
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		if ((rc = need_node_target(d, d->sp - 2, PK_OBJECT, PK_OBJECT,
+					   "BUILD on a value that is not an object",
+					   op)))
+			return rc;
+		return mutate(d, d->sp - 2, d->sp - 1, *op, 0, op);
+	case PK_OP_INST: {
+		const uint8_t *b;
+		size_t blen;
+		if ((rc = read_line(d, op, &a, &len)))
+			return rc;
+		if ((rc = read_line(d, op, &b, &blen)))
+			return rc;
+		if (!pk_utf8_valid(a, len, 0) || !pk_utf8_valid(b, blen, 0))
+			return fail(d, PK_E_ARG, "invalid UTF-8 in global name",
+				    op);
+		if ((rc = pop_mark(d, &at, op)))
+			return rc;
+		if ((rc = make_node(d, PK_OBJECT, *op, 1, at, op)))
+			return rc;
+		d->stack[d->sp - 1].u.node->inline_op = op;
+		return 0;
+	}
+	case PK_OP_OBJ:
+		if ((rc = pop_mark(d, &at, op)))
+			return rc;
+		if (at == d->sp)
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		return make_node(d, PK_OBJECT, *op, 1, at, op);
+	case PK_OP_BINPERSID:
+		if (d->sp <= fence(d))
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		return make_node(d, PK_PERSID, *op, 0, d->sp - 1, op);
+	case PK_OP_READONLY_BUFFER:
+		if (d->sp <= fence(d))
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		return make_node(d, PK_BUFFER, *op, 0, d->sp - 1, op);
+
+	/* -- stack and memo -- */
+	case PK_OP_MARK:
+		return push_mark(d, op);
+	case PK_OP_POP:
+		if (d->nmarks && d->marks[d->nmarks - 1] == d->sp)
+			d->nmarks--;
+		else if (d->sp <= fence(d))
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		else
+			d->sp--;
+		return 0;
+	case PK_OP_POP_MARK:
+		if ((rc = pop_mark(d, &at, op)))
+			return rc;
+		d->sp = at;
+		return 0;
+	case PK_OP_DUP:
+		if (d->sp <= fence(d))
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		d->doc->irregular = 1;
+		return push(d, d->stack[d->sp - 1], op);
+	case PK_OP_MEMOIZE:
+		return memo_put(d, d->memo.count, *op, op);
+	case PK_OP_BINPUT:
+		NEED(1);
+		idx = d->p[0];
+		d->p += 1;
+		return memo_put(d, idx, *op, op);
+	case PK_OP_LONG_BINPUT:
+		NEED(4);
+		idx = rd_le(d->p, 4);
+		d->p += 4;
+		return memo_put(d, idx, *op, op);
+	case PK_OP_PUT:
+		if ((rc = read_line(d, op, &a, &len)))
+			return rc;
+		if (len && a[0] == '-')
+			return fail(d, PK_E_MEMO, "negative PUT argument", op);
+		if (parse_index(a, len, &idx))
+			return fail(d, PK_E_ARG, "invalid PUT argument", op);
+		return memo_put(d, idx, *op, op);
+	case PK_OP_BINGET:
+		NEED(1);
+		idx = d->p[0];
+		d->p += 1;
+		return memo_get(d, idx, op);
+	case PK_OP_LONG_BINGET:
+		NEED(4);
+		idx = rd_le(d->p, 4);
+		d->p += 4;
+		return memo_get(d, idx, op);
+	case PK_OP_GET:
+		if ((rc = read_line(d, op, &a, &len)))
+			return rc;
+		if (parse_index(a, len, &idx))
+			return fail(d, PK_E_ARG, "invalid GET argument", op);
+		return memo_get(d, idx, op);
+
+	/* -- framing and control -- */
+	case PK_OP_PROTO:
+		NEED(1);
+		n = d->p[0];
+		d->p += 1;
+		if (n > 5)
+			return fail(d, PK_E_PROTO, "unsupported pickle protocol",
+				    op);
+		if (op == d->base && d->doc->proto < 0)
+			d->doc->proto = (int)n;
+		else
+			d->doc->irregular = 1;
+		return 0;
+	case PK_OP_FRAME:
+		NEED(8);
+		n = rd_le(d->p, 8);
+		d->p += 8;
+		if ((uint64_t)(d->end - d->p) < n)
+			return fail(d, PK_E_TRUNCATED, "pickle data was truncated",
+				    op);
+		d->doc->framed = 1;
+		return 0;
+	case PK_OP_STOP:
+		if (d->sp <= fence(d))
+			return fail(d, PK_E_STACK, "unpickling stack underflow",
+				    op);
+		if (d->sp != 1 || d->nmarks)
+			d->doc->irregular = 1;
+		d->doc->root = d->stack[d->sp - 1];
+		*stop = 1;
+		return 0;
+	}
+	return fail(d, PK_E_OPCODE, "unknown opcode", op);
+}
+
+int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
+		 pk_decode_progress_fn progress, void *ctx, pk_doc **out,
+		 pk_err *e)
+{
+	struct dec d;
+	pk_err local;
+	int stop = 0, rc = PK_OK;
+	const uint8_t *next_report;
+	const struct pk_opcode_info *info;
+
+	if (!e)
+		e = &local;
+	pk_err_set(e, PK_OK, NULL, 0);
+	*out = NULL;
+	memset(&d, 0, sizeof(d));
+	d.base = d.p = data;
+	d.end = data + len;
+	d.e = e;
+	d.progress = progress;
+	d.progress_ctx = ctx;
+	pk_buf_init(&d.scratch);
+	pk_memo_init(&d.memo);
+	d.doc = calloc(1, sizeof(*d.doc));
+	d.arena = pk_arena_new();
+	if (!d.doc || !d.arena) {
+		rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+		goto cleanup;
+	}
+	d.doc->arena = d.arena;
+	d.doc->data = data;
+	d.doc->len = len;
+	d.doc->proto = -1;
+
+	next_report = data + (8u << 20);
+	while (!stop) {
+		if (d.p >= d.end) {
+			rc = fail(&d, PK_E_TRUNCATED,
+				  "pickle data was truncated (no STOP)", d.end);
+			goto cleanup;
+		}
+		info = pk_opcode_info(*d.p);
+		if (info && info->proto > d.doc->op_proto)
+			d.doc->op_proto = info->proto;
+		rc = step(&d, &stop);
+		if (rc)
+			goto cleanup;
+		if (progress && d.p >= next_report) {
+			next_report = d.p + (8u << 20);
+			if (progress(ctx, (uint64_t)(d.p - data), len)) {
+				rc = pk_err_set(e, PK_E_IO, "interrupted",
+						(uint64_t)(d.p - data));
+				goto cleanup;
+			}
+		}
+	}
+	d.doc->end = (size_t)(d.p - data);
+	if ((flags & PK_DEC_STRICT_END) && d.p != d.end) {
+		rc = pk_err_set(e, PK_E_TRAILING, "data after STOP",
+				d.doc->end);
+		goto cleanup;
+	}
+	*out = d.doc;
+	d.doc = NULL;
+	d.arena = NULL;
+cleanup:
+	if (d.doc) {
+		free(d.doc);
+		pk_arena_free(d.arena);
+	}
+	free(d.stack);
+	free(d.marks);
+	pk_memo_release(&d.memo);
+	pk_buf_release(&d.scratch);
+	return rc;
+}
+
+int pk_decode(const uint8_t *data, size_t len, unsigned flags, pk_doc **out,
+	      pk_err *e)
+{
+	return pk_decode_ex(data, len, flags, NULL, NULL, out, e);
+}
+
+void pk_doc_free(pk_doc *doc)
+{
+	if (!doc)
+		return;
+	pk_arena_free(doc->arena);
+	free(doc);
+}

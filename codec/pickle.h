@@ -1,0 +1,225 @@
+/*
+ * pickle.h - decode a pickle into a value tree without executing it, and
+ * encode the tree back.
+ *
+ * What: pk_decode reads the opcodes of protocols 0-5 and builds a pk_doc:
+ * a tree of pk_val slots. Nothing is imported or called: REDUCE, NEWOBJ,
+ * BUILD and friends become PK_OBJECT nodes that keep their callable,
+ * arguments and state as children. pk_encode writes the tree back; a doc
+ * that was not edited re-encodes byte for byte as CPython wrote it.
+ *
+ * Ownership: a pk_doc owns every node, kids array and edited scalar (one
+ * arena; pk_doc_free releases all of it in one call). It does NOT own the
+ * input bytes: scalars that were not edited point into the input, which
+ * must outlive the doc (mmap it, or keep the buffer).
+ *
+ * The value model:
+ *   - A pk_val is a 16-byte slot: a kind, the memo PUT that followed the
+ *     value in the input (if any) and either a pointer to the value's
+ *     opcode bytes (scalars: the opcode and its inline argument, in the
+ *     input or in the arena) or a pointer to a pk_node (containers).
+ *   - A pk_node is built by "steps": its creation opcode (EMPTY_LIST,
+ *     TUPLE2, REDUCE, ...) and the mutations that followed (APPENDS,
+ *     SETITEMS, ADDITEMS, BUILD), each consuming a run of kids, in order.
+ *     The steps are what lets the encoder reproduce batching exactly.
+ *   - The same value reached twice (memo GET) is the same op pointer or
+ *     node pointer in two slots: identity is pointer equality.
+ *
+ * Invariants:
+ *   - kids[] of a node is the concatenation of the kids its steps consume,
+ *     in step order; sum of steps[i].nkids == nkids.
+ *   - PK_DICT kids alternate key, value; so do the kids of SETITEM(S)
+ *     steps on a PK_OBJECT.
+ *   - Decoding, encoding and freeing are iterative (explicit stacks): a
+ *     pickle nested a million deep needs heap, not C stack.
+ *   - Every length or count read from the input is checked against the
+ *     bytes that remain before anything is sized by it.
+ *   - Not thread-safe: one doc is used by one thread at a time (fs/ locks).
+ */
+#ifndef PK_PICKLE_H
+#define PK_PICKLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+
+typedef struct pk_doc pk_doc;
+typedef struct pk_node pk_node;
+
+enum pk_kind {
+	/* scalars: the slot points at opcode bytes */
+	PK_NONE = 1,
+	PK_BOOL,      /* NEWTRUE/NEWFALSE, or INT 00/01 in protocol 0 */
+	PK_INT,       /* INT, BININT*, LONG, LONG1, LONG4 */
+	PK_FLOAT,     /* FLOAT, BINFLOAT */
+	PK_STR,       /* UNICODE, BINUNICODE*, SHORT_BINUNICODE */
+	PK_STRING,    /* Python 2 str: STRING, BINSTRING, SHORT_BINSTRING */
+	PK_BYTES,     /* BINBYTES, SHORT_BINBYTES, BINBYTES8 */
+	PK_BYTEARRAY, /* BYTEARRAY8 */
+	PK_GLOBAL,    /* GLOBAL (scalar) or STACK_GLOBAL (node: module, name) */
+	PK_EXT,       /* EXT1/2/4: a code in the copyreg extension registry */
+	PK_PERSID,    /* PERSID (scalar) or BINPERSID (node: the id) */
+	PK_BUFFER,    /* NEXT_BUFFER (scalar), READONLY_BUFFER (node) */
+	/* containers: the slot points at a pk_node */
+	PK_LIST,
+	PK_TUPLE,
+	PK_DICT,
+	PK_SET,
+	PK_FROZENSET,
+	PK_OBJECT, /* REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ (+ BUILD, items) */
+};
+
+/* Slot flags. */
+enum {
+	PK_VAL_NODE = 1u << 0, /* u.node is valid (else u.op) */
+};
+
+typedef struct pk_val {
+	uint8_t kind;  /* enum pk_kind */
+	uint8_t put;   /* PUT opcode that followed it (PUT, BINPUT,
+			  LONG_BINPUT, MEMOIZE) or 0 */
+	uint16_t flags;
+	uint32_t memo; /* memo index of that PUT (MEMOIZE: as counted) */
+	union {
+		const uint8_t *op; /* scalar: opcode byte + inline argument */
+		pk_node *node;     /* PK_VAL_NODE */
+	} u;
+} pk_val;
+
+typedef struct pk_step {
+	uint8_t op;      /* the opcode that ends the step */
+	uint8_t marked;  /* a MARK precedes the step's kids */
+	uint16_t pad;
+	uint32_t nkids;  /* kids the step consumes */
+} pk_step;
+
+struct pk_node {
+	uint8_t kind;       /* enum pk_kind, same as the slots pointing here */
+	uint8_t pad;
+	uint16_t flags;
+	uint32_t nkids;
+	uint32_t kids_cap;
+	uint32_t nsteps;
+	uint32_t steps_cap; /* 0 while the one step lives in `step.one` */
+	uint32_t put_after; /* the memo PUT (if any) follows this step */
+	pk_val *kids;
+	union {
+		pk_step one;   /* nsteps <= 1 and steps_cap == 0 */
+		pk_step *many;
+	} step;
+	/* INST: points at the 'i' opcode (module\nname\n follow it). */
+	const uint8_t *inline_op;
+};
+
+/* The steps of a node (use this, not the union). */
+static inline const pk_step *pk_node_steps(const pk_node *n)
+{
+	return n->steps_cap ? n->step.many : &n->step.one;
+}
+
+struct pk_doc {
+	const uint8_t *data; /* the input (not owned) */
+	size_t len;
+	size_t end;          /* offset just past STOP */
+	int proto;           /* PROTO argument, -1 when there is none */
+	int op_proto;        /* highest protocol among the opcodes */
+	int framed;          /* the input used FRAME */
+	int irregular;       /* input did things CPython's pickler never does
+				(DUP, a second PUT of a value, ...): it still
+				encodes to an equal pickle, not an identical one */
+	pk_val root;
+	struct pk_arena *arena;
+};
+
+/* --- decoding ----------------------------------------------------------- */
+
+enum {
+	PK_DEC_STRICT_END = 1u << 0, /* refuse bytes after STOP */
+};
+
+/* Decodes data[0..len) (a whole pickle, already decompressed). On success
+ * *out is a new doc (free with pk_doc_free) and 0 is returned; on failure
+ * the error code is returned, *e says what and where, *out is NULL. */
+int pk_decode(const uint8_t *data, size_t len, unsigned flags, pk_doc **out,
+	      pk_err *e);
+
+/* Progress reporting for long decodes (called every few MB). */
+typedef int (*pk_decode_progress_fn)(void *ctx, uint64_t done,
+				     uint64_t total);
+int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
+		 pk_decode_progress_fn progress, void *ctx, pk_doc **out,
+		 pk_err *e);
+
+void pk_doc_free(pk_doc *doc);
+
+/* --- encoding ----------------------------------------------------------- */
+
+/* Output sink: write n bytes, return 0 or -1 (errno set). */
+typedef int (*pk_write_fn)(void *ctx, const void *data, size_t n);
+
+int pk_encode(pk_doc *doc, pk_write_fn write, void *ctx, pk_err *e);
+int pk_encode_to_buf(pk_doc *doc, pk_buf *out, pk_err *e);
+int pk_encode_to_fd(pk_doc *doc, int fd, pk_err *e);
+
+/* --- reading values ---------------------------------------------------- */
+
+static inline int pk_val_is_node(const pk_val *v)
+{
+	return (v->flags & PK_VAL_NODE) != 0;
+}
+
+/* The opcode that created the value (scalar: its opcode; node: the op
+ * of its first step). */
+uint8_t pk_val_op(const pk_val *v);
+
+/* Name of a kind as the xattr user.pickle.type shows it. */
+const char *pk_kind_name(int kind);
+
+/* str / bytes / bytearray / Python 2 binary str: the payload bytes,
+ * pointing into the input (zero-copy). 0 on success; PK_E_UNSUPPORTED for
+ * text-form opcodes (UNICODE, STRING) whose payload must be decoded:
+ * use pk_val_format for those. */
+int pk_val_payload(const pk_val *v, const uint8_t **data, uint64_t *len);
+
+/* Appends the value's text form without any trailing newline:
+ * int decimal, float repr, True/False/None, str as UTF-8, Python 2 str
+ * and bytes raw, global as 'module.qualname' (module name\n qualname),
+ * ext as its code, persid as its id text. Containers: PK_E_UNSUPPORTED. */
+int pk_val_format(const pk_doc *doc, const pk_val *v, pk_buf *out,
+		  pk_err *e);
+
+/* For int slots: the value if it fits in int64 (returns 0), else
+ * PK_E_UNSUPPORTED (use pk_val_format for the decimal). */
+int pk_val_int64(const pk_val *v, int64_t *out);
+int pk_val_float(const pk_val *v, double *out);
+
+/* Global: module and qualified name (pointers into the input or arena). */
+int pk_val_global(const pk_val *v, const uint8_t **mod, size_t *modlen,
+		  const uint8_t **name, size_t *namelen);
+
+/* --- editing (used by the mount's write side) --------------------------- */
+
+/* Replaces *slot with a new scalar of `kind` read from `text` (the text
+ * form pk_val_format prints; for PK_BYTES/PK_BYTEARRAY the raw bytes),
+ * encoded in the opcode CPython would use at doc's protocol. The slot
+ * loses its memo PUT. PK_E_VALUE if text is not a literal of the kind. */
+int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
+		    size_t len, pk_err *e);
+
+/* Makes a new empty container slot (PK_LIST, PK_DICT, ...). */
+int pk_val_new_container(pk_doc *doc, int kind, pk_val *out, pk_err *e);
+
+/* Appends kids to a node, as one more batch step of `op` (APPEND, SETITEM,
+ * ADDITEMS), merged into the last step when that is the same batch op. */
+int pk_node_append(pk_doc *doc, pk_node *n, uint8_t op, const pk_val *kids,
+		   uint32_t count, pk_err *e);
+/* Removes kids [first, first+count) (must lie within one step). */
+int pk_node_remove(pk_doc *doc, pk_node *n, uint32_t first, uint32_t count,
+		   pk_err *e);
+
+/* Index of the step that consumes kid `kid`, and the step's first kid. */
+uint32_t pk_node_step_of(const pk_node *n, uint32_t kid, uint32_t *first);
+
+#endif

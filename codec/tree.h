@@ -1,0 +1,40 @@
+/*
+ * tree.h - building and reshaping pk_node step lists (codec-internal).
+ *
+ * What: the one place that grows a node's kids and steps, shared by the
+ * decoder (which builds nodes) and the edit functions of pickle.h (which
+ * reshape them), so the kids/steps invariant of pickle.h is kept in one
+ * spot.
+ * Ownership: everything is allocated from the doc's arena.
+ * Invariant kept: sum of the steps' nkids == node->nkids, kids in step
+ * order.
+ */
+#ifndef PK_TREE_H
+#define PK_TREE_H
+
+#include "arena.h"
+#include "pickle.h"
+
+/* Appends a step of `op` consuming kids[0..count) (copied). Returns 0 or
+ * -1 when memory runs out (node unchanged). */
+int pk_node_add_step(pk_arena *a, pk_node *n, uint8_t op, int marked,
+		     const pk_val *kids, size_t count);
+
+/* Mutable view of the steps. */
+static inline pk_step *pk_node_steps_mut(pk_node *n)
+{
+	return n->steps_cap ? n->step.many : &n->step.one;
+}
+
+
+
+/* Length of a scalar's opcode bytes (opcode + inline argument) at `op`,
+ * which must have been validated (by the decoder or by the encoder of
+ * edits). *payload receives the length of a counted payload (0 for
+ * other forms) when payload is not NULL. */
+size_t pk_scalar_op_len(const uint8_t *op, uint64_t *payload);
+
+/* The protocol that new values are encoded for: the PROTO number, or
+ * 1 / 0 for protocol 1 / 0 pickles (which have no PROTO). */
+int pk_doc_protocol(const pk_doc *doc);
+#endif

@@ -1,0 +1,753 @@
+#include "pickle.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "arena.h"
+#include "opcodes.h"
+#include "text.h"
+#include "tree.h"
+
+static inline uint64_t rd_le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = n - 1; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static size_t line_len(const uint8_t *p)
+{
+	const uint8_t *q = p;
+
+	while (*q != '\n')
+		q++;
+	return (size_t)(q - p);
+}
+
+size_t pk_scalar_op_len(const uint8_t *op, uint64_t *payload)
+{
+	uint64_t n = 0;
+	size_t head = 1, len;
+
+	switch (*op) {
+	case PK_OP_NONE:
+	case PK_OP_NEWTRUE:
+	case PK_OP_NEWFALSE:
+	case PK_OP_NEXT_BUFFER:
+		len = 1;
+		break;
+	case PK_OP_BININT1:
+	case PK_OP_EXT1:
+		len = 2;
+		break;
+	case PK_OP_BININT2:
+	case PK_OP_EXT2:
+		len = 3;
+		break;
+	case PK_OP_BININT:
+	case PK_OP_EXT4:
+		len = 5;
+		break;
+	case PK_OP_BINFLOAT:
+		len = 9;
+		break;
+	case PK_OP_LONG1:
+	case PK_OP_SHORT_BINUNICODE:
+	case PK_OP_SHORT_BINBYTES:
+	case PK_OP_SHORT_BINSTRING:
+		head = 2;
+		n = op[1];
+		len = head + (size_t)n;
+		break;
+	case PK_OP_LONG4:
+	case PK_OP_BINUNICODE:
+	case PK_OP_BINBYTES:
+	case PK_OP_BINSTRING:
+		head = 5;
+		n = rd_le(op + 1, 4);
+		len = head + (size_t)n;
+		break;
+	case PK_OP_BINUNICODE8:
+	case PK_OP_BINBYTES8:
+	case PK_OP_BYTEARRAY8:
+		head = 9;
+		n = rd_le(op + 1, 8);
+		len = head + (size_t)n;
+		break;
+	case PK_OP_GLOBAL:
+		len = 1 + line_len(op + 1) + 1;
+		len += line_len(op + len) + 1;
+		break;
+	default: /* one-line text forms: INT LONG FLOAT STRING UNICODE PERSID */
+		len = 1 + line_len(op + 1) + 1;
+		break;
+	}
+	if (payload)
+		*payload = n;
+	return len;
+}
+
+int pk_doc_protocol(const pk_doc *doc)
+{
+	if (doc->proto >= 0)
+		return doc->proto;
+	return doc->op_proto >= 1 ? 1 : 0;
+}
+
+uint8_t pk_val_op(const pk_val *v)
+{
+	if (pk_val_is_node(v))
+		return pk_node_steps(v->u.node)[0].op;
+	return *v->u.op;
+}
+
+const char *pk_kind_name(int kind)
+{
+	static const char *const names[] = {
+		[PK_NONE] = "none",	  [PK_BOOL] = "bool",
+		[PK_INT] = "int",	  [PK_FLOAT] = "float",
+		[PK_STR] = "str",	  [PK_STRING] = "str",
+		[PK_BYTES] = "bytes",	  [PK_BYTEARRAY] = "bytearray",
+		[PK_GLOBAL] = "global",	  [PK_EXT] = "ext",
+		[PK_PERSID] = "persid",	  [PK_BUFFER] = "buffer",
+		[PK_LIST] = "list",	  [PK_TUPLE] = "tuple",
+		[PK_DICT] = "dict",	  [PK_SET] = "set",
+		[PK_FROZENSET] = "frozenset", [PK_OBJECT] = "object",
+	};
+
+	if (kind <= 0 || kind > PK_OBJECT || !names[kind])
+		return "unknown";
+	return names[kind];
+}
+
+int pk_val_payload(const pk_val *v, const uint8_t **data, uint64_t *len)
+{
+	uint64_t n;
+	size_t total;
+
+	if (pk_val_is_node(v))
+		return PK_E_UNSUPPORTED;
+	switch (*v->u.op) {
+	case PK_OP_SHORT_BINUNICODE:
+	case PK_OP_BINUNICODE:
+	case PK_OP_BINUNICODE8:
+	case PK_OP_SHORT_BINBYTES:
+	case PK_OP_BINBYTES:
+	case PK_OP_BINBYTES8:
+	case PK_OP_BYTEARRAY8:
+	case PK_OP_SHORT_BINSTRING:
+	case PK_OP_BINSTRING:
+		total = pk_scalar_op_len(v->u.op, &n);
+		*data = v->u.op + (total - (size_t)n);
+		*len = n;
+		return PK_OK;
+	}
+	return PK_E_UNSUPPORTED;
+}
+
+/* Python's int(text) of an INT/LONG argument, normalised: no '+', no
+ * leading zeros, no 'L'. */
+static int format_decimal_text(const uint8_t *s, size_t n, pk_buf *out)
+{
+	int neg = 0;
+	size_t i = 0;
+
+	if (n && s[n - 1] == 'L')
+		n--;
+	if (i < n && (s[i] == '-' || s[i] == '+'))
+		neg = s[i++] == '-';
+	while (i + 1 < n && s[i] == '0')
+		i++;
+	if (neg && !(n - i == 1 && s[i] == '0') && pk_buf_addc(out, '-') < 0)
+		return PK_E_NOMEM;
+	return pk_buf_add(out, s + i, n - i) < 0 ? PK_E_NOMEM : PK_OK;
+}
+
+static double rd_be_double(const uint8_t *p)
+{
+	uint64_t bits = 0;
+	double d;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		bits = (bits << 8) | p[i];
+	memcpy(&d, &bits, sizeof(d));
+	return d;
+}
+
+int pk_val_float(const pk_val *v, double *out)
+{
+	const uint8_t *op;
+
+	if (pk_val_is_node(v) || v->kind != PK_FLOAT)
+		return PK_E_UNSUPPORTED;
+	op = v->u.op;
+	if (*op == PK_OP_BINFLOAT) {
+		*out = rd_be_double(op + 1);
+		return PK_OK;
+	}
+	return pk_float_parse((const char *)op + 1, line_len(op + 1), out,
+			      NULL);
+}
+
+int pk_val_int64(const pk_val *v, int64_t *out)
+{
+	const uint8_t *op;
+	uint64_t n;
+
+	if (pk_val_is_node(v) || (v->kind != PK_INT && v->kind != PK_BOOL))
+		return PK_E_UNSUPPORTED;
+	op = v->u.op;
+	switch (*op) {
+	case PK_OP_BININT1:
+		*out = op[1];
+		return PK_OK;
+	case PK_OP_BININT2:
+		*out = (int64_t)rd_le(op + 1, 2);
+		return PK_OK;
+	case PK_OP_BININT:
+		*out = (int32_t)(uint32_t)rd_le(op + 1, 4);
+		return PK_OK;
+	case PK_OP_NEWTRUE:
+		*out = 1;
+		return PK_OK;
+	case PK_OP_NEWFALSE:
+		*out = 0;
+		return PK_OK;
+	case PK_OP_LONG1:
+	case PK_OP_LONG4: {
+		size_t head = *op == PK_OP_LONG1 ? 2 : 5;
+		n = *op == PK_OP_LONG1 ? op[1] : rd_le(op + 1, 4);
+		if (n > 8)
+			return PK_E_UNSUPPORTED;
+		if (n == 0) {
+			*out = 0;
+			return PK_OK;
+		}
+		{
+			uint64_t u = rd_le(op + head, (int)n);
+			if (n < 8 && (op[head + n - 1] & 0x80))
+				u |= ~0ull << (8 * n);
+			*out = (int64_t)u;
+		}
+		return PK_OK;
+	}
+	case PK_OP_INT:
+	case PK_OP_LONG: {
+		size_t len = line_len(op + 1);
+		if (*op == PK_OP_INT && len == 2 && op[1] == '0' &&
+		    (op[2] == '0' || op[2] == '1')) {
+			*out = op[2] == '1';
+			return PK_OK;
+		}
+		if (len && op[len] == 'L')
+			len--;
+		return pk_int_parse_i64((const char *)op + 1, len, out, NULL);
+	}
+	}
+	return PK_E_UNSUPPORTED;
+}
+
+static int global_parts(const pk_val *v, const uint8_t **mod, size_t *modlen,
+			const uint8_t **name, size_t *namelen)
+{
+	if (v->kind != PK_GLOBAL)
+		return PK_E_UNSUPPORTED;
+	if (pk_val_is_node(v)) {
+		const pk_node *n = v->u.node;
+		uint64_t l1, l2;
+		if (n->nkids != 2 || pk_val_payload(&n->kids[0], mod, &l1) ||
+		    pk_val_payload(&n->kids[1], name, &l2))
+			return PK_E_UNSUPPORTED;
+		*modlen = (size_t)l1;
+		*namelen = (size_t)l2;
+		return PK_OK;
+	}
+	*mod = v->u.op + 1;
+	*modlen = line_len(*mod);
+	*name = *mod + *modlen + 1;
+	*namelen = line_len(*name);
+	return PK_OK;
+}
+
+int pk_val_global(const pk_val *v, const uint8_t **mod, size_t *modlen,
+		  const uint8_t **name, size_t *namelen)
+{
+	return global_parts(v, mod, modlen, name, namelen);
+}
+
+int pk_val_format(const pk_doc *doc, const pk_val *v, pk_buf *out, pk_err *e)
+{
+	const uint8_t *op, *data;
+	uint64_t n;
+	int64_t i64;
+	double f;
+	int rc;
+
+	(void)doc;
+	if (v->kind == PK_GLOBAL) {
+		const uint8_t *m, *nm;
+		size_t ml, nl;
+		if (global_parts(v, &m, &ml, &nm, &nl))
+			return pk_err_set(e, PK_E_UNSUPPORTED,
+					  "global with non-str parts", 0);
+		if (pk_buf_add(out, m, ml) < 0 || pk_buf_addc(out, '.') < 0 ||
+		    pk_buf_add(out, nm, nl) < 0)
+			return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+		return PK_OK;
+	}
+	if (pk_val_is_node(v))
+		return pk_err_set(e, PK_E_UNSUPPORTED, "not a scalar", 0);
+	op = v->u.op;
+	rc = PK_OK;
+	switch (*op) {
+	case PK_OP_NONE:
+		rc = pk_buf_adds(out, "None");
+		break;
+	case PK_OP_NEWTRUE:
+		rc = pk_buf_adds(out, "True");
+		break;
+	case PK_OP_NEWFALSE:
+		rc = pk_buf_adds(out, "False");
+		break;
+	case PK_OP_INT:
+		if (v->kind == PK_BOOL) {
+			rc = pk_buf_adds(out, op[2] == '1' ? "True" : "False");
+			break;
+		}
+		/* fall through */
+	case PK_OP_LONG:
+		rc = format_decimal_text(op + 1, line_len(op + 1), out);
+		break;
+	case PK_OP_BININT1:
+	case PK_OP_BININT2:
+	case PK_OP_BININT:
+		pk_val_int64(v, &i64);
+		rc = pk_buf_addf(out, "%lld", (long long)i64);
+		break;
+	case PK_OP_LONG1:
+		rc = pk_int_le_to_decimal(op + 2, op[1], out);
+		break;
+	case PK_OP_LONG4:
+		rc = pk_int_le_to_decimal(op + 5, (size_t)rd_le(op + 1, 4), out);
+		break;
+	case PK_OP_FLOAT:
+	case PK_OP_BINFLOAT:
+		if ((rc = pk_val_float(v, &f)) == PK_OK)
+			rc = pk_float_repr(f, out);
+		break;
+	case PK_OP_UNICODE:
+		return pk_raw_unicode_decode(op + 1, line_len(op + 1), out, e);
+	case PK_OP_STRING:
+		return pk_string_literal_decode(op + 1, line_len(op + 1), out, e);
+	case PK_OP_EXT1:
+	case PK_OP_EXT2:
+	case PK_OP_EXT4:
+		rc = pk_buf_addf(out, "%llu",
+				 (unsigned long long)rd_le(
+					 op + 1, *op == PK_OP_EXT1	  ? 1
+						 : *op == PK_OP_EXT2 ? 2
+								     : 4));
+		break;
+	case PK_OP_PERSID:
+		rc = pk_buf_add(out, op + 1, line_len(op + 1));
+		break;
+	case PK_OP_NEXT_BUFFER:
+		break;
+	default:
+		if (pk_val_payload(v, &data, &n) != PK_OK)
+			return pk_err_set(e, PK_E_UNSUPPORTED, "not a scalar", 0);
+		rc = pk_buf_add(out, data, (size_t)n);
+		break;
+	}
+	if (rc < 0)
+		rc = PK_E_NOMEM;
+	if (rc != PK_OK)
+		return pk_err_set(e, rc, "cannot format value", 0);
+	return PK_OK;
+}
+
+/* ---- editing ----------------------------------------------------------- */
+
+static void wr_le(uint8_t *p, uint64_t v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The opcode CPython's pickler writes for an int at protocol `proto`. */
+static int encode_int(const uint8_t *text, size_t len, int proto, pk_buf *op,
+		      pk_err *e)
+{
+	int64_t v;
+	int rc = pk_int_parse_i64((const char *)text, len, &v, e);
+	uint8_t b[8];
+
+	if (rc == PK_OK && proto >= 1) {
+		if (v >= 0 && v <= 0xff) {
+			b[0] = PK_OP_BININT1;
+			b[1] = (uint8_t)v;
+			return pk_buf_add(op, b, 2);
+		}
+		if (v >= 0 && v <= 0xffff) {
+			b[0] = PK_OP_BININT2;
+			wr_le(b + 1, (uint64_t)v, 2);
+			return pk_buf_add(op, b, 3);
+		}
+		if (v >= INT32_MIN && v <= INT32_MAX) {
+			b[0] = PK_OP_BININT;
+			wr_le(b + 1, (uint64_t)v, 4);
+			return pk_buf_add(op, b, 5);
+		}
+	}
+	if (rc != PK_OK && rc != PK_E_UNSUPPORTED)
+		return rc;
+	if (proto >= 2) {
+		pk_buf le = PK_BUF_INIT;
+		rc = pk_int_parse_le((const char *)text, len, &le, e);
+		if (rc == PK_OK) {
+			if (le.len < 256) {
+				b[0] = PK_OP_LONG1;
+				b[1] = (uint8_t)le.len;
+				rc = pk_buf_add(op, b, 2);
+			} else {
+				b[0] = PK_OP_LONG4;
+				wr_le(b + 1, le.len, 4);
+				rc = pk_buf_add(op, b, 5);
+			}
+			if (rc == 0)
+				rc = pk_buf_add(op, le.data, le.len);
+		}
+		pk_buf_release(&le);
+		return rc;
+	}
+	{
+		/* Protocol 0/1: INT for 32-bit values, LONG with an L for
+		 * the rest, both in decimal. */
+		pk_buf dec = PK_BUF_INIT, le = PK_BUF_INIT;
+		rc = pk_int_parse_le((const char *)text, len, &le, e);
+		if (rc == PK_OK)
+			rc = pk_int_le_to_decimal(le.data, le.len, &dec);
+		if (rc == PK_OK) {
+			int small = le.len <= 4;
+			rc = pk_buf_addc(op, small ? PK_OP_INT : PK_OP_LONG);
+			if (rc == 0)
+				rc = pk_buf_add(op, dec.data, dec.len);
+			if (rc == 0)
+				rc = pk_buf_adds(op, small ? "\n" : "L\n");
+		}
+		pk_buf_release(&dec);
+		pk_buf_release(&le);
+		return rc;
+	}
+}
+
+static int encode_counted(pk_buf *op, uint8_t op1, uint8_t op4, uint8_t op8,
+			  const uint8_t *data, size_t len)
+{
+	uint8_t b[9];
+	int rc;
+
+	if (op1 && len < 256) {
+		b[0] = op1;
+		b[1] = (uint8_t)len;
+		rc = pk_buf_add(op, b, 2);
+	} else if (op4 && len <= 0xffffffffu) {
+		b[0] = op4;
+		wr_le(b + 1, len, 4);
+		rc = pk_buf_add(op, b, 5);
+	} else if (op8) {
+		b[0] = op8;
+		wr_le(b + 1, len, 8);
+		rc = pk_buf_add(op, b, 9);
+	} else {
+		return PK_E_UNSUPPORTED;
+	}
+	if (rc == 0)
+		rc = pk_buf_add(op, data, len);
+	return rc;
+}
+
+static int encode_scalar(int kind, int proto, const uint8_t *text, size_t len,
+			 pk_buf *op, pk_err *e)
+{
+	double f;
+	int b, rc;
+
+	switch (kind) {
+	case PK_NONE:
+		if ((rc = pk_none_parse((const char *)text, len, e)))
+			return rc;
+		return pk_buf_addc(op, PK_OP_NONE);
+	case PK_BOOL:
+		if ((rc = pk_bool_parse((const char *)text, len, &b, e)))
+			return rc;
+		if (proto >= 2)
+			return pk_buf_addc(op, b ? PK_OP_NEWTRUE : PK_OP_NEWFALSE);
+		return pk_buf_adds(op, b ? "I01\n" : "I00\n");
+	case PK_INT:
+		return encode_int(text, len, proto, op, e);
+	case PK_FLOAT:
+		if ((rc = pk_float_parse((const char *)text, len, &f, e)))
+			return rc;
+		if (proto >= 1) {
+			uint64_t bits;
+			uint8_t be[9];
+			int i;
+			memcpy(&bits, &f, 8);
+			be[0] = PK_OP_BINFLOAT;
+			for (i = 0; i < 8; i++)
+				be[1 + i] = (uint8_t)(bits >> (56 - 8 * i));
+			return pk_buf_add(op, be, 9);
+		}
+		if (pk_buf_addc(op, PK_OP_FLOAT) < 0 || pk_float_repr(f, op) ||
+		    pk_buf_addc(op, '\n') < 0)
+			return PK_E_NOMEM;
+		return PK_OK;
+	case PK_STR:
+		if (!pk_utf8_valid(text, len, 0))
+			return pk_err_set(e, PK_E_VALUE, "text is not UTF-8", 0);
+		if (proto == 0) {
+			if (pk_buf_addc(op, PK_OP_UNICODE) < 0 ||
+			    pk_raw_unicode_encode(text, len, op) ||
+			    pk_buf_addc(op, '\n') < 0)
+				return PK_E_NOMEM;
+			return PK_OK;
+		}
+		return encode_counted(op, proto >= 4 ? PK_OP_SHORT_BINUNICODE : 0,
+				      PK_OP_BINUNICODE,
+				      proto >= 4 ? PK_OP_BINUNICODE8 : 0, text,
+				      len);
+	case PK_STRING:
+		if (proto == 0) {
+			if (pk_buf_addc(op, PK_OP_STRING) < 0 ||
+			    pk_string_literal_encode(text, len, op) ||
+			    pk_buf_addc(op, '\n') < 0)
+				return PK_E_NOMEM;
+			return PK_OK;
+		}
+		return encode_counted(op, PK_OP_SHORT_BINSTRING,
+				      PK_OP_BINSTRING, 0, text, len);
+	case PK_BYTES:
+		if (proto < 3)
+			return pk_err_set(e, PK_E_UNSUPPORTED,
+					  "bytes need protocol 3", 0);
+		return encode_counted(op, PK_OP_SHORT_BINBYTES, PK_OP_BINBYTES,
+				      proto >= 4 ? PK_OP_BINBYTES8 : 0, text,
+				      len);
+	case PK_BYTEARRAY:
+		if (proto < 5)
+			return pk_err_set(e, PK_E_UNSUPPORTED,
+					  "bytearray needs protocol 5", 0);
+		return encode_counted(op, 0, 0, PK_OP_BYTEARRAY8, text, len);
+	}
+	return pk_err_set(e, PK_E_UNSUPPORTED, "cannot write this kind", 0);
+}
+
+int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
+		    size_t len, pk_err *e)
+{
+	pk_buf op = PK_BUF_INIT;
+	pk_err local;
+	uint8_t *mem;
+	int rc;
+
+	if (!e)
+		e = &local;
+	pk_err_set(e, PK_OK, NULL, 0);
+	rc = encode_scalar(kind, pk_doc_protocol(doc), text, len, &op, e);
+	if (rc < 0)
+		rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+	else if (rc != PK_OK && e->code == PK_OK)
+		pk_err_set(e, rc, "not a literal of this type", 0);
+	if (rc != PK_OK)
+		goto cleanup;
+	mem = pk_arena_alloc(doc->arena, op.len);
+	if (!mem) {
+		rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+		goto cleanup;
+	}
+	memcpy(mem, op.data, op.len);
+	slot->kind = (uint8_t)kind;
+	slot->put = 0;
+	slot->memo = 0;
+	slot->flags = 0;
+	slot->u.op = mem;
+cleanup:
+	pk_buf_release(&op);
+	return rc;
+}
+
+int pk_val_new_container(pk_doc *doc, int kind, pk_val *out, pk_err *e)
+{
+	int proto = pk_doc_protocol(doc);
+	pk_node *n = pk_arena_alloc(doc->arena, sizeof(*n));
+	uint8_t op;
+	int marked = 0;
+
+	if (!n)
+		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+	memset(n, 0, sizeof(*n));
+	n->kind = (uint8_t)kind;
+	n->put_after = UINT32_MAX;
+	switch (kind) {
+	case PK_LIST:
+		op = proto >= 1 ? PK_OP_EMPTY_LIST : PK_OP_LIST;
+		break;
+	case PK_DICT:
+		op = proto >= 1 ? PK_OP_EMPTY_DICT : PK_OP_DICT;
+		break;
+	case PK_TUPLE:
+		op = proto >= 1 ? PK_OP_EMPTY_TUPLE : PK_OP_TUPLE;
+		break;
+	case PK_SET:
+		if (proto < 4)
+			return pk_err_set(e, PK_E_UNSUPPORTED,
+					  "sets need protocol 4", 0);
+		op = PK_OP_EMPTY_SET;
+		break;
+	default:
+		return pk_err_set(e, PK_E_UNSUPPORTED,
+				  "cannot create this kind", 0);
+	}
+	if (op == PK_OP_LIST || op == PK_OP_DICT || op == PK_OP_TUPLE)
+		marked = 1;
+	if (pk_node_add_step(doc->arena, n, op, marked, NULL, 0) < 0)
+		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+	out->kind = (uint8_t)kind;
+	out->put = 0;
+	out->memo = 0;
+	out->flags = PK_VAL_NODE;
+	out->u.node = n;
+	return PK_OK;
+}
+
+/* Kids per item for a batch opcode. */
+static uint32_t per_item(uint8_t op)
+{
+	return op == PK_OP_SETITEM || op == PK_OP_SETITEMS ? 2 : 1;
+}
+
+static uint8_t batch_of(uint8_t op)
+{
+	switch (op) {
+	case PK_OP_APPEND:
+	case PK_OP_APPENDS:
+		return PK_OP_APPENDS;
+	case PK_OP_SETITEM:
+	case PK_OP_SETITEMS:
+		return PK_OP_SETITEMS;
+	case PK_OP_ADDITEMS:
+		return PK_OP_ADDITEMS;
+	}
+	return 0;
+}
+
+int pk_node_append(pk_doc *doc, pk_node *n, uint8_t op, const pk_val *kids,
+		   uint32_t count, pk_err *e)
+{
+	uint8_t batch = batch_of(op);
+	uint32_t per = per_item(op), done = 0;
+	int bin = pk_doc_protocol(doc) >= 1;
+
+	if (!batch || count % per)
+		return pk_err_set(e, PK_E_UNSUPPORTED, "bad append", 0);
+	while (done < count) {
+		pk_step *last = &pk_node_steps_mut(n)[n->nsteps - 1];
+		uint32_t room, take;
+
+		if (!bin) {
+			/* Protocol 0 has no batches: one APPEND/SETITEM each. */
+			if (pk_node_add_step(doc->arena, n,
+					     per == 2 ? PK_OP_SETITEM
+						      : PK_OP_APPEND,
+					     0, kids + done, per) < 0)
+				goto nomem;
+			done += per;
+			continue;
+		}
+		if (n->nsteps > 1 && batch_of(last->op) == batch &&
+		    last->nkids / per < 1000) {
+			/* Grow the last batch (a single APPEND/SETITEM
+			 * becomes a marked batch, as CPython writes two
+			 * items). Kids go at the end: that batch is last. */
+			room = 1000 - last->nkids / per;
+			take = (count - done) / per;
+			if (take > room)
+				take = room;
+			if (pk_node_add_step(doc->arena, n, batch, 1,
+					     kids + done, take * per) < 0)
+				goto nomem;
+			/* merge the step just added into `last` */
+			n->nsteps--;
+			last = &pk_node_steps_mut(n)[n->nsteps - 1];
+			last->nkids += take * per;
+			last->op = batch;
+			last->marked = 1;
+			done += take * per;
+			continue;
+		}
+		take = (count - done) / per;
+		if (take > 1000)
+			take = 1000;
+		if (take == 1 && batch != PK_OP_ADDITEMS) {
+			if (pk_node_add_step(doc->arena, n,
+					     per == 2 ? PK_OP_SETITEM
+						      : PK_OP_APPEND,
+					     0, kids + done, per) < 0)
+				goto nomem;
+		} else if (pk_node_add_step(doc->arena, n, batch, 1,
+					    kids + done, take * per) < 0) {
+			goto nomem;
+		}
+		done += take * per;
+	}
+	return PK_OK;
+nomem:
+	return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+}
+
+uint32_t pk_node_step_of(const pk_node *n, uint32_t kid, uint32_t *first)
+{
+	const pk_step *s = pk_node_steps(n);
+	uint32_t i, start = 0;
+
+	for (i = 0; i < n->nsteps; i++) {
+		if (kid < start + s[i].nkids)
+			break;
+		start += s[i].nkids;
+	}
+	if (first)
+		*first = start;
+	return i;
+}
+
+int pk_node_remove(pk_doc *doc, pk_node *n, uint32_t first, uint32_t count,
+		   pk_err *e)
+{
+	uint32_t start, si = pk_node_step_of(n, first, &start);
+	pk_step *s;
+
+	(void)doc;
+	if (si >= n->nsteps || first + count > start + pk_node_steps(n)[si].nkids)
+		return pk_err_set(e, PK_E_UNSUPPORTED,
+				  "removal spans several steps", 0);
+	s = pk_node_steps_mut(n);
+	memmove(n->kids + first, n->kids + first + count,
+		(n->nkids - first - count) * sizeof(pk_val));
+	n->nkids -= count;
+	s[si].nkids -= count;
+	if (s[si].nkids == 0 && si > 0) {
+		memmove(s + si, s + si + 1, (n->nsteps - si - 1) * sizeof(*s));
+		n->nsteps--;
+		if (n->put_after != UINT32_MAX && n->put_after >= si &&
+		    n->put_after > 0)
+			n->put_after--;
+	}
+	return PK_OK;
+}

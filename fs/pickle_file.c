@@ -1,0 +1,233 @@
+#include "pickle_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "opcodes.h"
+
+static int io_fail(pk_err *e, const char *msg)
+{
+	return pk_err_set(e, PK_E_IO, msg, 0);
+}
+
+static int map_fd(int fd, size_t len, void **map, pk_err *e)
+{
+	if (len == 0) {
+		*map = NULL;
+		return PK_OK;
+	}
+	*map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (*map == MAP_FAILED) {
+		*map = NULL;
+		return io_fail(e, "cannot map file");
+	}
+	return PK_OK;
+}
+
+int pk_pickle_file_open_ex(pk_pickle_file *pf, const char *path,
+			   const char *cache_dir, pk_progress_fn progress,
+			   void *ctx, pk_err *e)
+{
+	int fd = -1, cfd = -1, rc;
+	uint8_t head[4];
+	ssize_t got;
+
+	memset(pf, 0, sizeof(*pf));
+	pk_buf_init(&pf->mem);
+	pk_err_set(e, PK_OK, NULL, 0);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return io_fail(e, "cannot open file");
+	if (fstat(fd, &pf->st) < 0) {
+		rc = io_fail(e, "cannot stat file");
+		goto cleanup;
+	}
+	got = pread(fd, head, sizeof(head), 0);
+	if (got < 0) {
+		rc = io_fail(e, "cannot read file");
+		goto cleanup;
+	}
+	pf->z.fmt = pk_z_detect(head, (size_t)got);
+	if (pf->z.fmt == PK_Z_NONE) {
+		rc = map_fd(fd, (size_t)pf->st.st_size, &pf->map, e);
+		if (rc)
+			goto cleanup;
+		pf->map_len = (size_t)pf->st.st_size;
+		pf->data = pf->map;
+		pf->len = pf->map_len;
+		rc = PK_OK;
+		goto cleanup;
+	}
+	if (!cache_dir) {
+		void *cmap;
+		size_t clen = (size_t)pf->st.st_size;
+		rc = map_fd(fd, clen, &cmap, e);
+		if (rc)
+			goto cleanup;
+		rc = pk_z_decompress_mem(cmap, clen, &pf->mem, &pf->z, 0, e);
+		munmap(cmap, clen);
+		if (rc)
+			goto cleanup;
+		pf->data = pf->mem.data;
+		pf->len = pf->mem.len;
+		goto cleanup;
+	}
+	{
+		/* Decompress into an unlinked file in the cache folder: the
+		 * page cache, not our heap, holds a big pickle. */
+		uint64_t out_len = 0;
+		cfd = open(cache_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (cfd < 0) {
+			rc = io_fail(e, "cannot create cache file");
+			goto cleanup;
+		}
+		rc = pk_z_decompress_fd(fd, cfd, &pf->z, &out_len, progress,
+					ctx, e);
+		if (rc)
+			goto cleanup;
+		rc = map_fd(cfd, (size_t)out_len, &pf->map, e);
+		if (rc)
+			goto cleanup;
+		pf->map_len = (size_t)out_len;
+		pf->data = pf->map;
+		pf->len = pf->map_len;
+	}
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (cfd >= 0)
+		close(cfd);
+	if (rc != PK_OK) {
+		pk_zinfo z = pf->z;
+		struct stat st = pf->st;
+		pk_pickle_file_close(pf);
+		pf->z = z;
+		pf->st = st;
+	}
+	return rc;
+}
+
+int pk_pickle_file_open(pk_pickle_file *pf, const char *path, pk_err *e)
+{
+	return pk_pickle_file_open_ex(pf, path, NULL, NULL, NULL, e);
+}
+
+void pk_pickle_file_close(pk_pickle_file *pf)
+{
+	if (pf->map)
+		munmap(pf->map, pf->map_len);
+	pk_buf_release(&pf->mem);
+	memset(pf, 0, sizeof(*pf));
+}
+
+void pk_pickle_file_describe(const char *name, const pk_pickle_file *pf,
+			     const pk_err *e, pk_buf *out)
+{
+	if (e->code == PK_E_IO) {
+		pk_buf_addf(out, "%s: %s: %s", name, e->msg, strerror(errno));
+		return;
+	}
+	pk_buf_addf(out, "%s: byte %llu%s: %s", name,
+		    (unsigned long long)e->offset,
+		    pf && pf->z.fmt != PK_Z_NONE && e->code != PK_E_COMPRESS
+			    ? " of the decompressed data"
+			    : "",
+		    e->msg ? e->msg : pk_code_name(e->code));
+	if (e->code == PK_E_OPCODE && pf && pf->data && e->offset < pf->len)
+		pk_buf_addf(out, " 0x%02x", pf->data[e->offset]);
+}
+
+void pk_pickle_file_report(const char *name, const pk_pickle_file *pf,
+			   const pk_err *e)
+{
+	pk_buf b = PK_BUF_INIT;
+
+	pk_pickle_file_describe(name, pf, e, &b);
+	fprintf(stderr, "%s\n", b.data ? (char *)b.data : "error");
+	pk_buf_release(&b);
+}
+
+int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
+			 pk_err *e)
+{
+	char *dircopy = NULL, *tmp = NULL;
+	const char *dir;
+	int fd = -1, dfd = -1, rc;
+	struct stat st;
+	mode_t mode = 0644;
+	pk_buf plain = PK_BUF_INIT;
+
+	pk_err_set(e, PK_OK, NULL, 0);
+	if (stat(path, &st) == 0)
+		mode = st.st_mode & 07777;
+	dircopy = strdup(path);
+	tmp = malloc(strlen(path) + 32);
+	if (!dircopy || !tmp) {
+		rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+		goto cleanup;
+	}
+	dir = dirname(dircopy);
+	{
+		/* ".NAME.picklefs-XXXXXX" beside the file: same filesystem,
+		 * so the rename is atomic; hidden, so `ls` doesn't show it. */
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		snprintf(tmp, strlen(path) + 32, "%.*s.%s.pkfs-XXXXXX",
+			 (int)(base - path), path, base);
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		rc = io_fail(e, "cannot create temporary file");
+		goto cleanup;
+	}
+	if (z->fmt == PK_Z_NONE) {
+		rc = pk_encode_to_fd(doc, fd, e);
+	} else {
+		rc = pk_encode_to_buf(doc, &plain, e);
+		if (rc == PK_OK)
+			rc = pk_z_compress_fd(z, plain.data, plain.len, fd, e);
+	}
+	if (rc != PK_OK)
+		goto cleanup;
+	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+		rc = io_fail(e, "cannot sync temporary file");
+		goto cleanup;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		rc = io_fail(e, "cannot close temporary file");
+		goto cleanup;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		rc = io_fail(e, "cannot rename temporary file");
+		goto cleanup;
+	}
+	tmp[0] = '\0'; /* nothing left to remove */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0) {
+		rc = io_fail(e, "cannot sync folder");
+		goto cleanup;
+	}
+	rc = PK_OK;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (rc != PK_OK && tmp && tmp[0]) {
+		int saved = errno;
+		unlink(tmp);
+		errno = saved;
+	}
+	pk_buf_release(&plain);
+	free(dircopy);
+	free(tmp);
+	return rc;
+}

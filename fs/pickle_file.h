@@ -1,0 +1,63 @@
+/*
+ * pickle_file.h - a pickle file on disk: open it (mapped, decompressed if
+ * gzip/bzip2) and write a doc back to it atomically.
+ *
+ * What: the file-level half of the codec's users (pickletool, the mount's
+ * loader and write-back): mapping, decompression into memory or into an
+ * unlinked cache file, the "NAME: byte N: message" report, and the
+ * temp-file + fsync + rename + fsync(dir) write-back.
+ * Ownership: a pk_pickle_file owns its mapping, its decompressed copy and
+ * its descriptors; pk_pickle_file_close releases them. `data` stays valid
+ * until then, so docs decoded from it must be freed first.
+ * Invariants: data/len are the (decompressed) pickle bytes; z.fmt says
+ * how the file on disk is compressed; st is the stat of the file as it
+ * was opened (to notice changes on disk).
+ */
+#ifndef PK_PICKLE_FILE_H
+#define PK_PICKLE_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "compress.h"
+#include "error.h"
+#include "pickle.h"
+
+typedef struct pk_pickle_file {
+	const uint8_t *data;
+	size_t len;
+	pk_zinfo z;
+	struct stat st;
+	/* private */
+	void *map;
+	size_t map_len;
+	pk_buf mem; /* decompressed in memory */
+} pk_pickle_file;
+
+/* Opens path. cache_dir: where a compressed pickle is decompressed to
+ * (an unlinked temporary file, then mapped), or NULL to decompress into
+ * memory. progress may be NULL. */
+int pk_pickle_file_open_ex(pk_pickle_file *pf, const char *path,
+			   const char *cache_dir, pk_progress_fn progress,
+			   void *ctx, pk_err *e);
+int pk_pickle_file_open(pk_pickle_file *pf, const char *path, pk_err *e);
+void pk_pickle_file_close(pk_pickle_file *pf);
+
+/* Prints "NAME: byte N: message" on stderr (the offset in the
+ * decompressed bytes, said so, for compressed files). */
+void pk_pickle_file_report(const char *name, const pk_pickle_file *pf,
+			   const pk_err *e);
+/* The same text into a buffer (no newline), for logs. */
+void pk_pickle_file_describe(const char *name, const pk_pickle_file *pf,
+			     const pk_err *e, pk_buf *out);
+
+/* Encodes doc, compresses it as z says, and replaces path atomically:
+ * a temporary file beside it, fsync, rename over path, fsync of the
+ * folder. On failure path is untouched and no temporary file is left.
+ * The new file keeps path's permission bits when path exists. */
+int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
+			 pk_err *e);
+
+#endif
