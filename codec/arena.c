@@ -3,8 +3,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-#define CHUNK_SIZE (1u << 20)
+/* Chunks start small (a tiny pickle costs 64 KiB) and double up to
+ * 64 MiB, so a big tree takes few mappings; chunks are mmapped with huge
+ * pages allowed, because first-touch page faults are a large part of the
+ * cost of building a tree of millions of nodes. */
+#define CHUNK_MIN (64u << 10)
+#define CHUNK_MAX (64u << 20)
 #define ALIGN 8
 
 struct chunk {
@@ -18,16 +24,21 @@ struct pk_arena {
 	struct chunk *head; /* current bump chunk */
 	struct chunk *big;  /* oversized allocations */
 	size_t total;
+	size_t next_chunk;
 };
 
 #define HDR ((sizeof(struct chunk) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
 
 static struct chunk *chunk_new(size_t payload)
 {
-	struct chunk *c = malloc(HDR + payload);
+	size_t bytes = HDR + payload;
+	struct chunk *c = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (!c)
+	if (c == MAP_FAILED)
 		return NULL;
+	if (bytes >= (2u << 20))
+		madvise(c, bytes, MADV_HUGEPAGE);
 	c->next = NULL;
 	c->size = payload;
 	c->used = 0;
@@ -43,7 +54,7 @@ static void free_list(struct chunk *c)
 {
 	while (c) {
 		struct chunk *next = c->next;
-		free(c);
+		munmap(c, HDR + c->size);
 		c = next;
 	}
 }
@@ -66,7 +77,7 @@ void *pk_arena_alloc(pk_arena *a, size_t n)
 	n = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 	if (n == 0)
 		n = ALIGN;
-	if (n > CHUNK_SIZE / 4) {
+	if (n > CHUNK_MAX / 4) {
 		c = chunk_new(n);
 		if (!c)
 			return NULL;
@@ -78,12 +89,16 @@ void *pk_arena_alloc(pk_arena *a, size_t n)
 	}
 	c = a->head;
 	if (!c || c->size - c->used < n) {
-		c = chunk_new(CHUNK_SIZE);
+		size_t size = a->next_chunk ? a->next_chunk : CHUNK_MIN;
+		while (size < n)
+			size *= 2;
+		c = chunk_new(size);
 		if (!c)
 			return NULL;
 		c->next = a->head;
 		a->head = c;
-		a->total += HDR + CHUNK_SIZE;
+		a->total += HDR + size;
+		a->next_chunk = size < CHUNK_MAX ? size * 2 : CHUNK_MAX;
 	}
 	c->used += n;
 	return (char *)c + HDR + c->used - n;

@@ -729,8 +729,13 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 	pk_err local;
 	int stop = 0, rc = PK_OK;
 	const uint8_t *next_report;
-	const struct pk_opcode_info *info;
+	uint8_t op_proto[256];
+	int i;
 
+	for (i = 0; i < 256; i++) {
+		const struct pk_opcode_info *info = pk_opcode_info((uint8_t)i);
+		op_proto[i] = info ? info->proto : 0;
+	}
 	if (!e)
 		e = &local;
 	pk_err_set(e, PK_OK, NULL, 0);
@@ -761,9 +766,8 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 				  "pickle data was truncated (no STOP)", d.end);
 			goto cleanup;
 		}
-		info = pk_opcode_info(*d.p);
-		if (info && info->proto > d.doc->op_proto)
-			d.doc->op_proto = info->proto;
+		if (op_proto[*d.p] > d.doc->op_proto)
+			d.doc->op_proto = op_proto[*d.p];
 		rc = step(&d, &stop);
 		if (rc)
 			goto cleanup;

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Codec benchmark, side by side with CPython in one run (not a test):
+#  - decode / encode of a ~100 MB pickle of 2M small dicts and of a
+#    100 MB numpy array: pickletool bench vs pickle.loads / pickle.dumps
+#  - disassembly: pickletool dis vs python3 -m pickletools
+# Prints ratios (CPython time / picklefs time). Each figure is the best
+# of $RUNS runs, to keep a noisy machine from deciding the result.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-/usr/bin/python3}
+BUILD=${BUILD:-build}
+RUNS=${RUNS:-3}
+W=${BENCH_DIR:-$BUILD/bench}
+mkdir -p "$W"
+PT=$BUILD/pickletool
+
+if [ ! -s "$W/dicts.pkl" ] || [ ! -s "$W/array.pkl" ]; then
+	"$PYTHON" - "$W" <<'PY'
+import pickle, sys, numpy as np
+w = sys.argv[1]
+data = [{'id': i, 'name': 'user%07d' % i, 'score': i * 0.5, 'ok': i % 3 == 0}
+        for i in range(2_000_000)]
+open(w + '/dicts.pkl', 'wb').write(pickle.dumps(data, 4))
+a = np.arange(100 * 2**20 // 8, dtype=np.float64)
+open(w + '/array.pkl', 'wb').write(pickle.dumps(a, 4))
+PY
+fi
+
+best() { sort -g | head -n 1; }
+
+py_codec() { # file -> "loads dumps"
+	"$PYTHON" - "$1" "$RUNS" <<'PY'
+import pickle, sys, time
+b = open(sys.argv[1], 'rb').read()
+lo = du = 1e9
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter(); o = pickle.loads(b); t1 = time.perf_counter()
+    pickle.dumps(o, 4); t2 = time.perf_counter()
+    lo = min(lo, t1 - t); du = min(du, t2 - t1)
+    del o
+print(lo, du)
+PY
+}
+
+pk_codec() { # file -> "decode encode"
+	local d=() e=() i out
+	for i in $(seq "$RUNS"); do
+		out=$("$PT" bench "$1")
+		d+=("$(awk '/^decode/{print $2}' <<<"$out")")
+		e+=("$(awk '/^encode/{print $2}' <<<"$out")")
+		grep -q "identical yes" <<<"$out" || { echo "bench: $1 not identical" >&2; exit 1; }
+	done
+	echo "$(printf '%s\n' "${d[@]}" | best) $(printf '%s\n' "${e[@]}" | best)"
+}
+
+timeit() { # command... -> seconds (best of RUNS)
+	local i t=()
+	for i in $(seq "$RUNS"); do
+		local s=$(date +%s.%N)
+		"$@" >/dev/null
+		t+=("$(echo "$(date +%s.%N) - $s" | bc -l)")
+	done
+	printf '%s\n' "${t[@]}" | best
+}
+
+ratio() { echo "scale=1; $1 / $2" | bc -l; }
+
+printf '%-10s %10s %10s %10s %10s %8s %8s\n' file py.loads pk.decode py.dumps pk.encode dec.x enc.x
+for f in dicts array; do
+	read -r pl pd <<<"$(py_codec "$W/$f.pkl")"
+	read -r kd ke <<<"$(pk_codec "$W/$f.pkl")"
+	printf '%-10s %10.4f %10.4f %10.4f %10.4f %8s %8s\n' "$f" "$pl" "$kd" "$pd" "$ke" \
+		"$(ratio "$pl" "$kd")" "$(ratio "$pd" "$ke")"
+done
+
+td_py=$(timeit "$PYTHON" -m pickletools "$W/dicts.pkl")
+td_pk=$(timeit "$PT" dis "$W/dicts.pkl")
+cmp <("$PT" dis "$W/dicts.pkl") <("$PYTHON" -m pickletools "$W/dicts.pkl") >/dev/null &&
+	same=identical || same=DIFFERENT
+printf 'dis dicts.pkl: pickletools %.2f s, pickletool %.2f s, %sx (output %s)\n' \
+	"$td_py" "$td_pk" "$(ratio "$td_py" "$td_pk")" "$same"
