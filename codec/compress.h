@@ -70,4 +70,22 @@ int pk_z_compress_mem(const pk_zinfo *info, const uint8_t *data, size_t n,
 int pk_z_compress_fd(const pk_zinfo *info, const uint8_t *data, size_t n,
 		     int out_fd, pk_err *e);
 
+/*
+ * Errors, with the offset in the compressed input (decompression) or in
+ * data (compression):
+ *   PK_E_COMPRESS    not gzip/bzip2, corrupt or truncated stream, CRC or
+ *                    length mismatch, bytes after the last member other
+ *                    than the zero padding Python's gzip also skips
+ *                    (bzip2: any bytes, as Python's bz2)
+ *   PK_E_UNSUPPORTED output past max_out; compressing with fmt
+ *                    PK_Z_NONE
+ *   PK_E_IO          read(2)/write(2) failed (errno kept), or the
+ *                    progress callback asked to stop (errno ECANCELED)
+ *   PK_E_NOMEM       out of memory
+ * On failure the _mem functions leave out->len as it was; the _fd ones
+ * may have written part of the output. A level outside 1..9 when
+ * compressing means 9. Gzip flags other than FNAME (FTEXT, FEXTRA,
+ * FCOMMENT, FHCRC) are read past and not written back.
+ */
+
 #endif

@@ -31,6 +31,7 @@ struct dec {
 	size_t nmarks, mcap;
 
 	pk_memo memo;
+	int saw_put, saw_memoize;
 
 	pk_buf scratch;
 	pk_decode_progress_fn progress;
@@ -104,33 +105,11 @@ static pk_node *node_new(struct dec *d, int kind)
 		return NULL;
 	memset(n, 0, sizeof(*n));
 	n->kind = (uint8_t)kind;
-	n->put_after = UINT32_MAX;
 	return n;
 }
 
-static inline pk_val node_val(pk_node *n)
-{
-	pk_val v;
-
-	v.kind = n->kind;
-	v.put = 0;
-	v.flags = PK_VAL_NODE;
-	v.memo = 0;
-	v.u.node = n;
-	return v;
-}
-
-static inline pk_val scalar_val(int kind, const uint8_t *op)
-{
-	pk_val v;
-
-	v.kind = (uint8_t)kind;
-	v.put = 0;
-	v.flags = 0;
-	v.memo = 0;
-	v.u.op = op;
-	return v;
-}
+/* Scalars are their opcode bytes; the kind is read back from them. */
+#define scalar_val(kind, op) pk_val_of_bytes(op)
 
 /* New node whose creation step consumes the top `count` stack values. */
 static int make_node(struct dec *d, int kind, uint8_t op, int marked,
@@ -145,7 +124,7 @@ static int make_node(struct dec *d, int kind, uint8_t op, int marked,
 			     count) < 0)
 		return fail(d, PK_E_NOMEM, "out of memory", at);
 	d->sp = from;
-	return push(d, node_val(n), at);
+	return push(d, pk_val_of_node(n), at);
 }
 
 /* ---- memo ------------------------------------------------------------- */
@@ -153,39 +132,58 @@ static int make_node(struct dec *d, int kind, uint8_t op, int marked,
 static int memo_put(struct dec *d, uint64_t idx, uint8_t putop,
 		    const uint8_t *op)
 {
-	pk_val *top, *slot;
+	pk_val top;
+	pk_memo_ent *slot;
 
 	if (d->sp <= fence(d))
 		return fail(d, PK_E_STACK, "unpickling stack underflow", op);
 	if (idx > UINT32_MAX)
 		return fail(d, PK_E_MEMO, "memo index too large", op);
-	top = &d->stack[d->sp - 1];
-	if (top->put) {
-		/* A value memoized twice: CPython's pickler never does this,
-		 * and a slot can only remember one PUT. */
-		d->doc->irregular = 1;
-	} else {
-		top->put = putop;
-		top->memo = (uint32_t)idx;
-		if (pk_val_is_node(top)) {
-			pk_node *n = top->u.node;
-			n->put_after = n->nsteps ? n->nsteps - 1 : 0;
+	if (putop == PK_OP_MEMOIZE)
+		d->saw_memoize = 1;
+	else
+		d->saw_put = 1;
+	top = d->stack[d->sp - 1];
+	if (pk_val_is_node(top)) {
+		pk_node *n = pk_val_node(top);
+		if (n->put || n->nsteps > UINT16_MAX) {
+			/* memoized twice, or too late to say where: CPython's
+			 * pickler never does either */
+			d->doc->irregular = 1;
+		} else {
+			n->put = putop;
+			n->memo = (uint32_t)idx;
+			n->put_after = (uint16_t)(n->nsteps ? n->nsteps - 1 : 0);
 		}
+	} else {
+		/* A scalar's PUT must sit right after its bytes: that is
+		 * where the encoder looks for it. */
+		const uint8_t *b = pk_val_bytes(top);
+		if (b + pk_scalar_op_len(b, NULL) != op)
+			d->doc->irregular = 1;
 	}
 	slot = pk_memo_put(&d->memo, idx);
 	if (!slot)
 		return fail(d, PK_E_NOMEM, "out of memory", op);
-	*slot = *top;
+	slot->val = top.bits;
 	return 0;
 }
 
 static int memo_get(struct dec *d, uint64_t idx, const uint8_t *op)
 {
-	pk_val *slot = pk_memo_get(&d->memo, idx);
+	pk_memo_ent *slot = pk_memo_get(&d->memo, idx);
+	pk_val v;
 
 	if (!slot)
 		return fail(d, PK_E_MEMO, "memo value not found", op);
-	return push(d, *slot, op);
+	v.bits = slot->val;
+	if (pk_val_is_node(v)) {
+		pk_val_node(v)->flags |= PK_NODE_SHARED;
+	} else if (!pk_idmap_find(d->doc->shared, v.bits, NULL) &&
+		   pk_idmap_set(d->doc->shared, v.bits, 0) < 0) {
+		return fail(d, PK_E_NOMEM, "out of memory", op);
+	}
+	return push(d, v, op);
 }
 
 /* ---- argument readers ------------------------------------------------- */
@@ -296,12 +294,13 @@ static int read_counted(struct dec *d, const uint8_t *op, int nbytes,
 static int need_node_target(struct dec *d, size_t pos, int k1, int k2,
 			    const char *msg, const uint8_t *op)
 {
-	pk_val *t;
+	pk_val t;
 
 	if (pos >= d->sp)
 		return fail(d, PK_E_STACK, "unpickling stack underflow", op);
-	t = &d->stack[pos];
-	if (!pk_val_is_node(t) || (t->kind != k1 && t->kind != k2))
+	t = d->stack[pos];
+	if (!pk_val_is_node(t) ||
+	    (pk_val_node(t)->kind != k1 && pk_val_node(t)->kind != k2))
 		return fail(d, PK_E_STACK, msg, op);
 	return 0;
 }
@@ -310,7 +309,7 @@ static int need_node_target(struct dec *d, size_t pos, int k1, int k2,
 static int mutate(struct dec *d, size_t target, size_t from, uint8_t opc,
 		  int marked, const uint8_t *op)
 {
-	pk_node *n = d->stack[target].u.node;
+	pk_node *n = pk_val_node(d->stack[target]);
 
 	if (pk_node_add_step(d->arena, n, opc, marked, d->stack + from,
 			     d->sp - from) < 0)
@@ -566,8 +565,8 @@ static int step(struct dec *d, int *stop)
 		if (d->sp < fence(d) + 2)
 			return fail(d, PK_E_STACK, "unpickling stack underflow",
 				    op);
-		if (d->stack[d->sp - 1].kind != PK_STR ||
-		    d->stack[d->sp - 2].kind != PK_STR)
+		if (pk_val_kind(d->stack[d->sp - 1]) != PK_STR ||
+		    pk_val_kind(d->stack[d->sp - 2]) != PK_STR)
 			return fail(d, PK_E_STACK, "STACK_GLOBAL requires str",
 				    op);
 		return make_node(d, PK_GLOBAL, *op, 0, d->sp - 2, op);
@@ -603,10 +602,13 @@ static int step(struct dec *d, int *stop)
 				    op);
 		if ((rc = pop_mark(d, &at, op)))
 			return rc;
-		if ((rc = make_node(d, PK_OBJECT, *op, 1, at, op)))
+		/* The class goes first among the kids, as for OBJ. */
+		if ((rc = push(d, pk_val_of_bytes(op), op)))
 			return rc;
-		d->stack[d->sp - 1].u.node->inline_op = op;
-		return 0;
+		memmove(d->stack + at + 1, d->stack + at,
+			(d->sp - 1 - at) * sizeof(pk_val));
+		d->stack[at] = pk_val_of_bytes(op);
+		return make_node(d, PK_OBJECT, *op, 1, at, op);
 	}
 	case PK_OP_OBJ:
 		if ((rc = pop_mark(d, &at, op)))
@@ -755,6 +757,11 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 		goto cleanup;
 	}
 	d.doc->arena = d.arena;
+	d.doc->shared = calloc(1, sizeof(*d.doc->shared));
+	if (!d.doc->shared) {
+		rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+		goto cleanup;
+	}
 	d.doc->data = data;
 	d.doc->len = len;
 	d.doc->proto = -1;
@@ -781,6 +788,7 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 		}
 	}
 	d.doc->end = (size_t)(d.p - data);
+	d.doc->memo_mixed = d.saw_put && d.saw_memoize;
 	if ((flags & PK_DEC_STRICT_END) && d.p != d.end) {
 		rc = pk_err_set(e, PK_E_TRAILING, "data after STOP",
 				d.doc->end);
@@ -791,7 +799,9 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 	d.arena = NULL;
 cleanup:
 	if (d.doc) {
-		free(d.doc);
+		d.doc->arena = d.arena;
+		pk_doc_free(d.doc);
+	} else {
 		pk_arena_free(d.arena);
 	}
 	free(d.stack);
@@ -812,5 +822,9 @@ void pk_doc_free(pk_doc *doc)
 	if (!doc)
 		return;
 	pk_arena_free(doc->arena);
+	if (doc->shared) {
+		pk_idmap_release(doc->shared);
+		free(doc->shared);
+	}
 	free(doc);
 }

@@ -35,15 +35,6 @@ struct eframe {
 	uint32_t in_step; /* kids of `step` are being written */
 };
 
-/* Pointer -> memo index map for renumbering (irregular docs only). */
-struct idmap {
-	struct {
-		const void *key;
-		uint32_t idx;
-	} *ents;
-	size_t cap, used;
-};
-
 struct enc {
 	pk_doc *doc;
 	pk_write_fn write;
@@ -54,10 +45,12 @@ struct enc {
 	int renumber;
 	pk_buf obuf; /* output not yet handed to write */
 	pk_buf fbuf; /* the current frame */
-	pk_memo rec; /* recorded memo index -> identity and written index */
-	pk_memo occ; /* written memo indices in use */
-	struct idmap ids;
-	uint32_t next_memo; /* what MEMOIZE assigns next */
+	/* Shared values written so far (all memoizable ones when
+	 * renumbering) -> the index they were written under. Values fetched
+	 * only once need no entry: their PUT is written and forgotten. */
+	pk_idmap ids;
+	pk_memo occ;        /* indices in use, when MEMOIZE mixes with PUT */
+	uint32_t next_memo; /* what MEMOIZE assigns next otherwise */
 	struct eframe *st;
 	size_t sp, scap;
 };
@@ -154,101 +147,18 @@ static int emit_get(struct enc *x, int bin, uint32_t idx)
 			  idx);
 }
 
-static const void *identity(const pk_val *v)
-{
-	return pk_val_is_node(v) ? (const void *)v->u.node
-				 : (const void *)v->u.op;
-}
-
-/* ---- renumbering: identity -> index ----------------------------------- */
-
-static size_t id_pos(const void *k, size_t cap)
-{
-	uintptr_t h = (uintptr_t)k;
-
-	h ^= h >> 17;
-	h *= 0x9e3779b97f4a7c15ull;
-	return (size_t)(h >> 20) & (cap - 1);
-}
-
-static int id_find(const struct idmap *m, const void *k, uint32_t *idx)
-{
-	size_t i;
-
-	if (!m->cap)
-		return 0;
-	for (i = id_pos(k, m->cap); m->ents[i].key; i = (i + 1) & (m->cap - 1))
-		if (m->ents[i].key == k) {
-			*idx = m->ents[i].idx;
-			return 1;
-		}
-	return 0;
-}
-
-static int id_add(struct idmap *m, const void *k, uint32_t idx)
-{
-	size_t i;
-
-	if ((m->used + 1) * 2 > m->cap) {
-		size_t ncap = m->cap ? m->cap * 2 : 256, j;
-		void *ne = calloc(ncap, sizeof(*m->ents));
-		struct idmap nm = {ne, ncap, 0};
-		if (!ne)
-			return -1;
-		for (j = 0; j < m->cap; j++)
-			if (m->ents[j].key) {
-				i = id_pos(m->ents[j].key, ncap);
-				while (nm.ents[i].key)
-					i = (i + 1) & (ncap - 1);
-				nm.ents[i] = m->ents[j];
-			}
-		nm.used = m->used;
-		free(m->ents);
-		*m = nm;
-	}
-	for (i = id_pos(k, m->cap); m->ents[i].key; i = (i + 1) & (m->cap - 1))
-		;
-	m->ents[i].key = k;
-	m->ents[i].idx = idx;
-	m->used++;
-	return 0;
-}
 
 /* ---- memo ------------------------------------------------------------- */
 
-/* Which index, if any, the value was already written under. */
-static int written_as(struct enc *x, const pk_val *v, uint32_t *idx)
-{
-	pk_val *r;
-
-	if (x->renumber)
-		return id_find(&x->ids, identity(v), idx);
-	if (!v->put)
-		return 0;
-	r = pk_memo_get(&x->rec, v->memo);
-	if (!r || r->u.op != (const uint8_t *)identity(v))
-		return 0;
-	*idx = r->memo;
-	return 1;
-}
-
-static int mark_occupied(struct enc *x, uint32_t idx)
-{
-	pk_val *o = pk_memo_put(&x->occ, idx);
-
-	if (!o)
-		return oom(x);
-	o->kind = 1;
-	return 0;
-}
-
 /* Whether renumbering memoizes a value of this kind (as CPython does:
  * containers, str, bytes, globals; not numbers, None or bools). */
-static int renumber_memoizes(const pk_val *v)
+static int renumber_memoizes(pk_val v)
 {
-	if (pk_val_is_node(v))
-		return !(v->kind == PK_TUPLE && v->u.node->nkids == 0);
-	switch (v->kind) {
+	if (pk_val_is_node(v)) {
+		const pk_node *n = pk_val_node(v);
+		return !(n->kind == PK_TUPLE && n->nkids == 0);
+	}
+	switch (pk_val_kind(v)) {
 	case PK_STR:
 	case PK_STRING:
 	case PK_BYTES:
@@ -259,51 +169,155 @@ static int renumber_memoizes(const pk_val *v)
 	return 0;
 }
 
-static int emit_put(struct enc *x, const pk_val *v)
+static inline int is_put_op(uint8_t op)
+{
+	return op == PK_OP_MEMOIZE || op == PK_OP_BINPUT ||
+	       op == PK_OP_LONG_BINPUT || op == PK_OP_PUT;
+}
+
+/* Values some GET refers to: the encoder must remember their index.
+ * `len` is the scalar's byte length (ignored for nodes). */
+static int tracked_len(const struct enc *x, pk_val v, size_t len)
+{
+	if (x->renumber)
+		return renumber_memoizes(v);
+	if (pk_val_is_node(v))
+		return (pk_val_node(v)->flags & PK_NODE_SHARED) != 0;
+	/* Only a memoized scalar can be fetched again. */
+	return is_put_op(pk_val_bytes(v)[len]) &&
+	       pk_idmap_find(x->doc->shared, v.bits, NULL);
+}
+
+static int tracked(const struct enc *x, pk_val v)
+{
+	size_t len = pk_val_is_node(v)
+			     ? 0
+			     : pk_scalar_op_len(pk_val_bytes(v), NULL);
+	return tracked_len(x, v, len);
+}
+
+static int written_as(const struct enc *x, pk_val v, uint32_t *idx)
+{
+	return tracked(x, v) && pk_idmap_find(&x->ids, v.bits, idx);
+}
+
+/* Whether GETs of v use the binary forms. */
+static int get_is_bin(const struct enc *x, pk_val v)
+{
+	if (x->renumber)
+		return x->bin;
+	if (pk_val_is_node(v))
+		return pk_val_node(v)->put != PK_OP_PUT;
+	{
+		const uint8_t *b = pk_val_bytes(v);
+		return b[pk_scalar_op_len(b, NULL)] != PK_OP_PUT;
+	}
+}
+
+/* The index a MEMOIZE written now gets: the unpickler counts occupied
+ * indices, so explicit PUTs in the same pickle move it too. */
+static int memoize_index(struct enc *x, uint32_t *idx)
+{
+	if (!x->doc->memo_mixed) {
+		*idx = x->next_memo++;
+		return 0;
+	}
+	*idx = (uint32_t)x->occ.count;
+	return 0;
+}
+
+static int note_written(struct enc *x, pk_val v, uint32_t idx)
+{
+	if (x->doc->memo_mixed) {
+		pk_memo_ent *o = pk_memo_put(&x->occ, idx);
+		if (!o)
+			return oom(x);
+		o->val = 1;
+	}
+	if (tracked(x, v) && pk_idmap_set(&x->ids, v.bits, idx) < 0)
+		return oom(x);
+	return 0;
+}
+
+/* Writes the PUT that memoizes v (if any) and remembers it. */
+static int emit_put(struct enc *x, pk_val v)
 {
 	uint32_t idx;
-	uint8_t form = v->put;
-	pk_val *r;
+	uint8_t form;
 	int rc;
 
 	if (x->renumber) {
 		if (!renumber_memoizes(v))
 			return 0;
 		idx = (uint32_t)x->ids.used;
-		if (id_add(&x->ids, identity(v), idx) < 0)
+		if (pk_idmap_set(&x->ids, v.bits, idx) < 0)
 			return oom(x);
 		if (x->doc->proto >= 4)
 			return emit1(x, PK_OP_MEMOIZE);
 		return emit_index(x, PK_OP_PUT, PK_OP_BINPUT,
 				  PK_OP_LONG_BINPUT, x->bin, idx);
 	}
-	if (!form)
-		return 0;
-	if (form == PK_OP_MEMOIZE) {
-		idx = (uint32_t)x->occ.count;
-		rc = emit1(x, PK_OP_MEMOIZE);
-	} else {
-		idx = v->memo;
-		rc = emit_index(x, PK_OP_PUT, form == PK_OP_BINPUT ? PK_OP_BINPUT : 0,
-				PK_OP_LONG_BINPUT, form != PK_OP_PUT, idx);
+	if (pk_val_is_node(v)) {
+		const pk_node *n = pk_val_node(v);
+		form = n->put;
+		idx = n->memo;
+		if (!form)
+			return 0;
+		if (form == PK_OP_MEMOIZE) {
+			if ((rc = memoize_index(x, &idx)) ||
+			    (rc = emit1(x, PK_OP_MEMOIZE)))
+				return rc;
+		} else if ((rc = emit_index(x, PK_OP_PUT,
+					    form == PK_OP_BINPUT ? PK_OP_BINPUT
+								 : 0,
+					    PK_OP_LONG_BINPUT, form != PK_OP_PUT,
+					    idx))) {
+			return rc;
+		}
+		return note_written(x, v, idx);
 	}
-	if (rc || (rc = mark_occupied(x, idx)))
-		return rc;
-	r = pk_memo_put(&x->rec, v->memo);
-	if (!r)
-		return oom(x);
-	r->kind = 1;
-	r->u.op = (const uint8_t *)identity(v);
-	r->memo = idx;
-	return 0;
+	{
+		/* A scalar's PUT is the opcode after its bytes: copy it. */
+		const uint8_t *b = pk_val_bytes(v);
+		const uint8_t *p = b + pk_scalar_op_len(b, NULL);
+		size_t n;
+		switch (*p) {
+		case PK_OP_MEMOIZE:
+			if ((rc = memoize_index(x, &idx)))
+				return rc;
+			n = 1;
+			break;
+		case PK_OP_BINPUT:
+			idx = p[1];
+			n = 2;
+			break;
+		case PK_OP_LONG_BINPUT:
+			idx = (uint32_t)p[1] | (uint32_t)p[2] << 8 |
+			      (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
+			n = 5;
+			break;
+		case PK_OP_PUT:
+			idx = 0;
+			for (n = 1; p[n] != '\n'; n++)
+				idx = idx * 10 + (uint32_t)(p[n] - '0');
+			n++;
+			break;
+		default:
+			return 0;
+		}
+		if ((rc = emit(x, p, n)))
+			return rc;
+		return note_written(x, v, idx);
+	}
 }
 
 /* ---- scalars ---------------------------------------------------------- */
 
-static int emit_scalar(struct enc *x, const pk_val *v)
+static int emit_scalar(struct enc *x, pk_val v)
 {
+	const uint8_t *b = pk_val_bytes(v);
 	uint64_t payload = 0;
-	size_t n = pk_scalar_op_len(v->u.op, &payload);
+	size_t n = pk_scalar_op_len(b, &payload);
 	int rc;
 
 	if (payload >= FRAME_TARGET) {
@@ -311,10 +325,10 @@ static int emit_scalar(struct enc *x, const pk_val *v)
 		size_t head = n - (size_t)payload;
 		if ((rc = commit_frame(x)) || (rc = flush_obuf(x)))
 			return rc;
-		if (x->write(x->ctx, v->u.op, head) < 0 ||
-		    x->write(x->ctx, v->u.op + head, (size_t)payload) < 0)
+		if (x->write(x->ctx, b, head) < 0 ||
+		    x->write(x->ctx, b + head, (size_t)payload) < 0)
 			return pk_err_set(x->e, PK_E_IO, "write failed", 0);
-	} else if ((rc = emit(x, v->u.op, n))) {
+	} else if ((rc = emit(x, b, n))) {
 		return rc;
 	}
 	return emit_put(x, v);
@@ -322,7 +336,7 @@ static int emit_scalar(struct enc *x, const pk_val *v)
 
 /* ---- nodes ------------------------------------------------------------ */
 
-static int push_frame(struct enc *x, const pk_val *v)
+static int push_frame(struct enc *x, pk_val v)
 {
 	if (x->sp == x->scap) {
 		size_t ncap = x->scap ? x->scap * 2 : 64;
@@ -333,25 +347,29 @@ static int push_frame(struct enc *x, const pk_val *v)
 		x->scap = ncap;
 	}
 	memset(&x->st[x->sp], 0, sizeof(x->st[0]));
-	x->st[x->sp].v = *v;
+	x->st[x->sp].v = v;
 	x->sp++;
 	return 0;
 }
 
 /* save(v): a GET if it was written before, else the scalar, else a new
  * frame for the node. */
-static int save(struct enc *x, const pk_val *v)
+static int save(struct enc *x, pk_val v)
 {
 	uint32_t idx;
 	int rc;
 
 	if ((rc = boundary(x)))
 		return rc;
-	if (written_as(x, v, &idx))
-		return emit_get(x, x->renumber ? x->bin : v->put != PK_OP_PUT,
-				idx);
-	if (!pk_val_is_node(v))
+	if (!pk_val_is_node(v)) {
+		size_t len = pk_scalar_op_len(pk_val_bytes(v), NULL);
+		if (tracked_len(x, v, len) &&
+		    pk_idmap_find(&x->ids, v.bits, &idx))
+			return emit_get(x, get_is_bin(x, v), idx);
 		return emit_scalar(x, v);
+	}
+	if (written_as(x, v, &idx))
+		return emit_get(x, get_is_bin(x, v), idx);
 	return push_frame(x, v);
 }
 
@@ -405,13 +423,9 @@ static int emit_discard_and_get(struct enc *x, const pk_step *s, uint32_t idx,
 static int emit_step_op(struct enc *x, const pk_node *n, const pk_step *s)
 {
 	if (s->op == PK_OP_INST) {
-		const uint8_t *p = n->inline_op + 1;
-		while (*p != '\n')
-			p++;
-		p++;
-		while (*p != '\n')
-			p++;
-		return emit(x, n->inline_op, (size_t)(p + 1 - n->inline_op));
+		/* kids[0] is the class: the INST opcode's own bytes. */
+		const uint8_t *b = pk_val_bytes(n->kids[0]);
+		return emit(x, b, pk_scalar_op_len(b, NULL));
 	}
 	return emit1(x, s->op);
 }
@@ -422,7 +436,7 @@ static int run(struct enc *x)
 
 	while (x->sp) {
 		struct eframe *f = &x->st[x->sp - 1];
-		pk_node *n = f->v.u.node;
+		pk_node *n = pk_val_node(f->v);
 		const pk_step *s;
 
 		if (f->step == n->nsteps) {
@@ -435,19 +449,20 @@ static int run(struct enc *x)
 				return rc;
 			f->kid_end = f->kid + s->nkids;
 			f->in_step = 1;
+			if (s->op == PK_OP_INST)
+				f->kid++; /* the class is written by the opcode */
 		}
 		if (f->kid < f->kid_end) {
 			pk_val kid = n->kids[f->kid++];
 			/* save() may grow x->st: f is not used after it. */
-			if ((rc = save(x, &kid)))
+			if ((rc = save(x, kid)))
 				return rc;
 			continue;
 		}
 		if (f->step == 0 && rechecked(s->op)) {
 			uint32_t idx;
-			if (written_as(x, &f->v, &idx)) {
-				int getbin = x->renumber ? x->bin
-							 : f->v.put != PK_OP_PUT;
+			if (written_as(x, f->v, &idx)) {
+				int getbin = get_is_bin(x, f->v);
 				if ((rc = emit_discard_and_get(x, s, idx, getbin)))
 					return rc;
 				x->sp--;
@@ -457,10 +472,8 @@ static int run(struct enc *x)
 		if ((rc = emit_step_op(x, n, s)))
 			return rc;
 		if (x->renumber ? f->step == 0 : f->step == n->put_after) {
-			pk_val v = f->v;
-			if ((rc = emit_put(x, &v)))
+			if ((rc = emit_put(x, f->v)))
 				return rc;
-			f = &x->st[x->sp - 1];
 		}
 		f->step++;
 		f->in_step = 0;
@@ -484,7 +497,7 @@ int pk_encode(pk_doc *doc, pk_write_fn write, void *ctx, pk_err *e)
 	x.e = e;
 	x.bin = doc->op_proto >= 1;
 	x.renumber = doc->irregular;
-	pk_memo_init(&x.rec);
+	pk_idmap_init(&x.ids);
 	pk_memo_init(&x.occ);
 
 	if (doc->proto >= 0) {
@@ -493,7 +506,7 @@ int pk_encode(pk_doc *doc, pk_write_fn write, void *ctx, pk_err *e)
 			goto cleanup;
 	}
 	x.framing = doc->framed;
-	if ((rc = save(&x, &doc->root)) || (rc = run(&x)))
+	if ((rc = save(&x, doc->root)) || (rc = run(&x)))
 		goto cleanup;
 	if ((rc = emit1(&x, PK_OP_STOP)) || (rc = commit_frame(&x)))
 		goto cleanup;
@@ -506,9 +519,8 @@ int pk_encode(pk_doc *doc, pk_write_fn write, void *ctx, pk_err *e)
 cleanup:
 	pk_buf_release(&x.obuf);
 	pk_buf_release(&x.fbuf);
-	pk_memo_release(&x.rec);
+	pk_idmap_release(&x.ids);
 	pk_memo_release(&x.occ);
-	free(x.ids.ents);
 	free(x.st);
 	return rc;
 }

@@ -6,7 +6,7 @@
 struct pk_memo_hent {
 	uint32_t idx;
 	uint32_t used;
-	pk_val val;
+	pk_memo_ent val;
 };
 
 void pk_memo_init(pk_memo *m)
@@ -48,7 +48,7 @@ static int hash_grow(pk_memo *m)
 	return 0;
 }
 
-static pk_val *hash_slot(pk_memo *m, uint32_t idx, int create)
+static pk_memo_ent *hash_slot(pk_memo *m, uint32_t idx, int create)
 {
 	size_t i;
 
@@ -66,12 +66,12 @@ static pk_val *hash_slot(pk_memo *m, uint32_t idx, int create)
 		return NULL;
 	m->hash[i].used = 1;
 	m->hash[i].idx = idx;
-	memset(&m->hash[i].val, 0, sizeof(pk_val));
+	memset(&m->hash[i].val, 0, sizeof(pk_memo_ent));
 	m->hash_used++;
 	return &m->hash[i].val;
 }
 
-static pk_val *memo_slot(pk_memo *m, uint64_t idx, int create)
+static pk_memo_ent *memo_slot(pk_memo *m, uint64_t idx, int create)
 {
 	if (idx < m->dense_cap)
 		return &m->dense[idx];
@@ -83,7 +83,7 @@ static pk_val *memo_slot(pk_memo *m, uint64_t idx, int create)
 	 * entries stored: the input then pays for the memory it asks for. */
 	if (idx < 65536 || idx < 4 * (m->count + 1)) {
 		size_t ncap = m->dense_cap ? m->dense_cap : 256;
-		pk_val *nd;
+		pk_memo_ent *nd;
 		while (ncap <= idx)
 			ncap *= 2;
 		nd = realloc(m->dense, ncap * sizeof(*nd));
@@ -97,18 +97,90 @@ static pk_val *memo_slot(pk_memo *m, uint64_t idx, int create)
 	return hash_slot(m, (uint32_t)idx, 1);
 }
 
-pk_val *pk_memo_get(pk_memo *m, uint64_t idx)
+pk_memo_ent *pk_memo_get(pk_memo *m, uint64_t idx)
 {
-	pk_val *v = memo_slot(m, idx, 0);
+	pk_memo_ent *v = memo_slot(m, idx, 0);
 
-	return v && v->kind ? v : NULL;
+	return v && v->val ? v : NULL;
 }
 
-pk_val *pk_memo_put(pk_memo *m, uint64_t idx)
+pk_memo_ent *pk_memo_put(pk_memo *m, uint64_t idx)
 {
-	pk_val *v = memo_slot(m, idx, 1);
+	pk_memo_ent *v = memo_slot(m, idx, 1);
 
-	if (v && !v->kind)
+	if (v && !v->val)
 		m->count++;
 	return v;
+}
+
+struct pk_idmap_ent {
+	uintptr_t key; /* 0 = empty */
+	uint32_t idx;
+};
+
+void pk_idmap_init(pk_idmap *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void pk_idmap_release(pk_idmap *m)
+{
+	free(m->ents);
+	pk_idmap_init(m);
+}
+
+static size_t id_pos(uintptr_t k, size_t cap)
+{
+	uint64_t h = (uint64_t)k * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 32) & (cap - 1);
+}
+
+int pk_idmap_find(const pk_idmap *m, uintptr_t key, uint32_t *idx)
+{
+	size_t i;
+
+	if (!m->cap)
+		return 0;
+	for (i = id_pos(key, m->cap); m->ents[i].key;
+	     i = (i + 1) & (m->cap - 1))
+		if (m->ents[i].key == key) {
+			if (idx)
+				*idx = m->ents[i].idx;
+			return 1;
+		}
+	return 0;
+}
+
+int pk_idmap_set(pk_idmap *m, uintptr_t key, uint32_t idx)
+{
+	size_t i;
+
+	if ((m->used + 1) * 2 > m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 64, j;
+		struct pk_idmap_ent *ne = calloc(ncap, sizeof(*ne));
+		if (!ne)
+			return -1;
+		for (j = 0; j < m->cap; j++) {
+			if (!m->ents[j].key)
+				continue;
+			i = id_pos(m->ents[j].key, ncap);
+			while (ne[i].key)
+				i = (i + 1) & (ncap - 1);
+			ne[i] = m->ents[j];
+		}
+		free(m->ents);
+		m->ents = ne;
+		m->cap = ncap;
+	}
+	for (i = id_pos(key, m->cap); m->ents[i].key;
+	     i = (i + 1) & (m->cap - 1))
+		if (m->ents[i].key == key) {
+			m->ents[i].idx = idx;
+			return 0;
+		}
+	m->ents[i].key = key;
+	m->ents[i].idx = idx;
+	m->used++;
+	return 0;
 }

@@ -2,13 +2,13 @@
  * memo.h - a map from memo index (uint32) to a pk_val (codec-internal).
  *
  * What: the pickle memo for the decoder (index -> value) and for the
- * encoder (index -> what was written under it). Indices in real pickles
+ * encoder (index -> what was written under it, and its new index). Indices in real pickles
  * are dense (0, 1, 2, ...) so they live in an array; an index far beyond
  * the number of entries stored goes to a hash table instead, so a hostile
  * LONG_BINPUT 0xffffffff costs one entry, not four billion.
  * Ownership: the map owns its storage; pk_memo_release frees it.
- * Invariant: a slot whose kind is 0 is empty; pk_memo_count counts the
- * non-empty slots (what MEMOIZE uses as its next index).
+ * Invariant: an entry whose `val` is 0 is empty; `count` counts the
+ * non-empty ones (what MEMOIZE uses as its next index).
  */
 #ifndef PK_MEMO_H
 #define PK_MEMO_H
@@ -16,12 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pickle.h"
-
 struct pk_memo_hent;
 
+typedef struct pk_memo_ent {
+	uintptr_t val; /* a pk_val's bits; 0 = empty */
+	uint64_t aux;  /* the user's */
+} pk_memo_ent;
+
 typedef struct pk_memo {
-	pk_val *dense;
+	pk_memo_ent *dense;
 	size_t dense_cap;
 	struct pk_memo_hent *hash;
 	size_t hash_cap, hash_used;
@@ -30,10 +33,25 @@ typedef struct pk_memo {
 
 void pk_memo_init(pk_memo *m);
 void pk_memo_release(pk_memo *m);
-/* The slot for idx, or NULL if it is empty. */
-pk_val *pk_memo_get(pk_memo *m, uint64_t idx);
-/* The slot for idx, to be filled: the caller must set a nonzero kind.
+/* The entry for idx, or NULL if it is empty. */
+pk_memo_ent *pk_memo_get(pk_memo *m, uint64_t idx);
+/* The entry for idx, to be filled: the caller must set a nonzero val.
  * Counts it when it was empty. NULL when memory runs out. */
-pk_val *pk_memo_put(pk_memo *m, uint64_t idx);
+pk_memo_ent *pk_memo_put(pk_memo *m, uint64_t idx);
+
+/* A set of pointers with a uint32 for each (identity -> memo index):
+ * the decoder's record of shared scalars, the encoder's record of what
+ * it has written. */
+typedef struct pk_idmap {
+	struct pk_idmap_ent *ents;
+	size_t cap, used;
+} pk_idmap;
+
+void pk_idmap_init(pk_idmap *m);
+void pk_idmap_release(pk_idmap *m);
+/* 1 and *idx set if key is present (idx may be NULL), else 0. */
+int pk_idmap_find(const pk_idmap *m, uintptr_t key, uint32_t *idx);
+/* Adds or updates key. -1 when memory runs out. */
+int pk_idmap_set(pk_idmap *m, uintptr_t key, uint32_t idx);
 
 #endif

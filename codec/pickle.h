@@ -14,22 +14,27 @@
  * must outlive the doc (mmap it, or keep the buffer).
  *
  * The value model:
- *   - A pk_val is a 16-byte slot: a kind, the memo PUT that followed the
- *     value in the input (if any) and either a pointer to the value's
+ *   - A pk_val is one tagged pointer (8 bytes): either to the value's
  *     opcode bytes (scalars: the opcode and its inline argument, in the
- *     input or in the arena) or a pointer to a pk_node (containers).
+ *     input or, for edited values, in the arena) or to a pk_node
+ *     (containers, objects). Use the accessors below, not the bits.
+ *   - A scalar's memo PUT, if it has one, is the opcode right after its
+ *     own bytes (CPython always writes it there; the decoder checks this
+ *     and marks the doc irregular when it is not so). A node keeps its
+ *     PUT in the node.
  *   - A pk_node is built by "steps": its creation opcode (EMPTY_LIST,
  *     TUPLE2, REDUCE, ...) and the mutations that followed (APPENDS,
  *     SETITEMS, ADDITEMS, BUILD), each consuming a run of kids, in order.
  *     The steps are what lets the encoder reproduce batching exactly.
- *   - The same value reached twice (memo GET) is the same op pointer or
- *     node pointer in two slots: identity is pointer equality.
+ *   - The same value reached twice (memo GET) is the same pk_val in two
+ *     slots: identity is equality of the pk_val.
  *
  * Invariants:
  *   - kids[] of a node is the concatenation of the kids its steps consume,
  *     in step order; sum of steps[i].nkids == nkids.
  *   - PK_DICT kids alternate key, value; so do the kids of SETITEM(S)
  *     steps on a PK_OBJECT.
+ *   - pk_val bits are never 0 for a value (0 means "no value").
  *   - Decoding, encoding and freeing are iterative (explicit stacks): a
  *     pickle nested a million deep needs heap, not C stack.
  *   - Every length or count read from the input is checked against the
@@ -71,22 +76,14 @@ enum pk_kind {
 	PK_OBJECT, /* REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ (+ BUILD, items) */
 };
 
-/* Slot flags. */
-enum {
-	PK_VAL_NODE = 1u << 0, /* u.node is valid (else u.op) */
-};
-
 typedef struct pk_val {
-	uint8_t kind;  /* enum pk_kind */
-	uint8_t put;   /* PUT opcode that followed it (PUT, BINPUT,
-			  LONG_BINPUT, MEMOIZE) or 0 */
-	uint16_t flags;
-	uint32_t memo; /* memo index of that PUT (MEMOIZE: as counted) */
-	union {
-		const uint8_t *op; /* scalar: opcode byte + inline argument */
-		pk_node *node;     /* PK_VAL_NODE */
-	} u;
+	uintptr_t bits; /* opcode pointer, or node pointer | PK_VAL_NODE_BIT */
 } pk_val;
+
+/* Opcode pointers have any alignment, so the tag is the top bit, which
+ * user-space pointers on the 64-bit platforms we build for never set. */
+#define PK_VAL_NODE_BIT ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
+_Static_assert(sizeof(uintptr_t) == 8, "picklefs needs a 64-bit platform");
 
 typedef struct pk_step {
 	uint8_t op;      /* the opcode that ends the step */
@@ -96,28 +93,64 @@ typedef struct pk_step {
 } pk_step;
 
 struct pk_node {
-	uint8_t kind;       /* enum pk_kind, same as the slots pointing here */
-	uint8_t pad;
-	uint16_t flags;
+	uint8_t kind;       /* enum pk_kind */
+	uint8_t put;        /* PUT opcode that memoized it, or 0 */
+	uint16_t put_after; /* the PUT follows this step */
+	uint32_t memo;      /* memo index of that PUT (MEMOIZE: as counted) */
 	uint32_t nkids;
 	uint32_t kids_cap;
 	uint32_t nsteps;
-	uint32_t steps_cap; /* 0 while the one step lives in `step.one` */
-	uint32_t put_after; /* the memo PUT (if any) follows this step */
+	uint32_t flags;     /* PK_NODE_* */
 	pk_val *kids;
 	union {
-		pk_step one;   /* nsteps <= 1 and steps_cap == 0 */
-		pk_step *many;
+		pk_step one;   /* nsteps <= 1 */
+		pk_step *many; /* nsteps >= 2; room for max(4, 2^k) */
 	} step;
-	/* INST: points at the 'i' opcode (module\nname\n follow it). */
-	const uint8_t *inline_op;
 };
+
+enum {
+	PK_NODE_SHARED = 1u << 0, /* fetched by GET somewhere */
+};
+
+static inline int pk_val_is_node(pk_val v)
+{
+	return (v.bits & PK_VAL_NODE_BIT) != 0;
+}
+static inline pk_node *pk_val_node(pk_val v)
+{
+	return (pk_node *)(v.bits & ~PK_VAL_NODE_BIT);
+}
+/* Scalars: the opcode byte and its inline argument. */
+static inline const uint8_t *pk_val_bytes(pk_val v)
+{
+	return (const uint8_t *)v.bits;
+}
+static inline pk_val pk_val_of_node(pk_node *n)
+{
+	pk_val v = {(uintptr_t)n | PK_VAL_NODE_BIT};
+	return v;
+}
+static inline pk_val pk_val_of_bytes(const uint8_t *op)
+{
+	pk_val v = {(uintptr_t)op};
+	return v;
+}
+static inline int pk_val_same(pk_val a, pk_val b)
+{
+	return a.bits == b.bits;
+}
+/* The kind (enum pk_kind) of any value. */
+int pk_val_kind(pk_val v);
 
 /* The steps of a node (use this, not the union). */
 static inline const pk_step *pk_node_steps(const pk_node *n)
 {
-	return n->steps_cap ? n->step.many : &n->step.one;
+	return n->nsteps >= 2 ? n->step.many : &n->step.one;
 }
+
+/* INST objects: kids[0] is a PK_GLOBAL value whose bytes are the INST
+ * opcode (module and name lines follow it, as for GLOBAL); the class of
+ * OBJ objects is kids[0] too. */
 
 struct pk_doc {
 	const uint8_t *data; /* the input (not owned) */
@@ -129,8 +162,10 @@ struct pk_doc {
 	int irregular;       /* input did things CPython's pickler never does
 				(DUP, a second PUT of a value, ...): it still
 				encodes to an equal pickle, not an identical one */
+	int memo_mixed;      /* both MEMOIZE and explicit PUT indices */
 	pk_val root;
 	struct pk_arena *arena;
+	struct pk_idmap *shared; /* scalars fetched by GET (by their bits) */
 };
 
 /* --- decoding ----------------------------------------------------------- */
@@ -165,14 +200,9 @@ int pk_encode_to_fd(pk_doc *doc, int fd, pk_err *e);
 
 /* --- reading values ---------------------------------------------------- */
 
-static inline int pk_val_is_node(const pk_val *v)
-{
-	return (v->flags & PK_VAL_NODE) != 0;
-}
-
 /* The opcode that created the value (scalar: its opcode; node: the op
  * of its first step). */
-uint8_t pk_val_op(const pk_val *v);
+uint8_t pk_val_op(pk_val v);
 
 /* Name of a kind as the xattr user.pickle.type shows it. */
 const char *pk_kind_name(int kind);
@@ -181,30 +211,30 @@ const char *pk_kind_name(int kind);
  * pointing into the input (zero-copy). 0 on success; PK_E_UNSUPPORTED for
  * text-form opcodes (UNICODE, STRING) whose payload must be decoded:
  * use pk_val_format for those. */
-int pk_val_payload(const pk_val *v, const uint8_t **data, uint64_t *len);
+int pk_val_payload(pk_val v, const uint8_t **data, uint64_t *len);
 
 /* Appends the value's text form without any trailing newline:
  * int decimal, float repr, True/False/None, str as UTF-8, Python 2 str
  * and bytes raw, global as 'module.qualname' (module name\n qualname),
  * ext as its code, persid as its id text. Containers: PK_E_UNSUPPORTED. */
-int pk_val_format(const pk_doc *doc, const pk_val *v, pk_buf *out,
+int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out,
 		  pk_err *e);
 
 /* For int slots: the value if it fits in int64 (returns 0), else
  * PK_E_UNSUPPORTED (use pk_val_format for the decimal). */
-int pk_val_int64(const pk_val *v, int64_t *out);
-int pk_val_float(const pk_val *v, double *out);
+int pk_val_int64(pk_val v, int64_t *out);
+int pk_val_float(pk_val v, double *out);
 
 /* Global: module and qualified name (pointers into the input or arena). */
-int pk_val_global(const pk_val *v, const uint8_t **mod, size_t *modlen,
+int pk_val_global(pk_val v, const uint8_t **mod, size_t *modlen,
 		  const uint8_t **name, size_t *namelen);
 
 /* --- editing (used by the mount's write side) --------------------------- */
 
 /* Replaces *slot with a new scalar of `kind` read from `text` (the text
  * form pk_val_format prints; for PK_BYTES/PK_BYTEARRAY the raw bytes),
- * encoded in the opcode CPython would use at doc's protocol. The slot
- * loses its memo PUT. PK_E_VALUE if text is not a literal of the kind. */
+ * encoded in the opcode CPython would use at doc's protocol. The new
+ * value has no memo PUT. PK_E_VALUE if text is not a literal of the kind. */
 int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
 		    size_t len, pk_err *e);
 

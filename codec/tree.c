@@ -28,16 +28,27 @@ static int grow_kids(pk_arena *a, pk_node *n, size_t need)
 	return 0;
 }
 
+/* Step arrays have no stored capacity: a "many" array always has room
+ * for max(4, the next power of two >= nsteps). */
+static size_t steps_room(uint32_t nsteps)
+{
+	size_t r = 4;
+
+	while (r < nsteps)
+		r *= 2;
+	return r;
+}
+
 static int grow_steps(pk_arena *a, pk_node *n)
 {
-	size_t cap;
 	pk_step *ns;
+	size_t cap;
 
-	if (n->steps_cap == 0 && n->nsteps == 0)
+	if (n->nsteps == 0)
 		return 0; /* the inline step is free */
-	if (n->steps_cap && n->nsteps < n->steps_cap)
+	if (n->nsteps >= 2 && n->nsteps < steps_room(n->nsteps))
 		return 0;
-	cap = n->steps_cap ? (size_t)n->steps_cap * 2 : 4;
+	cap = n->nsteps == 1 ? 4 : steps_room(n->nsteps) * 2;
 	if (cap > UINT32_MAX)
 		return -1;
 	ns = pk_arena_alloc(a, cap * sizeof(*ns));
@@ -45,7 +56,6 @@ static int grow_steps(pk_arena *a, pk_node *n)
 		return -1;
 	memcpy(ns, pk_node_steps(n), n->nsteps * sizeof(*ns));
 	n->step.many = ns;
-	n->steps_cap = (uint32_t)cap;
 	return 0;
 }
 
@@ -63,10 +73,25 @@ int pk_node_add_step(pk_arena *a, pk_node *n, uint8_t op, int marked,
 	if (count)
 		memcpy(n->kids + n->nkids, kids, count * sizeof(*kids));
 	n->nkids += (uint32_t)count;
-	s = pk_node_steps_mut(n) + n->nsteps++;
+	n->nsteps++;
+	s = pk_node_steps_mut(n) + n->nsteps - 1;
 	s->op = op;
 	s->marked = (uint8_t)(marked != 0);
 	s->pad = 0;
 	s->nkids = (uint32_t)count;
 	return 0;
+}
+
+void pk_node_drop_step(pk_node *n, uint32_t si)
+{
+	pk_step *s = pk_node_steps_mut(n);
+
+	memmove(s + si, s + si + 1, (n->nsteps - si - 1) * sizeof(*s));
+	if (n->nsteps == 2) {
+		pk_step keep = s[0];
+		n->step.one = keep; /* back to the inline form */
+	}
+	n->nsteps--;
+	if (n->put && n->put_after >= si && n->put_after > 0)
+		n->put_after--;
 }

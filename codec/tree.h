@@ -20,10 +20,13 @@
 int pk_node_add_step(pk_arena *a, pk_node *n, uint8_t op, int marked,
 		     const pk_val *kids, size_t count);
 
+/* Removes step si (its kids must already be gone). */
+void pk_node_drop_step(pk_node *n, uint32_t si);
+
 /* Mutable view of the steps. */
 static inline pk_step *pk_node_steps_mut(pk_node *n)
 {
-	return n->steps_cap ? n->step.many : &n->step.one;
+	return n->nsteps >= 2 ? n->step.many : &n->step.one;
 }
 
 

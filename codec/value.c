@@ -97,11 +97,57 @@ int pk_doc_protocol(const pk_doc *doc)
 	return doc->op_proto >= 1 ? 1 : 0;
 }
 
-uint8_t pk_val_op(const pk_val *v)
+uint8_t pk_val_op(pk_val v)
 {
 	if (pk_val_is_node(v))
-		return pk_node_steps(v->u.node)[0].op;
-	return *v->u.op;
+		return pk_node_steps(pk_val_node(v))[0].op;
+	return *pk_val_bytes(v);
+}
+
+int pk_val_kind(pk_val v)
+{
+	static const uint8_t kinds[256] = {
+		[PK_OP_NONE] = PK_NONE,
+		[PK_OP_NEWTRUE] = PK_BOOL,
+		[PK_OP_NEWFALSE] = PK_BOOL,
+		[PK_OP_INT] = PK_INT,
+		[PK_OP_BININT] = PK_INT,
+		[PK_OP_BININT1] = PK_INT,
+		[PK_OP_BININT2] = PK_INT,
+		[PK_OP_LONG] = PK_INT,
+		[PK_OP_LONG1] = PK_INT,
+		[PK_OP_LONG4] = PK_INT,
+		[PK_OP_FLOAT] = PK_FLOAT,
+		[PK_OP_BINFLOAT] = PK_FLOAT,
+		[PK_OP_UNICODE] = PK_STR,
+		[PK_OP_BINUNICODE] = PK_STR,
+		[PK_OP_SHORT_BINUNICODE] = PK_STR,
+		[PK_OP_BINUNICODE8] = PK_STR,
+		[PK_OP_STRING] = PK_STRING,
+		[PK_OP_BINSTRING] = PK_STRING,
+		[PK_OP_SHORT_BINSTRING] = PK_STRING,
+		[PK_OP_BINBYTES] = PK_BYTES,
+		[PK_OP_SHORT_BINBYTES] = PK_BYTES,
+		[PK_OP_BINBYTES8] = PK_BYTES,
+		[PK_OP_BYTEARRAY8] = PK_BYTEARRAY,
+		[PK_OP_GLOBAL] = PK_GLOBAL,
+		[PK_OP_INST] = PK_GLOBAL,
+		[PK_OP_EXT1] = PK_EXT,
+		[PK_OP_EXT2] = PK_EXT,
+		[PK_OP_EXT4] = PK_EXT,
+		[PK_OP_PERSID] = PK_PERSID,
+		[PK_OP_NEXT_BUFFER] = PK_BUFFER,
+	};
+	const uint8_t *b;
+
+	if (pk_val_is_node(v))
+		return pk_val_node(v)->kind;
+	b = pk_val_bytes(v);
+	/* protocol 0 and 1 write bools as INT 00 / 01 */
+	if (*b == PK_OP_INT && b[1] == '0' && (b[2] == '0' || b[2] == '1') &&
+	    b[3] == '\n')
+		return PK_BOOL;
+	return kinds[*b];
 }
 
 const char *pk_kind_name(int kind)
@@ -123,14 +169,14 @@ const char *pk_kind_name(int kind)
 	return names[kind];
 }
 
-int pk_val_payload(const pk_val *v, const uint8_t **data, uint64_t *len)
+int pk_val_payload(pk_val v, const uint8_t **data, uint64_t *len)
 {
 	uint64_t n;
 	size_t total;
 
 	if (pk_val_is_node(v))
 		return PK_E_UNSUPPORTED;
-	switch (*v->u.op) {
+	switch (*pk_val_bytes(v)) {
 	case PK_OP_SHORT_BINUNICODE:
 	case PK_OP_BINUNICODE:
 	case PK_OP_BINUNICODE8:
@@ -140,8 +186,8 @@ int pk_val_payload(const pk_val *v, const uint8_t **data, uint64_t *len)
 	case PK_OP_BYTEARRAY8:
 	case PK_OP_SHORT_BINSTRING:
 	case PK_OP_BINSTRING:
-		total = pk_scalar_op_len(v->u.op, &n);
-		*data = v->u.op + (total - (size_t)n);
+		total = pk_scalar_op_len(pk_val_bytes(v), &n);
+		*data = pk_val_bytes(v) + (total - (size_t)n);
 		*len = n;
 		return PK_OK;
 	}
@@ -178,13 +224,13 @@ static double rd_be_double(const uint8_t *p)
 	return d;
 }
 
-int pk_val_float(const pk_val *v, double *out)
+int pk_val_float(pk_val v, double *out)
 {
 	const uint8_t *op;
 
-	if (pk_val_is_node(v) || v->kind != PK_FLOAT)
+	if (pk_val_is_node(v) || pk_val_kind(v) != PK_FLOAT)
 		return PK_E_UNSUPPORTED;
-	op = v->u.op;
+	op = pk_val_bytes(v);
 	if (*op == PK_OP_BINFLOAT) {
 		*out = rd_be_double(op + 1);
 		return PK_OK;
@@ -193,14 +239,14 @@ int pk_val_float(const pk_val *v, double *out)
 			      NULL);
 }
 
-int pk_val_int64(const pk_val *v, int64_t *out)
+int pk_val_int64(pk_val v, int64_t *out)
 {
 	const uint8_t *op;
 	uint64_t n;
 
-	if (pk_val_is_node(v) || (v->kind != PK_INT && v->kind != PK_BOOL))
+	if (pk_val_is_node(v) || (pk_val_kind(v) != PK_INT && pk_val_kind(v) != PK_BOOL))
 		return PK_E_UNSUPPORTED;
-	op = v->u.op;
+	op = pk_val_bytes(v);
 	switch (*op) {
 	case PK_OP_BININT1:
 		*out = op[1];
@@ -251,35 +297,35 @@ int pk_val_int64(const pk_val *v, int64_t *out)
 	return PK_E_UNSUPPORTED;
 }
 
-static int global_parts(const pk_val *v, const uint8_t **mod, size_t *modlen,
+static int global_parts(pk_val v, const uint8_t **mod, size_t *modlen,
 			const uint8_t **name, size_t *namelen)
 {
-	if (v->kind != PK_GLOBAL)
+	if (pk_val_kind(v) != PK_GLOBAL)
 		return PK_E_UNSUPPORTED;
 	if (pk_val_is_node(v)) {
-		const pk_node *n = v->u.node;
+		const pk_node *n = pk_val_node(v);
 		uint64_t l1, l2;
-		if (n->nkids != 2 || pk_val_payload(&n->kids[0], mod, &l1) ||
-		    pk_val_payload(&n->kids[1], name, &l2))
+		if (n->nkids != 2 || pk_val_payload(n->kids[0], mod, &l1) ||
+		    pk_val_payload(n->kids[1], name, &l2))
 			return PK_E_UNSUPPORTED;
 		*modlen = (size_t)l1;
 		*namelen = (size_t)l2;
 		return PK_OK;
 	}
-	*mod = v->u.op + 1;
+	*mod = pk_val_bytes(v) + 1;
 	*modlen = line_len(*mod);
 	*name = *mod + *modlen + 1;
 	*namelen = line_len(*name);
 	return PK_OK;
 }
 
-int pk_val_global(const pk_val *v, const uint8_t **mod, size_t *modlen,
+int pk_val_global(pk_val v, const uint8_t **mod, size_t *modlen,
 		  const uint8_t **name, size_t *namelen)
 {
 	return global_parts(v, mod, modlen, name, namelen);
 }
 
-int pk_val_format(const pk_doc *doc, const pk_val *v, pk_buf *out, pk_err *e)
+int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e)
 {
 	const uint8_t *op, *data;
 	uint64_t n;
@@ -288,7 +334,7 @@ int pk_val_format(const pk_doc *doc, const pk_val *v, pk_buf *out, pk_err *e)
 	int rc;
 
 	(void)doc;
-	if (v->kind == PK_GLOBAL) {
+	if (pk_val_kind(v) == PK_GLOBAL) {
 		const uint8_t *m, *nm;
 		size_t ml, nl;
 		if (global_parts(v, &m, &ml, &nm, &nl))
@@ -301,7 +347,7 @@ int pk_val_format(const pk_doc *doc, const pk_val *v, pk_buf *out, pk_err *e)
 	}
 	if (pk_val_is_node(v))
 		return pk_err_set(e, PK_E_UNSUPPORTED, "not a scalar", 0);
-	op = v->u.op;
+	op = pk_val_bytes(v);
 	rc = PK_OK;
 	switch (*op) {
 	case PK_OP_NONE:
@@ -314,7 +360,7 @@ int pk_val_format(const pk_doc *doc, const pk_val *v, pk_buf *out, pk_err *e)
 		rc = pk_buf_adds(out, "False");
 		break;
 	case PK_OP_INT:
-		if (v->kind == PK_BOOL) {
+		if (pk_val_kind(v) == PK_BOOL) {
 			rc = pk_buf_adds(out, op[2] == '1' ? "True" : "False");
 			break;
 		}
@@ -567,17 +613,16 @@ int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
 		pk_err_set(e, rc, "not a literal of this type", 0);
 	if (rc != PK_OK)
 		goto cleanup;
-	mem = pk_arena_alloc(doc->arena, op.len);
+	/* One byte more: a STOP after the value, so that the encoder, which
+	 * looks for a scalar's PUT right after its bytes, finds none. */
+	mem = pk_arena_alloc(doc->arena, op.len + 1);
 	if (!mem) {
 		rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
 		goto cleanup;
 	}
 	memcpy(mem, op.data, op.len);
-	slot->kind = (uint8_t)kind;
-	slot->put = 0;
-	slot->memo = 0;
-	slot->flags = 0;
-	slot->u.op = mem;
+	mem[op.len] = PK_OP_STOP;
+	*slot = pk_val_of_bytes(mem);
 cleanup:
 	pk_buf_release(&op);
 	return rc;
@@ -594,7 +639,6 @@ int pk_val_new_container(pk_doc *doc, int kind, pk_val *out, pk_err *e)
 		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
 	memset(n, 0, sizeof(*n));
 	n->kind = (uint8_t)kind;
-	n->put_after = UINT32_MAX;
 	switch (kind) {
 	case PK_LIST:
 		op = proto >= 1 ? PK_OP_EMPTY_LIST : PK_OP_LIST;
@@ -619,11 +663,7 @@ int pk_val_new_container(pk_doc *doc, int kind, pk_val *out, pk_err *e)
 		marked = 1;
 	if (pk_node_add_step(doc->arena, n, op, marked, NULL, 0) < 0)
 		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
-	out->kind = (uint8_t)kind;
-	out->put = 0;
-	out->memo = 0;
-	out->flags = PK_VAL_NODE;
-	out->u.node = n;
+	*out = pk_val_of_node(n);
 	return PK_OK;
 }
 
@@ -742,12 +782,7 @@ int pk_node_remove(pk_doc *doc, pk_node *n, uint32_t first, uint32_t count,
 		(n->nkids - first - count) * sizeof(pk_val));
 	n->nkids -= count;
 	s[si].nkids -= count;
-	if (s[si].nkids == 0 && si > 0) {
-		memmove(s + si, s + si + 1, (n->nsteps - si - 1) * sizeof(*s));
-		n->nsteps--;
-		if (n->put_after != UINT32_MAX && n->put_after >= si &&
-		    n->put_after > 0)
-			n->put_after--;
-	}
+	if (s[si].nkids == 0 && si > 0)
+		pk_node_drop_step(n, si);
 	return PK_OK;
 }

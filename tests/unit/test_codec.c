@@ -51,7 +51,7 @@ static void assert_roundtrip(const uint8_t *p, size_t n)
 	pk_doc_free(doc);
 }
 
-static char *format(pk_doc *doc, const pk_val *v)
+static char *format(pk_doc *doc, pk_val v)
 {
 	pk_buf b = PK_BUF_INIT;
 	pk_err e;
@@ -75,17 +75,17 @@ Test(codec_values, dict_keys_and_values_in_order)
 	pk_node *d;
 	char *s;
 
-	cr_assert_eq(doc->root.kind, PK_DICT);
+	cr_assert_eq(pk_val_kind(doc->root), PK_DICT);
 	cr_assert_eq(doc->proto, 4);
-	d = doc->root.u.node;
+	d = pk_val_node(doc->root);
 	cr_assert_eq(d->nkids, 6);
-	s = format(doc, &d->kids[0]);
+	s = format(doc, d->kids[0]);
 	cr_assert_str_eq(s, "Jose");
 	free(s);
-	s = format(doc, &d->kids[1]);
+	s = format(doc, d->kids[1]);
 	cr_assert_str_eq(s, "7");
 	free(s);
-	s = format(doc, &d->kids[4]);
+	s = format(doc, d->kids[4]);
 	cr_assert_str_eq(s, "Maria");
 	free(s);
 	pk_doc_free(doc);
@@ -98,7 +98,7 @@ static void assert_edit(const uint8_t *orig, size_t n, uint32_t kid,
 	pk_doc *doc = decode_ok(orig, n);
 	pk_err e;
 
-	cr_assert_eq(pk_val_set_text(doc, &doc->root.u.node->kids[kid], kind,
+	cr_assert_eq(pk_val_set_text(doc, &pk_val_node(doc->root)->kids[kid], kind,
 				     (const uint8_t *)text, strlen(text), &e),
 		     PK_OK, "%s", e.msg);
 	assert_encodes_to(doc, want, wn);
@@ -121,13 +121,13 @@ Test(codec_edit, changed_value_is_what_cpython_writes)
 Test(codec_edit, bad_literal_is_refused_and_value_kept)
 {
 	pk_doc *doc = decode_ok(alumnos4, sizeof(alumnos4));
-	pk_val before = doc->root.u.node->kids[1];
+	pk_val before = pk_val_node(doc->root)->kids[1];
 	pk_err e;
 
-	cr_assert_eq(pk_val_set_text(doc, &doc->root.u.node->kids[1], PK_INT,
+	cr_assert_eq(pk_val_set_text(doc, &pk_val_node(doc->root)->kids[1], PK_INT,
 				     (const uint8_t *)"nine", 4, &e),
 		     PK_E_VALUE);
-	cr_assert(memcmp(&before, &doc->root.u.node->kids[1],
+	cr_assert(memcmp(&before, &pk_val_node(doc->root)->kids[1],
 			 sizeof(before)) == 0);
 	assert_encodes_to(doc, alumnos4, sizeof(alumnos4));
 	pk_doc_free(doc);
@@ -136,7 +136,7 @@ Test(codec_edit, bad_literal_is_refused_and_value_kept)
 Test(codec_edit, append_and_remove)
 {
 	pk_doc *doc = decode_ok(floats5, sizeof(floats5));
-	pk_node *l = doc->root.u.node;
+	pk_node *l = pk_val_node(doc->root);
 	pk_val v;
 	pk_err e;
 	pk_buf out = PK_BUF_INIT;
@@ -150,11 +150,11 @@ Test(codec_edit, append_and_remove)
 	cr_assert_eq(pk_node_remove(doc, l, 0, 1, &e), PK_OK);
 	cr_assert_eq(pk_encode_to_buf(doc, &out, &e), PK_OK);
 	again = decode_ok(out.data, out.len);
-	cr_assert_eq(again->root.u.node->nkids, 3);
-	s = format(again, &again->root.u.node->kids[2]);
+	cr_assert_eq(pk_val_node(again->root)->nkids, 3);
+	s = format(again, pk_val_node(again->root)->kids[2]);
 	cr_assert_str_eq(s, "x");
 	free(s);
-	s = format(again, &again->root.u.node->kids[0]);
+	s = format(again, pk_val_node(again->root)->kids[0]);
 	cr_assert_str_eq(s, "1e+100");
 	free(s);
 	pk_doc_free(again);
@@ -233,7 +233,7 @@ Test(codec_errors, hostile_lengths_allocate_nothing_big)
 		/* memo index 4 billion: one entry, not a 64 GB array */
 		const char p[] = "N\x72\xff\xff\xff\xff\x6a\xff\xff\xff\xff.";
 		pk_doc *doc = decode_ok((const uint8_t *)p, sizeof(p) - 1);
-		cr_assert_eq(doc->root.kind, PK_NONE);
+		cr_assert_eq(pk_val_kind(doc->root), PK_NONE);
 		pk_doc_free(doc);
 	}
 }
