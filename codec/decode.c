@@ -120,8 +120,8 @@ static int make_node(struct dec *d, int kind, uint8_t op, int marked,
 
 	if (!n)
 		return fail(d, PK_E_NOMEM, "out of memory", at);
-	if (pk_node_add_step(d->arena, n, op, marked, d->stack + from,
-			     count) < 0)
+	if (pk_node_add_step(d->arena, n, op, marked,
+			     count ? d->stack + from : NULL, count) < 0)
 		return fail(d, PK_E_NOMEM, "out of memory", at);
 	d->sp = from;
 	return push(d, pk_val_of_node(n), at);
@@ -311,7 +311,8 @@ static int mutate(struct dec *d, size_t target, size_t from, uint8_t opc,
 {
 	pk_node *n = pk_val_node(d->stack[target]);
 
-	if (pk_node_add_step(d->arena, n, opc, marked, d->stack + from,
+	if (pk_node_add_step(d->arena, n, opc, marked,
+			     d->sp > from ? d->stack + from : NULL,
 			     d->sp - from) < 0)
 		return fail(d, PK_E_NOMEM, "out of memory", op);
 	d->sp = from;

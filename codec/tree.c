@@ -72,6 +72,7 @@ int pk_node_add_step(pk_arena *a, pk_node *n, uint8_t op, int marked,
 		return -1;
 	if (count)
 		memcpy(n->kids + n->nkids, kids, count * sizeof(*kids));
+	/* (kids may be NULL when count is 0) */
 	n->nkids += (uint32_t)count;
 	n->nsteps++;
 	s = pk_node_steps_mut(n) + n->nsteps - 1;

@@ -78,6 +78,7 @@ size_t pk_scalar_op_len(const uint8_t *op, uint64_t *payload)
 		len = head + (size_t)n;
 		break;
 	case PK_OP_GLOBAL:
+	case PK_OP_INST:
 		len = 1 + line_len(op + 1) + 1;
 		len += line_len(op + len) + 1;
 		break;
