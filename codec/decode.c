@@ -32,6 +32,7 @@ struct dec {
 
 	pk_memo memo;
 	int saw_put, saw_memoize;
+	const uint8_t *prev_op; /* start of the opcode before this one */
 
 	pk_buf scratch;
 	pk_decode_progress_fn progress;
@@ -155,12 +156,11 @@ static int memo_put(struct dec *d, uint64_t idx, uint8_t putop,
 			n->memo = (uint32_t)idx;
 			n->put_after = (uint16_t)(n->nsteps ? n->nsteps - 1 : 0);
 		}
-	} else {
-		/* A scalar's PUT must sit right after its bytes: that is
-		 * where the encoder looks for it. */
-		const uint8_t *b = pk_val_bytes(top);
-		if (b + pk_scalar_op_len(b, NULL) != op)
-			d->doc->irregular = 1;
+	} else if (top.bits != (uintptr_t)d->prev_op) {
+		/* A scalar's PUT must come right after its bytes (the
+		 * opcode before this one pushed it): that is where the
+		 * encoder looks for it. */
+		d->doc->irregular = 1;
 	}
 	slot = pk_memo_put(&d->memo, idx);
 	if (!slot)
@@ -770,19 +770,23 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 	d.doc->len = len;
 	d.doc->proto = -1;
 
-	next_report = data + (8u << 20);
+	next_report = progress ? data + (8u << 20) : d.end + 1;
 	while (!stop) {
+		const uint8_t *at = d.p;
 		if (d.p >= d.end) {
 			rc = fail(&d, PK_E_TRUNCATED,
 				  "pickle data was truncated (no STOP)", d.end);
 			goto cleanup;
 		}
-		if (op_proto[*d.p] > d.doc->op_proto)
+		/* Only PROTO-less (protocol 0/1) pickles need the highest
+		 * protocol among their opcodes, to choose PUT forms. */
+		if (d.doc->proto < 0 && op_proto[*d.p] > d.doc->op_proto)
 			d.doc->op_proto = op_proto[*d.p];
 		rc = step(&d, &stop);
 		if (rc)
 			goto cleanup;
-		if (progress && d.p >= next_report) {
+		d.prev_op = at;
+		if (d.p >= next_report) {
 			next_report = d.p + (8u << 20);
 			if (progress(ctx, (uint64_t)(d.p - data), len)) {
 				rc = pk_err_set(e, PK_E_IO, "interrupted",
@@ -792,6 +796,8 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 		}
 	}
 	d.doc->end = (size_t)(d.p - data);
+	if (d.doc->proto >= 0)
+		d.doc->op_proto = d.doc->proto;
 	d.doc->memo_mixed = d.saw_put && d.saw_memoize;
 	if ((flags & PK_DEC_STRICT_END) && d.p != d.end) {
 		rc = pk_err_set(e, PK_E_TRAILING, "data after STOP",

@@ -97,14 +97,14 @@ static pk_memo_ent *memo_slot(pk_memo *m, uint64_t idx, int create)
 	return hash_slot(m, (uint32_t)idx, 1);
 }
 
-pk_memo_ent *pk_memo_get(pk_memo *m, uint64_t idx)
+pk_memo_ent *pk_memo_get_slow(pk_memo *m, uint64_t idx)
 {
 	pk_memo_ent *v = memo_slot(m, idx, 0);
 
 	return v && v->val ? v : NULL;
 }
 
-pk_memo_ent *pk_memo_put(pk_memo *m, uint64_t idx)
+pk_memo_ent *pk_memo_put_slow(pk_memo *m, uint64_t idx)
 {
 	pk_memo_ent *v = memo_slot(m, idx, 1);
 

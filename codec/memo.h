@@ -34,10 +34,24 @@ typedef struct pk_memo {
 void pk_memo_init(pk_memo *m);
 void pk_memo_release(pk_memo *m);
 /* The entry for idx, or NULL if it is empty. */
-pk_memo_ent *pk_memo_get(pk_memo *m, uint64_t idx);
+pk_memo_ent *pk_memo_get_slow(pk_memo *m, uint64_t idx);
+static inline pk_memo_ent *pk_memo_get(pk_memo *m, uint64_t idx)
+{
+	if (idx < m->dense_cap)
+		return m->dense[idx].val ? &m->dense[idx] : NULL;
+	return pk_memo_get_slow(m, idx);
+}
 /* The entry for idx, to be filled: the caller must set a nonzero val.
  * Counts it when it was empty. NULL when memory runs out. */
-pk_memo_ent *pk_memo_put(pk_memo *m, uint64_t idx);
+pk_memo_ent *pk_memo_put_slow(pk_memo *m, uint64_t idx);
+static inline pk_memo_ent *pk_memo_put(pk_memo *m, uint64_t idx)
+{
+	if (idx < m->dense_cap) {
+		m->count += !m->dense[idx].val;
+		return &m->dense[idx];
+	}
+	return pk_memo_put_slow(m, idx);
+}
 
 /* A set of pointers with a uint32 for each (identity -> memo index):
  * the decoder's record of shared scalars, the encoder's record of what

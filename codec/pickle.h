@@ -103,8 +103,9 @@ struct pk_node {
 	uint32_t flags;     /* PK_NODE_* */
 	pk_val *kids;
 	union {
-		pk_step one;   /* nsteps <= 1 */
-		pk_step *many; /* nsteps >= 2; room for max(4, 2^k) */
+		pk_step two[2]; /* nsteps <= 2: EMPTY_DICT + SETITEMS and
+				   the like, most containers */
+		pk_step *many;  /* nsteps >= 3; room for max(4, 2^k) */
 	} step;
 };
 
@@ -145,7 +146,7 @@ int pk_val_kind(pk_val v);
 /* The steps of a node (use this, not the union). */
 static inline const pk_step *pk_node_steps(const pk_node *n)
 {
-	return n->nsteps >= 2 ? n->step.many : &n->step.one;
+	return n->nsteps > 2 ? n->step.many : n->step.two;
 }
 
 /* INST objects: kids[0] is a PK_GLOBAL value whose bytes are the INST

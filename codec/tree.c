@@ -39,16 +39,17 @@ static size_t steps_room(uint32_t nsteps)
 	return r;
 }
 
+/* Makes room for one more step. */
 static int grow_steps(pk_arena *a, pk_node *n)
 {
 	pk_step *ns;
 	size_t cap;
 
-	if (n->nsteps == 0)
-		return 0; /* the inline step is free */
-	if (n->nsteps >= 2 && n->nsteps < steps_room(n->nsteps))
+	if (n->nsteps < 2)
+		return 0; /* the inline pair has room */
+	if (n->nsteps > 2 && n->nsteps < steps_room(n->nsteps))
 		return 0;
-	cap = n->nsteps == 1 ? 4 : steps_room(n->nsteps) * 2;
+	cap = n->nsteps == 2 ? 4 : steps_room(n->nsteps) * 2;
 	if (cap > UINT32_MAX)
 		return -1;
 	ns = pk_arena_alloc(a, cap * sizeof(*ns));
@@ -88,9 +89,10 @@ void pk_node_drop_step(pk_node *n, uint32_t si)
 	pk_step *s = pk_node_steps_mut(n);
 
 	memmove(s + si, s + si + 1, (n->nsteps - si - 1) * sizeof(*s));
-	if (n->nsteps == 2) {
-		pk_step keep = s[0];
-		n->step.one = keep; /* back to the inline form */
+	if (n->nsteps == 3) {
+		pk_step keep0 = s[0], keep1 = s[1];
+		n->step.two[0] = keep0; /* back to the inline form */
+		n->step.two[1] = keep1;
 	}
 	n->nsteps--;
 	if (n->put && n->put_after >= si && n->put_after > 0)

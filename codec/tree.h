@@ -26,7 +26,7 @@ void pk_node_drop_step(pk_node *n, uint32_t si);
 /* Mutable view of the steps. */
 static inline pk_step *pk_node_steps_mut(pk_node *n)
 {
-	return n->nsteps >= 2 ? n->step.many : &n->step.one;
+	return n->nsteps > 2 ? n->step.many : n->step.two;
 }
 
 
