@@ -60,6 +60,20 @@ static int grow_steps(pk_arena *a, pk_node *n)
 	return 0;
 }
 
+int pk_node_extend_last(pk_arena *a, pk_node *n, const pk_val *kids,
+			size_t count)
+{
+	if (!n->nsteps || count > UINT32_MAX - n->nkids)
+		return -1;
+	if (count && grow_kids(a, n, n->nkids + count) < 0)
+		return -1;
+	if (count)
+		memcpy(n->kids + n->nkids, kids, count * sizeof(*kids));
+	n->nkids += (uint32_t)count;
+	pk_node_steps_mut(n)[n->nsteps - 1].nkids += (uint32_t)count;
+	return 0;
+}
+
 int pk_node_add_step(pk_arena *a, pk_node *n, uint8_t op, int marked,
 		     const pk_val *kids, size_t count)
 {

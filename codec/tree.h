@@ -20,6 +20,10 @@
 int pk_node_add_step(pk_arena *a, pk_node *n, uint8_t op, int marked,
 		     const pk_val *kids, size_t count);
 
+/* Appends kids[0..count) to the kids of the last step. */
+int pk_node_extend_last(pk_arena *a, pk_node *n, const pk_val *kids,
+			size_t count);
+
 /* Removes step si (its kids must already be gone). */
 void pk_node_drop_step(pk_node *n, uint32_t si);
 

@@ -721,15 +721,11 @@ int pk_node_append(pk_doc *doc, pk_node *n, uint8_t op, const pk_val *kids,
 			take = (count - done) / per;
 			if (take > room)
 				take = room;
-			if (pk_node_add_step(doc->arena, n, batch, 1,
-					     kids + done, take * per) < 0)
-				goto nomem;
-			/* merge the step just added into `last` */
-			n->nsteps--;
-			last = &pk_node_steps_mut(n)[n->nsteps - 1];
-			last->nkids += take * per;
 			last->op = batch;
 			last->marked = 1;
+			if (pk_node_extend_last(doc->arena, n, kids + done,
+						take * per) < 0)
+				goto nomem;
 			done += take * per;
 			continue;
 		}

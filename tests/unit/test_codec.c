@@ -6,6 +6,7 @@
  * they are what `pickle.dumps(value, protocol)` prints).
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -252,4 +253,52 @@ Test(codec_roundtrip, recursive_tuple_pop_forms)
 	assert_roundtrip((const uint8_t *)p2, sizeof(p2) - 1);
 	assert_roundtrip((const uint8_t *)p0, sizeof(p0) - 1);
 	assert_roundtrip((const uint8_t *)p1, sizeof(p1) - 1);
+}
+
+/* Appending one item at a time batches as CPython does (MARK ...
+ * APPENDS of at most 1000), and removing items shrinks and drops
+ * batches; the result decodes to the same items. */
+Test(codec_edit, batches_grow_and_shrink)
+{
+	static const uint8_t empty[] = {PK_OP_PROTO, 2, PK_OP_EMPTY_LIST,
+					PK_OP_STOP};
+	pk_doc *doc = decode_ok(empty, sizeof(empty));
+	pk_node *l = pk_val_node(doc->root);
+	pk_buf out = PK_BUF_INIT;
+	pk_doc *again;
+	pk_err e;
+	uint32_t i;
+	char num[16];
+	char *s;
+
+	for (i = 0; i < 2500; i++) {
+		pk_val v;
+		int n = snprintf(num, sizeof(num), "%u", i);
+		cr_assert_eq(pk_val_set_text(doc, &v, PK_INT,
+					     (const uint8_t *)num, (size_t)n,
+					     &e),
+			     PK_OK);
+		cr_assert_eq(pk_node_append(doc, l, PK_OP_APPEND, &v, 1, &e),
+			     PK_OK);
+	}
+	cr_assert_eq(l->nsteps, 4, "EMPTY_LIST + 3 batches, got %u",
+		     l->nsteps);
+	for (i = 1; i < l->nsteps; i++)
+		cr_assert_leq(pk_node_steps(l)[i].nkids, 1000);
+	/* drop the whole second batch, then all but one of the first */
+	cr_assert_eq(pk_node_remove(doc, l, 1000, 1000, &e), PK_OK);
+	cr_assert_eq(pk_node_remove(doc, l, 1, 999, &e), PK_OK);
+	cr_assert_eq(l->nsteps, 3);
+	cr_assert_eq(pk_encode_to_buf(doc, &out, &e), PK_OK);
+	again = decode_ok(out.data, out.len);
+	cr_assert_eq(pk_val_node(again->root)->nkids, 501);
+	s = format(again, pk_val_node(again->root)->kids[0]);
+	cr_assert_str_eq(s, "0");
+	free(s);
+	s = format(again, pk_val_node(again->root)->kids[1]);
+	cr_assert_str_eq(s, "2000");
+	free(s);
+	pk_doc_free(again);
+	pk_doc_free(doc);
+	pk_buf_release(&out);
 }
