@@ -94,6 +94,7 @@ run: deps all
 
 bench: all
 	PYTHON=$(PYTHON) bash scripts/bench.sh
+	PYTHON=$(PYTHON) bash scripts/bench-mount.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
