@@ -10,7 +10,7 @@
  * pages allowed, because first-touch page faults are a large part of the
  * cost of building a tree of millions of nodes. */
 #define CHUNK_MIN (64u << 10)
-#define CHUNK_MAX (64u << 20)
+#define CHUNK_MAX (16u << 20)
 #define ALIGN 8
 
 struct chunk {
@@ -33,12 +33,11 @@ static struct chunk *chunk_new(size_t payload)
 {
 	size_t bytes = HDR + payload;
 	struct chunk *c = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1,
+			       0);
 
 	if (c == MAP_FAILED)
 		return NULL;
-	if (bytes >= (2u << 20))
-		madvise(c, bytes, MADV_HUGEPAGE);
 	c->next = NULL;
 	c->size = payload;
 	c->used = 0;

@@ -166,7 +166,6 @@ static int memo_put(struct dec *d, uint64_t idx, uint8_t putop,
 	if (!slot)
 		return fail(d, PK_E_NOMEM, "out of memory", op);
 	slot->val = top.bits;
-	slot->aux = 0;
 	return 0;
 }
 
@@ -177,14 +176,14 @@ static int memo_get(struct dec *d, uint64_t idx, const uint8_t *op)
 
 	if (!slot)
 		return fail(d, PK_E_MEMO, "memo value not found", op);
-	v.bits = slot->val;
-	if (!slot->aux) {
-		/* first fetch: mark it shared (aux remembers we did) */
+	v.bits = slot->val & ~PK_MEMO_USER_BIT;
+	if (!(slot->val & PK_MEMO_USER_BIT)) {
+		/* first fetch: mark it shared (the user bit remembers) */
 		if (pk_val_is_node(v))
 			pk_val_node(v)->flags |= PK_NODE_SHARED;
 		else if (pk_idmap_set(d->doc->shared, v.bits, 0) < 0)
 			return fail(d, PK_E_NOMEM, "out of memory", op);
-		slot->aux = 1;
+		slot->val |= PK_MEMO_USER_BIT;
 	}
 	return push(d, v, op);
 }

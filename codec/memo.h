@@ -2,7 +2,7 @@
  * memo.h - a map from memo index (uint32) to a pk_val (codec-internal).
  *
  * What: the pickle memo for the decoder (index -> value) and for the
- * encoder (index -> what was written under it, and its new index). Indices in real pickles
+ * encoder (which indices are in use). Indices in real pickles
  * are dense (0, 1, 2, ...) so they live in an array; an index far beyond
  * the number of entries stored goes to a hash table instead, so a hostile
  * LONG_BINPUT 0xffffffff costs one entry, not four billion.
@@ -19,9 +19,11 @@
 struct pk_memo_hent;
 
 typedef struct pk_memo_ent {
-	uintptr_t val; /* a pk_val's bits; 0 = empty */
-	uint64_t aux;  /* the user's */
+	uintptr_t val; /* a pk_val's bits, 0 = empty; bit 62 is the user's
+			  (pointers never set it, see PK_VAL_NODE_BIT) */
 } pk_memo_ent;
+
+#define PK_MEMO_USER_BIT ((uintptr_t)1 << 62)
 
 typedef struct pk_memo {
 	pk_memo_ent *dense;
