@@ -735,7 +735,7 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 	int stop = 0, rc = PK_OK;
 	const uint8_t *next_report;
 	uint8_t op_proto[256];
-	int i;
+	int i, track_proto = 1;
 
 	for (i = 0; i < 256; i++) {
 		const struct pk_opcode_info *info = pk_opcode_info((uint8_t)i);
@@ -779,11 +779,15 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 		}
 		/* Only PROTO-less (protocol 0/1) pickles need the highest
 		 * protocol among their opcodes, to choose PUT forms. */
-		if (d.doc->proto < 0 && op_proto[*d.p] > d.doc->op_proto)
-			d.doc->op_proto = op_proto[*d.p];
+		if (track_proto) {
+			if (op_proto[*d.p] > d.doc->op_proto)
+				d.doc->op_proto = op_proto[*d.p];
+		}
 		rc = step(&d, &stop);
 		if (rc)
 			goto cleanup;
+		if (d.p == data + 2 && d.doc->proto >= 0)
+			track_proto = 0; /* a PROTO opened the pickle */
 		d.prev_op = at;
 		if (d.p >= next_report) {
 			next_report = d.p + (8u << 20);

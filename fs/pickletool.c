@@ -134,7 +134,7 @@ static int cmd_bench(const char *path)
 		goto cleanup;
 	}
 	t2 = now();
-	printf("decode %.4f s\nencode %.4f s\nidentical %s\n", t1 - t0,
+	printf("decode %.6f s\nencode %.6f s\nidentical %s\n", t1 - t0,
 	       t2 - t1,
 	       out.len == pf.len && !memcmp(out.data, pf.data, pf.len) ? "yes"
 									  : "no");
