@@ -235,7 +235,10 @@ int pk_val_global(pk_val v, const uint8_t **mod, size_t *modlen,
 /* Replaces *slot with a new scalar of `kind` read from `text` (the text
  * form pk_val_format prints; for PK_BYTES/PK_BYTEARRAY the raw bytes),
  * encoded in the opcode CPython would use at doc's protocol. The new
- * value has no memo PUT. PK_E_VALUE if text is not a literal of the kind. */
+ * value keeps the memo PUT of the scalar it replaces (so editing a value
+ * and editing it back gives the original bytes); a slot whose bits are 0
+ * (a new value) gets none. PK_E_VALUE if text is not a literal of the
+ * kind; the slot is then unchanged. */
 int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
 		    size_t len, pk_err *e);
 

@@ -596,12 +596,32 @@ static int encode_scalar(int kind, int proto, const uint8_t *text, size_t len,
 	return pk_err_set(e, PK_E_UNSUPPORTED, "cannot write this kind", 0);
 }
 
+/* Length of the PUT opcode that follows scalar v's bytes, 0 if none. */
+static size_t old_put_len(pk_val v)
+{
+	const uint8_t *b = pk_val_bytes(v);
+	const uint8_t *p = b + pk_scalar_op_len(b, NULL);
+
+	switch (*p) {
+	case PK_OP_MEMOIZE:
+		return 1;
+	case PK_OP_BINPUT:
+		return 2;
+	case PK_OP_LONG_BINPUT:
+		return 5;
+	case PK_OP_PUT:
+		return 1 + line_len(p + 1) + 1;
+	}
+	return 0;
+}
+
 int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
 		    size_t len, pk_err *e)
 {
 	pk_buf op = PK_BUF_INIT;
 	pk_err local;
 	uint8_t *mem;
+	size_t put_len;
 	int rc;
 
 	if (!e)
@@ -614,15 +634,24 @@ int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
 		pk_err_set(e, rc, "not a literal of this type", 0);
 	if (rc != PK_OK)
 		goto cleanup;
-	/* One byte more: a STOP after the value, so that the encoder, which
-	 * looks for a scalar's PUT right after its bytes, finds none. */
-	mem = pk_arena_alloc(doc->arena, op.len + 1);
+	/* The new value takes over the memo PUT of the scalar it replaces
+	 * (so a value edited and edited back is byte-identical); the
+	 * encoder looks for a scalar's PUT right after its bytes, so that
+	 * is where it goes, or a STOP when there is none. */
+	put_len = slot->bits && !pk_val_is_node(*slot) ? old_put_len(*slot) : 0;
+	mem = pk_arena_alloc(doc->arena, op.len + (put_len ? put_len : 1));
 	if (!mem) {
 		rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
 		goto cleanup;
 	}
 	memcpy(mem, op.data, op.len);
-	mem[op.len] = PK_OP_STOP;
+	if (put_len)
+		memcpy(mem + op.len,
+		       pk_val_bytes(*slot) +
+			       pk_scalar_op_len(pk_val_bytes(*slot), NULL),
+		       put_len);
+	else
+		mem[op.len] = PK_OP_STOP;
 	*slot = pk_val_of_bytes(mem);
 cleanup:
 	pk_buf_release(&op);

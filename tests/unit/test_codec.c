@@ -138,7 +138,7 @@ Test(codec_edit, append_and_remove)
 {
 	pk_doc *doc = decode_ok(floats5, sizeof(floats5));
 	pk_node *l = pk_val_node(doc->root);
-	pk_val v;
+	pk_val v = {0};
 	pk_err e;
 	pk_buf out = PK_BUF_INIT;
 	pk_doc *again;
@@ -272,7 +272,7 @@ Test(codec_edit, batches_grow_and_shrink)
 	char *s;
 
 	for (i = 0; i < 2500; i++) {
-		pk_val v;
+		pk_val v = {0};
 		int n = snprintf(num, sizeof(num), "%u", i);
 		cr_assert_eq(pk_val_set_text(doc, &v, PK_INT,
 					     (const uint8_t *)num, (size_t)n,
@@ -301,4 +301,29 @@ Test(codec_edit, batches_grow_and_shrink)
 	pk_doc_free(again);
 	pk_doc_free(doc);
 	pk_buf_release(&out);
+}
+
+/* CPython memoizes every str: a key renamed and renamed back must keep
+ * its MEMOIZE, or the pickle would not be byte-identical again. */
+Test(codec_edit, edited_back_is_identical)
+{
+	pk_doc *doc = decode_ok(alumnos4, sizeof(alumnos4));
+	pk_val *key = &pk_val_node(doc->root)->kids[0];
+	pk_val *val = &pk_val_node(doc->root)->kids[1];
+	pk_err e;
+
+	cr_assert_eq(pk_val_set_text(doc, key, PK_STR,
+				     (const uint8_t *)"Josefina", 8, &e),
+		     PK_OK);
+	cr_assert_eq(pk_val_set_text(doc, val, PK_INT, (const uint8_t *)"10",
+				     2, &e),
+		     PK_OK);
+	cr_assert_eq(pk_val_set_text(doc, key, PK_STR,
+				     (const uint8_t *)"Jose", 4, &e),
+		     PK_OK);
+	cr_assert_eq(pk_val_set_text(doc, val, PK_INT, (const uint8_t *)"7\n",
+				     2, &e),
+		     PK_OK);
+	assert_encodes_to(doc, alumnos4, sizeof(alumnos4));
+	pk_doc_free(doc);
 }
