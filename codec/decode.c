@@ -291,6 +291,103 @@ static int read_counted(struct dec *d, const uint8_t *op, int nbytes,
 	return 0;
 }
 
+/* ---- discarded values ------------------------------------------------- */
+
+/* The value a GET at p would fetch, or 0 bits when p is no GET. */
+static pk_val peek_get(struct dec *d, const uint8_t *p)
+{
+	pk_val none = {0};
+	uint64_t idx;
+	pk_memo_ent *m;
+
+	if (p >= d->end)
+		return none;
+	if (*p == PK_OP_BINGET && d->end - p >= 2) {
+		idx = p[1];
+	} else if (*p == PK_OP_LONG_BINGET && d->end - p >= 5) {
+		idx = rd_le(p + 1, 4);
+	} else if (*p == PK_OP_GET) {
+		const uint8_t *nl = memchr(p + 1, '\n', (size_t)(d->end - p - 1));
+		if (!nl || parse_index(p + 1, (size_t)(nl - p - 1), &idx))
+			return none;
+	} else {
+		return none;
+	}
+	m = pk_memo_get(&d->memo, idx);
+	if (!m)
+		return none;
+	none.bits = m->val & ~PK_MEMO_USER_BIT;
+	return none;
+}
+
+static int is_obj(pk_val v)
+{
+	return pk_val_is_node(v) && pk_val_node(v)->kind == PK_OBJECT;
+}
+
+static int is_call(pk_val v)
+{
+	uint8_t op;
+
+	if (!pk_val_is_node(v) || pk_val_node(v)->kind != PK_OBJECT)
+		return 0;
+	op = pk_node_steps(pk_val_node(v))[0].op;
+	return op == PK_OP_REDUCE || op == PK_OP_NEWOBJ || op == PK_OP_NEWOBJ_EX;
+}
+
+/*
+ * POP: CPython writes it in three situations, and the tree must keep
+ * what the first two throw away, because the encoder cannot derive it:
+ *  - save_reduce of a recursive object: the call written first is
+ *    dropped and the object fetched (POP, GET) - if its arguments were
+ *    new objects (a frozenset's list), that call becomes the object's
+ *    SHELL step;
+ *  - a call made for its effect (state_setter, dill's _setattr): kept
+ *    as a POP step on the object below it;
+ *  - save_tuple of a recursive tuple (POP..., GET): the items are the
+ *    tuple's own, which the encoder writes again: dropped.
+ */
+static int pop_value(struct dec *d, const uint8_t *op)
+{
+	pk_val v = d->stack[d->sp - 1], got;
+	const uint8_t *next = d->p;
+
+	d->sp--;
+	if (next < d->end && *next == PK_OP_POP)
+		return 0;
+	got = peek_get(d, next);
+	if (got.bits) {
+		if (is_call(v) && is_call(got)) {
+			pk_node *x = pk_val_node(v), *f = pk_val_node(got);
+			const pk_step *fs = pk_node_steps(f);
+			if (pk_node_steps(x)[0].op == fs[0].op &&
+			    x->kids[0].bits == f->kids[0].bits &&
+			    fs[f->nsteps - 1].op != PK_STEP_SHELL) {
+				if (pk_node_add_step(d->arena, f, PK_STEP_SHELL,
+						     0, &v, 1) < 0)
+					return fail(d, PK_E_NOMEM,
+						    "out of memory", op);
+				return 0;
+			}
+		}
+		if (!is_call(v))
+			return 0; /* a recursive tuple's items */
+	}
+	/* Only objects get POP steps: a dict's kids must stay pairs and a
+	 * list's kids its items. */
+	if (d->sp > fence(d) && is_obj(d->stack[d->sp - 1]) &&
+	    pk_val_is_node(v)) {
+		pk_node *below = pk_val_node(d->stack[d->sp - 1]);
+		if (pk_node_add_step(d->arena, below, PK_OP_POP, 0, &v, 1) < 0)
+			return fail(d, PK_E_NOMEM, "out of memory", op);
+		return 0;
+	}
+	/* Something CPython's pickler never writes: the value is lost to
+	 * the tree, so the encoder must not claim to reproduce the input. */
+	d->doc->irregular = 1;
+	return 0;
+}
+
 /* ---- the machine ------------------------------------------------------ */
 
 static int need_node_target(struct dec *d, size_t pos, int k1, int k2,
@@ -641,7 +738,7 @@ static int step(struct dec *d, int *stop)
 			return fail(d, PK_E_STACK, "unpickling stack underflow",
 				    op);
 		else
-			d->sp--;
+			return pop_value(d, op);
 		return 0;
 	case PK_OP_POP_MARK:
 		if ((rc = pop_mark(d, &at, op)))

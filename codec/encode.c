@@ -29,6 +29,7 @@
 
 struct eframe {
 	pk_val v;
+	pk_node *shell_of; /* this frame writes that node's SHELL */
 	uint32_t step;
 	uint32_t kid;
 	uint32_t kid_end;
@@ -370,6 +371,19 @@ static int save(struct enc *x, pk_val v)
 	}
 	if (written_as(x, v, &idx))
 		return emit_get(x, get_is_bin(x, v), idx);
+	{
+		pk_node *n = pk_val_node(v);
+		const pk_step *last = &pk_node_steps(n)[n->nsteps - 1];
+		if (last->op == PK_STEP_SHELL &&
+		    !(n->flags & PK_NODE_SHELL_BUSY)) {
+			/* CPython wrote the discarded first attempt first */
+			n->flags |= PK_NODE_SHELL_BUSY;
+			if ((rc = push_frame(x, n->kids[n->nkids - 1])))
+				return rc;
+			x->st[x->sp - 1].shell_of = n;
+			return 0;
+		}
+	}
 	return push_frame(x, v);
 }
 
@@ -444,6 +458,11 @@ static int run(struct enc *x)
 			continue;
 		}
 		s = &pk_node_steps(n)[f->step];
+		if (s->op == PK_STEP_SHELL) {
+			f->kid += s->nkids;
+			f->step++;
+			continue;
+		}
 		if (!f->in_step) {
 			if (s->marked && (rc = emit1(x, PK_OP_MARK)))
 				return rc;
@@ -457,6 +476,25 @@ static int run(struct enc *x)
 			/* save() may grow x->st: f is not used after it. */
 			if ((rc = save(x, kid)))
 				return rc;
+			continue;
+		}
+		if (f->step == 0 && f->shell_of) {
+			/* the first attempt: written, dropped, and the
+			 * object its arguments wrote fetched instead */
+			pk_node *target = f->shell_of;
+			pk_val tv = pk_val_of_node(target);
+			uint32_t idx;
+			x->sp--;
+			target->flags &= ~(uint32_t)PK_NODE_SHELL_BUSY;
+			if ((rc = emit_step_op(x, n, s)) ||
+			    (rc = emit1(x, PK_OP_POP)))
+				return rc;
+			if (written_as(x, tv, &idx)) {
+				if ((rc = emit_get(x, get_is_bin(x, tv), idx)))
+					return rc;
+			} else if ((rc = push_frame(x, tv))) {
+				return rc;
+			}
 			continue;
 		}
 		if (f->step == 0 && rechecked(s->op)) {

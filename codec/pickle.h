@@ -32,6 +32,9 @@
  * Invariants:
  *   - kids[] of a node is the concatenation of the kids its steps consume,
  *     in step order; sum of steps[i].nkids == nkids.
+ *   - A POP step (op PK_OP_POP, one kid) is a call CPython made for its
+ *     effect and threw away: a state_setter(obj, state) or dill's
+ *     _setattr(cell, ...), kept so the pickle still does it.
  *   - PK_DICT kids alternate key, value; so do the kids of SETITEM(S)
  *     steps on a PK_OBJECT.
  *   - pk_val bits are never 0 for a value (0 means "no value").
@@ -111,6 +114,18 @@ struct pk_node {
 
 enum {
 	PK_NODE_SHARED = 1u << 0, /* fetched by GET somewhere */
+	PK_NODE_SHELL_BUSY = 1u << 1, /* encoder-private */
+};
+
+/* Step opcodes that are not pickle opcodes. */
+enum {
+	/* The node's last step may be a SHELL: one kid, a REDUCE/NEWOBJ
+	 * object with the same callable that CPython wrote first and threw
+	 * away (POP) once writing its arguments had written this node
+	 * (recursive __reduce__ whose arguments are new objects each call,
+	 * e.g. a frozenset or a tuple subclass that contains itself). It is
+	 * not part of the value; views skip it. */
+	PK_STEP_SHELL = 0x00,
 };
 
 static inline int pk_val_is_node(pk_val v)
