@@ -1,0 +1,344 @@
+#include "fuse_ops.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pf_fs *the_fs;
+
+void pf_fuse_ops_init(pf_fs *fs)
+{
+	the_fs = fs;
+}
+
+static pf_inode *node(fuse_ino_t id)
+{
+	return id == FUSE_ROOT_ID ? pf_fs_root(the_fs)
+				  : (pf_inode *)(uintptr_t)id;
+}
+
+static fuse_ino_t id_of(pf_inode *in)
+{
+	return in == pf_fs_root(the_fs) ? FUSE_ROOT_ID : (fuse_ino_t)in;
+}
+
+/* ---- nodes ------------------------------------------------------------- */
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	pf_inode *child;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	rc = pf_fs_lookup(the_fs, node(parent), name, &child, &e.attr);
+	if (rc == ENOENT) {
+		/* a negative entry: `ls x` of a missing x is cached too */
+		e.ino = 0;
+		e.entry_timeout = PF_CACHE_TIMEOUT;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (rc) {
+		fuse_reply_err(req, rc);
+		return;
+	}
+	e.ino = id_of(child);
+	e.attr_timeout = PF_CACHE_TIMEOUT;
+	e.entry_timeout = PF_CACHE_TIMEOUT;
+	if (fuse_reply_entry(req, &e) != 0)
+		pf_fs_forget(the_fs, child, 1); /* the kernel never saw it */
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	pf_fs_forget(the_fs, node(ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		pf_fs_forget(the_fs, node(forgets[i].ino), forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct stat st;
+	int rc = pf_fs_getattr(the_fs, node(ino), &st);
+
+	if (rc)
+		fuse_reply_err(req, rc);
+	else
+		fuse_reply_attr(req, &st, PF_CACHE_TIMEOUT);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	pk_buf b = PK_BUF_INIT;
+	int rc = pf_fs_readlink(the_fs, node(ino), &b);
+
+	if (rc)
+		fuse_reply_err(req, rc);
+	else
+		fuse_reply_readlink(req, b.data ? (char *)b.data : "");
+	pk_buf_release(&b);
+}
+
+/* ---- directories ------------------------------------------------------- */
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	pf_dirh *d;
+	int rc = pf_fs_opendir(the_fs, node(ino), &d);
+
+	if (rc) {
+		fuse_reply_err(req, rc);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	if (fuse_reply_open(req, fi) != 0)
+		pf_fs_releasedir(the_fs, d);
+}
+
+struct dirbuf {
+	fuse_req_t req;
+	char *buf;
+	size_t size, used;
+};
+
+static int add_entry(void *ctx, const char *name, const struct stat *st,
+		     uint64_t next)
+{
+	struct dirbuf *db = ctx;
+	size_t n =
+	    fuse_add_direntry(db->req, db->buf + db->used, db->size - db->used,
+			      name, st, (off_t)next);
+
+	if (n > db->size - db->used)
+		return 1;
+	db->used += n;
+	return 0;
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct dirbuf db = {req, malloc(size), size, 0};
+	int rc;
+
+	if (!db.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	rc = pf_fs_readdir(the_fs, node(ino), (pf_dirh *)(uintptr_t)fi->fh,
+			   (uint64_t)off, add_entry, &db);
+	if (rc && db.used == 0)
+		fuse_reply_err(req, rc);
+	else
+		fuse_reply_buf(req, db.buf, db.used);
+	free(db.buf);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	pf_fs_releasedir(the_fs, (pf_dirh *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	pf_file *f;
+	int keep = 0;
+	int rc = pf_fs_open(the_fs, node(ino), fi->flags, &f, &keep);
+
+	if (rc) {
+		fuse_reply_err(req, rc);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->keep_cache = keep;
+	if (fuse_reply_open(req, fi) != 0)
+		pf_fs_release(the_fs, f);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	pf_span sp;
+	int rc = pf_fs_read(the_fs, (pf_file *)(uintptr_t)fi->fh, (uint64_t)off,
+			    size, &sp);
+
+	if (rc) {
+		fuse_reply_err(req, rc);
+		return;
+	}
+	if (sp.fd >= 0) {
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(sp.fd_len);
+		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		bv.buf[0].fd = sp.fd;
+		bv.buf[0].pos = (off_t)sp.fd_off;
+		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+		return;
+	}
+	/* straight from the mapped pickle (or a copy of the handle's text) */
+	if (sp.niov == 0)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_iov(req, sp.iov, sp.niov);
+	pf_span_release(&sp);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	pf_fs_release(the_fs, (pf_file *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- xattrs and statfs ------------------------------------------------- */
+
+static void reply_sized(fuse_req_t req, int rc, const pk_buf *b, size_t size)
+{
+	if (rc)
+		fuse_reply_err(req, rc);
+	else if (size == 0)
+		fuse_reply_xattr(req, b->len);
+	else if (b->len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, (const char *)b->data, b->len);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	pk_buf b = PK_BUF_INIT;
+	int rc = pf_fs_getxattr(the_fs, node(ino), name, &b);
+
+	reply_sized(req, rc, &b, size);
+	pk_buf_release(&b);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	pk_buf b = PK_BUF_INIT;
+	int rc = pf_fs_listxattr(the_fs, node(ino), &b);
+
+	reply_sized(req, rc, &b, size);
+	pk_buf_release(&b);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs st;
+	int rc = pf_fs_statfs(the_fs, &st);
+
+	if (rc)
+		fuse_reply_err(req, rc);
+	else
+		fuse_reply_statfs(req, &st);
+}
+
+/* ---- the write side: not yet ------------------------------------------ */
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static const struct fuse_lowlevel_ops ops = {
+    .lookup = op_lookup,
+    .forget = op_forget,
+    .forget_multi = op_forget_multi,
+    .getattr = op_getattr,
+    .readlink = op_readlink,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .releasedir = op_releasedir,
+    .open = op_open,
+    .read = op_read,
+    .release = op_release,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
+    .statfs = op_statfs,
+    .setattr = op_setattr,
+    .mknod = op_mknod,
+    .mkdir = op_mkdir,
+    .unlink = op_unlink,
+    .rmdir = op_unlink,
+    .symlink = op_symlink,
+    .rename = op_rename,
+    .link = op_link,
+    .create = op_create,
+    .setxattr = op_setxattr,
+    .removexattr = op_removexattr,
+};
+
+const struct fuse_lowlevel_ops *pf_fuse_ops(void)
+{
+	return &ops;
+}

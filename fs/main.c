@@ -1,0 +1,172 @@
+/*
+ * main.c - picklefs: mount Python pickles as directory trees.
+ *
+ *     picklefs [options] SOURCE MOUNTPOINT
+ *
+ * Parses the command line (fuse_opt_parse for SOURCE and -o cache_size,
+ * fuse_parse_cmdline for the standard options), opens SOURCE (a pickle
+ * file is parsed now, so a broken one fails here with its byte offset),
+ * mounts, daemonizes unless -f, and runs the multi-threaded session loop.
+ * Exit codes: 0 ok, 1 SOURCE unusable (or the mount failed), 2 bad
+ * command line.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "fuse_ops.h"
+#include "log.h"
+#include "vfs.h"
+
+#define PICKLEFS_VERSION "0.1.0"
+
+struct options {
+	char *source;
+	char *cache_size;
+	int nonopts;
+};
+
+static const struct fuse_opt spec[] = {
+    {"cache_size=%s", offsetof(struct options, cache_size), 0},
+    FUSE_OPT_END,
+};
+
+/* Takes the first non-option argument as SOURCE; the next one stays for
+ * fuse_parse_cmdline as the mount point. */
+static int take_source(void *data, const char *arg, int key,
+		       struct fuse_args *outargs)
+{
+	struct options *o = data;
+
+	if (key == FUSE_OPT_KEY_NONOPT && !o->source) {
+		o->source = strdup(arg);
+		return 0;
+	}
+	if (key == FUSE_OPT_KEY_NONOPT)
+		o->nonopts++;
+	return 1;
+}
+
+static void usage(const char *prog)
+{
+	printf(
+	    "usage: %s [options] SOURCE MOUNTPOINT\n"
+	    "       fusermount3 -u MOUNTPOINT\n\n"
+	    "Mounts a Python pickle file, or a folder of them, as a tree of\n"
+	    "directories and files. Nothing in a pickle is executed.\n\n"
+	    "picklefs options:\n"
+	    "    -o cache_size=SIZE     memory for parsed pickles (default "
+	    "512M;\n"
+	    "                           trees of unused pickles are dropped "
+	    "beyond it)\n"
+	    "    -o ro                  read-only mount\n"
+	    "    -o allow_other         let other users see the mount\n"
+	    "    -o auto_unmount        unmount when picklefs exits\n\n",
+	    prog);
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct options o = {NULL, NULL, 0};
+	struct fuse_cmdline_opts cl;
+	struct fuse_session *se = NULL;
+	struct fuse_loop_config *lc = NULL;
+	pf_fs_config cfg;
+	pf_fs *fs = NULL;
+	char msg[1200], fsname[4200];
+	uint64_t cache = 512ull << 20;
+	int rc = 2;
+
+	memset(&cl, 0, sizeof(cl));
+	if (fuse_opt_parse(&args, &o, spec, take_source) != 0)
+		goto out;
+	if (fuse_parse_cmdline(&args, &cl) != 0)
+		goto out;
+	if (cl.show_help) {
+		usage(argv[0]);
+		rc = 0;
+		goto out;
+	}
+	if (cl.show_version) {
+		printf("picklefs %s\nFUSE library version %s\n",
+		       PICKLEFS_VERSION, fuse_pkgversion());
+		fuse_lowlevel_version();
+		rc = 0;
+		goto out;
+	}
+	if (!o.source || !cl.mountpoint) {
+		fprintf(stderr,
+			"usage: %s [options] SOURCE MOUNTPOINT (--help for "
+			"more)\n",
+			argv[0]);
+		goto out;
+	}
+	if (o.cache_size && pf_parse_size(o.cache_size, &cache) != 0) {
+		fprintf(stderr,
+			"picklefs: bad cache_size '%s' (use e.g. 512M)\n",
+			o.cache_size);
+		goto out;
+	}
+	pf_cache_set_limit(cache);
+
+	cfg.source = o.source;
+	cfg.progress = 1;
+	if (pf_fs_new(&cfg, &fs, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "%s\n", msg);
+		rc = 1;
+		goto out;
+	}
+	pf_fuse_ops_init(fs);
+
+	/* writes are checked by the kernel against the modes we report */
+	snprintf(fsname, sizeof(fsname), "-ofsname=picklefs:%s", o.source);
+	if (fuse_opt_add_arg(&args, "-odefault_permissions") != 0 ||
+	    (strchr(o.source, ',') == NULL &&
+	     fuse_opt_add_arg(&args, fsname) != 0)) {
+		rc = 1;
+		goto out;
+	}
+	se = fuse_session_new(&args, pf_fuse_ops(), sizeof(*pf_fuse_ops()),
+			      NULL);
+	if (!se)
+		goto out; /* unknown options: a bad command line */
+	rc = 1;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out;
+	if (fuse_session_mount(se, cl.mountpoint) != 0)
+		goto out_signals;
+	if (!cl.foreground)
+		pf_log_use_syslog();
+	fuse_daemonize(cl.foreground);
+	if (cl.singlethread) {
+		rc = fuse_session_loop(se) ? 1 : 0;
+	} else {
+		lc = fuse_loop_cfg_create();
+		if (!lc)
+			goto out_unmount;
+		fuse_loop_cfg_set_clone_fd(lc, (unsigned int)cl.clone_fd);
+		fuse_loop_cfg_set_max_threads(lc, cl.max_threads);
+		rc = fuse_session_loop_mt(se, lc) ? 1 : 0;
+	}
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out:
+	if (lc)
+		fuse_loop_cfg_destroy(lc);
+	if (se)
+		fuse_session_destroy(se);
+	pf_fs_free(fs);
+	free(cl.mountpoint);
+	free(o.source);
+	free(o.cache_size);
+	fuse_opt_free_args(&args);
+	return rc;
+}

@@ -1,0 +1,87 @@
+#include "ptrmap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pf_ptrmap_init(pf_ptrmap *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void pf_ptrmap_release(pf_ptrmap *m)
+{
+	free(m->slots);
+	pf_ptrmap_init(m);
+}
+
+static size_t hash_key(const void *ptr, uint32_t tag)
+{
+	uint64_t h = (uint64_t)(uintptr_t)ptr * 0x9e3779b97f4a7c15ull;
+
+	h ^= (uint64_t)tag * 0xc2b2ae3d27d4eb4full;
+	return (size_t)(h ^ (h >> 31));
+}
+
+static pf_ptrmap_slot *find(const pf_ptrmap *m, const void *ptr, uint32_t tag)
+{
+	size_t mask = m->cap - 1, i;
+
+	for (i = hash_key(ptr, tag) & mask;; i = (i + 1) & mask) {
+		pf_ptrmap_slot *s = &m->slots[i];
+		if ((s->ptr == ptr && s->tag == tag) || (!s->ptr && !s->tag))
+			return s;
+	}
+}
+
+int pf_ptrmap_get(const pf_ptrmap *m, const void *ptr, uint32_t tag,
+		  uint64_t *value)
+{
+	pf_ptrmap_slot *s;
+
+	if (!m->cap)
+		return 0;
+	s = find(m, ptr, tag);
+	if (!s->ptr && !s->tag)
+		return 0;
+	*value = s->value;
+	return 1;
+}
+
+static int grow(pf_ptrmap *m)
+{
+	size_t ncap = m->cap ? m->cap * 2 : 64, i;
+	pf_ptrmap old = *m;
+
+	m->slots = calloc(ncap, sizeof(*m->slots));
+	if (!m->slots) {
+		*m = old;
+		return ENOMEM;
+	}
+	m->cap = ncap;
+	m->used = 0;
+	for (i = 0; i < old.cap; i++) {
+		pf_ptrmap_slot *s = &old.slots[i];
+		if (s->ptr || s->tag) {
+			*find(m, s->ptr, s->tag) = *s;
+			m->used++;
+		}
+	}
+	free(old.slots);
+	return 0;
+}
+
+int pf_ptrmap_put(pf_ptrmap *m, const void *ptr, uint32_t tag, uint64_t value)
+{
+	pf_ptrmap_slot *s;
+
+	if ((m->used + 1) * 2 > m->cap && grow(m))
+		return ENOMEM;
+	s = find(m, ptr, tag);
+	if (!s->ptr && !s->tag)
+		m->used++;
+	s->ptr = ptr;
+	s->tag = tag;
+	s->value = value;
+	return 0;
+}

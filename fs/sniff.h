@@ -1,0 +1,37 @@
+/*
+ * sniff.h - is this file a pickle? Decided from its first bytes.
+ *
+ * What: a folder mount must show pickles as directories without parsing
+ * them, so a file is classified by its head (and, when uncompressed, its
+ * last byte): a PROTO opcode, a gzip / bzip2 stream whose first
+ * decompressed bytes are a pickle, or a protocol 0/1 opcode. Protocol
+ * 0/1 pickles have no magic: when the name says pickle (.pkl .pickle .p
+ * .pk, before any .gz / .bz2) they are taken as pickles, otherwise they
+ * are only "maybe" and must parse whole to count.
+ * Ownership: nothing is allocated; the fd stays the caller's.
+ * Invariant: reads at most a few KB of the file (compressed: inflates
+ * only the first block), so a folder of a thousand pickles sniffs fast.
+ */
+#ifndef PF_SNIFF_H
+#define PF_SNIFF_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+enum pf_sniff {
+	PF_SNIFF_NO = 0, /* not a pickle: shown as the file it is */
+	PF_SNIFF_PICKLE, /* shown as a directory (parsed on first use) */
+	PF_SNIFF_MAYBE,	 /* must parse whole to count as a pickle */
+	PF_SNIFF_CUT,	 /* starts like a pickle but does not end with
+			    STOP: parse now; a failure is logged */
+};
+
+/* Classifies the open file fd of `size` bytes named `name` (its base name
+ * decides the protocol 0/1 case). *zfmt receives enum pk_zfmt. */
+int pf_sniff(int fd, uint64_t size, const char *name, int *zfmt);
+
+/* 1 when the name ends in a pickle extension (.pkl, .pickle, .p, .pk),
+ * optionally followed by .gz / .gzip / .bz2. */
+int pf_name_says_pickle(const char *name);
+
+#endif

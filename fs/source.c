@@ -1,0 +1,439 @@
+#include "source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "compress.h"
+#include "errmap.h"
+#include "log.h"
+#include "pickle.h"
+#include "progress.h"
+#include "sniff.h"
+
+/* Pickles up to this size (on disk) are parsed at the first lookup, so a
+ * broken one never shows as a directory. */
+#define EAGER_PARSE_MAX (1u << 20)
+
+static int progress_enabled;
+
+void pf_source_set_progress(int enabled)
+{
+	progress_enabled = enabled;
+}
+
+/* ---- mappings ---------------------------------------------------------- */
+
+void pf_map_ref(pf_map *m)
+{
+	__atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+}
+
+void pf_map_unref(pf_map *m)
+{
+	if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	if (m->addr)
+		munmap(m->addr, m->maplen);
+	free(m);
+}
+
+static pf_map *map_fd(int fd, size_t len)
+{
+	pf_map *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->refs = 1;
+	if (len == 0) {
+		m->data = (const uint8_t *)"";
+		return m;
+	}
+	m->addr = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m->addr == MAP_FAILED) {
+		free(m);
+		return NULL;
+	}
+	m->maplen = len;
+	m->data = m->addr;
+	m->len = len;
+	return m;
+}
+
+/* An unlinked file for a decompressed pickle: on disk, not in RAM
+ * ($TMPDIR, else /var/tmp, which unlike /tmp is rarely a tmpfs). */
+static int cache_file(void)
+{
+	const char *dirs[3] = {getenv("TMPDIR"), "/var/tmp", "/tmp"};
+	char tmpl[4096];
+	int i, fd;
+
+	for (i = 0; i < 3; i++) {
+		if (!dirs[i] || !*dirs[i])
+			continue;
+		fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		snprintf(tmpl, sizeof(tmpl), "%s/picklefs-XXXXXX", dirs[i]);
+		fd = mkstemp(tmpl);
+		if (fd >= 0) {
+			unlink(tmpl);
+			return fd;
+		}
+	}
+	return -1;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static int try_drop(pf_cache_item *it);
+
+pf_source *pf_source_new(int dirfd, const char *path, const char *display)
+{
+	pf_source *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->path = strdup(path);
+	s->display = strdup(display);
+	if (!s->path || !s->display) {
+		free(s->path);
+		free(s->display);
+		free(s);
+		return NULL;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	s->dirfd = dirfd;
+	s->cache.try_drop = try_drop;
+	return s;
+}
+
+static void drop_tree(pf_source *s)
+{
+	pf_docview_free(s->dv);
+	pk_doc_free(s->doc);
+	s->dv = NULL;
+	s->doc = NULL;
+}
+
+/* Forgets everything read from the file (it changed on disk). */
+static void reset(pf_source *s)
+{
+	if (s->dv)
+		pf_cache_remove(&s->cache);
+	drop_tree(s);
+	pf_map_unref(s->map);
+	s->map = NULL;
+	s->state = PF_SRC_UNKNOWN;
+	s->broken = 0;
+	memset(&s->err, 0, sizeof(s->err));
+}
+
+void pf_source_free(pf_source *s)
+{
+	if (!s)
+		return;
+	reset(s);
+	pthread_mutex_destroy(&s->lock);
+	free(s->path);
+	free(s->display);
+	free(s);
+}
+
+static int try_drop(pf_cache_item *it)
+{
+	pf_source *s = (pf_source *)((char *)it - offsetof(pf_source, cache));
+
+	if (pthread_mutex_trylock(&s->lock) != 0)
+		return 0;
+	if (s->pins > 0 || !s->dv) {
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	drop_tree(s);
+	pthread_mutex_unlock(&s->lock);
+	return 1;
+}
+
+/* ---- loading ----------------------------------------------------------- */
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static void set_io_err(pk_err *e, const char *msg)
+{
+	pk_err_set(e, PK_E_IO, msg, 0);
+}
+
+/* Maps the file, or decompresses it into a cache file and maps that. */
+static int map_source(pf_source *s, pf_progress *pg, pk_err *e)
+{
+	int fd, out = -1, rc = 0;
+	struct stat st;
+	pf_map *m = NULL;
+
+	fd = openat(s->dirfd, s->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = errno;
+		set_io_err(e, "cannot open the file");
+		goto cleanup;
+	}
+	if (s->zfmt == PK_Z_NONE) {
+		m = map_fd(fd, (size_t)st.st_size);
+	} else {
+		pk_zinfo info;
+		uint64_t outlen = 0;
+		int zrc;
+		out = cache_file();
+		if (out < 0) {
+			rc = errno;
+			set_io_err(e, "cannot create a cache file");
+			goto cleanup;
+		}
+		pg->what = "decompressing";
+		zrc = pk_z_decompress_fd(fd, out, &info, &outlen,
+					 pf_progress_cb, pg, e);
+		if (zrc != PK_OK) {
+			rc = pf_errno_of(zrc);
+			goto cleanup;
+		}
+		m = map_fd(out, (size_t)outlen);
+	}
+	if (!m) {
+		rc = errno ? errno : ENOMEM;
+		set_io_err(e, "cannot map the file");
+		goto cleanup;
+	}
+	s->map = m;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (out >= 0)
+		close(out);
+	return rc;
+}
+
+static size_t tree_bytes(const pf_source *s)
+{
+	return sizeof(*s->doc) + pk_arena_used(s->doc->arena) +
+	       pf_docview_bytes(s->dv);
+}
+
+/* Loads the tree (lock held). strict: the whole file must be one pickle
+ * (how a file without magic proves it is one). */
+static int load(pf_source *s, int strict, int show_progress, pk_err *e)
+{
+	pf_progress pg;
+	int rc = 0, drc;
+
+	pf_progress_start(&pg, s->display, "indexing",
+			  show_progress && progress_enabled);
+	if (!s->map && (rc = map_source(s, &pg, e)))
+		goto cleanup;
+	pg.what = "indexing";
+	drc = pk_decode_ex(s->map->data, s->map->len,
+			   strict ? PK_DEC_STRICT_END : 0, pf_progress_cb, &pg,
+			   &s->doc, e);
+	if (drc != PK_OK) {
+		s->doc = NULL;
+		rc = pf_errno_of(drc);
+		goto cleanup;
+	}
+	pg.what = "linking";
+	rc = pf_docview_new_ex(s->doc, pf_progress_cb, &pg, &s->dv);
+	if (rc) {
+		pk_doc_free(s->doc);
+		s->doc = NULL;
+		pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+		goto cleanup;
+	}
+	s->gen++;
+	pf_cache_update(&s->cache, tree_bytes(s));
+cleanup:
+	pf_progress_done(&pg);
+	return rc;
+}
+
+static void mark_broken(pf_source *s, const pk_err *e, int log_it)
+{
+	char msg[1200];
+
+	s->broken = 1;
+	s->err = *e;
+	s->state = PF_SRC_FILE;
+	if (log_it) {
+		pf_source_describe_error(s, msg, sizeof(msg));
+		pf_log("%s (shown as a plain file)", msg);
+	}
+}
+
+void pf_source_describe_error(const pf_source *s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s: byte %llu: %s", s->display,
+		 (unsigned long long)s->err.offset,
+		 s->err.msg ? s->err.msg : "cannot be read");
+}
+
+static void stamp(pf_source *s)
+{
+	clock_gettime(CLOCK_MONOTONIC, &s->checked);
+}
+
+/* Sniffs (and if needed parses) the current file. Lock held. */
+static void classify_locked(pf_source *s, int quick)
+{
+	int fd, kind;
+	pk_err e = {0, NULL, 0};
+
+	fd = openat(s->dirfd, s->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		s->state = PF_SRC_FILE;
+		return;
+	}
+	kind = pf_sniff(fd, (uint64_t)s->st.st_size, s->path, &s->zfmt);
+	close(fd);
+	s->sniffed = kind;
+	switch (kind) {
+	case PF_SNIFF_NO:
+		s->state = PF_SRC_FILE;
+		return;
+	case PF_SNIFF_MAYBE:
+	case PF_SNIFF_CUT:
+		if (quick)
+			return; /* stays PF_SRC_UNKNOWN */
+		if (load(s, kind == PF_SNIFF_MAYBE, 0, &e) == ENOMEM) {
+			s->state = PF_SRC_UNKNOWN; /* no verdict: try again */
+			return;
+		}
+		if (e.code != PK_OK) {
+			mark_broken(s, &e, kind == PF_SNIFF_CUT);
+			return;
+		}
+		s->state = PF_SRC_PICKLE;
+		return;
+	}
+	s->state = PF_SRC_PICKLE;
+	if (!quick && (uint64_t)s->st.st_size <= EAGER_PARSE_MAX &&
+	    load(s, 0, 0, &e) && e.code != PK_E_NOMEM)
+		mark_broken(s, &e, 1);
+}
+
+int pf_source_classify(pf_source *s, const struct stat *st, int quick)
+{
+	int state;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->state != PF_SRC_UNKNOWN && !same_file(&s->st, st))
+		reset(s);
+	s->st = *st;
+	stamp(s);
+	if (s->state == PF_SRC_UNKNOWN)
+		classify_locked(s, quick);
+	else if (!quick && s->state == PF_SRC_PICKLE && !s->dv && !s->broken &&
+		 (uint64_t)st->st_size <= EAGER_PARSE_MAX &&
+		 s->sniffed == PF_SNIFF_PICKLE && s->gen == 0) {
+		/* sniffed by a readdir: parse now that it is looked up */
+		pk_err e = {0, NULL, 0};
+		if (load(s, 0, 0, &e) && e.code != PK_E_NOMEM)
+			mark_broken(s, &e, 1);
+	}
+	state = s->state;
+	pthread_mutex_unlock(&s->lock);
+	return state;
+}
+
+/* Re-reads the file's identity at most once a second. Lock held. */
+static void refresh(pf_source *s)
+{
+	struct timespec now;
+	struct stat st;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - s->checked.tv_sec < 1 && s->state != PF_SRC_UNKNOWN)
+		return;
+	s->checked = now;
+	if (fstatat(s->dirfd, s->path, &st, 0) < 0)
+		return; /* gone: keep serving what we have */
+	if (s->state != PF_SRC_UNKNOWN && same_file(&s->st, &st))
+		return;
+	reset(s);
+	s->st = st;
+	classify_locked(s, 0);
+}
+
+int pf_source_enter(pf_source *s)
+{
+	pk_err e = {0, NULL, 0};
+
+	pthread_mutex_lock(&s->lock);
+	refresh(s);
+	if (s->state != PF_SRC_PICKLE) {
+		pthread_mutex_unlock(&s->lock);
+		return s->broken ? EIO : ESTALE;
+	}
+	if (!s->dv) {
+		int rc = load(s, s->sniffed == PF_SNIFF_MAYBE, 0, &e);
+		if (rc) {
+			/* out of memory says nothing about the pickle */
+			if (rc != ENOMEM)
+				mark_broken(s, &e, 1);
+			pthread_mutex_unlock(&s->lock);
+			return rc == ENOMEM ? ENOMEM : EIO;
+		}
+	}
+	return 0;
+}
+
+void pf_source_leave(pf_source *s)
+{
+	if (s->dv)
+		pf_cache_update(&s->cache, tree_bytes(s));
+	pthread_mutex_unlock(&s->lock);
+	pf_cache_trim();
+}
+
+int pf_source_load_now(pf_source *s, pk_err *e)
+{
+	int fd, rc = 0;
+	struct stat st;
+
+	pthread_mutex_lock(&s->lock);
+	fd = openat(s->dirfd, s->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = errno;
+		set_io_err(e, strerror(rc));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	s->st = st;
+	stamp(s);
+	s->sniffed = pf_sniff(fd, (uint64_t)st.st_size, s->path, &s->zfmt);
+	close(fd);
+	if (s->sniffed == PF_SNIFF_NO) {
+		/* a file SOURCE was named on purpose: try it anyway */
+		s->sniffed = PF_SNIFF_PICKLE;
+	}
+	rc = load(s, 0, 1, e);
+	if (rc) {
+		s->broken = 1;
+		s->err = *e;
+		s->state = PF_SRC_FILE;
+	} else {
+		s->state = PF_SRC_PICKLE;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}

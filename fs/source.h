@@ -1,0 +1,97 @@
+/*
+ * source.h - one pickle file of the mount, from bytes on disk to a tree.
+ *
+ * What: a pf_source is a file that is (or may be) a pickle. It sniffs the
+ * file (sniff.h), maps it (or, compressed, decompresses it once into an
+ * unlinked cache file and maps that), decodes it on first use, builds its
+ * docview, and drops the tree again when the cache (cache.h) needs the
+ * memory. A source notices when its file changed on disk (inode, size,
+ * mtime) and starts over. A pickle that fails to decode is "broken": it
+ * is shown as its raw file and the reason is logged with the byte offset.
+ *
+ * Ownership: the source owns its mapping (refcounted pf_map: open files
+ * keep the bytes they serve alive after the tree is dropped), its doc
+ * and docview. The caller owns the source (pf_source_free).
+ * Invariants / locking: every field is guarded by the source's mutex.
+ * pf_source_enter returns with the mutex held and the tree loaded; the
+ * view and doc may only be used until pf_source_leave. `gen` changes each
+ * time a tree is (re)built: pointers into an older tree are invalid.
+ */
+#ifndef PF_SOURCE_H
+#define PF_SOURCE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "cache.h"
+#include "docview.h"
+#include "error.h"
+
+/* A read-only mapping of pickle bytes, refcounted. */
+typedef struct pf_map {
+	int refs; /* atomic */
+	const uint8_t *data;
+	size_t len;
+	void *addr; /* what to munmap (NULL for an empty map) */
+	size_t maplen;
+} pf_map;
+
+void pf_map_ref(pf_map *m);
+void pf_map_unref(pf_map *m);
+
+enum pf_src_state {
+	PF_SRC_UNKNOWN = 0, /* not sniffed yet */
+	PF_SRC_PICKLE,	    /* shown as a directory */
+	PF_SRC_FILE,	    /* not a pickle, or broken: shown raw */
+};
+
+typedef struct pf_source {
+	pthread_mutex_t lock;
+	int dirfd;	/* directory the path is relative to (borrowed) */
+	char *path;	/* relative to dirfd */
+	char *display;	/* the name in messages */
+	struct stat st; /* the file as last seen */
+	struct timespec checked; /* when st was last compared to the disk */
+	int state;		 /* enum pf_src_state */
+	int sniffed;		 /* enum pf_sniff of the current file */
+	int zfmt;		 /* enum pk_zfmt */
+	int broken;		 /* decode failed (err says why) */
+	pk_err err;
+	pf_map *map;
+	pk_doc *doc;
+	pf_docview *dv;
+	uint64_t gen;
+	int pins;
+	pf_cache_item cache;
+} pf_source;
+
+/* Progress bars for loads (main turns it on for the startup parse). */
+void pf_source_set_progress(int enabled);
+
+pf_source *pf_source_new(int dirfd, const char *path, const char *display);
+void pf_source_free(pf_source *s);
+
+/* How the file at st (just stat'ed by the caller) is shown: PF_SRC_PICKLE
+ * or PF_SRC_FILE. Sniffs the first time and whenever the file changed;
+ * small pickles are parsed right away so a broken one shows as a file
+ * from the first lookup. quick (readdir): never parse; a file that only a
+ * parse can classify gives PF_SRC_UNKNOWN. */
+int pf_source_classify(pf_source *s, const struct stat *st, int quick);
+
+/* Locks the source and makes sure its tree is loaded. 0: locked, use
+ * s->dv / s->doc / s->map, then pf_source_leave. Else an errno and the
+ * lock is not held (EIO: broken, see s->err; ESTALE: no longer a
+ * pickle). */
+int pf_source_enter(pf_source *s);
+void pf_source_leave(pf_source *s);
+
+/* Parses now (main: the file SOURCE, with a progress bar); on failure
+ * *e says why. 0 or errno. */
+int pf_source_load_now(pf_source *s, pk_err *e);
+
+/* "NAME: byte N: message" for a broken source, into buf. */
+void pf_source_describe_error(const pf_source *s, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * vfs.h - the mount's file operations, without FUSE.
+ *
+ * What: everything a FUSE callback needs, as plain functions that return
+ * 0 or an errno: lookup / forget / getattr / readlink / readdir / open /
+ * read / xattrs / statfs over a pickle file or a folder of them. The FUSE
+ * layer (fuse_ops.c) only translates node ids and replies; tests and
+ * tools drive these functions directly.
+ *
+ * What the tree looks like (the user-facing rules, see README):
+ *   - a folder SOURCE is mirrored; a file that is a pickle (sniff.h) is a
+ *     directory of the same name; any other file is itself, read-only;
+ *   - inside a pickle, docview.h decides entries, names and links;
+ *   - a broken pickle is its raw file, and the log says why;
+ *   - everything is read-only for now: opening for writing gives EROFS.
+ *
+ * Ownership: pf_fs owns the inode table, the sources and the directory
+ * fd. Handles (pf_dirh, pf_file) are owned by the caller between open
+ * and release. Spans returned by pf_fs_read point into the handle (or
+ * the mapped pickle it keeps referenced) and stay valid until the next
+ * call on the handle or its release.
+ * Invariants: thread-safe; each pickle has its own lock (source.h), the
+ * inode table one more, taken after a source lock, never before.
+ */
+#ifndef PF_VFS_H
+#define PF_VFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/uio.h>
+
+#include "buf.h"
+#include "inode.h"
+
+typedef struct pf_fs pf_fs;
+typedef struct pf_dirh pf_dirh;
+typedef struct pf_file pf_file;
+
+typedef struct pf_fs_config {
+	const char *source; /* the SOURCE argument */
+	int progress;	    /* bar on stderr for the startup parse */
+} pf_fs_config;
+
+/* Opens SOURCE: a folder is only opened; a pickle file is parsed now.
+ * 0, or an errno with msg set to what to tell the user
+ * ("NAME: byte N: message"). */
+int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n);
+void pf_fs_free(pf_fs *fs);
+
+pf_inode *pf_fs_root(pf_fs *fs);
+
+/* The child `name` of dir: one lookup is added to *out. */
+int pf_fs_lookup(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
+		 struct stat *st);
+void pf_fs_forget(pf_fs *fs, pf_inode *in, uint64_t n);
+int pf_fs_getattr(pf_fs *fs, pf_inode *in, struct stat *st);
+int pf_fs_readlink(pf_fs *fs, pf_inode *in, pk_buf *out);
+
+int pf_fs_opendir(pf_fs *fs, pf_inode *in, pf_dirh **out);
+/* Called per entry from offset `off` on; returns nonzero when the
+ * caller's buffer is full (the entry was not taken). st has st_ino and
+ * the S_IFMT bits of st_mode (0 when unknown). `next` is the offset of
+ * the entry after this one. */
+typedef int (*pf_fill_fn)(void *ctx, const char *name, const struct stat *st,
+			  uint64_t next);
+int pf_fs_readdir(pf_fs *fs, pf_inode *in, pf_dirh *d, uint64_t off,
+		  pf_fill_fn fill, void *ctx);
+void pf_fs_releasedir(pf_fs *fs, pf_dirh *d);
+
+/* *keep_cache: the file is unchanged since its last open. */
+int pf_fs_open(pf_fs *fs, pf_inode *in, int flags, pf_file **out,
+	       int *keep_cache);
+/* What a read returns: memory slices, or a range of a file descriptor.
+ * The slices do not point into the handle: the kernel may send RELEASE
+ * (and the handle be freed) as soon as the reply is written, while the
+ * replying thread still holds the iovec. A span keeps what it points to
+ * alive (a mapping reference, or a copy) until pf_span_release. */
+typedef struct pf_span {
+	struct iovec iov[2];
+	int niov;
+	int fd; /* -1: use iov */
+	uint64_t fd_off;
+	size_t fd_len;
+	pf_map *hold;
+	void *copy;
+} pf_span;
+int pf_fs_read(pf_fs *fs, pf_file *f, uint64_t off, size_t size, pf_span *out);
+void pf_span_release(pf_span *sp);
+void pf_fs_release(pf_fs *fs, pf_file *f);
+
+/* Value of xattr `name` (ENODATA when absent) / the NUL-separated list. */
+int pf_fs_getxattr(pf_fs *fs, pf_inode *in, const char *name, pk_buf *out);
+int pf_fs_listxattr(pf_fs *fs, pf_inode *in, pk_buf *out);
+int pf_fs_statfs(pf_fs *fs, struct statvfs *st);
+
+#endif
