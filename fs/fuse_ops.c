@@ -22,6 +22,26 @@ static fuse_ino_t id_of(pf_inode *in)
 	return in == pf_fs_root(the_fs) ? FUSE_ROOT_ID : (fuse_ino_t)in;
 }
 
+/* Entries of a writable mount come, go and move (entries are addressed
+ * by position): the kernel must ask again each time. */
+static double cache_timeout(void)
+{
+	return pf_fs_writable(the_fs) ? 0.0 : PF_CACHE_TIMEOUT;
+}
+
+static void reply_entry(fuse_req_t req, pf_inode *child, struct stat *st)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.attr = *st;
+	e.ino = id_of(child);
+	e.attr_timeout = cache_timeout();
+	e.entry_timeout = cache_timeout();
+	if (fuse_reply_entry(req, &e) != 0)
+		pf_fs_forget(the_fs, child, 1); /* the kernel never saw it */
+}
+
 /* ---- nodes ------------------------------------------------------------- */
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -35,7 +55,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc == ENOENT) {
 		/* a negative entry: `ls x` of a missing x is cached too */
 		e.ino = 0;
-		e.entry_timeout = PF_CACHE_TIMEOUT;
+		e.entry_timeout = cache_timeout();
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -43,11 +63,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, rc);
 		return;
 	}
-	e.ino = id_of(child);
-	e.attr_timeout = PF_CACHE_TIMEOUT;
-	e.entry_timeout = PF_CACHE_TIMEOUT;
-	if (fuse_reply_entry(req, &e) != 0)
-		pf_fs_forget(the_fs, child, 1); /* the kernel never saw it */
+	reply_entry(req, child, &e.attr);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -249,65 +265,147 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_statfs(req, &st);
 }
 
-/* ---- the write side: not yet ------------------------------------------ */
+/* ---- the write side ---------------------------------------------------- */
+
+static pf_file *fh_of(struct fuse_file_info *fi)
+{
+	return fi ? (pf_file *)(uintptr_t)fi->fh : NULL;
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	int rc = pf_fs_write(the_fs, fh_of(fi), (uint64_t)off, buf, size);
+
+	if (rc)
+		fuse_reply_err(req, rc);
+	else
+		fuse_reply_write(req, size);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino,
+		     struct fuse_file_info *fi)
+{
+	/* close() returns this: EINVAL for a text that is no literal */
+	fuse_reply_err(req, pf_fs_flush(the_fs, fh_of(fi)));
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, pf_fs_flush(the_fs, fh_of(fi)));
+}
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, EROFS);
+	struct stat st;
+	int rc;
+
+	if (!pf_fs_writable(the_fs)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		rc = pf_fs_truncate(the_fs, node(ino), fh_of(fi),
+				    (uint64_t)attr->st_size, &st);
+	else /* modes, owners and times belong to the pickle file */
+		rc = pf_fs_getattr(the_fs, node(ino), &st);
+	if (rc)
+		fuse_reply_err(req, rc);
+	else
+		fuse_reply_attr(req, &st, cache_timeout());
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, pf_fs_writable(the_fs) ? EPERM : EROFS);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
-	fuse_reply_err(req, EROFS);
+	struct stat st;
+	pf_inode *child;
+	int rc = pf_fs_mkdir(the_fs, node(parent), name, &child, &st);
+
+	if (rc)
+		fuse_reply_err(req, rc);
+	else
+		reply_entry(req, child, &st);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, pf_fs_unlink(the_fs, node(parent), name));
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, pf_fs_rmdir(the_fs, node(parent), name));
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		       const char *name)
 {
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, pf_fs_writable(the_fs) ? EPERM : EROFS);
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
-	fuse_reply_err(req, EROFS);
+	if (flags) { /* RENAME_EXCHANGE / NOREPLACE: not for values */
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	fuse_reply_err(req, pf_fs_rename(the_fs, node(parent), name,
+					 node(newparent), newname));
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		    const char *newname)
 {
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, pf_fs_writable(the_fs) ? EPERM : EROFS);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, EROFS);
+	struct fuse_entry_param e;
+	struct stat st;
+	pf_inode *child;
+	pf_file *f;
+	int rc = pf_fs_create(the_fs, node(parent), name, fi->flags, &child,
+			      &st, &f);
+
+	if (rc) {
+		fuse_reply_err(req, rc);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.attr = st;
+	e.ino = id_of(child);
+	e.attr_timeout = cache_timeout();
+	e.entry_timeout = cache_timeout();
+	fi->fh = (uint64_t)(uintptr_t)f;
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		pf_fs_release(the_fs, f);
+		pf_fs_forget(the_fs, child, 1);
+	}
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, pf_fs_setxattr(the_fs, node(ino), name, value,
+					   size));
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, pf_fs_writable(the_fs) ? ENOTSUP : EROFS);
 }
 
 static const struct fuse_lowlevel_ops ops = {
@@ -329,7 +427,10 @@ static const struct fuse_lowlevel_ops ops = {
     .mknod = op_mknod,
     .mkdir = op_mkdir,
     .unlink = op_unlink,
-    .rmdir = op_unlink,
+    .rmdir = op_rmdir,
+    .write = op_write,
+    .flush = op_flush,
+    .fsync = op_fsync,
     .symlink = op_symlink,
     .rename = op_rename,
     .link = op_link,

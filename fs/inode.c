@@ -186,7 +186,7 @@ pf_inode *pf_itable_get(pf_itable *t, pf_inode *parent, int kind,
 	char *path = NULL;
 	size_t h;
 
-	if (kind != PF_I_VALUE) {
+	if (kind != PF_I_VALUE && parent->path) {
 		size_t pl = strlen(parent->path), nl = strlen(name);
 		path = malloc(pl + nl + 2);
 		if (!path)
@@ -201,8 +201,10 @@ pf_inode *pf_itable_get(pf_itable *t, pf_inode *parent, int kind,
 	}
 	pthread_mutex_lock(&t->lock);
 	old = find_locked(t, parent, kind, name, index, 1);
+	/* a pickle keeps its node when its file is replaced (our own
+	 * write-backs rename a new file over it) */
 	if (old && old->kind == kind && old->src == src &&
-	    (kind == PF_I_VALUE || old->ino == ino)) {
+	    (kind == PF_I_VALUE || kind == PF_I_PICKLE || old->ino == ino)) {
 		old->nlookup++;
 		pthread_mutex_unlock(&t->lock);
 		free(path);

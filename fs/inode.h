@@ -34,6 +34,8 @@ enum pf_ikind {
 	PF_I_MIRROR_FILE,    /* any other non-pickle file of it */
 	PF_I_PICKLE,	     /* the top directory of a pickle */
 	PF_I_VALUE,	     /* an entry inside a pickle */
+	PF_I_SCRATCH,	     /* a file kept in memory inside a pickle
+				directory (editor and temp files) */
 };
 
 typedef struct pf_inode {

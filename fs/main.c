@@ -27,10 +27,17 @@ struct options {
 	char *source;
 	char *cache_size;
 	int nonopts;
+	int ro;
+	int writeback;
 };
+
+enum { KEY_RO = 1 };
 
 static const struct fuse_opt spec[] = {
     {"cache_size=%s", offsetof(struct options, cache_size), 0},
+    {"writeback=%d", offsetof(struct options, writeback), 0},
+    /* seen here and passed on: the kernel enforces it too */
+    FUSE_OPT_KEY("ro", KEY_RO),
     FUSE_OPT_END,
 };
 
@@ -41,6 +48,10 @@ static int take_source(void *data, const char *arg, int key,
 {
 	struct options *o = data;
 
+	if (key == KEY_RO) {
+		o->ro = 1;
+		return 1;
+	}
 	if (key == FUSE_OPT_KEY_NONOPT && !o->source) {
 		o->source = strdup(arg);
 		return 0;
@@ -62,7 +73,12 @@ static void usage(const char *prog)
 	    "512M;\n"
 	    "                           trees of unused pickles are dropped "
 	    "beyond it)\n"
-	    "    -o ro                  read-only mount\n"
+	    "    -o ro                  read-only mount (every change fails "
+	    "with EROFS)\n"
+	    "    -o writeback=SECONDS   write edits back within SECONDS "
+	    "instead of\n"
+	    "                           at close() (unmount writes them "
+	    "all)\n"
 	    "    -o allow_other         let other users see the mount\n"
 	    "    -o auto_unmount        unmount when picklefs exits\n\n",
 	    prog);
@@ -73,7 +89,7 @@ static void usage(const char *prog)
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct options o = {NULL, NULL, 0};
+	struct options o = {NULL, NULL, 0, 0, 0};
 	struct fuse_cmdline_opts cl;
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *lc = NULL;
@@ -115,8 +131,15 @@ int main(int argc, char *argv[])
 	}
 	pf_cache_set_limit(cache);
 
+	if (o.writeback < 0) {
+		fprintf(stderr, "picklefs: bad writeback '%d' (seconds)\n",
+			o.writeback);
+		goto out;
+	}
 	cfg.source = o.source;
 	cfg.progress = 1;
+	cfg.ro = o.ro;
+	cfg.writeback = (unsigned)o.writeback;
 	if (pf_fs_new(&cfg, &fs, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "%s\n", msg);
 		rc = 1;

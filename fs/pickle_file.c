@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "opcodes.h"
@@ -14,6 +15,34 @@
 static int io_fail(pk_err *e, const char *msg)
 {
 	return pk_err_set(e, PK_E_IO, msg, 0);
+}
+
+/* mkostemp relative to a folder: the same random names, O_EXCL. */
+static int mkostemp_at(int dirfd, char *tmpl)
+{
+	static const char chars[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	size_t n = strlen(tmpl), i;
+	int tries, fd;
+	unsigned long r;
+	struct timespec ts;
+
+	if (n < 6)
+		return -1;
+	for (tries = 0; tries < 100; tries++) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^
+		    (unsigned long)tries * 2654435761u;
+		for (i = n - 6; i < n; i++) {
+			tmpl[i] = chars[r % 62];
+			r = r / 62 + (unsigned long)ts.tv_sec * 31;
+		}
+		fd = openat(dirfd, tmpl, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+			    0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
 }
 
 static int map_fd(int fd, size_t len, void **map, pk_err *e)
@@ -156,6 +185,12 @@ void pk_pickle_file_report(const char *name, const pk_pickle_file *pf,
 int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
 			 pk_err *e)
 {
+	return pk_pickle_file_write_at(AT_FDCWD, path, z, doc, e);
+}
+
+int pk_pickle_file_write_at(int dirfd, const char *path, const pk_zinfo *z,
+			    pk_doc *doc, pk_err *e)
+{
 	char *dircopy = NULL, *tmp = NULL;
 	const char *dir;
 	int fd = -1, dfd = -1, rc;
@@ -164,7 +199,7 @@ int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
 	pk_buf plain = PK_BUF_INIT;
 
 	pk_err_set(e, PK_OK, NULL, 0);
-	if (stat(path, &st) == 0)
+	if (fstatat(dirfd, path, &st, 0) == 0)
 		mode = st.st_mode & 07777;
 	dircopy = strdup(path);
 	tmp = malloc(strlen(path) + 32);
@@ -181,7 +216,7 @@ int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
 		snprintf(tmp, strlen(path) + 32, "%.*s.%s.pkfs-XXXXXX",
 			 (int)(base - path), path, base);
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
+	fd = mkostemp_at(dirfd, tmp);
 	if (fd < 0) {
 		rc = io_fail(e, "cannot create temporary file");
 		goto cleanup;
@@ -205,12 +240,12 @@ int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
 		goto cleanup;
 	}
 	fd = -1;
-	if (rename(tmp, path) < 0) {
+	if (renameat(dirfd, tmp, dirfd, path) < 0) {
 		rc = io_fail(e, "cannot rename temporary file");
 		goto cleanup;
 	}
 	tmp[0] = '\0'; /* nothing left to remove */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) < 0) {
 		rc = io_fail(e, "cannot sync folder");
 		goto cleanup;
@@ -223,7 +258,7 @@ cleanup:
 		close(dfd);
 	if (rc != PK_OK && tmp && tmp[0]) {
 		int saved = errno;
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 		errno = saved;
 	}
 	pk_buf_release(&plain);

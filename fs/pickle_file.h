@@ -59,5 +59,8 @@ void pk_pickle_file_describe(const char *name, const pk_pickle_file *pf,
  * The new file keeps path's permission bits when path exists. */
 int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
 			 pk_err *e);
+/* Same, path relative to the folder dirfd (AT_FDCWD for the cwd). */
+int pk_pickle_file_write_at(int dirfd, const char *path, const pk_zinfo *z,
+			    pk_doc *doc, pk_err *e);
 
 #endif

@@ -1,5 +1,7 @@
 #include "source.h"
 
+#include "pickle_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -152,7 +154,8 @@ static int try_drop(pf_cache_item *it)
 
 	if (pthread_mutex_trylock(&s->lock) != 0)
 		return 0;
-	if (s->pins > 0 || !s->dv) {
+	/* a dirty tree holds edits not on disk yet: never drop it */
+	if (s->pins > 0 || !s->dv || s->dirty) {
 		pthread_mutex_unlock(&s->lock);
 		return 0;
 	}
@@ -190,6 +193,7 @@ static int map_source(pf_source *s, pf_progress *pg, pk_err *e)
 		goto cleanup;
 	}
 	if (s->zfmt == PK_Z_NONE) {
+		memset(&s->z, 0, sizeof(s->z));
 		m = map_fd(fd, (size_t)st.st_size);
 	} else {
 		pk_zinfo info;
@@ -208,6 +212,7 @@ static int map_source(pf_source *s, pf_progress *pg, pk_err *e)
 			rc = pf_errno_of(zrc);
 			goto cleanup;
 		}
+		s->z = info;
 		m = map_fd(out, (size_t)outlen);
 	}
 	if (!m) {
@@ -359,6 +364,8 @@ static void refresh(pf_source *s)
 	struct timespec now;
 	struct stat st;
 
+	if (s->dirty)
+		return; /* our edits wait to be written: they win */
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (now.tv_sec - s->checked.tv_sec < 1 && s->state != PF_SRC_UNKNOWN)
 		return;
@@ -434,6 +441,74 @@ int pf_source_load_now(pf_source *s, pk_err *e)
 		s->state = PF_SRC_PICKLE;
 	}
 out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int pf_source_enter_edit(pf_source *s)
+{
+	pthread_mutex_lock(&s->lock);
+	/* a pending write-back is ours: the file on disk is older */
+	if (!s->dirty)
+		s->checked.tv_sec -= 2;
+	pthread_mutex_unlock(&s->lock);
+	return pf_source_enter(s);
+}
+
+static int write_back(pf_source *s)
+{
+	pk_err e = {0, NULL, 0};
+	struct stat st;
+	int rc;
+
+	rc = pk_pickle_file_write_at(s->dirfd, s->path, &s->z, s->doc, &e);
+	if (rc != PK_OK) {
+		int err = e.code == PK_E_IO && errno ? errno : pf_errno_of(rc);
+		pf_log("%s: cannot write back: %s", s->display,
+		       e.msg ? e.msg : "error");
+		return err ? err : EIO;
+	}
+	s->dirty = 0;
+	/* our own write: not a change by someone else */
+	if (fstatat(s->dirfd, s->path, &st, 0) == 0)
+		s->st = st;
+	stamp(s);
+	return 0;
+}
+
+int pf_source_commit(pf_source *s, unsigned delay_s)
+{
+	pf_docview *dv = NULL;
+	int rc = 0;
+
+	if (delay_s) {
+		if (!s->dirty)
+			clock_gettime(CLOCK_MONOTONIC, &s->dirty_since);
+		s->dirty = 1;
+	} else {
+		rc = write_back(s);
+	}
+	/* the doc changed: entries moved, names changed */
+	if (pf_docview_new(s->doc, &dv) == 0) {
+		pf_docview_free(s->dv);
+		s->dv = dv;
+	} else {
+		rc = rc ? rc : ENOMEM;
+	}
+	s->gen++;
+	return rc;
+}
+
+int pf_source_flush(pf_source *s, unsigned delay_s, int force)
+{
+	struct timespec now;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (s->dirty && s->doc &&
+	    (force || now.tv_sec - s->dirty_since.tv_sec >= (time_t)delay_s))
+		rc = write_back(s);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

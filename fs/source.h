@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "cache.h"
+#include "compress.h"
 #include "docview.h"
 #include "error.h"
 
@@ -57,6 +58,10 @@ typedef struct pf_source {
 	int state;		 /* enum pf_src_state */
 	int sniffed;		 /* enum pf_sniff of the current file */
 	int zfmt;		 /* enum pk_zfmt */
+	pk_zinfo z;		 /* its header and level, to write it back */
+	int writable;		 /* the mount takes changes (not -o ro) */
+	int dirty;		 /* edited, not written back yet */
+	struct timespec dirty_since;
 	int broken;		 /* decode failed (err says why) */
 	pk_err err;
 	pf_map *map;
@@ -66,6 +71,20 @@ typedef struct pf_source {
 	int pins;
 	pf_cache_item cache;
 } pf_source;
+
+/* Like pf_source_enter, for an edit: looks at the file on disk first
+ * (not at most once a second), so an edit applies to what is there now:
+ * a pickle someone else rewrote is read again before it is changed. */
+int pf_source_enter_edit(pf_source *s);
+
+/* After the doc was changed (lock held): writes the pickle back now, or,
+ * when delay_s > 0, marks it dirty for pf_source_flush; then rebuilds the
+ * view (gen changes: entry refs are resolved again). 0 or errno; on a
+ * write error the file on disk is unchanged. */
+int pf_source_commit(pf_source *s, unsigned delay_s);
+/* Writes a dirty pickle back (takes the lock). force: whatever its age;
+ * else only when it has been dirty for delay_s seconds. */
+int pf_source_flush(pf_source *s, unsigned delay_s, int force);
 
 /* Progress bars for loads (main turns it on for the startup parse). */
 void pf_source_set_progress(int enabled);

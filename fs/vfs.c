@@ -12,6 +12,8 @@
 #include "compress.h"
 #include "content.h"
 #include "docview.h"
+#include "edit.h"
+#include "names.h"
 #include "repr.h"
 #include "shape.h"
 
@@ -25,12 +27,34 @@ struct srcent {
 
 #define SRC_BUCKETS 4096
 
+/* A file kept in memory inside a pickle directory: what editors and
+ * atomic writers create (O_EXCL files, *~, .*.swp, 4913, .#*) until it is
+ * renamed onto an entry, and a new file until it is closed (then it
+ * becomes a new key). */
+struct pf_scratch {
+	struct pf_scratch *next;
+	pf_inode *dir;
+	char *name;
+	pk_buf data;
+	uint64_t ino;
+	int keep; /* scratch: stays in memory at close */
+};
+
 struct pf_fs {
 	int dirfd;
 	pf_source *file_src; /* file SOURCE */
 	pf_itable *itab;
 	pthread_mutex_t slock; /* the sources table */
 	struct srcent *sources[SRC_BUCKETS];
+	int ro;
+	unsigned writeback;
+	pthread_mutex_t xlock; /* the scratch list */
+	struct pf_scratch *scratch;
+	struct pf_scratch *gone; /* detached; freed at unmount */
+	uint64_t next_scratch_ino;
+	pthread_t flusher;
+	int flusher_on, stopping;
+	pthread_cond_t stop_cv;
 };
 
 struct pf_dirh {
@@ -47,7 +71,19 @@ struct pf_file {
 	int fd; /* mirrored file, or -1 */
 	pf_content c;
 	pf_map *map; /* keeps zero-copy content alive */
+	/* opened for writing */
+	pf_inode *in;
+	int writable, dirty;
+	int written;		/* write or truncate since open */
+	pk_buf wbuf;		/* a value's new text */
+	struct pf_scratch *sc; /* or the scratch file written */
 };
+
+static int scratch_attr(pf_fs *fs, pf_inode *in, struct stat *st);
+static int scratch_lookup(pf_fs *fs, pf_inode *dir, const char *name,
+			  pf_inode **out, struct stat *st);
+static int open_for_write(pf_fs *fs, pf_inode *in, int flags, pf_file **out);
+static int commit_handle(pf_fs *fs, pf_file *f);
 
 static size_t path_hash(const char *s)
 {
@@ -74,6 +110,8 @@ static pf_source *source_for(pf_fs *fs, const char *path)
 		if (e) {
 			memcpy(e->path, path, n + 1);
 			e->src = pf_source_new(fs->dirfd, path, path);
+			if (e->src)
+				e->src->writable = !fs->ro;
 			if (!e->src) {
 				free(e);
 				e = NULL;
@@ -85,6 +123,13 @@ static pf_source *source_for(pf_fs *fs, const char *path)
 	}
 	pthread_mutex_unlock(&fs->slock);
 	return e ? e->src : NULL;
+}
+
+static void *flusher_main(void *arg);
+
+int pf_fs_writable(const pf_fs *fs)
+{
+	return !fs->ro;
 }
 
 int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
@@ -101,6 +146,11 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 	}
 	fs->dirfd = -1;
 	pthread_mutex_init(&fs->slock, NULL);
+	pthread_mutex_init(&fs->xlock, NULL);
+	pthread_cond_init(&fs->stop_cv, NULL);
+	fs->ro = cfg->ro;
+	fs->writeback = cfg->writeback;
+	fs->next_scratch_ino = 1ull << 62;
 	if (stat(cfg->source, &st) < 0) {
 		rc = errno;
 		snprintf(msg, n, "%s: %s", cfg->source, strerror(rc));
@@ -138,6 +188,7 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 			snprintf(msg, n, "out of memory");
 			goto fail;
 		}
+		fs->file_src->writable = !fs->ro;
 		pf_source_set_progress(cfg->progress);
 		rc = pf_source_load_now(fs->file_src, &e);
 		pf_source_set_progress(0);
@@ -163,6 +214,9 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 	}
 	free(copy1);
 	free(copy2);
+	if (fs->writeback && !fs->ro &&
+	    pthread_create(&fs->flusher, NULL, flusher_main, fs) == 0)
+		fs->flusher_on = 1;
 	*out = fs;
 	return 0;
 fail:
@@ -178,6 +232,25 @@ void pf_fs_free(pf_fs *fs)
 
 	if (!fs)
 		return;
+	if (fs->flusher_on) {
+		pthread_mutex_lock(&fs->xlock);
+		fs->stopping = 1;
+		pthread_cond_signal(&fs->stop_cv);
+		pthread_mutex_unlock(&fs->xlock);
+		pthread_join(fs->flusher, NULL);
+	}
+	/* unmount: everything pending goes to disk */
+	pf_fs_flush_all(fs, 1);
+	while (fs->scratch || fs->gone) {
+		struct pf_scratch *sc = fs->scratch ? fs->scratch : fs->gone;
+		if (sc == fs->scratch)
+			fs->scratch = sc->next;
+		else
+			fs->gone = sc->next;
+		pk_buf_release(&sc->data);
+		free(sc->name);
+		free(sc);
+	}
 	pf_itable_free(fs->itab);
 	for (i = 0; i < SRC_BUCKETS; i++) {
 		struct srcent *e = fs->sources[i], *next;
@@ -191,6 +264,8 @@ void pf_fs_free(pf_fs *fs)
 	if (fs->dirfd >= 0)
 		close(fs->dirfd);
 	pthread_mutex_destroy(&fs->slock);
+	pthread_mutex_destroy(&fs->xlock);
+	pthread_cond_destroy(&fs->stop_cv);
 	free(fs);
 }
 
@@ -280,9 +355,9 @@ static void base_attr(const pf_source *s, struct stat *st)
 
 static mode_t dir_perms(const pf_source *s)
 {
-	mode_t r = s->st.st_mode & 0444;
+	mode_t r = s->st.st_mode & (s->writable ? 0666 : 0444);
 
-	return r | (r >> 2);
+	return r | ((r & 0444) >> 2);
 }
 
 /* Attributes of a resolved entry (source lock held). */
@@ -316,7 +391,8 @@ static int value_attr(pf_source *s, pf_inode *in, struct stat *st)
 		pf_content c;
 		rc = pf_content_get(s->doc, in->ref, PF_CONTENT_SIZE_ONLY, &c,
 				    NULL);
-		st->st_mode = S_IFREG | (s->st.st_mode & 0444);
+		st->st_mode = S_IFREG |
+			      (s->st.st_mode & (s->writable ? 0666 : 0444));
 		st->st_size = (off_t)pf_content_size(&c);
 		st->st_blocks = (st->st_size + 511) / 512;
 		st->st_nlink = 1;
@@ -487,6 +563,8 @@ int pf_fs_lookup(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
 		return mirror_lookup(fs, dir, name, out, st);
 	case PF_I_PICKLE:
 	case PF_I_VALUE:
+		if (scratch_lookup(fs, dir, name, out, st) == 0)
+			return 0;
 		return value_lookup(fs, dir, name, out, st);
 	}
 	return ENOTDIR;
@@ -502,6 +580,8 @@ int pf_fs_getattr(pf_fs *fs, pf_inode *in, struct stat *st)
 		return mirror_attr(fs, in, st);
 	case PF_I_PICKLE:
 		return pickle_attr(in, st);
+	case PF_I_SCRATCH:
+		return scratch_attr(fs, in, st);
 	}
 	if ((rc = enter(in)))
 		return rc;
@@ -771,10 +851,17 @@ int pf_fs_open(pf_fs *fs, pf_inode *in, int flags, pf_file **out,
 	int rc = 0;
 
 	*keep_cache = 0;
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
-		return EROFS;
 	if (in->kind == PF_I_MIRROR_DIR || in->kind == PF_I_PICKLE)
 		return EISDIR;
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
+		if (fs->ro)
+			return EROFS;
+		if (in->kind == PF_I_VALUE || in->kind == PF_I_SCRATCH)
+			return open_for_write(fs, in, flags, out);
+		return EROFS; /* plain files of the folder: read-only */
+	}
+	if (in->kind == PF_I_SCRATCH)
+		return open_for_write(fs, in, flags, out);
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return ENOMEM;
@@ -823,6 +910,21 @@ int pf_fs_read(pf_fs *fs, pf_file *f, uint64_t off, size_t size, pf_span *out)
 
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
+	if (f->writable) {
+		const pk_buf *b = f->sc ? &f->sc->data : &f->wbuf;
+		if (off < b->len && size > 0) {
+			size_t n2 = b->len - off < size ? b->len - (size_t)off
+							: size;
+			out->copy = malloc(n2);
+			if (!out->copy)
+				return ENOMEM;
+			memcpy(out->copy, b->data + off, n2);
+			out->iov[0].iov_base = out->copy;
+			out->iov[0].iov_len = n2;
+			out->niov = 1;
+		}
+		return 0;
+	}
 	if (f->fd >= 0) {
 		out->fd = f->fd;
 		out->fd_off = off;
@@ -870,6 +972,9 @@ void pf_fs_release(pf_fs *fs, pf_file *f)
 {
 	if (!f)
 		return;
+	if (f->dirty)
+		commit_handle(fs, f); /* what no flush committed */
+	pk_buf_release(&f->wbuf);
 	if (f->fd >= 0)
 		close(f->fd);
 	pf_content_release(&f->c);
@@ -1009,6 +1114,733 @@ int pf_fs_statfs(pf_fs *fs, struct statvfs *st)
 	if (fstatvfs(fs->dirfd, st) < 0)
 		return errno;
 	st->f_namemax = 255;
-	st->f_flag |= ST_RDONLY;
+	if (fs->ro)
+		st->f_flag |= ST_RDONLY;
+	else
+		st->f_flag &= ~(unsigned long)ST_RDONLY;
 	return 0;
+}
+
+/* ---- the write side ---------------------------------------------------- */
+
+/* Names editors give the files they keep beside the one they edit. */
+static int scratch_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n && name[n - 1] == '~')
+		return 1; /* backups: name~ */
+	if (strcmp(name, "4913") == 0)
+		return 1; /* vim's "can I create files here" probe */
+	if (name[0] == '.' && n > 4 &&
+	    (strcmp(name + n - 4, ".swp") == 0 ||
+	     strcmp(name + n - 4, ".swx") == 0 ||
+	     strcmp(name + n - 4, ".swo") == 0 ||
+	     strcmp(name + n - 5, ".swpx") == 0))
+		return 1; /* vim swap files */
+	if (name[0] == '.' && name[1] == '#')
+		return 1; /* emacs lock files */
+	if (name[0] == '#' && n > 1 && name[n - 1] == '#')
+		return 1; /* emacs auto-saves */
+	return 0;
+}
+
+/* Caller holds xlock. */
+static struct pf_scratch *scratch_find(pf_fs *fs, pf_inode *dir,
+				       const char *name)
+{
+	struct pf_scratch *sc;
+
+	for (sc = fs->scratch; sc; sc = sc->next)
+		if (sc->dir == dir && strcmp(sc->name, name) == 0)
+			return sc;
+	return NULL;
+}
+
+static struct pf_scratch *scratch_of_inode(pf_fs *fs, pf_inode *in)
+{
+	struct pf_scratch *sc;
+
+	for (sc = fs->scratch; sc; sc = sc->next)
+		if (sc->ino == in->ino)
+			return sc;
+	return NULL;
+}
+
+static void scratch_unlink_locked(pf_fs *fs, struct pf_scratch *gone)
+{
+	struct pf_scratch **pp;
+
+	for (pp = &fs->scratch; *pp; pp = &(*pp)->next)
+		if (*pp == gone) {
+			*pp = gone->next;
+			break;
+		}
+	/* an open handle may still point at it: keep the memory until the
+	 * mount ends, but detached from every name */
+	gone->dir = NULL;
+	pk_buf_release(&gone->data);
+	gone->next = fs->gone;
+	fs->gone = gone;
+}
+
+static void scratch_stat(const struct pf_scratch *sc, pf_inode *in,
+			 struct stat *st)
+{
+	pf_source *s = in->src;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = sc->ino;
+	st->st_mode = S_IFREG | 0600;
+	st->st_nlink = 1;
+	st->st_size = (off_t)sc->data.len;
+	st->st_blksize = 4096;
+	if (s) {
+		st->st_uid = s->st.st_uid;
+		st->st_gid = s->st.st_gid;
+		st->st_mtim = s->st.st_mtim;
+		st->st_ctim = s->st.st_ctim;
+		st->st_atim = s->st.st_atim;
+	}
+}
+
+static int scratch_attr(pf_fs *fs, pf_inode *in, struct stat *st)
+{
+	struct pf_scratch *sc;
+	int rc = ENOENT;
+
+	pthread_mutex_lock(&fs->xlock);
+	sc = scratch_of_inode(fs, in);
+	if (sc && sc->dir) {
+		scratch_stat(sc, in, st);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&fs->xlock);
+	return rc;
+}
+
+static int scratch_lookup(pf_fs *fs, pf_inode *dir, const char *name,
+			  pf_inode **out, struct stat *st)
+{
+	struct pf_scratch *sc;
+	pf_inode *in;
+	int rc = ENOENT;
+
+	pthread_mutex_lock(&fs->xlock);
+	sc = scratch_find(fs, dir, name);
+	if (sc) {
+		in = pf_itable_get(fs->itab, dir, PF_I_SCRATCH, name, 0,
+				   dir->src, sc->ino);
+		if (!in) {
+			rc = ENOMEM;
+		} else {
+			scratch_stat(sc, in, st);
+			*out = in;
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&fs->xlock);
+	return rc;
+}
+
+static pf_file *new_handle(void)
+{
+	pf_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->fd = -1;
+	pf_content_init(&f->c);
+	pk_buf_init(&f->wbuf);
+	return f;
+}
+
+static int open_for_write(pf_fs *fs, pf_inode *in, int flags, pf_file **out)
+{
+	pf_file *f = new_handle();
+	pf_content c;
+	int rc = 0;
+
+	if (!f)
+		return ENOMEM;
+	f->in = in;
+	f->writable = 1;
+	if (in->kind == PF_I_SCRATCH) {
+		pthread_mutex_lock(&fs->xlock);
+		f->sc = scratch_of_inode(fs, in);
+		if (!f->sc)
+			rc = ENOENT;
+		else if (flags & O_TRUNC)
+			pk_buf_reset(&f->sc->data);
+		pthread_mutex_unlock(&fs->xlock);
+		if (rc) {
+			free(f);
+			return rc;
+		}
+		*out = f;
+		return 0;
+	}
+	if ((rc = enter(in))) {
+		free(f);
+		return rc;
+	}
+	if (in->look != PF_LOOK_FILE) {
+		rc = in->look == PF_LOOK_DIR ? EISDIR : ELOOP;
+	} else if (flags & O_TRUNC) {
+		f->dirty = 1;
+	} else {
+		/* the handle starts from the text cat shows */
+		rc = pf_content_get(in->src->doc, in->ref, 0, &c, NULL);
+		if (!rc) {
+			if ((c.len && pk_buf_add(&f->wbuf, c.data, c.len)) ||
+			    (c.nl && pk_buf_addc(&f->wbuf, '\n')))
+				rc = ENOMEM;
+			pf_content_release(&c);
+		}
+	}
+	pf_source_leave(in->src);
+	if (rc) {
+		pk_buf_release(&f->wbuf);
+		free(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+int pf_fs_write(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
+		size_t size)
+{
+	pk_buf *b;
+	int rc = 0;
+
+	if (!f->writable)
+		return EBADF;
+	if (off > (1ull << 40))
+		return EFBIG;
+	if (f->sc)
+		pthread_mutex_lock(&fs->xlock);
+	b = f->sc ? &f->sc->data : &f->wbuf;
+	if (off + size > b->len) {
+		size_t old = b->len;
+		if (pk_buf_grow(b, (size_t)(off + size - old))) {
+			rc = ENOMEM;
+			goto out;
+		}
+		memset(b->data + old, 0, (size_t)(off + size - old));
+		b->len = (size_t)(off + size);
+		b->data[b->len] = '\0';
+	}
+	memcpy(b->data + off, data, size);
+	f->dirty = 1;
+	f->written = 1;
+out:
+	if (f->sc)
+		pthread_mutex_unlock(&fs->xlock);
+	return rc;
+}
+
+/* Starts an edit of the pickle `in` belongs to: its lock held, the file
+ * on disk looked at, `in` resolved in the current tree. */
+static int edit_begin(pf_fs *fs, pf_inode *in)
+{
+	int rc;
+
+	if (fs->ro)
+		return EROFS;
+	if (in->kind != PF_I_PICKLE && in->kind != PF_I_VALUE)
+		return EROFS; /* the folder's own files and directories */
+	rc = pf_source_enter_edit(in->src);
+	if (rc)
+		return rc;
+	rc = resolve(in);
+	if (rc)
+		pf_source_leave(in->src);
+	return rc;
+}
+
+/* Ends an edit: commits a change (rc == 0 and changed), unlocks. */
+static int edit_end(pf_fs *fs, pf_inode *in, int rc, int changed)
+{
+	if (!rc && changed)
+		rc = pf_source_commit(in->src, fs->writeback);
+	pf_source_leave(in->src);
+	return rc;
+}
+
+/* The entry `name` of a resolved directory inode. */
+static int find_entry(pf_inode *dir, const char *name, uint64_t *i,
+		      pf_child *ch)
+{
+	pf_source *s = dir->src;
+	int rc;
+
+	if (dir->look != PF_LOOK_DIR)
+		return ENOTDIR;
+	rc = pf_docview_lookup(s->dv, dir->ref, name, strlen(name), i);
+	if (!rc)
+		rc = pf_docview_child(s->dv, dir->ref, *i, ch);
+	return rc;
+}
+
+/* Adds a new entry holding text (the scratch file that became real). */
+static int add_entry(pf_fs *fs, pf_inode *dir, const char *name,
+		     const pk_buf *text)
+{
+	pf_child ch;
+	uint64_t i;
+	int rc = edit_begin(fs, dir);
+
+	if (rc)
+		return rc;
+	if (find_entry(dir, name, &i, &ch) == 0)
+		rc = pf_edit_set(dir->src->doc, ch.e.target, text->data,
+				 text->len);
+	else
+		rc = pf_edit_add(dir->src->doc, dir->ref, name, 0, text->data,
+				 text->len);
+	return edit_end(fs, dir, rc, 1);
+}
+
+/* Commits what the handle wrote. */
+static int commit_handle(pf_fs *fs, pf_file *f)
+{
+	int rc;
+
+	if (!f->writable || !f->dirty)
+		return 0;
+	if (f->sc) {
+		struct pf_scratch *sc = f->sc;
+		pk_buf text = PK_BUF_INIT;
+		pf_inode *dir;
+		char *name = NULL;
+		pthread_mutex_lock(&fs->xlock);
+		dir = sc->dir;
+		if (sc->keep || !dir) {
+			pthread_mutex_unlock(&fs->xlock);
+			f->dirty = 0;
+			return 0; /* stays in memory */
+		}
+		/* a new file: it becomes a new key now */
+		rc = pk_buf_add(&text, sc->data.data, sc->data.len) ? ENOMEM
+								    : 0;
+		name = strdup(sc->name);
+		if (!name)
+			rc = ENOMEM;
+		if (!rc)
+			scratch_unlink_locked(fs, sc);
+		pthread_mutex_unlock(&fs->xlock);
+		if (!rc)
+			rc = add_entry(fs, dir, name, &text);
+		free(name);
+		pk_buf_release(&text);
+		f->dirty = 0;
+		return rc;
+	}
+	rc = edit_begin(fs, f->in);
+	if (rc)
+		return rc;
+	if (f->in->look != PF_LOOK_FILE)
+		rc = EISDIR;
+	else
+		rc = pf_edit_set(f->in->src->doc, f->in->ref, f->wbuf.data,
+				 f->wbuf.len);
+	rc = edit_end(fs, f->in, rc, 1);
+	if (rc != EINVAL)
+		f->dirty = 0; /* a bad literal stays: close reports it too */
+	return rc;
+}
+
+/* close() flushes every descriptor of the file, and shells close a
+ * dup'ed one before writing (`echo 9 > f`): a flush commits only once
+ * something was written; what was only opened (O_TRUNC, a new empty
+ * file) is committed at release, after the last close. */
+int pf_fs_flush(pf_fs *fs, pf_file *f)
+{
+	if (!f || !f->written)
+		return 0;
+	return commit_handle(fs, f);
+}
+
+int pf_fs_truncate(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
+		   struct stat *st)
+{
+	pf_file *own = NULL;
+	pk_buf *b;
+	int rc;
+
+	if (fs->ro)
+		return EROFS;
+	if (!f || !f->writable) {
+		/* truncate(2) by name: open, cut, commit */
+		if ((rc = pf_fs_open(fs, in, O_WRONLY, &own, &rc)))
+			return rc;
+		f = own;
+	}
+	if (f->sc)
+		pthread_mutex_lock(&fs->xlock);
+	b = f->sc ? &f->sc->data : &f->wbuf;
+	if (size <= b->len) {
+		b->len = (size_t)size;
+		if (b->data)
+			b->data[b->len] = '\0';
+	} else if (pk_buf_grow(b, (size_t)(size - b->len)) == 0) {
+		memset(b->data + b->len, 0, (size_t)(size - b->len));
+		b->len = (size_t)size;
+		b->data[b->len] = '\0';
+	}
+	f->dirty = 1;
+	f->written = 1;
+	if (f->sc)
+		pthread_mutex_unlock(&fs->xlock);
+	rc = 0;
+	if (own) {
+		rc = pf_fs_flush(fs, own);
+		pf_fs_release(fs, own);
+	}
+	if (!rc)
+		rc = pf_fs_getattr(fs, in, st);
+	if (!rc && f != own && f->writable)
+		st->st_size = (off_t)(f->sc ? f->sc->data.len : f->wbuf.len);
+	return rc;
+}
+
+static int new_scratch(pf_fs *fs, pf_inode *dir, const char *name, int keep,
+		       pf_inode **out, struct stat *st, pf_file **fh)
+{
+	struct pf_scratch *sc = calloc(1, sizeof(*sc));
+	pf_file *f = new_handle();
+	pf_inode *in;
+
+	if (!sc || !f || !(sc->name = strdup(name))) {
+		free(sc);
+		free(f);
+		return ENOMEM;
+	}
+	pk_buf_init(&sc->data);
+	sc->dir = dir;
+	sc->keep = keep;
+	pthread_mutex_lock(&fs->xlock);
+	sc->ino = fs->next_scratch_ino++;
+	sc->next = fs->scratch;
+	fs->scratch = sc;
+	in = pf_itable_get(fs->itab, dir, PF_I_SCRATCH, name, 0, dir->src,
+			   sc->ino);
+	if (in)
+		scratch_stat(sc, in, st);
+	pthread_mutex_unlock(&fs->xlock);
+	if (!in) {
+		free(f);
+		return ENOMEM;
+	}
+	f->in = in;
+	f->writable = 1;
+	f->sc = sc;
+	f->dirty = !keep; /* an empty new file is still a new key */
+	*out = in;
+	*fh = f;
+	return 0;
+}
+
+int pf_fs_create(pf_fs *fs, pf_inode *dir, const char *name, int flags,
+		 pf_inode **out, struct stat *st, pf_file **fh)
+{
+	pf_child ch;
+	uint64_t i;
+	int rc, exists;
+
+	if (fs->ro)
+		return EROFS;
+	if (dir->kind != PF_I_PICKLE && dir->kind != PF_I_VALUE)
+		return EROFS;
+	if (strlen(name) > 255)
+		return ENAMETOOLONG;
+	pthread_mutex_lock(&fs->xlock);
+	exists = scratch_find(fs, dir, name) != NULL;
+	pthread_mutex_unlock(&fs->xlock);
+	if (exists)
+		return EEXIST;
+	if ((rc = enter(dir)))
+		return rc;
+	rc = find_entry(dir, name, &i, &ch);
+	pf_source_leave(dir->src);
+	if (rc == 0) {
+		/* an existing value: open it for writing */
+		if (flags & O_EXCL)
+			return EEXIST;
+		if ((rc = pf_fs_lookup(fs, dir, name, out, st)))
+			return rc;
+		rc = open_for_write(fs, *out, flags | O_TRUNC, fh);
+		if (rc)
+			pf_fs_forget(fs, *out, 1);
+		return rc;
+	}
+	if (rc != ENOENT)
+		return rc;
+	/* O_EXCL is how mkstemp, sed -i, perl -i and vim make the files
+	 * they keep beside the one they edit: those stay in memory. */
+	return new_scratch(fs, dir, name,
+			   (flags & O_EXCL) || scratch_name(name), out, st,
+			   fh);
+}
+
+int pf_fs_mkdir(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
+		struct stat *st)
+{
+	pf_child ch;
+	uint64_t i;
+	int rc = edit_begin(fs, dir);
+
+	if (rc)
+		return rc;
+	if (find_entry(dir, name, &i, &ch) == 0)
+		rc = EEXIST;
+	else
+		rc = pf_edit_add(dir->src->doc, dir->ref, name, 1, NULL, 0);
+	rc = edit_end(fs, dir, rc, 1);
+	if (rc)
+		return rc;
+	return pf_fs_lookup(fs, dir, name, out, st);
+}
+
+static int remove_entry(pf_fs *fs, pf_inode *dir, const char *name,
+			int want_dir)
+{
+	pf_child ch;
+	uint64_t i, n;
+	int rc = edit_begin(fs, dir);
+
+	if (rc)
+		return rc;
+	rc = find_entry(dir, name, &i, &ch);
+	if (!rc && want_dir && ch.look != PF_LOOK_DIR)
+		rc = ENOTDIR;
+	if (!rc && !want_dir && ch.look == PF_LOOK_DIR)
+		rc = EISDIR;
+	if (!rc && want_dir &&
+	    !(rc = pf_docview_count(dir->src->dv, ch.e.target, &n)) && n)
+		rc = ENOTEMPTY;
+	if (!rc)
+		rc = pf_edit_remove(dir->src->doc, dir->ref, ch.e.key,
+				    ch.e.target.val);
+	return edit_end(fs, dir, rc, 1);
+}
+
+int pf_fs_unlink(pf_fs *fs, pf_inode *dir, const char *name)
+{
+	struct pf_scratch *sc;
+
+	if (fs->ro)
+		return EROFS;
+	pthread_mutex_lock(&fs->xlock);
+	sc = scratch_find(fs, dir, name);
+	if (sc)
+		scratch_unlink_locked(fs, sc);
+	pthread_mutex_unlock(&fs->xlock);
+	if (sc)
+		return 0;
+	return remove_entry(fs, dir, name, 0);
+}
+
+int pf_fs_rmdir(pf_fs *fs, pf_inode *dir, const char *name)
+{
+	return remove_entry(fs, dir, name, 1);
+}
+
+int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name,
+		 pf_inode *newdir, const char *newname)
+{
+	struct pf_scratch *sc, *dst_sc;
+	pf_child src, dst;
+	uint64_t si, di;
+	pk_buf text = PK_BUF_INIT;
+	int rc, have_dst;
+
+	if (fs->ro)
+		return EROFS;
+	if (dir->kind != PF_I_PICKLE && dir->kind != PF_I_VALUE)
+		return EROFS;
+	if (newdir != dir)
+		return EXDEV; /* mv copies and deletes instead */
+	pthread_mutex_lock(&fs->xlock);
+	sc = scratch_find(fs, dir, name);
+	dst_sc = scratch_find(fs, dir, newname);
+	if (sc && (dst_sc || scratch_name(newname))) {
+		/* scratch to scratch: only the name changes */
+		if (dst_sc)
+			scratch_unlink_locked(fs, dst_sc);
+		free(sc->name);
+		sc->name = strdup(newname);
+		pthread_mutex_unlock(&fs->xlock);
+		return sc->name ? 0 : ENOMEM;
+	}
+	if (sc) {
+		/* sed -i, perl -pi, os.replace: the content lands on the
+		 * entry (its type, its place) or makes a new one */
+		rc = pk_buf_add(&text, sc->data.data, sc->data.len) ? ENOMEM
+								    : 0;
+		pthread_mutex_unlock(&fs->xlock);
+		if (rc)
+			return rc;
+		rc = edit_begin(fs, dir);
+		if (rc)
+			goto out;
+		if (find_entry(dir, newname, &di, &dst) == 0)
+			rc = dst.look == PF_LOOK_FILE
+				     ? pf_edit_set(dir->src->doc, dst.e.target,
+						   text.data, text.len)
+				     : EISDIR;
+		else
+			rc = pf_edit_add(dir->src->doc, dir->ref, newname, 0,
+					 text.data, text.len);
+		rc = edit_end(fs, dir, rc, 1);
+		if (!rc) {
+			pthread_mutex_lock(&fs->xlock);
+			scratch_unlink_locked(fs, sc);
+			pthread_mutex_unlock(&fs->xlock);
+		}
+		goto out;
+	}
+	if (dst_sc)
+		scratch_unlink_locked(fs, dst_sc);
+	pthread_mutex_unlock(&fs->xlock);
+	rc = edit_begin(fs, dir);
+	if (rc)
+		return rc;
+	rc = find_entry(dir, name, &si, &src);
+	if (rc)
+		goto end;
+	if (scratch_name(newname)) {
+		/* vim's backup (name~): a copy in memory, the key stays */
+		pf_content c;
+		pf_inode *in;
+		struct stat st;
+		pf_file *fh;
+		if (src.look != PF_LOOK_FILE) {
+			rc = EPERM;
+			goto end;
+		}
+		rc = pf_content_get(dir->src->doc, src.e.target, 0, &c, NULL);
+		if (rc)
+			goto end;
+		if (pk_buf_add(&text, c.data ? c.data : (uint8_t *)"", c.len) ||
+		    (c.nl && pk_buf_addc(&text, '\n')))
+			rc = ENOMEM;
+		pf_content_release(&c);
+		pf_source_leave(dir->src);
+		if (rc)
+			goto out;
+		rc = new_scratch(fs, dir, newname, 1, &in, &st, &fh);
+		if (!rc) {
+			pk_buf_add(&fh->sc->data, text.data, text.len);
+			fh->dirty = 0;
+			pf_fs_release(fs, fh);
+			pf_fs_forget(fs, in, 1);
+		}
+		goto out;
+	}
+	have_dst = find_entry(dir, newname, &di, &dst) == 0;
+	if (!have_dst) {
+		/* mv a b: the key changes, nothing else */
+		rc = src.e.key ? pf_edit_rename_key(dir->src->doc,
+						    (pk_val *)src.e.key,
+						    newname)
+			       : EPERM;
+	} else if (dst.look != PF_LOOK_FILE || src.look != PF_LOOK_FILE) {
+		rc = EPERM;
+	} else {
+		/* b takes a's content, keeps its own type and place */
+		pf_content c;
+		rc = pf_content_get(dir->src->doc, src.e.target, 0, &c, NULL);
+		if (!rc) {
+			if (pk_buf_add(&text, c.data ? c.data : (uint8_t *)"",
+				       c.len) ||
+			    (c.nl && pk_buf_addc(&text, '\n')))
+				rc = ENOMEM;
+			pf_content_release(&c);
+		}
+		if (!rc)
+			rc = pf_edit_set(dir->src->doc, dst.e.target, text.data,
+					 text.len);
+		if (!rc) {
+			/* entries moved: find a again in the same doc */
+			rc = pf_edit_remove(dir->src->doc, dir->ref, src.e.key,
+					    src.e.target.val);
+		}
+	}
+end:
+	rc = edit_end(fs, dir, rc, 1);
+out:
+	pk_buf_release(&text);
+	return rc;
+}
+
+int pf_fs_setxattr(pf_fs *fs, pf_inode *in, const char *name,
+		   const char *value, size_t size)
+{
+	char type[32];
+	int rc;
+
+	if (strcmp(name, XA_TYPE) != 0)
+		return fs->ro ? EROFS : ENOTSUP;
+	if (size == 0 || size >= sizeof(type))
+		return EINVAL;
+	memcpy(type, value, size);
+	type[size] = '\0';
+	if (in->kind != PF_I_VALUE)
+		return fs->ro ? EROFS : EPERM;
+	rc = edit_begin(fs, in);
+	if (rc)
+		return rc;
+	if (in->look != PF_LOOK_FILE)
+		rc = EPERM;
+	else
+		rc = pf_edit_convert(in->src->doc, in->ref, type);
+	return edit_end(fs, in, rc, 1);
+}
+
+static void flush_source(pf_fs *fs, pf_source *s, int force)
+{
+	if (s)
+		pf_source_flush(s, fs->writeback, force);
+}
+
+void pf_fs_flush_all(pf_fs *fs, int force)
+{
+	size_t i;
+
+	flush_source(fs, fs->file_src, force);
+	pthread_mutex_lock(&fs->slock);
+	for (i = 0; i < SRC_BUCKETS; i++) {
+		struct srcent *e;
+		for (e = fs->sources[i]; e; e = e->next)
+			flush_source(fs, e->src, force);
+	}
+	pthread_mutex_unlock(&fs->slock);
+}
+
+/* -o writeback=SECONDS: writes dirty pickles back once they are that
+ * old (checked a few times a second). */
+static void *flusher_main(void *arg)
+{
+	pf_fs *fs = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&fs->xlock);
+	while (!fs->stopping) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&fs->stop_cv, &fs->xlock, &until);
+		if (fs->stopping)
+			break;
+		pthread_mutex_unlock(&fs->xlock);
+		pf_fs_flush_all(fs, 0);
+		pthread_mutex_lock(&fs->xlock);
+	}
+	pthread_mutex_unlock(&fs->xlock);
+	return NULL;
 }

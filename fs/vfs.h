@@ -41,7 +41,13 @@ typedef struct pf_file pf_file;
 typedef struct pf_fs_config {
 	const char *source; /* the SOURCE argument */
 	int progress;	    /* bar on stderr for the startup parse */
+	int ro;		    /* -o ro: every change fails with EROFS */
+	unsigned writeback; /* -o writeback=SECONDS (0: at close) */
 } pf_fs_config;
+
+/* Whether the mount takes changes (the FUSE layer sets cache timeouts
+ * by it: entries of a writable mount move when keys come and go). */
+int pf_fs_writable(const pf_fs *fs);
 
 /* Opens SOURCE: a folder is only opened; a pickle file is parsed now.
  * 0, or an errno with msg set to what to tell the user
@@ -89,6 +95,33 @@ typedef struct pf_span {
 int pf_fs_read(pf_fs *fs, pf_file *f, uint64_t off, size_t size, pf_span *out);
 void pf_span_release(pf_span *sp);
 void pf_fs_release(pf_fs *fs, pf_file *f);
+
+/* ---- the write side (see README "Editing") ---- */
+
+/* Writes into a handle opened for writing (the value is replaced when
+ * the handle is flushed). */
+int pf_fs_write(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
+		size_t size);
+/* close() / fsync(): commits what was written. EINVAL when the text is
+ * not a literal of the value's type (the pickle is then unchanged). */
+int pf_fs_flush(pf_fs *fs, pf_file *f);
+/* truncate / ftruncate (f may be NULL); other attributes are accepted
+ * and ignored. st receives the new attributes. */
+int pf_fs_truncate(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
+		   struct stat *st);
+int pf_fs_create(pf_fs *fs, pf_inode *dir, const char *name, int flags,
+		 pf_inode **out, struct stat *st, pf_file **fh);
+int pf_fs_mkdir(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
+		struct stat *st);
+int pf_fs_unlink(pf_fs *fs, pf_inode *dir, const char *name);
+int pf_fs_rmdir(pf_fs *fs, pf_inode *dir, const char *name);
+int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name,
+		 pf_inode *newdir, const char *newname);
+int pf_fs_setxattr(pf_fs *fs, pf_inode *in, const char *name,
+		   const char *value, size_t size);
+/* Writes every pending change back (unmount, and -o writeback's timer
+ * with force 0). */
+void pf_fs_flush_all(pf_fs *fs, int force);
 
 /* Value of xattr `name` (ENODATA when absent) / the NUL-separated list. */
 int pf_fs_getxattr(pf_fs *fs, pf_inode *in, const char *name, pk_buf *out);

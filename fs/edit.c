@@ -1,0 +1,377 @@
+#include "edit.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "errmap.h"
+#include "names.h"
+#include "opcodes.h"
+#include "shape.h"
+#include "text.h"
+
+static int set_kind(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
+		    size_t len)
+{
+	pk_err e;
+	int rc = pk_val_set_text(doc, slot, kind, text, len, &e);
+
+	if (rc == PK_OK)
+		return 0;
+	if (rc == PK_E_VALUE)
+		return EINVAL;
+	if (rc == PK_E_UNSUPPORTED)
+		return EPERM;
+	return pf_errno_of(rc);
+}
+
+/* str files end with the '\n' cat shows; writing drops one again. */
+static size_t text_len(const uint8_t *text, size_t len)
+{
+	return len && text[len - 1] == '\n' ? len - 1 : len;
+}
+
+/* latin-1 bytes as the UTF-8 of the code points 0-255 (how protocols
+ * 0-2 pickle bytes: _codecs.encode(str, 'latin1')). */
+static int latin1_to_utf8(const uint8_t *b, size_t n, pk_buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (b[i] < 0x80) {
+			if (pk_buf_addc(out, b[i]))
+				return ENOMEM;
+		} else if (pk_buf_addc(out, (uint8_t)(0xc0 | (b[i] >> 6))) ||
+			   pk_buf_addc(out, (uint8_t)(0x80 | (b[i] & 0x3f)))) {
+			return ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int set_complex(pk_doc *doc, const pk_val *v, const uint8_t *text,
+		       size_t len)
+{
+	pf_obj o;
+	const pk_val *ak;
+	uint32_t an;
+	double re, im;
+	pk_buf a = PK_BUF_INIT, b = PK_BUF_INIT;
+	int rc;
+
+	if (pk_complex_parse((const char *)text, len, &re, &im, NULL))
+		return EINVAL;
+	if (pf_obj_parse(v, &o) || !o.args || pf_seq_kids(o.args, &ak, &an) ||
+	    an < 1 || an > 2 || (an == 1 && im != 0.0))
+		return EPERM;
+	if (pk_float_repr(re, &a) || pk_float_repr(im, &b)) {
+		rc = ENOMEM;
+		goto cleanup;
+	}
+	rc = set_kind(doc, (pk_val *)&ak[0], PK_FLOAT, a.data, a.len);
+	if (!rc && an == 2)
+		rc = set_kind(doc, (pk_val *)&ak[1], PK_FLOAT, b.data, b.len);
+cleanup:
+	pk_buf_release(&a);
+	pk_buf_release(&b);
+	return rc;
+}
+
+static int set_latin1(pk_doc *doc, const pk_val *v, const uint8_t *text,
+		      size_t len)
+{
+	pf_obj o;
+	const pk_val *ak;
+	uint32_t an;
+	pk_buf u = PK_BUF_INIT;
+	int rc;
+
+	if (pf_obj_parse(v, &o) || !o.args || pf_seq_kids(o.args, &ak, &an) ||
+	    an < 1)
+		return EPERM;
+	rc = latin1_to_utf8(text, len, &u);
+	if (!rc)
+		rc = set_kind(doc, (pk_val *)&ak[0], PK_STR, u.data, u.len);
+	pk_buf_release(&u);
+	return rc;
+}
+
+int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len)
+{
+	pk_val *slot = (pk_val *)ref.val;
+	int kind;
+
+	if (!text)
+		text = (const uint8_t *)"";
+	if (ref.part == PF_PART_DATA) {
+		pf_ndarray a;
+		const uint8_t *old;
+		uint64_t n;
+		if (pf_ndarray_parse(ref.val, &a) || !a.data ||
+		    pk_val_payload(*a.data, &old, &n))
+			return EPERM;
+		if (n != len)
+			return EINVAL; /* the array's shape says how long */
+		return set_kind(doc, (pk_val *)a.data, pk_val_kind(*a.data),
+				text, len);
+	}
+	if (ref.part != PF_PART_SELF)
+		return EPERM;
+	switch (pf_form_of(ref.val)) {
+	case PF_FORM_COMPLEX:
+		return set_complex(doc, ref.val, text, len);
+	case PF_FORM_LATIN1:
+		return set_latin1(doc, ref.val, text, len);
+	case PF_FORM_SCALAR:
+		break;
+	default:
+		return EPERM;
+	}
+	kind = pk_val_kind(*slot);
+	switch (kind) {
+	case PK_STR:
+	case PK_STRING:
+		return set_kind(doc, slot, kind, text, text_len(text, len));
+	case PK_NONE:
+	case PK_BOOL:
+	case PK_INT:
+	case PK_FLOAT:
+	case PK_BYTES:
+	case PK_BYTEARRAY:
+		return set_kind(doc, slot, kind, text, len);
+	}
+	return EPERM;
+}
+
+int pf_edit_infer_kind(const uint8_t *text, size_t len)
+{
+	double d, im;
+	int64_t i;
+	int b;
+	pk_err e;
+	int rc;
+
+	rc = pk_int_parse_i64((const char *)text, len, &i, &e);
+	if (rc == PK_OK || rc == PK_E_UNSUPPORTED)
+		return PK_INT;
+	if (pk_float_parse((const char *)text, len, &d, NULL) == PK_OK)
+		return PK_FLOAT;
+	if (pk_bool_parse((const char *)text, len, &b, NULL) == PK_OK)
+		return PK_BOOL;
+	if (pk_none_parse((const char *)text, len, NULL) == PK_OK)
+		return PK_NONE;
+	if (pk_complex_parse((const char *)text, len, &d, &im, NULL) ==
+	    PK_OK)
+		return -1; /* complex: not made from a new file (yet) */
+	return PK_STR;
+}
+
+static int kind_of_type_name(const char *type)
+{
+	static const struct {
+		const char *name;
+		int kind;
+	} names[] = {{"str", PK_STR},	  {"int", PK_INT},
+		     {"float", PK_FLOAT}, {"bool", PK_BOOL},
+		     {"none", PK_NONE},	  {"bytes", PK_BYTES}};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(type, names[i].name) == 0)
+			return names[i].kind;
+	return -1;
+}
+
+int pf_edit_convert(pk_doc *doc, pf_ref ref, const char *type)
+{
+	pk_val *slot = (pk_val *)ref.val;
+	pf_content c;
+	int kind = kind_of_type_name(type), rc;
+
+	if (kind < 0)
+		return EINVAL;
+	if (ref.part != PF_PART_SELF || pf_form_of(ref.val) != PF_FORM_SCALAR)
+		return EPERM;
+	if (pk_val_kind(*slot) == kind)
+		return 0;
+	rc = pf_content_get(doc, ref, 0, &c, NULL);
+	if (rc)
+		return rc;
+	/* the text cat shows, read as the new type */
+	rc = set_kind(doc, slot, kind, c.data ? c.data : (const uint8_t *)"",
+		      (size_t)c.len);
+	pf_content_release(&c);
+	return rc;
+}
+
+/* ---- directories -------------------------------------------------------- */
+
+/* The node whose kids hold the entries of dir, and whether they are
+ * key/value pairs. */
+static pk_node *entries_node(pf_ref dir, int *pairs)
+{
+	const pk_val *v = dir.val;
+	pk_node *n;
+	uint32_t i, kid;
+
+	if (dir.part != PF_PART_SELF && dir.part != PF_PART_DICTITEMS)
+		return NULL;
+	if (!pk_val_is_node(*v))
+		return NULL;
+	n = pk_val_node(*v);
+	switch (pf_form_of(v)) {
+	case PF_FORM_DICT:
+		*pairs = 1;
+		return n;
+	case PF_FORM_SEQ:
+		*pairs = 0;
+		return n->kind == PK_LIST ? n : NULL;
+	case PF_FORM_OBJECT:
+		break;
+	default:
+		return NULL;
+	}
+	/* an object: its attributes are the dict of a BUILD state */
+	for (i = 0, kid = 0; i < n->nsteps; kid += pk_node_steps(n)[i].nkids,
+	    i++) {
+		const pk_step *s = &pk_node_steps(n)[i];
+		if (s->op == PK_OP_BUILD && s->nkids == 1 &&
+		    pk_val_is_node(n->kids[kid]) &&
+		    pk_val_node(n->kids[kid])->kind == PK_DICT) {
+			*pairs = 1;
+			return pk_val_node(n->kids[kid]);
+		}
+	}
+	return NULL;
+}
+
+static int kid_index(const pk_node *n, const pk_val *p, uint32_t *k)
+{
+	if (!p || p < n->kids || p >= n->kids + n->nkids)
+		return -1;
+	*k = (uint32_t)(p - n->kids);
+	return 0;
+}
+
+int pf_edit_remove(pk_doc *doc, pf_ref dir, const pk_val *key,
+		   const pk_val *target)
+{
+	int pairs;
+	pk_node *n = entries_node(dir, &pairs);
+	uint32_t k;
+	pk_err e;
+
+	if (!n)
+		return EPERM;
+	if (kid_index(n, pairs ? key : target, &k))
+		return EPERM;
+	if (pk_node_step_of(n, k, NULL) == 0 && pk_node_steps(n)[0].nkids &&
+	    !pk_node_steps(n)[0].marked)
+		return EPERM; /* a tuple-like creation: fixed length */
+	return pk_node_remove(doc, n, k, pairs ? 2 : 1, &e) ? EPERM : 0;
+}
+
+/* The key a file name stands for: the unescaped text as str, or an int
+ * for a decimal name in a dict whose keys are ints, or "N%int". */
+static int make_key(pk_doc *doc, const pk_node *dict, const char *name,
+		    pk_val *key)
+{
+	size_t len = strlen(name), baselen, typelen;
+	const char *type;
+	unsigned k;
+	pk_buf text = PK_BUF_INIT;
+	int kind = PK_STR, rc;
+
+	if (pf_name_split(name, len, &baselen, &type, &typelen, &k) == 0) {
+		if (typelen == 3 && memcmp(type, "int", 3) == 0 && k == 1)
+			kind = PK_INT;
+		else
+			return EINVAL;
+		len = baselen;
+	} else if (dict && dict->nkids && pk_val_kind(dict->kids[0]) == PK_INT) {
+		int64_t i;
+		if (pk_int_parse_i64(name, len, &i, NULL) == PK_OK)
+			kind = PK_INT;
+	}
+	if (kind == PK_STR) {
+		if (pf_name_unescape(name, len, &text) < 0) {
+			pk_buf_release(&text);
+			return EINVAL;
+		}
+	} else if (pk_buf_add(&text, name, len)) {
+		return ENOMEM;
+	}
+	key->bits = 0;
+	rc = set_kind(doc, key, kind, text.data ? text.data : (uint8_t *)"",
+		      text.len);
+	pk_buf_release(&text);
+	return rc;
+}
+
+int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
+		const uint8_t *text, size_t len)
+{
+	int pairs, kind, rc;
+	pk_node *n = entries_node(dir, &pairs);
+	pk_val kv[2] = {{0}, {0}};
+	pk_err e;
+
+	if (!n)
+		return EPERM;
+	if (!text)
+		text = (const uint8_t *)"";
+	if (dir_value) {
+		if (pk_val_new_container(doc, PK_DICT, &kv[1], &e))
+			return EPERM;
+	} else {
+		kind = pf_edit_infer_kind(text, len);
+		if (kind < 0)
+			return EINVAL;
+		if (kind == PK_STR)
+			len = text_len(text, len);
+		if ((rc = set_kind(doc, &kv[1], kind, text, len)))
+			return rc;
+	}
+	if (!pairs) {
+		uint64_t i;
+		if (pf_index_parse(name, strlen(name), &i) || i != n->nkids)
+			return EINVAL; /* lists grow at the end only */
+		return pk_node_append(doc, n, PK_OP_APPEND, &kv[1], 1, &e)
+			       ? ENOMEM
+			       : 0;
+	}
+	if ((rc = make_key(doc, n, name, &kv[0])))
+		return rc;
+	return pk_node_append(doc, n, PK_OP_SETITEM, kv, 2, &e) ? ENOMEM : 0;
+}
+
+int pf_edit_rename_key(pk_doc *doc, pk_val *key, const char *name)
+{
+	pk_val nk = *key;
+	int rc;
+
+	if (pk_val_is_node(*key))
+		return EPERM;
+	/* make_key without a dict: an int key stays int for a decimal */
+	if (pk_val_kind(*key) == PK_INT) {
+		int64_t i;
+		if (pk_int_parse_i64(name, strlen(name), &i, NULL) == PK_OK)
+			return set_kind(doc, key, PK_INT,
+					(const uint8_t *)name, strlen(name));
+	}
+	rc = make_key(doc, NULL, name, &nk);
+	if (rc)
+		return rc;
+	/* keep the old key's memo PUT: set its text again in place */
+	{
+		pk_buf t = PK_BUF_INIT;
+		pk_err e;
+		int krc = pk_val_format(doc, nk, &t, &e);
+		if (krc == PK_OK)
+			rc = set_kind(doc, key, pk_val_kind(nk),
+				      t.data ? t.data : (uint8_t *)"", t.len);
+		else
+			rc = EINVAL;
+		pk_buf_release(&t);
+	}
+	return rc;
+}

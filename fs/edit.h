@@ -1,0 +1,51 @@
+/*
+ * edit.h - changing a parsed pickle the way the mount's write calls ask.
+ *
+ * What: the rules of "How edits work" (DESIGN.md) on one pk_doc and its
+ * docview, without FUSE: replace a file's value from the text written to
+ * it (read as the value's own type), add a key or list item from a new
+ * file (type inferred from its content), remove an entry, rename a key in
+ * place, convert a scalar's type, make an empty dict. All functions
+ * return 0 or an errno: EINVAL when the text is not a literal of the
+ * type (the doc is then unchanged), EPERM for a part of a value that
+ * cannot be edited (an object's __class__, a tuple's length ...).
+ * Ownership: new values live in the doc's arena. The caller holds the
+ * pickle's lock, and must rebuild the docview after any successful call
+ * (entry refs point into kids arrays that may move).
+ */
+#ifndef PF_EDIT_H
+#define PF_EDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "content.h"
+#include "pickle.h"
+
+/* The file at ref gets the value the text stands for, in its own type:
+ * one trailing '\n' dropped for str, Python literals for numbers, bool,
+ * None and complex, raw bytes for bytes and numpy data (same length). */
+int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len);
+
+/* The type a new file's content gets: an int, float, bool, None or
+ * complex literal, else str. */
+int pf_edit_infer_kind(const uint8_t *text, size_t len);
+
+/* Converts the scalar at ref to `type` (a user.pickle.type name: str,
+ * int, float, bool, none, bytes). */
+int pf_edit_convert(pk_doc *doc, pf_ref ref, const char *type);
+
+/* Directory entries, by the entry's key and target slots (as the docview
+ * gives them). dir must be a dict, a list, or an object with a dict
+ * state or SETITEMs (its attributes / items). */
+int pf_edit_remove(pk_doc *doc, pf_ref dir, const pk_val *key,
+		   const pk_val *target);
+/* New entry `name` holding a new value: a dict key (str, or int when the
+ * name is a decimal and the dict's keys are ints), or, in a list of n
+ * items, item n. dir_value: a new empty dict instead of text. */
+int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
+		const uint8_t *text, size_t len);
+/* The key slot gets the key `name` stands for, same type when it can. */
+int pf_edit_rename_key(pk_doc *doc, pk_val *key, const char *name);
+
+#endif
