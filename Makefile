@@ -48,7 +48,7 @@ $(REL)/%.o: %.c
 	$(CC) $(CFLAGS_BASE) $(OPT) $(FUSE_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/pickletool: $(call obj,$(REL),$(CODEC_SRC) $(FS_CORE_SRC) fs/pickletool.c)
-	$(CC) $(OPT) $^ -o $@ $(Z_LIBS) -lm $(LDFLAGS)
+	$(CC) $(OPT) $^ -o $@ $(Z_LIBS) -lpthread -lm $(LDFLAGS)
 
 $(BUILD)/picklefs: $(call obj,$(REL),$(CODEC_SRC) $(FS_CORE_SRC) $(FS_FUSE_SRC))
 	$(CC) $(OPT) $^ -o $@ $(FUSE_LIBS) $(Z_LIBS) -lpthread -lm $(LDFLAGS)
@@ -59,13 +59,13 @@ $(ASAN)/%.o: %.c
 	$(CC) $(CFLAGS_BASE) -O1 -g $(SAN) $(FUSE_CFLAGS) $(CRIT_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(ASAN)/pickletool: $(call obj,$(ASAN),$(CODEC_SRC) $(FS_CORE_SRC) fs/pickletool.c)
-	$(CC) $(SAN) $^ -o $@ $(Z_LIBS) -lm
+	$(CC) $(SAN) $^ -o $@ $(Z_LIBS) -lpthread -lm
 
 $(ASAN)/picklefs: $(call obj,$(ASAN),$(CODEC_SRC) $(FS_CORE_SRC) $(FS_FUSE_SRC))
 	$(CC) $(SAN) $^ -o $@ $(FUSE_LIBS) $(Z_LIBS) -lpthread -lm
 
 $(ASAN)/test-unit: $(call obj,$(ASAN),$(CODEC_SRC) $(FS_CORE_SRC) $(UNIT_SRC))
-	$(CC) $(SAN) $^ -o $@ $(CRIT_LIBS) $(Z_LIBS) -lm
+	$(CC) $(SAN) $^ -o $@ $(CRIT_LIBS) $(Z_LIBS) -lpthread -lm
 
 # ---- tests --------------------------------------------------------------
 deps:

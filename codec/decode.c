@@ -938,3 +938,12 @@ void pk_doc_free(pk_doc *doc)
 	}
 	free(doc);
 }
+
+size_t pk_doc_bytes(const pk_doc *doc)
+{
+	size_t n = sizeof(*doc) + pk_arena_used(doc->arena);
+
+	if (doc->shared)
+		n += doc->shared->cap * 16;
+	return n;
+}

@@ -205,6 +205,9 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 
 void pk_doc_free(pk_doc *doc);
 
+/* Bytes of memory the doc holds (its arena and tables), for caches. */
+size_t pk_doc_bytes(const pk_doc *doc);
+
 /* --- encoding ----------------------------------------------------------- */
 
 /* Output sink: write n bytes, return 0 or -1 (errno set). */
@@ -229,7 +232,8 @@ const char *pk_kind_name(int kind);
  * use pk_val_format for those. */
 int pk_val_payload(pk_val v, const uint8_t **data, uint64_t *len);
 
-/* Appends the value's text form without any trailing newline:
+/* Appends the value's text form without any trailing newline (doc may
+ * be NULL: the text depends on the value alone):
  * int decimal, float repr, True/False/None, str as UTF-8, Python 2 str
  * and bytes raw, global as 'module.qualname' (module name\n qualname),
  * ext as its code, persid as its id text. Containers: PK_E_UNSUPPORTED. */

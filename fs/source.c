@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arena.h"
 #include "compress.h"
 #include "errmap.h"
 #include "log.h"
@@ -231,8 +230,7 @@ cleanup:
 
 static size_t tree_bytes(const pf_source *s)
 {
-	return sizeof(*s->doc) + pk_arena_used(s->doc->arena) +
-	       pf_docview_bytes(s->dv);
+	return pk_doc_bytes(s->doc) + pf_docview_bytes(s->dv);
 }
 
 /* Loads the tree (lock held). strict: the whole file must be one pickle
