@@ -211,7 +211,7 @@ static pf_inode *look(pf_fs *fs, pf_inode *d, const char *name, struct stat *st)
 
 Test(fs_core, folder_through_vfs, .init = make_dir, .fini = remove_dir)
 {
-	pf_fs_config cfg = {dir, 0};
+	pf_fs_config cfg = {.source = dir};
 	pf_fs *fs;
 	pf_inode *root, *al, *jose, *p0, *txt, *cut;
 	pf_dirh *d;
@@ -263,16 +263,77 @@ Test(fs_core, folder_through_vfs, .init = make_dir, .fini = remove_dir)
 	cr_assert_eq(st.st_size, (off_t)sizeof(alumnos4) - 3);
 
 	cr_assert_eq(pf_fs_lookup(fs, al, "Pedro", &txt, &st), ENOENT);
-	cr_assert_eq(pf_fs_open(fs, jose, O_WRONLY, NULL, (int[]){0}), EROFS);
+
+	/* writing through the core: a bad literal is refused at flush and
+	 * the file keeps its bytes; a good one is written back, and the
+	 * pickle on disk is what CPython writes for the edited dict */
+	{
+		pf_file *f;
+		int keep = 0;
+		char path[128];
+		uint8_t disk[256];
+		ssize_t n;
+		int fd;
+		cr_assert_eq(pf_fs_open(fs, jose, O_WRONLY | O_TRUNC, &f,
+					&keep),
+			     0);
+		cr_assert_eq(pf_fs_write(fs, f, 0, "nine\n", 5), 0);
+		cr_assert_eq(pf_fs_flush(fs, f), EINVAL);
+		snprintf(path, sizeof(path), "%s/alumnos", dir);
+		fd = open(path, O_RDONLY);
+		n = read(fd, disk, sizeof(disk));
+		close(fd);
+		cr_assert_eq(n, (ssize_t)sizeof(alumnos4));
+		cr_assert(memcmp(disk, alumnos4, sizeof(alumnos4)) == 0);
+		cr_assert_eq(pf_fs_truncate(fs, jose, f, 0, &st), 0);
+		cr_assert_eq(pf_fs_write(fs, f, 0, "9\n", 2), 0);
+		cr_assert_eq(pf_fs_flush(fs, f), 0);
+		pf_fs_release(fs, f);
+		fd = open(path, O_RDONLY);
+		n = read(fd, disk, sizeof(disk));
+		close(fd);
+		cr_assert_eq(n, (ssize_t)sizeof(alumnos4));
+		cr_assert_eq(disk[22], 9, "BININT1 9 where 7 was");
+		cr_assert(memcmp(disk, alumnos4, 22) == 0 &&
+			  memcmp(disk + 23, alumnos4 + 23,
+				 sizeof(alumnos4) - 23) == 0);
+		cr_assert_str_eq(read_all(fs, look(fs, al, "Jose", &st)),
+				 "9\n");
+	}
 
 	pk_buf_release(&b);
+	pf_fs_free(fs);
+}
+
+/* -o ro: every change is refused and the file is never written. */
+Test(fs_core, read_only_refuses_writes, .init = make_dir, .fini = remove_dir)
+{
+	pf_fs_config cfg = {.source = dir, .ro = 1};
+	pf_fs *fs;
+	pf_inode *al, *jose, *in;
+	pf_file *f = NULL;
+	struct stat st;
+	char msg[256];
+	int keep = 0;
+
+	put("alumnos", alumnos4, sizeof(alumnos4));
+	cr_assert_eq(pf_fs_new(&cfg, &fs, msg, sizeof(msg)), 0, "%s", msg);
+	al = look(fs, pf_fs_root(fs), "alumnos", &st);
+	jose = look(fs, al, "Jose", &st);
+	cr_assert_eq(st.st_mode & 0222, 0);
+	cr_assert_eq(pf_fs_open(fs, jose, O_WRONLY, &f, &keep), EROFS);
+	cr_assert_eq(pf_fs_create(fs, al, "Pedro", O_WRONLY, &in, &st, &f),
+		     EROFS);
+	cr_assert_eq(pf_fs_unlink(fs, al, "Jose"), EROFS);
+	cr_assert_eq(pf_fs_mkdir(fs, al, "d", &in, &st), EROFS);
+	cr_assert_eq(pf_fs_rename(fs, al, "Jose", al, "J"), EROFS);
 	pf_fs_free(fs);
 }
 
 Test(fs_core, trees_dropped_by_the_cache_come_back, .init = make_dir,
      .fini = remove_dir)
 {
-	pf_fs_config cfg = {dir, 0};
+	pf_fs_config cfg = {.source = dir};
 	pf_fs *fs;
 	pf_inode *root, *a, *b, *ja, *jb;
 	struct stat st;
@@ -300,7 +361,7 @@ Test(fs_core, broken_file_source_says_where, .init = make_dir,
      .fini = remove_dir)
 {
 	char path[128], msg[256];
-	pf_fs_config cfg = {path, 0};
+	pf_fs_config cfg = {.source = path};
 	pf_fs *fs;
 
 	put("bad.pkl", alumnos4, 20);
