@@ -16,8 +16,8 @@ failed_suites=()
 count() { # suite-name, output file, exit code
 	local name=$1 out=$2 rc=$3 line p f
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
-	p=$(sed -nE 's/.* ?([0-9]+) passed.*/\1/p' <<<"$line" | tail -n 1)
-	f=$(sed -nE 's/.*passed, ([0-9]+) failed.*/\1/p' <<<"$line" | tail -n 1)
+	p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' | tail -n 1)
+	f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' | tail -n 1)
 	p=${p:-0}
 	f=${f:-0}
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
