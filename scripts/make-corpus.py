@@ -32,7 +32,9 @@ Writes:
   OUTDIR/SKIPPED          what was left out, and why
   OUTDIR/SUMMARY          the counts
 
-Deterministic apart from tests that use random data (test_evil_class_*).
+Runs with PYTHONHASHSEED=0 and a seeded random module, so the corpus is the
+same from run to run except for the few pickles of test_structseq, which
+pickles time.localtime() and os.stat() results.
 """
 
 import sys
