@@ -261,6 +261,12 @@ int pk_val_global(pk_val v, const uint8_t **mod, size_t *modlen,
 int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
 		    size_t len, pk_err *e);
 
+/* A new complex number, as CPython pickles one at doc's protocol:
+ * REDUCE of builtins.complex (__builtin__ before protocol 3) with a
+ * tuple of two floats. */
+int pk_val_new_complex(pk_doc *doc, double re, double im, pk_val *out,
+		       pk_err *e);
+
 /* Makes a new empty container slot (PK_LIST, PK_DICT, ...). */
 int pk_val_new_container(pk_doc *doc, int kind, pk_val *out, pk_err *e);
 

@@ -812,3 +812,93 @@ int pk_node_remove(pk_doc *doc, pk_node *n, uint32_t first, uint32_t count,
 		pk_node_drop_step(n, si);
 	return PK_OK;
 }
+
+/* Opcode bytes kept in the arena, with the STOP that says "no PUT". */
+static int arena_op(pk_doc *doc, const void *op, size_t n, pk_val *out)
+{
+	uint8_t *mem = pk_arena_alloc(doc->arena, n + 1);
+
+	if (!mem)
+		return PK_E_NOMEM;
+	memcpy(mem, op, n);
+	mem[n] = PK_OP_STOP;
+	*out = pk_val_of_bytes(mem);
+	return PK_OK;
+}
+
+static pk_node *new_node(pk_doc *doc, int kind)
+{
+	pk_node *n = pk_arena_alloc(doc->arena, sizeof(*n));
+
+	if (n) {
+		memset(n, 0, sizeof(*n));
+		n->kind = (uint8_t)kind;
+	}
+	return n;
+}
+
+int pk_val_new_complex(pk_doc *doc, double re, double im, pk_val *out,
+		       pk_err *e)
+{
+	int proto = pk_doc_protocol(doc);
+	pk_val parts[2], global, args;
+	pk_node *g = NULL, *t, *call;
+	pk_buf num = PK_BUF_INIT;
+	double v[2] = {re, im};
+	int i, rc = PK_OK;
+
+	for (i = 0; i < 2 && rc == PK_OK; i++) {
+		parts[i].bits = 0;
+		pk_buf_reset(&num);
+		if (pk_float_repr(v[i], &num))
+			rc = PK_E_NOMEM;
+		else
+			rc = pk_val_set_text(doc, &parts[i], PK_FLOAT, num.data,
+					     num.len, e);
+	}
+	if (rc)
+		goto cleanup;
+	if (proto >= 4) {
+		pk_val names[2] = {{0}, {0}};
+		g = new_node(doc, PK_GLOBAL);
+		if (!g || pk_val_set_text(doc, &names[0], PK_STR,
+					  (const uint8_t *)"builtins", 8, e) ||
+		    pk_val_set_text(doc, &names[1], PK_STR,
+				    (const uint8_t *)"complex", 7, e) ||
+		    pk_node_add_step(doc->arena, g, PK_OP_STACK_GLOBAL, 0,
+				     names, 2)) {
+			rc = PK_E_NOMEM;
+			goto cleanup;
+		}
+		global = pk_val_of_node(g);
+	} else {
+		const char *txt = proto >= 3 ? "cbuiltins\ncomplex\n"
+					     : "c__builtin__\ncomplex\n";
+		if ((rc = arena_op(doc, txt, strlen(txt), &global)))
+			goto cleanup;
+	}
+	t = new_node(doc, PK_TUPLE);
+	call = new_node(doc, PK_OBJECT);
+	if (!t || !call ||
+	    pk_node_add_step(doc->arena, t,
+			     proto >= 2 ? PK_OP_TUPLE2 : PK_OP_TUPLE,
+			     proto < 2, parts, 2)) {
+		rc = PK_E_NOMEM;
+		goto cleanup;
+	}
+	args = pk_val_of_node(t);
+	{
+		pk_val kids[2] = {global, args};
+		if (pk_node_add_step(doc->arena, call, PK_OP_REDUCE, 0, kids,
+				     2)) {
+			rc = PK_E_NOMEM;
+			goto cleanup;
+		}
+	}
+	*out = pk_val_of_node(call);
+cleanup:
+	pk_buf_release(&num);
+	if (rc == PK_E_NOMEM)
+		pk_err_set(e, rc, "out of memory", 0);
+	return rc;
+}

@@ -178,10 +178,12 @@ static int scalar_content(const pk_doc *doc, const pk_val *v, pf_content *c,
 
 	switch (pf_kind(v)) {
 	case PK_STR:
+		/* an empty str is an empty file (not a lone newline), so
+		 * `truncate -s 0` then `>>` builds the text from nothing */
 		if (pk_val_payload(*v, &p, &n) == PK_OK) {
 			c->data = p;
 			c->len = n;
-			c->nl = 1;
+			c->nl = n > 0;
 			return 0;
 		}
 		break;
@@ -190,13 +192,13 @@ static int scalar_content(const pk_doc *doc, const pk_val *v, pf_content *c,
 		    pk_utf8_valid(p, n, 0)) {
 			c->data = p;
 			c->len = n;
-			c->nl = 1;
+			c->nl = n > 0;
 			return 0;
 		}
 		rc = pf_str_text(doc, v, &c->owned, e);
 		if (rc)
 			return rc;
-		use_owned(c, 1);
+		use_owned(c, c->owned.len > 0);
 		return 0;
 	case PK_BYTES:
 	case PK_BYTEARRAY:
@@ -210,7 +212,7 @@ static int scalar_content(const pk_doc *doc, const pk_val *v, pf_content *c,
 	rc = pk_val_format(doc, *v, &c->owned, e);
 	if (rc != PK_OK)
 		return from_code(rc);
-	use_owned(c, 1);
+	use_owned(c, !(pf_kind(v) == PK_STR && c->owned.len == 0));
 	return 0;
 }
 

@@ -161,8 +161,27 @@ int pf_edit_infer_kind(const uint8_t *text, size_t len)
 		return PK_NONE;
 	if (pk_complex_parse((const char *)text, len, &d, &im, NULL) ==
 	    PK_OK)
-		return -1; /* complex: not made from a new file (yet) */
+		return PF_KIND_COMPLEX;
 	return PK_STR;
+}
+
+static int kind_of_type_name(const char *type);
+
+int pf_edit_check(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len)
+{
+	pk_val copy;
+	int kind;
+
+	if (ref.part != PF_PART_SELF || pf_form_of(ref.val) != PF_FORM_SCALAR)
+		return 0; /* checked when written */
+	/* a dry run on a copy of the slot: the doc's slot is untouched (the
+	 * few bytes it takes from the arena are the price) */
+	copy = *ref.val;
+	kind = pk_val_kind(copy);
+	if (kind == PK_STR || kind == PK_STRING)
+		len = text_len(text ? text : (const uint8_t *)"", len);
+	return set_kind(doc, &copy, kind, text ? text : (const uint8_t *)"",
+			len);
 }
 
 static int kind_of_type_name(const char *type)
@@ -308,7 +327,7 @@ static int make_key(pk_doc *doc, const pk_node *dict, const char *name,
 }
 
 int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
-		const uint8_t *text, size_t len)
+		const uint8_t *text, size_t len, const char *type)
 {
 	int pairs, kind, rc;
 	pk_node *n = entries_node(dir, &pairs);
@@ -323,13 +342,20 @@ int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
 		if (pk_val_new_container(doc, PK_DICT, &kv[1], &e))
 			return EPERM;
 	} else {
-		kind = pf_edit_infer_kind(text, len);
+		kind = type ? kind_of_type_name(type) : -1;
 		if (kind < 0)
-			return EINVAL;
-		if (kind == PK_STR)
-			len = text_len(text, len);
-		if ((rc = set_kind(doc, &kv[1], kind, text, len)))
-			return rc;
+			kind = pf_edit_infer_kind(text, len);
+		if (kind == PF_KIND_COMPLEX) {
+			double re, im;
+			pk_complex_parse((const char *)text, len, &re, &im, NULL);
+			if (pk_val_new_complex(doc, re, im, &kv[1], &e))
+				return ENOMEM;
+		} else {
+			if (kind == PK_STR)
+				len = text_len(text, len);
+			if ((rc = set_kind(doc, &kv[1], kind, text, len)))
+				return rc;
+		}
 	}
 	if (!pairs) {
 		uint64_t i;

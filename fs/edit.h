@@ -28,7 +28,8 @@
 int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len);
 
 /* The type a new file's content gets: an int, float, bool, None or
- * complex literal, else str. */
+ * complex literal, else str (PF_KIND_COMPLEX for complex). */
+enum { PF_KIND_COMPLEX = 100 };
 int pf_edit_infer_kind(const uint8_t *text, size_t len);
 
 /* Converts the scalar at ref to `type` (a user.pickle.type name: str,
@@ -44,7 +45,11 @@ int pf_edit_remove(pk_doc *doc, pf_ref dir, const pk_val *key,
  * name is a decimal and the dict's keys are ints), or, in a list of n
  * items, item n. dir_value: a new empty dict instead of text. */
 int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
-		const uint8_t *text, size_t len);
+		const uint8_t *text, size_t len, const char *type);
+/* type (a user.pickle.type name) instead of inference when not NULL. */
+
+/* Whether text would be accepted by pf_edit_set (changes nothing). */
+int pf_edit_check(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len);
 /* The key slot gets the key `name` stands for, same type when it can. */
 int pf_edit_rename_key(pk_doc *doc, pk_val *key, const char *name);
 

@@ -38,6 +38,7 @@ struct pf_scratch {
 	pk_buf data;
 	uint64_t ino;
 	int keep; /* scratch: stays in memory at close */
+	char type[16]; /* user.pickle.type set on it (cp -a, mv) */
 };
 
 struct pf_fs {
@@ -1123,7 +1124,19 @@ int pf_fs_statfs(pf_fs *fs, struct statvfs *st)
 
 /* ---- the write side ---------------------------------------------------- */
 
-/* Names editors give the files they keep beside the one they edit. */
+static int alnum_tail(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* Names editors and atomic writers give the files they keep beside the
+ * one they change. */
 static int scratch_name(const char *name)
 {
 	size_t n = strlen(name);
@@ -1142,6 +1155,15 @@ static int scratch_name(const char *name)
 		return 1; /* emacs lock files */
 	if (name[0] == '#' && n > 1 && name[n - 1] == '#')
 		return 1; /* emacs auto-saves */
+	/* the temporary files of atomic writers (O_EXCL, random tails):
+	 * GNU sed -i "sedXXXXXX", perl -i "XXxxxxxx", Python's mkstemp
+	 * "tmpxxxxxxxx" */
+	if (n == 9 && memcmp(name, "sed", 3) == 0 && alnum_tail(name + 3, 6))
+		return 1;
+	if (n == 8 && memcmp(name, "XX", 2) == 0 && alnum_tail(name + 2, 6))
+		return 1;
+	if (n == 11 && memcmp(name, "tmp", 3) == 0 && alnum_tail(name + 3, 8))
+		return 1;
 	return 0;
 }
 
@@ -1385,7 +1407,7 @@ static int find_entry(pf_inode *dir, const char *name, uint64_t *i,
 
 /* Adds a new entry holding text (the scratch file that became real). */
 static int add_entry(pf_fs *fs, pf_inode *dir, const char *name,
-		     const pk_buf *text)
+		     const pk_buf *text, const char *type)
 {
 	pf_child ch;
 	uint64_t i;
@@ -1398,7 +1420,7 @@ static int add_entry(pf_fs *fs, pf_inode *dir, const char *name,
 				 text->len);
 	else
 		rc = pf_edit_add(dir->src->doc, dir->ref, name, 0, text->data,
-				 text->len);
+				 text->len, type);
 	return edit_end(fs, dir, rc, 1);
 }
 
@@ -1413,8 +1435,9 @@ static int commit_handle(pf_fs *fs, pf_file *f)
 		struct pf_scratch *sc = f->sc;
 		pk_buf text = PK_BUF_INIT;
 		pf_inode *dir;
-		char *name = NULL;
+		char *name = NULL, type[16];
 		pthread_mutex_lock(&fs->xlock);
+		memcpy(type, sc->type, sizeof(type));
 		dir = sc->dir;
 		if (sc->keep || !dir) {
 			pthread_mutex_unlock(&fs->xlock);
@@ -1431,7 +1454,8 @@ static int commit_handle(pf_fs *fs, pf_file *f)
 			scratch_unlink_locked(fs, sc);
 		pthread_mutex_unlock(&fs->xlock);
 		if (!rc)
-			rc = add_entry(fs, dir, name, &text);
+			rc = add_entry(fs, dir, name, &text,
+				       type[0] ? type : NULL);
 		free(name);
 		pk_buf_release(&text);
 		f->dirty = 0;
@@ -1457,9 +1481,26 @@ static int commit_handle(pf_fs *fs, pf_file *f)
  * file) is committed at release, after the last close. */
 int pf_fs_flush(pf_fs *fs, pf_file *f)
 {
-	if (!f || !f->written)
+	int rc;
+
+	if (!f || !f->dirty)
 		return 0;
-	return commit_handle(fs, f);
+	if (f->written)
+		return commit_handle(fs, f);
+	if (f->sc)
+		return 0;
+	/* emptied (O_TRUNC) and closed without a write, as `: > f` does: an
+	 * empty text that is no literal of the type is refused now, where
+	 * close() can say so; a valid one is committed at release */
+	rc = edit_begin(fs, f->in);
+	if (rc)
+		return rc;
+	rc = f->in->look == PF_LOOK_FILE
+		     ? pf_edit_check(f->in->src->doc, f->in->ref, f->wbuf.data,
+				     f->wbuf.len)
+		     : 0;
+	pf_source_leave(f->in->src);
+	return rc;
 }
 
 int pf_fs_truncate(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
@@ -1577,11 +1618,9 @@ int pf_fs_create(pf_fs *fs, pf_inode *dir, const char *name, int flags,
 	}
 	if (rc != ENOENT)
 		return rc;
-	/* O_EXCL is how mkstemp, sed -i, perl -i and vim make the files
-	 * they keep beside the one they edit: those stay in memory. */
-	return new_scratch(fs, dir, name,
-			   (flags & O_EXCL) || scratch_name(name), out, st,
-			   fh);
+	/* Editors' and atomic writers' files stay in memory; anything else
+	 * (also cp and mv, which create with O_EXCL) is a new key at close. */
+	return new_scratch(fs, dir, name, scratch_name(name), out, st, fh);
 }
 
 int pf_fs_mkdir(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
@@ -1596,7 +1635,8 @@ int pf_fs_mkdir(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
 	if (find_entry(dir, name, &i, &ch) == 0)
 		rc = EEXIST;
 	else
-		rc = pf_edit_add(dir->src->doc, dir->ref, name, 1, NULL, 0);
+		rc = pf_edit_add(dir->src->doc, dir->ref, name, 1, NULL, 0,
+				 NULL);
 	rc = edit_end(fs, dir, rc, 1);
 	if (rc)
 		return rc;
@@ -1692,7 +1732,7 @@ int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name,
 				     : EISDIR;
 		else
 			rc = pf_edit_add(dir->src->doc, dir->ref, newname, 0,
-					 text.data, text.len);
+					 text.data, text.len, NULL);
 		rc = edit_end(fs, dir, rc, 1);
 		if (!rc) {
 			pthread_mutex_lock(&fs->xlock);
@@ -1787,6 +1827,21 @@ int pf_fs_setxattr(pf_fs *fs, pf_inode *in, const char *name,
 		return EINVAL;
 	memcpy(type, value, size);
 	type[size] = '\0';
+	if (in->kind == PF_I_SCRATCH && !fs->ro) {
+		/* cp -a and mv copy the type of what they copy: it is the
+		 * type the new key gets when the file is closed */
+		struct pf_scratch *sc;
+		pthread_mutex_lock(&fs->xlock);
+		sc = scratch_of_inode(fs, in);
+		if (sc && size < sizeof(sc->type)) {
+			memcpy(sc->type, type, size + 1);
+			rc = 0;
+		} else {
+			rc = sc ? EINVAL : ENOENT;
+		}
+		pthread_mutex_unlock(&fs->xlock);
+		return rc;
+	}
 	if (in->kind != PF_I_VALUE)
 		return fs->ro ? EROFS : EPERM;
 	rc = edit_begin(fs, in);

@@ -173,6 +173,8 @@ def scalar_bytes(obj):
     if type(obj) is complex:
         return [repr(obj).encode() + b'\n']
     if type(obj) is str:
+        if obj == '':
+            return [b'']  # an empty str is an empty file
         out = [utf8(obj) + b'\n']
         try:
             # a Python 2 str loaded with encoding='latin1': the mount
