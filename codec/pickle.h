@@ -104,6 +104,11 @@ struct pk_node {
 	uint32_t kids_cap;
 	uint32_t nsteps;
 	uint32_t flags;     /* PK_NODE_* */
+	/* Free for the doc's user: the mount keeps its view record of the
+	 * node here (valid while view_gen matches its view's generation),
+	 * instead of a hash table of millions of nodes. */
+	uint32_t view;
+	uint32_t view_gen;
 	pk_val *kids;
 	union {
 		pk_step two[2]; /* nsteps <= 2: EMPTY_DICT + SETITEMS and

@@ -29,7 +29,7 @@ struct dircache {
 struct pf_docview {
 	const pk_doc *doc;
 	pf_ref root;
-	pf_ptrmap canon; /* node -> index into recs */
+	uint32_t gen; /* marks the nodes' view records as this view's */
 	struct canon_rec *recs;
 	size_t nrecs, caprecs;
 	pf_ptrmap dirs; /* (ident, part) -> struct dircache * */
@@ -125,6 +125,28 @@ static void frame_close(struct frame *f)
 	f->lay = NULL;
 }
 
+/* The view record of a container node: kept in the node itself (see
+ * pk_node.view), valid for this view's generation only. */
+static uint32_t view_generation(void)
+{
+	static uint32_t next;
+	uint32_t g;
+
+	/* never 0: that is what a new node carries */
+	do
+		g = __atomic_add_fetch(&next, 1, __ATOMIC_RELAXED);
+	while (g == 0);
+	return g;
+}
+
+static int canon_get(const pf_docview *dv, const pk_node *n, uint64_t *r)
+{
+	if (n->view_gen != dv->gen)
+		return 0;
+	*r = n->view;
+	return 1;
+}
+
 static int add_rec(pf_docview *dv, pf_ref parent, uint64_t index,
 		   const pk_val *slot, int64_t *out)
 {
@@ -138,8 +160,10 @@ static int add_rec(pf_docview *dv, pf_ref parent, uint64_t index,
 	r->index = (uint32_t)index;
 	r->nsub = 0;
 	r->slot = slot;
-	if (pf_ptrmap_put(&dv->canon, pf_node(slot), 0, dv->nrecs))
+	if (dv->nrecs >= UINT32_MAX)
 		return ENOMEM;
+	pf_node(slot)->view = (uint32_t)dv->nrecs;
+	pf_node(slot)->view_gen = dv->gen;
 	*out = (int64_t)dv->nrecs++;
 	return 0;
 }
@@ -181,8 +205,7 @@ static int walk(pf_docview *dv,
 			continue;
 		rec = -1;
 		if (t.part == PF_PART_SELF) {
-			if (pf_ptrmap_get(&dv->canon, pf_node(t.val), 0,
-					  &dummy))
+			if (canon_get(dv, pf_node(t.val), &dummy))
 				continue; /* seen: this occurrence is a link */
 			if ((rc = add_rec(dv, f->dir, i, t.val, &rec)))
 				goto cleanup;
@@ -221,7 +244,7 @@ int pf_docview_new_ex(const pk_doc *doc,
 	dv->doc = doc;
 	dv->root.val = &doc->root;
 	dv->root.part = pf_ref_is_dir(dv->root) ? PF_PART_SELF : PF_PART_WRAP;
-	pf_ptrmap_init(&dv->canon);
+	dv->gen = view_generation();
 	pf_ptrmap_init(&dv->dirs);
 	rc = walk(dv, progress, ctx);
 	if (rc) {
@@ -245,15 +268,13 @@ void pf_docview_free(pf_docview *dv)
 	}
 	free(dv->dlist);
 	free(dv->recs);
-	pf_ptrmap_release(&dv->canon);
 	pf_ptrmap_release(&dv->dirs);
 	free(dv);
 }
 
 size_t pf_docview_bytes(const pf_docview *dv)
 {
-	return sizeof(*dv) + pf_ptrmap_bytes(&dv->canon) +
-	       pf_ptrmap_bytes(&dv->dirs) + dv->caprecs * sizeof(*dv->recs) +
+	return sizeof(*dv) + pf_ptrmap_bytes(&dv->dirs) + dv->caprecs * sizeof(*dv->recs) +
 	       dv->bytes;
 }
 
@@ -435,7 +456,7 @@ static int look_of(pf_docview *dv, pf_ref dir, uint64_t i, pf_ref t)
 		return PF_LOOK_FILE;
 	if (t.part != PF_PART_SELF)
 		return PF_LOOK_DIR;
-	if (!pf_ptrmap_get(&dv->canon, pf_node(t.val), 0, &r))
+	if (!canon_get(dv, pf_node(t.val), &r))
 		return PF_LOOK_LINK; /* not reached by the walk: cannot be */
 	rec = &dv->recs[r];
 	if (rec->parent.val && rec->index == i && pf_ref_same(rec->parent, dir))
@@ -506,7 +527,7 @@ int pf_docview_nsubdirs(pf_docview *dv, pf_ref dir, uint64_t *n)
 	int rc;
 
 	if (dir.part == PF_PART_SELF &&
-	    pf_ptrmap_get(&dv->canon, pf_ref_ident(dir), 0, &r)) {
+	    canon_get(dv, pf_node(dir.val), &r)) {
 		*n = dv->recs[r].nsub;
 		return 0;
 	}
@@ -542,7 +563,7 @@ static int chain(pf_docview *dv, pf_ref dir, struct hop **out, size_t *len)
 		h.dir = dir;
 		if (dir.part == PF_PART_SELF) {
 			uint64_t r;
-			if (!pf_ptrmap_get(&dv->canon, pf_ref_ident(dir), 0,
+			if (!canon_get(dv, pf_node(dir.val),
 					   &r) ||
 			    !dv->recs[r].parent.val) {
 				rc = EIO;
@@ -591,7 +612,7 @@ int pf_docview_link(pf_docview *dv, pf_ref dir, uint64_t i, pk_buf *out)
 		return rc;
 	if (c.look != PF_LOOK_LINK)
 		return EINVAL;
-	if (!pf_ptrmap_get(&dv->canon, pf_node(c.e.target.val), 0, &r))
+	if (!canon_get(dv, pf_node(c.e.target.val), &r))
 		return EIO;
 	target.val = dv->recs[r].slot;
 	target.part = PF_PART_SELF;

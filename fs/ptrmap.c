@@ -15,12 +15,19 @@ void pf_ptrmap_release(pf_ptrmap *m)
 	pf_ptrmap_init(m);
 }
 
+/* Arena pointers are evenly spaced, which defeats a plain multiplicative
+ * hash masked to its low bits (long probe runs): mix all the bits
+ * (the splitmix64 finalizer). */
 static size_t hash_key(const void *ptr, uint32_t tag)
 {
-	uint64_t h = (uint64_t)(uintptr_t)ptr * 0x9e3779b97f4a7c15ull;
+	uint64_t h = (uint64_t)(uintptr_t)ptr ^ ((uint64_t)tag << 48);
 
-	h ^= (uint64_t)tag * 0xc2b2ae3d27d4eb4full;
-	return (size_t)(h ^ (h >> 31));
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (size_t)h;
 }
 
 static pf_ptrmap_slot *find(const pf_ptrmap *m, const void *ptr, uint32_t tag)

@@ -42,7 +42,7 @@ if not os.path.isdir(d):
         with open('%s/p%04d.pkl' % (d, i), 'wb') as f:
             pickle.dump({'id': i, 'values': list(range(50))}, f, 4)
 PY
-gcc -std=c11 -O2 $(pkg-config --cflags fuse3) scripts/bench-memfs.c -o "$W/bench-memfs" $(pkg-config --libs fuse3) -lpthread
+gcc -std=c11 -D_GNU_SOURCE -O2 $(pkg-config --cflags fuse3) scripts/bench-memfs.c -o "$W/bench-memfs" $(pkg-config --libs fuse3) -lpthread
 
 best() { sort -g | head -n 1; }
 now() { date +%s.%N; }
