@@ -233,6 +233,29 @@ static size_t tree_bytes(const pf_source *s)
 	return pk_doc_bytes(s->doc) + pf_docview_bytes(s->dv);
 }
 
+/* While the decoder reads on, the pages it has passed leave our resident
+ * set (they stay in the page cache and come back on a read of a value
+ * that points there): a big pickle's bytes and its tree are not both
+ * resident at the peak. */
+struct decode_pass {
+	pf_progress *pg;
+	pf_map *map;
+	uint64_t dropped;
+};
+
+static int decode_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct decode_pass *dp = ctx;
+	uint64_t page = 4096, upto = done & ~(page - 1);
+
+	if (dp->map->addr && dp->map->data == dp->map->addr && upto > dp->dropped) {
+		madvise((char *)dp->map->addr + dp->dropped,
+			(size_t)(upto - dp->dropped), MADV_DONTNEED);
+		dp->dropped = upto;
+	}
+	return pf_progress_cb(dp->pg, done, total);
+}
+
 /* Loads the tree (lock held). strict: the whole file must be one pickle
  * (how a file without magic proves it is one). */
 static int load(pf_source *s, int strict, int show_progress, pk_err *e)
@@ -245,9 +268,12 @@ static int load(pf_source *s, int strict, int show_progress, pk_err *e)
 	if (!s->map && (rc = map_source(s, &pg, e)))
 		goto cleanup;
 	pg.what = "indexing";
-	drc = pk_decode_ex(s->map->data, s->map->len,
-			   strict ? PK_DEC_STRICT_END : 0, pf_progress_cb, &pg,
-			   &s->doc, e);
+	{
+		struct decode_pass dp = {&pg, s->map, 0};
+		drc = pk_decode_ex(s->map->data, s->map->len,
+				   strict ? PK_DEC_STRICT_END : 0, decode_progress,
+				   &dp, &s->doc, e);
+	}
 	if (drc != PK_OK) {
 		s->doc = NULL;
 		rc = pf_errno_of(drc);

@@ -11,6 +11,10 @@ int pf_ref_is_dir(pf_ref r)
 {
 	switch (r.part) {
 	case PF_PART_SELF:
+		/* scalars are files: decided without reading their bytes, so
+		 * walking a big tree does not page its whole pickle back in */
+		if (!pf_is_node(r.val))
+			return 0;
 		return pf_form_is_dir(pf_form_of(r.val));
 	case PF_PART_WRAP:
 	case PF_PART_INST_ARGS:

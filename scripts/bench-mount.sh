@@ -28,9 +28,10 @@ trap cleanup EXIT
 import os, pickle, sys, numpy as np
 w = sys.argv[1]
 if not os.path.exists(w + '/dicts.pkl'):
-    data = [{'id': i, 'name': 'user%07d' % i,
-             'email': 'user%07d@example.org' % i, 'score': i * 0.5,
-             'ok': i % 3 == 0} for i in range(2_000_000)]
+    cities = ('Paris', 'Lima', 'Oslo')
+    data = [{'id': i, 'name': 'user%07d' % i, 'score': i * 0.5,
+             'ok': i % 3 == 0, 'city': cities[i % 3], 'rank': i % 1000}
+            for i in range(2_000_000)]
     open(w + '/dicts.pkl', 'wb').write(pickle.dumps(data, 4))
 if not os.path.exists(w + '/array.pkl'):
     a = np.arange(100 * 2**20 // 8, dtype=np.float64)

@@ -20,8 +20,9 @@ if [ ! -s "$W/dicts.pkl" ] || [ ! -s "$W/array.pkl" ] ||
 import pickle, sys, numpy as np
 w = sys.argv[1]
 # 2M small dicts, ~100 MB: a user table as people pickle it
-data = [{'id': i, 'name': 'user%07d' % i, 'email': 'user%07d@example.org' % i,
-         'score': i * 0.5, 'ok': i % 3 == 0} for i in range(2_000_000)]
+CITIES = ('Paris', 'Lima', 'Oslo')
+data = [{'id': i, 'name': 'user%07d' % i, 'score': i * 0.5, 'ok': i % 3 == 0,
+         'city': CITIES[i % 3], 'rank': i % 1000} for i in range(2_000_000)]
 open(w + '/dicts.pkl', 'wb').write(pickle.dumps(data, 4))
 a = np.arange(100 * 2**20 // 8, dtype=np.float64)
 open(w + '/array.pkl', 'wb').write(pickle.dumps(a, 4))
