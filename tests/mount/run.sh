@@ -50,42 +50,7 @@ check() { # check NAME COMMAND...: passes when the command succeeds
 	fi
 }
 
-# mount_fs MOUNTPOINT ARGS... : starts picklefs -f in the background and
-# waits for the mount. Sets MPID and MLOG.
-mount_fs() {
-	local mp=$1
-	shift
-	mkdir -p "$mp"
-	MLOG="$WORK/log.$(basename "$mp")"
-	"$BIN" -f "$@" "$mp" 2>"$MLOG" &
-	MPID=$!
-	PIDS+=("$MPID")
-	MOUNTS+=("$mp")
-	local i
-	for i in $(seq 100); do
-		if grep -q " $mp fuse" /proc/mounts; then return 0; fi
-		if ! kill -0 "$MPID" 2>/dev/null; then break; fi
-		sleep 0.05
-	done
-	bad "mount $*: did not mount ($(head -c 300 "$MLOG"))"
-	return 1
-}
-
-# umount_fs MOUNTPOINT: unmounts, waits for picklefs to exit, checks its
-# exit status and its log for sanitizer reports.
-umount_fs() {
-	local mp=$1 rc i
-	for i in $(seq 50); do
-		fusermount3 -u "$mp" 2>/dev/null && break
-		sleep 0.1
-	done
-	wait "$MPID"
-	rc=$?
-	if [ "$rc" -ne 0 ]; then bad "picklefs on $mp exited $rc"; else ok; fi
-	if grep -q "AddressSanitizer\|LeakSanitizer\|runtime error" "$MLOG"; then
-		bad "sanitizer report on $mp: $(grep -m3 "Sanitizer\|runtime error" "$MLOG" | tr '\n' ' ')"
-	else ok; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if [ ! -x "$BIN" ]; then
 	echo "FAIL no $BIN (make $BUILD/asan/picklefs)"
