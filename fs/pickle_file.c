@@ -59,13 +59,13 @@ static int map_fd(int fd, size_t len, void **map, pk_err *e)
 	return PK_OK;
 }
 
-int pk_pickle_file_open_ex(pk_pickle_file *pf, const char *path,
-			   const char *cache_dir, pk_progress_fn progress,
-			   void *ctx, pk_err *e)
+int pk_pickle_file_open(pk_pickle_file *pf, const char *path, pk_err *e)
 {
-	int fd = -1, cfd = -1, rc;
+	int fd = -1, rc;
 	uint8_t head[4];
 	ssize_t got;
+	void *map = NULL;
+	size_t size;
 
 	memset(pf, 0, sizeof(*pf));
 	pk_buf_init(&pf->mem);
@@ -82,69 +82,35 @@ int pk_pickle_file_open_ex(pk_pickle_file *pf, const char *path,
 		rc = io_fail(e, "cannot read file");
 		goto cleanup;
 	}
+	size = (size_t)pf->st.st_size;
+	if ((rc = map_fd(fd, size, &map, e)))
+		goto cleanup;
 	pf->z.fmt = pk_z_detect(head, (size_t)got);
 	if (pf->z.fmt == PK_Z_NONE) {
-		rc = map_fd(fd, (size_t)pf->st.st_size, &pf->map, e);
-		if (rc)
-			goto cleanup;
-		pf->map_len = (size_t)pf->st.st_size;
-		pf->data = pf->map;
-		pf->len = pf->map_len;
-		rc = PK_OK;
+		pf->map = map;
+		pf->map_len = size;
+		pf->data = map;
+		pf->len = size;
 		goto cleanup;
 	}
-	if (!cache_dir) {
-		void *cmap;
-		size_t clen = (size_t)pf->st.st_size;
-		rc = map_fd(fd, clen, &cmap, e);
-		if (rc)
-			goto cleanup;
-		rc = pk_z_decompress_mem(cmap, clen, &pf->mem, &pf->z, 0, e);
-		munmap(cmap, clen);
-		if (rc)
-			goto cleanup;
+	rc = pk_z_decompress_mem(map, size, &pf->mem, &pf->z, 0, e);
+	munmap(map, size);
+	if (rc == PK_OK) {
 		pf->data = pf->mem.data;
 		pf->len = pf->mem.len;
-		goto cleanup;
-	}
-	{
-		/* Decompress into an unlinked file in the cache folder: the
-		 * page cache, not our heap, holds a big pickle. */
-		uint64_t out_len = 0;
-		cfd = open(cache_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (cfd < 0) {
-			rc = io_fail(e, "cannot create cache file");
-			goto cleanup;
-		}
-		rc = pk_z_decompress_fd(fd, cfd, &pf->z, &out_len, progress,
-					ctx, e);
-		if (rc)
-			goto cleanup;
-		rc = map_fd(cfd, (size_t)out_len, &pf->map, e);
-		if (rc)
-			goto cleanup;
-		pf->map_len = (size_t)out_len;
-		pf->data = pf->map;
-		pf->len = pf->map_len;
 	}
 cleanup:
 	if (fd >= 0)
 		close(fd);
-	if (cfd >= 0)
-		close(cfd);
 	if (rc != PK_OK) {
 		pk_zinfo z = pf->z;
-		struct stat st = pf->st;
-		pk_pickle_file_close(pf);
+		pk_buf_release(&pf->mem);
+		if (pf->map)
+			munmap(pf->map, pf->map_len);
+		memset(pf, 0, sizeof(*pf));
 		pf->z = z;
-		pf->st = st;
 	}
 	return rc;
-}
-
-int pk_pickle_file_open(pk_pickle_file *pf, const char *path, pk_err *e)
-{
-	return pk_pickle_file_open_ex(pf, path, NULL, NULL, NULL, e);
 }
 
 void pk_pickle_file_close(pk_pickle_file *pf)
@@ -155,8 +121,8 @@ void pk_pickle_file_close(pk_pickle_file *pf)
 	memset(pf, 0, sizeof(*pf));
 }
 
-void pk_pickle_file_describe(const char *name, const pk_pickle_file *pf,
-			     const pk_err *e, pk_buf *out)
+static void describe(const char *name, const pk_pickle_file *pf,
+		     const pk_err *e, pk_buf *out)
 {
 	if (e->code == PK_E_IO) {
 		pk_buf_addf(out, "%s: %s: %s", name, e->msg, strerror(errno));
@@ -177,7 +143,7 @@ void pk_pickle_file_report(const char *name, const pk_pickle_file *pf,
 {
 	pk_buf b = PK_BUF_INIT;
 
-	pk_pickle_file_describe(name, pf, e, &b);
+	describe(name, pf, e, &b);
 	fprintf(stderr, "%s\n", b.data ? (char *)b.data : "error");
 	pk_buf_release(&b);
 }

@@ -2,10 +2,10 @@
  * pickle_file.h - a pickle file on disk: open it (mapped, decompressed if
  * gzip/bzip2) and write a doc back to it atomically.
  *
- * What: the file-level half of the codec's users (pickletool, the mount's
- * loader and write-back): mapping, decompression into memory or into an
- * unlinked cache file, the "NAME: byte N: message" report, and the
- * temp-file + fsync + rename + fsync(dir) write-back.
+ * What: the file-level half of the codec's users: mapping and
+ * decompression for pickletool, the "NAME: byte N: message" report, and
+ * the temp-file + fsync + rename + fsync(dir) write-back that pickletool
+ * and the mount share.
  * Ownership: a pk_pickle_file owns its mapping, its decompressed copy and
  * its descriptors; pk_pickle_file_close releases them. `data` stays valid
  * until then, so docs decoded from it must be freed first.
@@ -36,12 +36,9 @@ typedef struct pk_pickle_file {
 	pk_buf mem; /* decompressed in memory */
 } pk_pickle_file;
 
-/* Opens path. cache_dir: where a compressed pickle is decompressed to
- * (an unlinked temporary file, then mapped), or NULL to decompress into
- * memory. progress may be NULL. */
-int pk_pickle_file_open_ex(pk_pickle_file *pf, const char *path,
-			   const char *cache_dir, pk_progress_fn progress,
-			   void *ctx, pk_err *e);
+/* Opens path: plain pickles are mapped, compressed ones decompressed
+ * into memory (pickletool's needs; the mount streams big compressed
+ * pickles into cache files itself, fs/source.c). */
 int pk_pickle_file_open(pk_pickle_file *pf, const char *path, pk_err *e);
 void pk_pickle_file_close(pk_pickle_file *pf);
 
@@ -49,9 +46,6 @@ void pk_pickle_file_close(pk_pickle_file *pf);
  * decompressed bytes, said so, for compressed files). */
 void pk_pickle_file_report(const char *name, const pk_pickle_file *pf,
 			   const pk_err *e);
-/* The same text into a buffer (no newline), for logs. */
-void pk_pickle_file_describe(const char *name, const pk_pickle_file *pf,
-			     const pk_err *e, pk_buf *out);
 
 /* Encodes doc, compresses it as z says, and replaces path atomically:
  * a temporary file beside it, fsync, rename over path, fsync of the

@@ -1508,13 +1508,13 @@ int pf_fs_truncate(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
 {
 	pf_file *own = NULL;
 	pk_buf *b;
-	int rc;
+	int rc, keep_cache;
 
 	if (fs->ro)
 		return EROFS;
 	if (!f || !f->writable) {
 		/* truncate(2) by name: open, cut, commit */
-		if ((rc = pf_fs_open(fs, in, O_WRONLY, &own, &rc)))
+		if ((rc = pf_fs_open(fs, in, O_WRONLY, &own, &keep_cache)))
 			return rc;
 		f = own;
 	}
