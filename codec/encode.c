@@ -227,7 +227,8 @@ static int memoize_index(struct enc *x, uint32_t *idx)
 	return 0;
 }
 
-static int note_written(struct enc *x, pk_val v, uint32_t idx)
+/* Records that v was written under idx; `track`: a GET may follow. */
+static int note_written(struct enc *x, pk_val v, uint32_t idx, int track)
 {
 	if (x->doc->memo_mixed) {
 		pk_memo_ent *o = pk_memo_put(&x->occ, idx);
@@ -235,104 +236,111 @@ static int note_written(struct enc *x, pk_val v, uint32_t idx)
 			return oom(x);
 		o->val = 1;
 	}
-	if (tracked(x, v) && pk_idmap_set(&x->ids, v.bits, idx) < 0)
+	if (track && pk_idmap_set(&x->ids, v.bits, idx) < 0)
 		return oom(x);
 	return 0;
 }
 
-/* Writes the PUT that memoizes v (if any) and remembers it. */
-static int emit_put(struct enc *x, pk_val v)
+static int renumber_put(struct enc *x, pk_val v)
 {
 	uint32_t idx;
-	uint8_t form;
+
+	if (!renumber_memoizes(v))
+		return 0;
+	idx = (uint32_t)x->ids.used;
+	if (pk_idmap_set(&x->ids, v.bits, idx) < 0)
+		return oom(x);
+	if (x->doc->proto >= 4)
+		return emit1(x, PK_OP_MEMOIZE);
+	return emit_index(x, PK_OP_PUT, PK_OP_BINPUT, PK_OP_LONG_BINPUT, x->bin,
+			  idx);
+}
+
+/* Writes the PUT that memoizes node value v (if any), remembers it. */
+static int emit_put(struct enc *x, pk_val v)
+{
+	const pk_node *n = pk_val_node(v);
+	uint32_t idx = n->memo;
 	int rc;
 
-	if (x->renumber) {
-		if (!renumber_memoizes(v))
-			return 0;
-		idx = (uint32_t)x->ids.used;
-		if (pk_idmap_set(&x->ids, v.bits, idx) < 0)
-			return oom(x);
-		if (x->doc->proto >= 4)
-			return emit1(x, PK_OP_MEMOIZE);
-		return emit_index(x, PK_OP_PUT, PK_OP_BINPUT,
-				  PK_OP_LONG_BINPUT, x->bin, idx);
-	}
-	if (pk_val_is_node(v)) {
-		const pk_node *n = pk_val_node(v);
-		form = n->put;
-		idx = n->memo;
-		if (!form)
-			return 0;
-		if (form == PK_OP_MEMOIZE) {
-			if ((rc = memoize_index(x, &idx)) ||
-			    (rc = emit1(x, PK_OP_MEMOIZE)))
-				return rc;
-		} else if ((rc = emit_index(x, PK_OP_PUT,
-					    form == PK_OP_BINPUT ? PK_OP_BINPUT
-								 : 0,
-					    PK_OP_LONG_BINPUT, form != PK_OP_PUT,
-					    idx))) {
+	if (x->renumber)
+		return renumber_put(x, v);
+	if (!n->put)
+		return 0;
+	if (n->put == PK_OP_MEMOIZE) {
+		if ((rc = memoize_index(x, &idx)) ||
+		    (rc = emit1(x, PK_OP_MEMOIZE)))
 			return rc;
-		}
-		return note_written(x, v, idx);
+	} else if ((rc = emit_index(x, PK_OP_PUT,
+				    n->put == PK_OP_BINPUT ? PK_OP_BINPUT : 0,
+				    PK_OP_LONG_BINPUT, n->put != PK_OP_PUT,
+				    idx))) {
+		return rc;
 	}
-	{
-		/* A scalar's PUT is the opcode after its bytes: copy it. */
-		const uint8_t *b = pk_val_bytes(v);
-		const uint8_t *p = b + pk_scalar_op_len(b, NULL);
-		size_t n;
-		switch (*p) {
-		case PK_OP_MEMOIZE:
-			if ((rc = memoize_index(x, &idx)))
-				return rc;
-			n = 1;
-			break;
-		case PK_OP_BINPUT:
-			idx = p[1];
-			n = 2;
-			break;
-		case PK_OP_LONG_BINPUT:
-			idx = (uint32_t)p[1] | (uint32_t)p[2] << 8 |
-			      (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
-			n = 5;
-			break;
-		case PK_OP_PUT:
-			idx = 0;
-			for (n = 1; p[n] != '\n'; n++)
-				idx = idx * 10 + (uint32_t)(p[n] - '0');
-			n++;
-			break;
-		default:
-			return 0;
-		}
-		if ((rc = emit(x, p, n)))
+	return note_written(x, v, idx, (n->flags & PK_NODE_SHARED) != 0);
+}
+
+/* A scalar's PUT is the opcode at p, right after its bytes: copy it. */
+static int emit_scalar_put(struct enc *x, pk_val v, const uint8_t *p,
+			   int track)
+{
+	uint32_t idx;
+	size_t n;
+	int rc;
+
+	if (x->renumber)
+		return renumber_put(x, v);
+	switch (*p) {
+	case PK_OP_MEMOIZE:
+		if ((rc = memoize_index(x, &idx)))
 			return rc;
-		return note_written(x, v, idx);
+		n = 1;
+		break;
+	case PK_OP_BINPUT:
+		idx = p[1];
+		n = 2;
+		break;
+	case PK_OP_LONG_BINPUT:
+		idx = (uint32_t)p[1] | (uint32_t)p[2] << 8 |
+		      (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
+		n = 5;
+		break;
+	case PK_OP_PUT:
+		idx = 0;
+		for (n = 1; p[n] != '\n'; n++)
+			idx = idx * 10 + (uint32_t)(p[n] - '0');
+		n++;
+		break;
+	default:
+		return 0;
 	}
+	if ((rc = emit(x, p, n)))
+		return rc;
+	return note_written(x, v, idx, track);
 }
 
 /* ---- scalars ---------------------------------------------------------- */
 
-static int emit_scalar(struct enc *x, pk_val v)
+/* Writes scalar v whose bytes are len long (payload of them counted);
+ * `track`: it is memoized and a GET may fetch it later. */
+static int emit_scalar(struct enc *x, pk_val v, size_t len, uint64_t payload,
+		       int track)
 {
 	const uint8_t *b = pk_val_bytes(v);
-	uint64_t payload = 0;
-	size_t n = pk_scalar_op_len(b, &payload);
 	int rc;
 
 	if (payload >= FRAME_TARGET) {
 		/* _Pickler_write_bytes: large payloads bypass framing. */
-		size_t head = n - (size_t)payload;
+		size_t head = len - (size_t)payload;
 		if ((rc = commit_frame(x)) || (rc = flush_obuf(x)))
 			return rc;
 		if (x->write(x->ctx, b, head) < 0 ||
 		    x->write(x->ctx, b + head, (size_t)payload) < 0)
 			return pk_err_set(x->e, PK_E_IO, "write failed", 0);
-	} else if ((rc = emit(x, b, n))) {
+	} else if ((rc = emit(x, b, len))) {
 		return rc;
 	}
-	return emit_put(x, v);
+	return emit_scalar_put(x, v, b + len, track);
 }
 
 /* ---- nodes ------------------------------------------------------------ */
@@ -363,11 +371,16 @@ static int save(struct enc *x, pk_val v)
 	if ((rc = boundary(x)))
 		return rc;
 	if (!pk_val_is_node(v)) {
-		size_t len = pk_scalar_op_len(pk_val_bytes(v), NULL);
-		if (tracked_len(x, v, len) &&
-		    pk_idmap_find(&x->ids, v.bits, &idx))
-			return emit_get(x, get_is_bin(x, v), idx);
-		return emit_scalar(x, v);
+		/* the one place a scalar's length is worked out */
+		const uint8_t *b = pk_val_bytes(v);
+		uint64_t payload;
+		size_t len = pk_scalar_op_len(b, &payload);
+		int track = tracked_len(x, v, len);
+		if (track && pk_idmap_find(&x->ids, v.bits, &idx))
+			return emit_get(x, x->renumber ? x->bin
+						       : b[len] != PK_OP_PUT,
+					idx);
+		return emit_scalar(x, v, len, payload, track);
 	}
 	if (written_as(x, v, &idx))
 		return emit_get(x, get_is_bin(x, v), idx);
