@@ -1,6 +1,32 @@
-# tests/mount/lib.sh - mounting and unmounting picklefs in the mount
-# suites (sourced by run.sh and write.sh). Uses the caller's BIN, WORK,
-# PIDS, MOUNTS and its ok / bad counters.
+# tests/mount/lib.sh - what both mount suites (run.sh, write.sh) share:
+# cleanup on exit (every mount unmounted, every picklefs we started
+# stopped, by pid), pass/fail counting and mounting. The caller sets BIN,
+# WORK, PASS=0, FAIL=0, PIDS=() and MOUNTS=() before sourcing it.
+
+cleanup() {
+	local m p
+	for m in "${MOUNTS[@]}"; do
+		if mountpoint -q "$m" 2>/dev/null; then
+			fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null
+		fi
+	done
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+ok() { PASS=$((PASS + 1)); }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL $*"; }
+check() { # check NAME COMMAND...: passes when the command succeeds
+	local name=$1
+	shift
+	if "$@" >"$WORK/out" 2>&1; then ok; else
+		bad "$name: $(head -c 600 "$WORK/out" | tr '\n' ' ')"
+	fi
+}
+
 
 # mount_fs MOUNTPOINT ARGS... : starts picklefs -f in the background and
 # waits for the mount. Sets MPID and MLOG.

@@ -28,29 +28,8 @@ PIDS=()     # picklefs processes we started
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
-cleanup() {
-	local m p
-	for m in "${MOUNTS[@]}"; do
-		fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-ok() { PASS=$((PASS + 1)); }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL $*"; }
-check() { # check NAME COMMAND...: passes when the command succeeds
-	local name=$1
-	shift
-	if "$@" >"$WORK/out" 2>&1; then ok; else
-		bad "$name: $(head -c 600 "$WORK/out" | tr '\n' ' ')"
-	fi
-}
-
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 
 if [ ! -x "$BIN" ]; then
 	echo "FAIL no $BIN (make $BUILD/asan/picklefs)"

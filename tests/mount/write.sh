@@ -61,29 +61,7 @@ PIDS=()     # processes we started
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
-cleanup() {
-	local m p
-	for m in "${MOUNTS[@]}"; do
-		if mountpoint -q "$m" 2>/dev/null; then
-			fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null
-		fi
-	done
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-ok() { PASS=$((PASS + 1)); }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL $*"; }
-check() { # check NAME COMMAND...: passes when the command succeeds
-	local name=$1
-	shift
-	if "$@" >"$WORK/out" 2>&1; then ok; else
-		bad "$name: $(head -c 600 "$WORK/out" | tr '\n' ' ')"
-	fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 sh_ok() { # sh_ok NAME 'bash code': passes when the code succeeds
 	check "$1" bash -c "$2"
 }
@@ -114,7 +92,6 @@ AL() { echo "{'Jose': $1, 'Arnoldo': $2, 'Maria': $3}"; }
 listing() { ls -A "$1" | tr '\n' ' '; } # a source folder, sorted
 mlisting() { ls -f "$1" | grep -v '^\.\.\?$' | tr '\n' ' '; } # in the mount, in order
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # fresh NAME: a new copy of the fixtures (mtimes kept) in $WORK/NAME
 fresh() {
