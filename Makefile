@@ -82,7 +82,7 @@ unit: $(ASAN)/test-unit
 FUZZ_SRC := $(filter-out codec/compress.c,$(CODEC_SRC))
 $(BUILD)/fuzz-decode: tests/fuzz/fuzz_decode.c $(FUZZ_SRC)
 	@mkdir -p $(BUILD)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -Icodec -fsanitize=fuzzer,address,undefined $^ -o $@ -lm
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Icodec -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread -lm
 
 fuzz: $(BUILD)/fuzz-decode
 	@mkdir -p $(BUILD)/fuzz-corpus

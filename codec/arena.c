@@ -1,30 +1,43 @@
 #include "arena.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 /* Chunks start small (a tiny pickle costs 64 KiB) and double up to
- * 64 MiB, so a big tree takes few mappings; chunks are mmapped with huge
- * pages allowed, because first-touch page faults are a large part of the
- * cost of building a tree of millions of nodes. */
+ * 16 MiB, so a big tree takes few mappings. Chunks are mapped with
+ * MAP_POPULATE: faulting pages in one call is cheaper than one fault per
+ * page, and it lets a helper thread do it ahead of need (see arena.h).
+ * Transparent huge pages would cut the fault cost further, but where
+ * they are "madvise" with synchronous defrag they made decode times
+ * bimodal (compaction stalls), so they are not asked for. */
 #define CHUNK_MIN (64u << 10)
 #define CHUNK_MAX (16u << 20)
+/* Chunks from this size on are prepared by the helper thread: below it
+ * the tree is small and a thread would cost more than it saves. */
+#define AHEAD_MIN (1u << 20)
 #define ALIGN 8
 
 struct chunk {
 	struct chunk *next;
 	size_t size;
-	size_t used;
-	/* 16-byte aligned payload follows */
+	/* 8-byte aligned payload follows */
 };
 
 struct pk_arena {
-	struct chunk *head; /* current bump chunk */
-	struct chunk *big;  /* oversized allocations */
+	struct pk_arena_bump bump; /* first: the inline fast path's view */
+	struct chunk *head;	   /* current bump chunk, then older ones */
+	struct chunk *big;	   /* oversized allocations */
 	size_t total;
 	size_t next_chunk;
+	/* the helper: running while ahead_busy; its result in ahead */
+	int ahead_on;
+	pthread_t ahead_thread;
+	int ahead_busy;
+	size_t ahead_size;
+	struct chunk *ahead;
 };
 
 #define HDR ((sizeof(struct chunk) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
@@ -32,16 +45,53 @@ struct pk_arena {
 static struct chunk *chunk_new(size_t payload)
 {
 	size_t bytes = HDR + payload;
-	struct chunk *c = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1,
-			       0);
+	struct chunk *c =
+	    mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 
 	if (c == MAP_FAILED)
 		return NULL;
 	c->next = NULL;
 	c->size = payload;
-	c->used = 0;
 	return c;
+}
+
+static void chunk_free(struct chunk *c)
+{
+	munmap(c, HDR + c->size);
+}
+
+static void *ahead_main(void *arg)
+{
+	pk_arena *a = arg;
+
+	/* NULL on failure: the allocating thread then maps its own and
+	 * reports the error itself if that fails too */
+	a->ahead = chunk_new(a->ahead_size);
+	return NULL;
+}
+
+/* The helper's chunk (NULL if there is none), after it has finished. */
+static struct chunk *ahead_take(pk_arena *a)
+{
+	struct chunk *c;
+
+	if (a->ahead_busy) {
+		pthread_join(a->ahead_thread, NULL);
+		a->ahead_busy = 0;
+	}
+	c = a->ahead;
+	a->ahead = NULL;
+	return c;
+}
+
+static void ahead_start(pk_arena *a, size_t size)
+{
+	a->ahead_size = size;
+	a->ahead = NULL;
+	/* no thread (resource limits): the next chunk is mapped in line */
+	a->ahead_busy =
+	    pthread_create(&a->ahead_thread, NULL, ahead_main, a) == 0;
 }
 
 pk_arena *pk_arena_new(void)
@@ -53,23 +103,39 @@ static void free_list(struct chunk *c)
 {
 	while (c) {
 		struct chunk *next = c->next;
-		munmap(c, HDR + c->size);
+		chunk_free(c);
 		c = next;
 	}
+}
+
+void pk_arena_ahead(pk_arena *a, int on)
+{
+	struct chunk *c;
+
+	if (!a)
+		return;
+	a->ahead_on = on;
+	if (on)
+		return;
+	c = ahead_take(a);
+	if (c)
+		chunk_free(c);
 }
 
 void pk_arena_free(pk_arena *a)
 {
 	if (!a)
 		return;
+	pk_arena_ahead(a, 0);
 	free_list(a->head);
 	free_list(a->big);
 	free(a);
 }
 
-void *pk_arena_alloc(pk_arena *a, size_t n)
+void *pk_arena_alloc_slow(pk_arena *a, size_t n)
 {
 	struct chunk *c;
+	size_t size;
 
 	if (n > SIZE_MAX / 2)
 		return NULL;
@@ -83,24 +149,35 @@ void *pk_arena_alloc(pk_arena *a, size_t n)
 		c->next = a->big;
 		a->big = c;
 		a->total += HDR + n;
-		c->used = n;
 		return (char *)c + HDR;
 	}
-	c = a->head;
-	if (!c || c->size - c->used < n) {
-		size_t size = a->next_chunk ? a->next_chunk : CHUNK_MIN;
-		while (size < n)
-			size *= 2;
-		c = chunk_new(size);
-		if (!c)
-			return NULL;
-		c->next = a->head;
-		a->head = c;
-		a->total += HDR + size;
-		a->next_chunk = size < CHUNK_MAX ? size * 2 : CHUNK_MAX;
+	if (n <= (size_t)(a->bump.lim - a->bump.cur)) {
+		void *p = a->bump.cur;
+		a->bump.cur += n;
+		return p;
 	}
-	c->used += n;
-	return (char *)c + HDR + c->used - n;
+	size = a->next_chunk ? a->next_chunk : CHUNK_MIN;
+	while (size < n)
+		size *= 2;
+	c = ahead_take(a);
+	if (c && c->size < size) {
+		chunk_free(c);
+		c = NULL;
+	}
+	if (!c)
+		c = chunk_new(size);
+	if (!c)
+		return NULL;
+	size = c->size;
+	c->next = a->head;
+	a->head = c;
+	a->total += HDR + size;
+	a->next_chunk = size < CHUNK_MAX ? size * 2 : CHUNK_MAX;
+	a->bump.cur = (char *)c + HDR + n;
+	a->bump.lim = (char *)c + HDR + size;
+	if (a->ahead_on && a->next_chunk >= AHEAD_MIN)
+		ahead_start(a, a->next_chunk);
+	return (char *)c + HDR;
 }
 
 void *pk_arena_calloc(pk_arena *a, size_t n)

@@ -10,19 +10,46 @@
  * is bounded by the live size).
  * Invariants: returned pointers are 8-byte aligned; a request larger
  * than a chunk gets a chunk of its own; pk_arena_used counts bytes
- * requested from malloc, for the mount's cache accounting.
+ * mapped for the arena, for the mount's cache accounting.
+ * Threads: the arena is used by one thread at a time. While a big tree
+ * is being built, a short-lived helper thread maps and prefaults the
+ * next chunk (first-touch page faults are a third of the cost of
+ * building millions of nodes, and they can be paid on another core),
+ * between pk_arena_ahead(a, 1) and pk_arena_ahead(a, 0).
  */
 #ifndef PK_ARENA_H
 #define PK_ARENA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct pk_arena pk_arena;
 
+/* Only cur and lim are for the inline fast path; the rest is arena.c's. */
+struct pk_arena_bump {
+	char *cur, *lim;
+};
+
 pk_arena *pk_arena_new(void);
 void pk_arena_free(pk_arena *a);
+/* on: from now on, big chunks are prepared ahead by a helper thread (for
+ * a burst of allocation: a decode). off: joins the helper and unmaps the
+ * chunk it prepared, so an idle doc holds no spare memory. */
+void pk_arena_ahead(pk_arena *a, int on);
+void *pk_arena_alloc_slow(pk_arena *a, size_t n);
 /* NULL when memory runs out or n is absurd. Memory is not zeroed. */
-void *pk_arena_alloc(pk_arena *a, size_t n);
+static inline void *pk_arena_alloc(pk_arena *a, size_t n)
+{
+	struct pk_arena_bump *b = (struct pk_arena_bump *)a;
+	size_t r = (n + 7) & ~(size_t)7;
+
+	if (r >= n && r && r <= (size_t)(b->lim - b->cur)) {
+		void *p = b->cur;
+		b->cur += r;
+		return p;
+	}
+	return pk_arena_alloc_slow(a, n);
+}
 void *pk_arena_calloc(pk_arena *a, size_t n);
 size_t pk_arena_used(const pk_arena *a);
 

@@ -1,7 +1,9 @@
 #include "memo.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 struct pk_memo_hent {
 	uint32_t idx;
@@ -14,9 +16,65 @@ void pk_memo_init(pk_memo *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* The dense array lives in its own mapping: mremap grows it without a
+ * copy, and the kernel hands the new part over zeroed, so growing never
+ * touches the pages; a helper thread faults them in ahead of the decoder
+ * (MADV_POPULATE_WRITE leaves their contents alone, so it may run while
+ * the decoder writes them). */
+#define DENSE_MIN 512 /* entries: one page */
+#define POPULATE_MIN (1u << 20)
+
+static void *populate_main(void *arg)
+{
+	pk_memo *m = arg;
+
+	(void)madvise(m->pop_addr, m->pop_len, MADV_POPULATE_WRITE);
+	return NULL;
+}
+
+static void populate_wait(pk_memo *m)
+{
+	if (m->pop_busy) {
+		pthread_join(m->pop_thread, NULL);
+		m->pop_busy = 0;
+	}
+}
+
+static void populate_start(pk_memo *m, void *addr, size_t len)
+{
+	if (len < POPULATE_MIN)
+		return;
+	m->pop_addr = addr;
+	m->pop_len = len;
+	m->pop_busy =
+	    pthread_create(&m->pop_thread, NULL, populate_main, m) == 0;
+}
+
+static pk_memo_ent *dense_grow(pk_memo *m, size_t ncap)
+{
+	size_t olen = m->dense_cap * sizeof(pk_memo_ent);
+	size_t nlen = ncap * sizeof(pk_memo_ent);
+	void *nd;
+
+	populate_wait(m);
+	if (m->dense)
+		nd = mremap(m->dense, olen, nlen, MREMAP_MAYMOVE);
+	else
+		nd = mmap(NULL, nlen, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (nd == MAP_FAILED)
+		return NULL;
+	m->dense = nd;
+	m->dense_cap = ncap;
+	populate_start(m, (char *)nd + olen, nlen - olen);
+	return nd;
+}
+
 void pk_memo_release(pk_memo *m)
 {
-	free(m->dense);
+	populate_wait(m);
+	if (m->dense)
+		munmap(m->dense, m->dense_cap * sizeof(pk_memo_ent));
 	free(m->hash);
 	pk_memo_init(m);
 }
@@ -82,16 +140,11 @@ static pk_memo_ent *memo_slot(pk_memo *m, uint64_t idx, int create)
 	/* Grow the array only while the index stays near the number of
 	 * entries stored: the input then pays for the memory it asks for. */
 	if (idx < 65536 || idx < 4 * (m->count + 1)) {
-		size_t ncap = m->dense_cap ? m->dense_cap : 256;
-		pk_memo_ent *nd;
+		size_t ncap = m->dense_cap ? m->dense_cap : DENSE_MIN;
 		while (ncap <= idx)
 			ncap *= 2;
-		nd = realloc(m->dense, ncap * sizeof(*nd));
-		if (!nd)
+		if (!dense_grow(m, ncap))
 			return NULL;
-		memset(nd + m->dense_cap, 0, (ncap - m->dense_cap) * sizeof(*nd));
-		m->dense = nd;
-		m->dense_cap = ncap;
 		return &m->dense[idx];
 	}
 	return hash_slot(m, (uint32_t)idx, 1);

@@ -13,6 +13,7 @@
 #ifndef PK_MEMO_H
 #define PK_MEMO_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,11 +27,16 @@ typedef struct pk_memo_ent {
 #define PK_MEMO_USER_BIT ((uintptr_t)1 << 62)
 
 typedef struct pk_memo {
-	pk_memo_ent *dense;
+	pk_memo_ent *dense; /* an anonymous mapping of dense_cap entries */
 	size_t dense_cap;
 	struct pk_memo_hent *hash;
 	size_t hash_cap, hash_used;
 	size_t count; /* non-empty slots */
+	/* memo.c's helper that faults in a grown dense array */
+	pthread_t pop_thread;
+	int pop_busy;
+	void *pop_addr;
+	size_t pop_len;
 } pk_memo;
 
 void pk_memo_init(pk_memo *m);
