@@ -46,7 +46,8 @@ static int fail(struct dec *d, int code, const char *msg, const uint8_t *at)
 
 /* ---- stack ------------------------------------------------------------ */
 
-static int grow_stack(struct dec *d, const uint8_t *op)
+__attribute__((cold, noinline)) static int grow_stack(struct dec *d,
+						      const uint8_t *op)
 {
 	size_t ncap = d->scap ? d->scap * 2 : 64;
 	pk_val *ns = realloc(d->stack, ncap * sizeof(*ns));
@@ -58,9 +59,10 @@ static int grow_stack(struct dec *d, const uint8_t *op)
 	return 0;
 }
 
-static inline int push(struct dec *d, pk_val v, const uint8_t *op)
+__attribute__((always_inline)) static inline int push(struct dec *d, pk_val v,
+						      const uint8_t *op)
 {
-	if (d->sp == d->scap && grow_stack(d, op))
+	if (__builtin_expect(d->sp == d->scap, 0) && grow_stack(d, op))
 		return d->e->code;
 	d->stack[d->sp++] = v;
 	return 0;
@@ -98,7 +100,8 @@ static int pop_mark(struct dec *d, size_t *at, const uint8_t *op)
 
 /* ---- nodes ------------------------------------------------------------ */
 
-static pk_node *node_new(struct dec *d, int kind)
+__attribute__((always_inline)) static inline pk_node *node_new(struct dec *d,
+							       int kind)
 {
 	pk_node *n = pk_arena_alloc(d->arena, sizeof(*n));
 
@@ -113,25 +116,32 @@ static pk_node *node_new(struct dec *d, int kind)
 #define scalar_val(kind, op) pk_val_of_bytes(op)
 
 /* New node whose creation step consumes the top `count` stack values. */
-static int make_node(struct dec *d, int kind, uint8_t op, int marked,
-		     size_t from, const uint8_t *at)
+__attribute__((always_inline)) static inline int
+make_node(struct dec *d, int kind, uint8_t op, int marked, size_t from,
+	  const uint8_t *at)
 {
 	size_t count = d->sp - from;
 	pk_node *n = node_new(d, kind);
 
 	if (!n)
 		return fail(d, PK_E_NOMEM, "out of memory", at);
-	if (pk_node_add_step(d->arena, n, op, marked,
-			     count ? d->stack + from : NULL, count) < 0)
+	if (count == 0) {
+		/* EMPTY_DICT and friends: the first inline step, no kids */
+		n->nsteps = 1;
+		n->step.two[0].op = op;
+		n->step.two[0].marked = (uint8_t)(marked != 0);
+	} else if (pk_node_add_step(d->arena, n, op, marked, d->stack + from,
+				    count) < 0) {
 		return fail(d, PK_E_NOMEM, "out of memory", at);
+	}
 	d->sp = from;
 	return push(d, pk_val_of_node(n), at);
 }
 
 /* ---- memo ------------------------------------------------------------- */
 
-static int memo_put(struct dec *d, uint64_t idx, uint8_t putop,
-		    const uint8_t *op)
+__attribute__((always_inline)) static inline int
+memo_put(struct dec *d, uint64_t idx, uint8_t putop, const uint8_t *op)
 {
 	pk_val top;
 	pk_memo_ent *slot;
@@ -154,7 +164,8 @@ static int memo_put(struct dec *d, uint64_t idx, uint8_t putop,
 		} else {
 			n->put = putop;
 			n->memo = (uint32_t)idx;
-			n->put_after = (uint16_t)(n->nsteps ? n->nsteps - 1 : 0);
+			n->put_after =
+			    (uint16_t)(n->nsteps ? n->nsteps - 1 : 0);
 		}
 	} else if (top.bits != (uintptr_t)d->prev_op) {
 		/* A scalar's PUT must come right after its bytes (the
@@ -169,7 +180,8 @@ static int memo_put(struct dec *d, uint64_t idx, uint8_t putop,
 	return 0;
 }
 
-static int memo_get(struct dec *d, uint64_t idx, const uint8_t *op)
+__attribute__((always_inline)) static inline int
+memo_get(struct dec *d, uint64_t idx, const uint8_t *op)
 {
 	pk_memo_ent *slot = pk_memo_get(&d->memo, idx);
 	pk_val v;
@@ -179,9 +191,10 @@ static int memo_get(struct dec *d, uint64_t idx, const uint8_t *op)
 	v.bits = slot->val & ~PK_MEMO_USER_BIT;
 	if (!(slot->val & PK_MEMO_USER_BIT)) {
 		/* first fetch: mark it shared (the user bit remembers) */
-		if (pk_val_is_node(v))
+		if (pk_val_is_node(v)) {
 			pk_val_node(v)->flags |= PK_NODE_SHARED;
-		else if (pk_idmap_set(d->doc->shared, v.bits, 0) < 0)
+			d->doc->shared_nodes++;
+		} else if (pk_idmap_set(d->doc->shared, v.bits, 0) < 0)
 			return fail(d, PK_E_NOMEM, "out of memory", op);
 		slot->val |= PK_MEMO_USER_BIT;
 	}
@@ -201,11 +214,11 @@ static inline uint64_t rd_le(const uint8_t *p, int n)
 }
 
 /* Needs n argument bytes after the opcode byte. */
-#define NEED(n)                                                              \
-	do {                                                                 \
-		if ((size_t)(d->end - d->p) < (size_t)(n))                   \
-			return fail(d, PK_E_TRUNCATED,                       \
-				    "pickle data was truncated", op);        \
+#define NEED(n)                                                                \
+	do {                                                                   \
+		if ((size_t)(d->end - d->p) < (size_t)(n))                     \
+			return fail(d, PK_E_TRUNCATED,                         \
+				    "pickle data was truncated", op);          \
 	} while (0)
 
 /* Reads a line argument; the line and its length exclude the newline. */
@@ -307,7 +320,8 @@ static pk_val peek_get(struct dec *d, const uint8_t *p)
 	} else if (*p == PK_OP_LONG_BINGET && d->end - p >= 5) {
 		idx = rd_le(p + 1, 4);
 	} else if (*p == PK_OP_GET) {
-		const uint8_t *nl = memchr(p + 1, '\n', (size_t)(d->end - p - 1));
+		const uint8_t *nl =
+		    memchr(p + 1, '\n', (size_t)(d->end - p - 1));
 		if (!nl || parse_index(p + 1, (size_t)(nl - p - 1), &idx))
 			return none;
 	} else {
@@ -332,7 +346,8 @@ static int is_call(pk_val v)
 	if (!pk_val_is_node(v) || pk_val_node(v)->kind != PK_OBJECT)
 		return 0;
 	op = pk_node_steps(pk_val_node(v))[0].op;
-	return op == PK_OP_REDUCE || op == PK_OP_NEWOBJ || op == PK_OP_NEWOBJ_EX;
+	return op == PK_OP_REDUCE || op == PK_OP_NEWOBJ ||
+	       op == PK_OP_NEWOBJ_EX;
 }
 
 /*
@@ -477,8 +492,8 @@ static int step(struct dec *d, int *stop)
 		if ((rc = read_line(d, op, &a, &len)))
 			return rc;
 		if (pk_float_parse((const char *)a, len, &f, NULL) != PK_OK)
-			return fail(d, PK_E_ARG, "could not convert string to float",
-				    op);
+			return fail(d, PK_E_ARG,
+				    "could not convert string to float", op);
 		return push(d, scalar_val(PK_FLOAT, op), op);
 	}
 	case PK_OP_SHORT_BINUNICODE:
@@ -486,8 +501,8 @@ static int step(struct dec *d, int *stop)
 	case PK_OP_BINUNICODE8:
 		rc = read_counted(d, op,
 				  *op == PK_OP_SHORT_BINUNICODE ? 1
-				  : *op == PK_OP_BINUNICODE	 ? 4
-								 : 8,
+				  : *op == PK_OP_BINUNICODE	? 4
+								: 8,
 				  0, &a, &n);
 		if (rc)
 			return rc;
@@ -499,16 +514,16 @@ static int step(struct dec *d, int *stop)
 			return rc;
 		pk_buf_reset(&d->scratch);
 		if (pk_raw_unicode_decode(a, len, &d->scratch, NULL) != PK_OK)
-			return fail(d, PK_E_ARG, "bad raw-unicode-escape string",
-				    op);
+			return fail(d, PK_E_ARG,
+				    "bad raw-unicode-escape string", op);
 		return push(d, scalar_val(PK_STR, op), op);
 	case PK_OP_SHORT_BINBYTES:
 	case PK_OP_BINBYTES:
 	case PK_OP_BINBYTES8:
 		rc = read_counted(d, op,
 				  *op == PK_OP_SHORT_BINBYTES ? 1
-				  : *op == PK_OP_BINBYTES    ? 4
-							     : 8,
+				  : *op == PK_OP_BINBYTES     ? 4
+							      : 8,
 				  0, &a, &n);
 		if (rc)
 			return rc;
@@ -528,7 +543,8 @@ static int step(struct dec *d, int *stop)
 		if ((rc = read_line(d, op, &a, &len)))
 			return rc;
 		pk_buf_reset(&d->scratch);
-		if (pk_string_literal_decode(a, len, &d->scratch, NULL) != PK_OK)
+		if (pk_string_literal_decode(a, len, &d->scratch, NULL) !=
+		    PK_OK)
 			return fail(d, PK_E_ARG,
 				    "the STRING opcode argument must be quoted",
 				    op);
@@ -562,10 +578,11 @@ static int step(struct dec *d, int *stop)
 			return rc;
 		for (i = 0; i < len; i++)
 			if (a[i] >= 0x80)
-				return fail(d, PK_E_ARG,
-					    "persistent IDs in protocol 0 must be "
-					    "ASCII strings",
-					    op);
+				return fail(
+				    d, PK_E_ARG,
+				    "persistent IDs in protocol 0 must be "
+				    "ASCII strings",
+				    op);
 		return push(d, scalar_val(PK_PERSID, op), op);
 	}
 	case PK_OP_NEXT_BUFFER:
@@ -602,16 +619,16 @@ static int step(struct dec *d, int *stop)
 		if ((rc = pop_mark(d, &at, op)))
 			return rc;
 		if ((d->sp - at) % 2)
-			return fail(d, PK_E_STACK, "odd number of items for DICT",
-				    op);
+			return fail(d, PK_E_STACK,
+				    "odd number of items for DICT", op);
 		return make_node(d, PK_DICT, *op, 1, at, op);
 	case PK_OP_APPEND:
 		if (d->sp < 2)
 			return fail(d, PK_E_STACK, "unpickling stack underflow",
 				    op);
-		if ((rc = need_node_target(d, d->sp - 2, PK_LIST, PK_OBJECT,
-					   "APPEND to a value that is not a list",
-					   op)))
+		if ((rc = need_node_target(
+			 d, d->sp - 2, PK_LIST, PK_OBJECT,
+			 "APPEND to a value that is not a list", op)))
 			return rc;
 		return mutate(d, d->sp - 2, d->sp - 1, *op, 0, op);
 	case PK_OP_APPENDS:
@@ -620,18 +637,18 @@ static int step(struct dec *d, int *stop)
 		if (at == 0)
 			return fail(d, PK_E_STACK, "unpickling stack underflow",
 				    op);
-		if ((rc = need_node_target(d, at - 1, PK_LIST, PK_OBJECT,
-					   "APPENDS to a value that is not a list",
-					   op)))
+		if ((rc = need_node_target(
+			 d, at - 1, PK_LIST, PK_OBJECT,
+			 "APPENDS to a value that is not a list", op)))
 			return rc;
 		return mutate(d, at - 1, at, *op, 1, op);
 	case PK_OP_SETITEM:
 		if (d->sp < 3)
 			return fail(d, PK_E_STACK, "unpickling stack underflow",
 				    op);
-		if ((rc = need_node_target(d, d->sp - 3, PK_DICT, PK_OBJECT,
-					   "SETITEM on a value that is not a dict",
-					   op)))
+		if ((rc = need_node_target(
+			 d, d->sp - 3, PK_DICT, PK_OBJECT,
+			 "SETITEM on a value that is not a dict", op)))
 			return rc;
 		return mutate(d, d->sp - 3, d->sp - 2, *op, 0, op);
 	case PK_OP_SETITEMS:
@@ -643,9 +660,9 @@ static int step(struct dec *d, int *stop)
 		if ((d->sp - at) % 2)
 			return fail(d, PK_E_STACK,
 				    "odd number of items for SETITEMS", op);
-		if ((rc = need_node_target(d, at - 1, PK_DICT, PK_OBJECT,
-					   "SETITEMS on a value that is not a dict",
-					   op)))
+		if ((rc = need_node_target(
+			 d, at - 1, PK_DICT, PK_OBJECT,
+			 "SETITEMS on a value that is not a dict", op)))
 			return rc;
 		return mutate(d, at - 1, at, *op, 1, op);
 	case PK_OP_ADDITEMS:
@@ -654,9 +671,9 @@ static int step(struct dec *d, int *stop)
 		if (at == 0)
 			return fail(d, PK_E_STACK, "unpickling stack underflow",
 				    op);
-		if ((rc = need_node_target(d, at - 1, PK_SET, PK_OBJECT,
-					   "ADDITEMS on a value that is not a set",
-					   op)))
+		if ((rc = need_node_target(
+			 d, at - 1, PK_SET, PK_OBJECT,
+			 "ADDITEMS on a value that is not a set", op)))
 			return rc;
 		return mutate(d, at - 1, at, *op, 1, op);
 
@@ -685,9 +702,9 @@ static int step(struct dec *d, int *stop)
 		if (d->sp < fence(d) + 2)
 			return fail(d, PK_E_STACK, "unpickling stack underflow",
 				    op);
-		if ((rc = need_node_target(d, d->sp - 2, PK_OBJECT, PK_OBJECT,
-					   "BUILD on a value that is not an object",
-					   op)))
+		if ((rc = need_node_target(
+			 d, d->sp - 2, PK_OBJECT, PK_OBJECT,
+			 "BUILD on a value that is not an object", op)))
 			return rc;
 		return mutate(d, d->sp - 2, d->sp - 1, *op, 0, op);
 	case PK_OP_INST: {
@@ -750,6 +767,8 @@ static int step(struct dec *d, int *stop)
 			return fail(d, PK_E_STACK, "unpickling stack underflow",
 				    op);
 		d->doc->irregular = 1;
+		if (pk_val_is_node(d->stack[d->sp - 1]))
+			d->doc->shared_nodes++;
 		return push(d, d->stack[d->sp - 1], op);
 	case PK_OP_MEMOIZE:
 		return memo_put(d, d->memo.count, *op, op);
@@ -794,8 +813,8 @@ static int step(struct dec *d, int *stop)
 		n = d->p[0];
 		d->p += 1;
 		if (n > 5)
-			return fail(d, PK_E_PROTO, "unsupported pickle protocol",
-				    op);
+			return fail(d, PK_E_PROTO,
+				    "unsupported pickle protocol", op);
 		if (op == d->base && d->doc->proto < 0)
 			d->doc->proto = (int)n;
 		else
@@ -806,8 +825,8 @@ static int step(struct dec *d, int *stop)
 		n = rd_le(d->p, 8);
 		d->p += 8;
 		if ((uint64_t)(d->end - d->p) < n)
-			return fail(d, PK_E_TRUNCATED, "pickle data was truncated",
-				    op);
+			return fail(d, PK_E_TRUNCATED,
+				    "pickle data was truncated", op);
 		d->doc->framed = 1;
 		return 0;
 	case PK_OP_STOP:
@@ -821,6 +840,170 @@ static int step(struct dec *d, int *stop)
 		return 0;
 	}
 	return fail(d, PK_E_OPCODE, "unknown opcode", op);
+}
+
+/* ---- the fast path ---------------------------------------------------- */
+
+/*
+ * The opcodes that make up nearly all of a big pickle (scalars, MEMOIZE,
+ * BINPUT, BINGET, MARK, empty containers filled by one SETITEMS or
+ * APPENDS), run with the machine's state in locals. It handles an opcode
+ * only when nothing unusual can happen (no error, no growth, no first
+ * fetch of a memo entry, nothing irregular) and otherwise stops before
+ * it, for step() to do: its results are step()'s by construction, and
+ * every error is still reported by step(), at the same offset.
+ * Runs until an opcode it leaves to step(), or until p reaches lim
+ * (which keeps every fixed-size argument, up to 9 bytes, in bounds).
+ */
+static void run_fast(struct dec *d, const uint8_t *lim)
+{
+	const uint8_t *p = d->p, *prev = d->prev_op;
+	pk_val *st = d->stack;
+	size_t sp = d->sp, scap = d->scap;
+	pk_memo_ent *memo = d->memo.dense;
+	size_t mcap = d->memo.dense_cap;
+	pk_arena *arena = d->arena;
+
+	while (p < lim && sp < scap) {
+		const uint8_t *op = p;
+		size_t n, at, idx;
+		pk_val v;
+		pk_node *node;
+
+		switch (*p) {
+		case PK_OP_NONE:
+		case PK_OP_NEWTRUE:
+		case PK_OP_NEWFALSE:
+			p += 1;
+			break;
+		case PK_OP_BININT1:
+			p += 2;
+			break;
+		case PK_OP_BININT2:
+			p += 3;
+			break;
+		case PK_OP_BININT:
+			p += 5;
+			break;
+		case PK_OP_BINFLOAT:
+			p += 9;
+			break;
+		case PK_OP_SHORT_BINUNICODE:
+		case PK_OP_SHORT_BINBYTES:
+			n = p[1];
+			if ((size_t)(d->end - p) < 2 + n ||
+			    (*p == PK_OP_SHORT_BINUNICODE &&
+			     !utf8_ok(p + 2, n)))
+				goto out;
+			p += 2 + n;
+			break;
+		case PK_OP_MEMOIZE:
+		case PK_OP_BINPUT:
+			idx = *p == PK_OP_MEMOIZE ? d->memo.count : p[1];
+			if (sp <= fence(d) || idx >= mcap || memo[idx].val)
+				goto out;
+			v = st[sp - 1];
+			if (pk_val_is_node(v)) {
+				node = pk_val_node(v);
+				if (node->put || node->nsteps > UINT16_MAX)
+					goto out;
+				node->put = *p;
+				node->memo = (uint32_t)idx;
+				node->put_after = (uint16_t)(node->nsteps - 1);
+			} else if (v.bits != (uintptr_t)prev) {
+				goto out;
+			}
+			memo[idx].val = v.bits;
+			d->memo.count++;
+			if (*p == PK_OP_MEMOIZE) {
+				d->saw_memoize = 1;
+				p += 1;
+			} else {
+				d->saw_put = 1;
+				p += 2;
+			}
+			prev = op;
+			continue; /* pushes nothing */
+		case PK_OP_BINGET:
+		case PK_OP_LONG_BINGET:
+			idx =
+			    *p == PK_OP_BINGET ? p[1] : (size_t)rd_le(p + 1, 4);
+			/* a first fetch marks the value shared: step() */
+			if (idx >= mcap || !(memo[idx].val & PK_MEMO_USER_BIT))
+				goto out;
+			st[sp++].bits = memo[idx].val & ~PK_MEMO_USER_BIT;
+			p += *p == PK_OP_BINGET ? 2 : 5;
+			prev = op;
+			continue;
+		case PK_OP_MARK:
+			if (d->nmarks == d->mcap)
+				goto out;
+			d->marks[d->nmarks++] = sp;
+			p += 1;
+			prev = op;
+			continue;
+		case PK_OP_EMPTY_DICT:
+		case PK_OP_EMPTY_LIST:
+			node = pk_arena_alloc(arena, sizeof(*node));
+			if (!node)
+				goto out;
+			memset(node, 0, sizeof(*node));
+			node->kind = *p == PK_OP_EMPTY_DICT ? PK_DICT : PK_LIST;
+			node->nsteps = 1;
+			node->step.two[0].op = *p;
+			st[sp++] = pk_val_of_node(node);
+			p += 1;
+			prev = op;
+			continue;
+		case PK_OP_SETITEMS:
+		case PK_OP_APPENDS:
+			/* only the batch that fills a new container */
+			if (!d->nmarks)
+				goto out;
+			at = d->marks[d->nmarks - 1];
+			n = sp - at;
+			if (at == 0 || at >= sp || n > UINT32_MAX ||
+			    !pk_val_is_node(st[at - 1]))
+				goto out;
+			node = pk_val_node(st[at - 1]);
+			if (node->kind !=
+				(*p == PK_OP_SETITEMS ? PK_DICT : PK_LIST) ||
+			    (*p == PK_OP_SETITEMS && n % 2) ||
+			    node->nsteps != 1 || node->nkids)
+				goto out;
+			node->kids = pk_arena_alloc(arena, n * sizeof(pk_val));
+			if (!node->kids)
+				goto out;
+			memcpy(node->kids, st + at, n * sizeof(pk_val));
+			node->kids_cap = node->nkids = (uint32_t)n;
+			node->nsteps = 2;
+			node->step.two[1].op = *p;
+			node->step.two[1].marked = 1;
+			node->step.two[1].nkids = (uint32_t)n;
+			d->nmarks--;
+			sp = at;
+			p += 1;
+			prev = op;
+			continue;
+		case PK_OP_FRAME:
+			n = (size_t)rd_le(p + 1, 8);
+			if ((size_t)(d->end - p) - 9 < n)
+				goto out;
+			d->doc->framed = 1;
+			p += 9;
+			prev = op;
+			continue;
+		default:
+			goto out;
+		}
+		/* the scalars: the value is the opcode's bytes */
+		st[sp++] = pk_val_of_bytes(op);
+		prev = op;
+	}
+out:
+	d->p = p;
+	d->sp = sp;
+	d->prev_op = prev;
 }
 
 int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
@@ -857,6 +1040,7 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 		goto cleanup;
 	}
 	d.doc->arena = d.arena;
+	pk_arena_ahead(d.arena, 1);
 	d.doc->shared = calloc(1, sizeof(*d.doc->shared));
 	if (!d.doc->shared) {
 		rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
@@ -868,7 +1052,14 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 
 	next_report = progress ? data + (8u << 20) : d.end + 1;
 	while (!stop) {
-		const uint8_t *at = d.p;
+		const uint8_t *at;
+		/* (protocol 0/1 pickles, which track op_proto, and the last
+		 * bytes take the general path only) */
+		if (!track_proto && d.end - d.p > 16) {
+			const uint8_t *lim = d.end - 16;
+			run_fast(&d, next_report < lim ? next_report : lim);
+		}
+		at = d.p;
 		if (d.p >= d.end) {
 			rc = fail(&d, PK_E_TRUNCATED,
 				  "pickle data was truncated (no STOP)", d.end);
@@ -900,10 +1091,11 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 		d.doc->op_proto = d.doc->proto;
 	d.doc->memo_mixed = d.saw_put && d.saw_memoize;
 	if ((flags & PK_DEC_STRICT_END) && d.p != d.end) {
-		rc = pk_err_set(e, PK_E_TRAILING, "data after STOP",
-				d.doc->end);
+		rc =
+		    pk_err_set(e, PK_E_TRAILING, "data after STOP", d.doc->end);
 		goto cleanup;
 	}
+	pk_arena_ahead(d.arena, 0);
 	*out = d.doc;
 	d.doc = NULL;
 	d.arena = NULL;

@@ -60,14 +60,14 @@ enum pk_kind {
 	/* scalars: the slot points at opcode bytes */
 	PK_NONE = 1,
 	PK_BOOL,      /* NEWTRUE/NEWFALSE, or INT 00/01 in protocol 0 */
-	PK_INT,       /* INT, BININT*, LONG, LONG1, LONG4 */
+	PK_INT,	      /* INT, BININT*, LONG, LONG1, LONG4 */
 	PK_FLOAT,     /* FLOAT, BINFLOAT */
-	PK_STR,       /* UNICODE, BINUNICODE*, SHORT_BINUNICODE */
+	PK_STR,	      /* UNICODE, BINUNICODE*, SHORT_BINUNICODE */
 	PK_STRING,    /* Python 2 str: STRING, BINSTRING, SHORT_BINSTRING */
 	PK_BYTES,     /* BINBYTES, SHORT_BINBYTES, BINBYTES8 */
 	PK_BYTEARRAY, /* BYTEARRAY8 */
 	PK_GLOBAL,    /* GLOBAL (scalar) or STACK_GLOBAL (node: module, name) */
-	PK_EXT,       /* EXT1/2/4: a code in the copyreg extension registry */
+	PK_EXT,	      /* EXT1/2/4: a code in the copyreg extension registry */
 	PK_PERSID,    /* PERSID (scalar) or BINPERSID (node: the id) */
 	PK_BUFFER,    /* NEXT_BUFFER (scalar), READONLY_BUFFER (node) */
 	/* containers: the slot points at a pk_node */
@@ -89,21 +89,21 @@ typedef struct pk_val {
 _Static_assert(sizeof(uintptr_t) == 8, "picklefs needs a 64-bit platform");
 
 typedef struct pk_step {
-	uint8_t op;      /* the opcode that ends the step */
-	uint8_t marked;  /* a MARK precedes the step's kids */
+	uint8_t op;	/* the opcode that ends the step */
+	uint8_t marked; /* a MARK precedes the step's kids */
 	uint16_t pad;
-	uint32_t nkids;  /* kids the step consumes */
+	uint32_t nkids; /* kids the step consumes */
 } pk_step;
 
 struct pk_node {
-	uint8_t kind;       /* enum pk_kind */
-	uint8_t put;        /* PUT opcode that memoized it, or 0 */
+	uint8_t kind;	    /* enum pk_kind */
+	uint8_t put;	    /* PUT opcode that memoized it, or 0 */
 	uint16_t put_after; /* the PUT follows this step */
-	uint32_t memo;      /* memo index of that PUT (MEMOIZE: as counted) */
+	uint32_t memo;	    /* memo index of that PUT (MEMOIZE: as counted) */
 	uint32_t nkids;
 	uint32_t kids_cap;
 	uint32_t nsteps;
-	uint32_t flags;     /* PK_NODE_* */
+	uint32_t flags; /* PK_NODE_* */
 	/* Free for the doc's user: the mount keeps its view record of the
 	 * node here (valid while view_gen matches its view's generation),
 	 * instead of a hash table of millions of nodes. */
@@ -113,12 +113,12 @@ struct pk_node {
 	union {
 		pk_step two[2]; /* nsteps <= 2: EMPTY_DICT + SETITEMS and
 				   the like, most containers */
-		pk_step *many;  /* nsteps >= 3; room for max(4, 2^k) */
+		pk_step *many;	/* nsteps >= 3; room for max(4, 2^k) */
 	} step;
 };
 
 enum {
-	PK_NODE_SHARED = 1u << 0, /* fetched by GET somewhere */
+	PK_NODE_SHARED = 1u << 0,     /* fetched by GET somewhere */
 	PK_NODE_SHELL_BUSY = 1u << 1, /* encoder-private */
 };
 
@@ -137,9 +137,20 @@ static inline int pk_val_is_node(pk_val v)
 {
 	return (v.bits & PK_VAL_NODE_BIT) != 0;
 }
+/* Node pointers are 8-byte aligned, so a node value has room for one
+ * more tag in bit 0: set when the node is a plain container (list,
+ * tuple, dict, set, frozenset; its kind never changes), so a walker over
+ * millions of kids tells containers from objects without reading each
+ * node. */
+#define PK_VAL_CONTAINER_BIT ((uintptr_t)1)
 static inline pk_node *pk_val_node(pk_val v)
 {
-	return (pk_node *)(v.bits & ~PK_VAL_NODE_BIT);
+	return (pk_node *)(v.bits & ~(PK_VAL_NODE_BIT | PK_VAL_CONTAINER_BIT));
+}
+static inline int pk_val_is_container(pk_val v)
+{
+	return (v.bits & (PK_VAL_NODE_BIT | PK_VAL_CONTAINER_BIT)) ==
+	       (PK_VAL_NODE_BIT | PK_VAL_CONTAINER_BIT);
 }
 /* Scalars: the opcode byte and its inline argument. */
 static inline const uint8_t *pk_val_bytes(pk_val v)
@@ -149,6 +160,10 @@ static inline const uint8_t *pk_val_bytes(pk_val v)
 static inline pk_val pk_val_of_node(pk_node *n)
 {
 	pk_val v = {(uintptr_t)n | PK_VAL_NODE_BIT};
+
+	/* n->kind must be set: the tag is part of the value's identity */
+	if (n->kind >= PK_LIST && n->kind <= PK_FROZENSET)
+		v.bits |= PK_VAL_CONTAINER_BIT;
 	return v;
 }
 static inline pk_val pk_val_of_bytes(const uint8_t *op)
@@ -176,15 +191,17 @@ static inline const pk_step *pk_node_steps(const pk_node *n)
 struct pk_doc {
 	const uint8_t *data; /* the input (not owned) */
 	size_t len;
-	size_t end;          /* offset just past STOP */
-	int proto;           /* PROTO argument, -1 when there is none */
-	int op_proto;        /* highest protocol among the opcodes */
-	int framed;          /* the input used FRAME */
-	int irregular;       /* input did things CPython's pickler never does
-				(DUP, a second PUT of a value, ...): it still
-				encodes to an equal pickle, not an identical one */
-	int memo_mixed;      /* both MEMOIZE and explicit PUT indices */
+	size_t end;	/* offset just past STOP */
+	int proto;	/* PROTO argument, -1 when there is none */
+	int op_proto;	/* highest protocol among the opcodes */
+	int framed;	/* the input used FRAME */
+	int irregular;	/* input did things CPython's pickler never does
+			   (DUP, a second PUT of a value, ...): it still
+			   encodes to an equal pickle, not an identical one */
+	int memo_mixed; /* both MEMOIZE and explicit PUT indices */
 	pk_val root;
+	size_t shared_nodes; /* nodes fetched by GET or DUP: 0 means every
+				node is reached exactly once (a tree) */
 	struct pk_arena *arena;
 	struct pk_idmap *shared; /* scalars fetched by GET (by their bits) */
 };
@@ -202,8 +219,7 @@ int pk_decode(const uint8_t *data, size_t len, unsigned flags, pk_doc **out,
 	      pk_err *e);
 
 /* Progress reporting for long decodes (called every few MB). */
-typedef int (*pk_decode_progress_fn)(void *ctx, uint64_t done,
-				     uint64_t total);
+typedef int (*pk_decode_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 		 pk_decode_progress_fn progress, void *ctx, pk_doc **out,
 		 pk_err *e);
@@ -242,8 +258,7 @@ int pk_val_payload(pk_val v, const uint8_t **data, uint64_t *len);
  * int decimal, float repr, True/False/None, str as UTF-8, Python 2 str
  * and bytes raw, global as 'module.qualname' (module name\n qualname),
  * ext as its code, persid as its id text. Containers: PK_E_UNSUPPORTED. */
-int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out,
-		  pk_err *e);
+int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e);
 
 /* For int slots: the value if it fits in int64 (returns 0), else
  * PK_E_UNSUPPORTED (use pk_val_format for the decimal). */

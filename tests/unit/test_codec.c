@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "opcodes.h"
 #include "pickle.h"
 
@@ -325,5 +326,140 @@ Test(codec_edit, edited_back_is_identical)
 				     2, &e),
 		     PK_OK);
 	assert_encodes_to(doc, alumnos4, sizeof(alumnos4));
+	pk_doc_free(doc);
+}
+
+/* What CPython 3.11 writes for pickle.dumps(l, 2) with
+ * l = ['s000000', ..., 's%06d' % (n - 2)] + [l[5]]: n items, APPENDS in
+ * batches of 1000 (n a multiple of 1000), one memo entry per str. */
+static uint8_t *strings_list2(size_t n, size_t *len)
+{
+	uint8_t *p = malloc(n * 18 + 16), *q = p;
+	size_t i;
+
+	*q++ = PK_OP_PROTO;
+	*q++ = 2;
+	*q++ = PK_OP_EMPTY_LIST;
+	*q++ = PK_OP_BINPUT;
+	*q++ = 0;
+	for (i = 0; i < n; i++) {
+		uint32_t idx = (uint32_t)i + 1;
+		if (i % 1000 == 0)
+			*q++ = PK_OP_MARK;
+		if (i == n - 1) {
+			*q++ = PK_OP_BINGET;
+			*q++ = 6; /* l[5], memoized sixth after the list */
+		} else {
+			*q++ = PK_OP_BINUNICODE;
+			*q++ = 7;
+			*q++ = 0;
+			*q++ = 0;
+			*q++ = 0;
+			q += sprintf((char *)q, "s%06zu", i);
+			if (idx < 256) {
+				*q++ = PK_OP_BINPUT;
+				*q++ = (uint8_t)idx;
+			} else {
+				*q++ = PK_OP_LONG_BINPUT;
+				memcpy(q, &idx, 4); /* little-endian hosts */
+				q += 4;
+			}
+		}
+		if (i % 1000 == 999)
+			*q++ = PK_OP_APPENDS;
+	}
+	*q++ = PK_OP_STOP;
+	*len = (size_t)(q - p);
+	return p;
+}
+
+/* 300000 memo entries: the memo grows past the size at which a helper
+ * thread faults its pages in while the decoder fills them. */
+Test(codec_limits, big_memo_grown_while_decoding)
+{
+	size_t n = 300000, len;
+	uint8_t *p = strings_list2(n, &len);
+	pk_doc *doc = decode_ok(p, len);
+	pk_node *l = pk_val_node(doc->root);
+	char *s;
+
+	cr_assert_eq(l->nkids, n);
+	cr_assert(pk_val_same(l->kids[n - 1], l->kids[5]), "GET is the same");
+	s = format(doc, l->kids[n - 2]);
+	cr_assert_str_eq(s, "s299998");
+	free(s);
+	assert_encodes_to(doc, p, len);
+	pk_doc_free(doc);
+	free(p);
+}
+
+/* With the helper on, chunks come prepared from another thread: every
+ * allocation is usable, distinct and kept until the arena goes. */
+Test(codec_arena, chunks_prepared_ahead_hold_what_was_written)
+{
+	pk_arena *a = pk_arena_new();
+	size_t n = 200000, i, total = 0;
+	uint32_t **blocks = malloc(n * sizeof(*blocks));
+
+	cr_assert(a && blocks);
+	pk_arena_ahead(a, 1);
+	for (i = 0; i < n; i++) {
+		/* mostly node-sized, now and then a big kids array */
+		size_t words = i % 5000 == 0 ? 300000 : 2 + i % 40;
+		blocks[i] = pk_arena_alloc(a, words * 4);
+		cr_assert(blocks[i] != NULL);
+		cr_assert_eq((uintptr_t)blocks[i] % 8, 0);
+		blocks[i][0] = (uint32_t)i;
+		blocks[i][words - 1] = (uint32_t)words;
+		total += words * 4;
+	}
+	pk_arena_ahead(a, 0);
+	for (i = 0; i < n; i++) {
+		size_t words = i % 5000 == 0 ? 300000 : 2 + i % 40;
+		cr_assert_eq(blocks[i][0], i);
+		cr_assert_eq(blocks[i][words - 1], words);
+	}
+	cr_assert_geq(pk_arena_used(a), total);
+	pk_arena_free(a);
+	free(blocks);
+}
+
+/* Node values carry a container tag (pickle.h): set for list, tuple,
+ * dict, set, frozenset, clear for objects, and never part of the
+ * pointer. */
+Test(codec_values, container_tag_matches_the_kind)
+{
+	/* [[1], (1, 2), {'a': 1}, {1}, frozenset([2]), 1-2j, b'x'];
+	 * protocol 4 (complex is REDUCE: an object) */
+	static const uint8_t mixed4[] = {
+	    128, 4,   149, 85,	0,   0,	  0,   0,   0,	 0,   0,   93,
+	    148, 40,  93,  148, 75,  1,	  97,  75,  1,	 75,  2,   134,
+	    148, 125, 148, 140, 1,   97,  148, 75,  1,	 115, 143, 148,
+	    40,	 75,  1,   144, 40,  75,  2,   145, 148, 140, 8,   98,
+	    117, 105, 108, 116, 105, 110, 115, 148, 140, 7,   99,  111,
+	    109, 112, 108, 101, 120, 148, 147, 148, 71,	 63,  240, 0,
+	    0,	 0,   0,   0,	0,   71,  192, 0,   0,	 0,   0,   0,
+	    0,	 0,   134, 148, 82,  148, 67,  1,   120, 148, 101, 46};
+	static const int kinds[] = {PK_LIST,	  PK_TUPLE,  PK_DICT, PK_SET,
+				    PK_FROZENSET, PK_OBJECT, PK_BYTES};
+	pk_doc *doc = decode_ok(mixed4, sizeof(mixed4));
+	pk_node *top = pk_val_node(doc->root);
+	uint32_t i;
+
+	cr_assert(pk_val_is_container(doc->root));
+	cr_assert_eq(top->nkids, 7);
+	for (i = 0; i < top->nkids; i++) {
+		pk_val v = top->kids[i];
+		int k = pk_val_kind(v);
+		cr_assert_eq(k, kinds[i], "kid %u: kind %d", i, k);
+		cr_assert_eq(pk_val_is_container(v),
+			     k >= PK_LIST && k <= PK_FROZENSET, "kid %u", i);
+		if (pk_val_is_node(v)) {
+			cr_assert_eq((uintptr_t)pk_val_node(v) % 8, 0);
+			cr_assert(
+			    pk_val_same(pk_val_of_node(pk_val_node(v)), v));
+		}
+	}
+	assert_encodes_to(doc, mixed4, sizeof(mixed4));
 	pk_doc_free(doc);
 }
