@@ -29,6 +29,13 @@ struct dircache {
 struct pf_docview {
 	const pk_doc *doc;
 	pf_ref root;
+	/* Some node may be reached twice (the doc has shared nodes): the
+	 * first-occurrence walk ran and recs says where each container is a
+	 * directory. Otherwise every container is a directory where it is
+	 * found, there is no walk (a 2M-dict pickle mounts without touching
+	 * its tree again), and a node's view record caches its count of
+	 * subdirectories instead. */
+	int linked;
 	uint32_t gen; /* marks the nodes' view records as this view's */
 	struct canon_rec *recs;
 	size_t nrecs, caprecs;
@@ -245,8 +252,9 @@ int pf_docview_new_ex(const pk_doc *doc,
 	dv->root.val = &doc->root;
 	dv->root.part = pf_ref_is_dir(dv->root) ? PF_PART_SELF : PF_PART_WRAP;
 	dv->gen = view_generation();
+	dv->linked = doc->shared_nodes != 0;
 	pf_ptrmap_init(&dv->dirs);
-	rc = walk(dv, progress, ctx);
+	rc = dv->linked ? walk(dv, progress, ctx) : 0;
 	if (rc) {
 		pf_docview_free(dv);
 		return rc;
@@ -274,8 +282,8 @@ void pf_docview_free(pf_docview *dv)
 
 size_t pf_docview_bytes(const pf_docview *dv)
 {
-	return sizeof(*dv) + pf_ptrmap_bytes(&dv->dirs) + dv->caprecs * sizeof(*dv->recs) +
-	       dv->bytes;
+	return sizeof(*dv) + pf_ptrmap_bytes(&dv->dirs) +
+	       dv->caprecs * sizeof(*dv->recs) + dv->bytes;
 }
 
 const pk_doc *pf_docview_doc(const pf_docview *dv)
@@ -454,7 +462,7 @@ static int look_of(pf_docview *dv, pf_ref dir, uint64_t i, pf_ref t)
 
 	if (!pf_ref_is_dir(t))
 		return PF_LOOK_FILE;
-	if (t.part != PF_PART_SELF)
+	if (t.part != PF_PART_SELF || !dv->linked)
 		return PF_LOOK_DIR;
 	if (!canon_get(dv, pf_node(t.val), &r))
 		return PF_LOOK_LINK; /* not reached by the walk: cannot be */
@@ -521,23 +529,59 @@ int pf_docview_lookup(pf_docview *dv, pf_ref dir, const char *name, size_t len,
 	return 0;
 }
 
+/* Subdirectories of a plain dict or sequence in a view without links:
+ * its kids that are directories, read straight from the node. */
+static uint64_t plain_nsubdirs(pf_ref dir)
+{
+	const pk_node *n = pf_node(dir.val);
+	uint64_t i, count = 0, first = 0, stride = 1;
+
+	if (pf_kind(dir.val) == PK_DICT) {
+		first = 1; /* the values */
+		stride = 2;
+	}
+	for (i = first; i < n->nkids; i += stride) {
+		pf_ref t = {&n->kids[i], PF_PART_SELF};
+		/* scalars are never directories, containers always are (the
+		 * value's tag says so without reading the node): a call only
+		 * for objects, whose shape decides */
+		if (pk_val_is_container(n->kids[i]))
+			count++;
+		else if (pk_val_is_node(n->kids[i]) && pf_ref_is_dir(t))
+			count++;
+	}
+	return count;
+}
+
 int pf_docview_nsubdirs(pf_docview *dv, pf_ref dir, uint64_t *n)
 {
 	uint64_t r, i, count = 0, total;
+	pk_node *self = NULL;
 	int rc;
 
-	if (dir.part == PF_PART_SELF &&
-	    canon_get(dv, pf_node(dir.val), &r)) {
-		*n = dv->recs[r].nsub;
-		return 0;
+	if (dir.part == PF_PART_SELF) {
+		self = (pk_node *)pf_node(dir.val);
+		if (canon_get(dv, self, &r)) {
+			*n = dv->linked ? dv->recs[r].nsub : r;
+			return 0;
+		}
 	}
-	if ((rc = pf_docview_count(dv, dir, &total)))
-		return rc;
-	for (i = 0; i < total; i++) {
-		pf_child c;
-		if ((rc = pf_docview_child(dv, dir, i, &c)))
+	if (!dv->linked && plain(dir)) {
+		count = plain_nsubdirs(dir);
+	} else {
+		if ((rc = pf_docview_count(dv, dir, &total)))
 			return rc;
-		count += c.look == PF_LOOK_DIR;
+		for (i = 0; i < total; i++) {
+			pf_child c;
+			if ((rc = pf_docview_child(dv, dir, i, &c)))
+				return rc;
+			count += c.look == PF_LOOK_DIR;
+		}
+	}
+	if (self && !dv->linked && count <= UINT32_MAX) {
+		/* remembered in the node (see struct pf_docview) */
+		self->view = (uint32_t)count;
+		self->view_gen = dv->gen;
 	}
 	*n = count;
 	return 0;
@@ -563,8 +607,7 @@ static int chain(pf_docview *dv, pf_ref dir, struct hop **out, size_t *len)
 		h.dir = dir;
 		if (dir.part == PF_PART_SELF) {
 			uint64_t r;
-			if (!canon_get(dv, pf_node(dir.val),
-					   &r) ||
+			if (!canon_get(dv, pf_node(dir.val), &r) ||
 			    !dv->recs[r].parent.val) {
 				rc = EIO;
 				break;

@@ -183,6 +183,21 @@ def shared_fixtures():
     add('shared-str', [s, s, (s,)])
 
 
+def records_fixtures():
+    # A table as people pickle it, big enough that the decoder's arena
+    # prepares chunks on its helper thread; once as a tree, once with a
+    # dict shared by every 10th record (the mount then links).
+    cities = ('Paris', 'Lima', 'Oslo')
+    rows = [{'id': i, 'name': 'user%05d' % i, 'score': i * 0.5,
+             'ok': i % 3 == 0, 'city': cities[i % 3], 'rank': i % 1000}
+            for i in range(10000)]
+    add('records-10k', rows, (2, 3, 4, 5))
+    tags = {'team': 'blue', 'level': 3}
+    shared = [dict(r, tags=tags) if i % 10 == 0 else r
+              for i, r in enumerate(rows)]
+    add('records-10k-shared', shared, (4,))
+
+
 def number_fixtures():
     add('bigint-2p1000', 2 ** 1000)
     add('bigint-neg2p1000', -2 ** 1000)
@@ -320,7 +335,8 @@ def main(argv):
     for f in os.listdir(out):
         os.unlink(os.path.join(out, f))
     for step in (numpy_fixtures, pandas_fixtures, sklearn_fixtures, dill_fixtures,
-                 stdlib_fixtures, shared_fixtures, number_fixtures, bytes_str_fixtures,
+                 stdlib_fixtures, shared_fixtures, records_fixtures, number_fixtures,
+                 bytes_str_fixtures,
                  deep_fixtures, pyimpl_fixtures, compressed_fixtures):
         step()
     names = []

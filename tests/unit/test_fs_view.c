@@ -401,3 +401,67 @@ Test(fs_view, deep_nesting_is_iterative)
 	close_doc(&f);
 	free(p);
 }
+
+/* Entries of dir that look like directories, one by one. */
+static uint64_t count_dir_entries(struct fixture *f, pf_ref dir)
+{
+	uint64_t n, i, count = 0;
+	pf_child c;
+
+	cr_assert_eq(pf_docview_count(f->dv, dir, &n), 0);
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(pf_docview_child(f->dv, dir, i, &c), 0);
+		count += c.look == PF_LOOK_DIR;
+	}
+	return count;
+}
+
+/* A directory's subdirectory count (its link count - 2) is the number of
+ * its entries that are directories: with links (graph4 shares nodes, so
+ * the view walks it) and without (the others are trees, counted from the
+ * nodes); asked twice, as the second answer comes from the node. */
+Test(fs_view, nsubdirs_counts_the_entries_that_are_directories)
+{
+	/* {'a': [1], 'b': 2, 'c': {'d': (1,), 'e': 'x'}}; protocol 4 */
+	static const uint8_t tree4[] = {
+	    128, 4,   149, 44,	0,   0,	  0,   0,   0,	 0,   0,   125, 148, 40,
+	    140, 1,   97,  148, 93,  148, 75,  1,   97,	 140, 1,   98,	148, 75,
+	    2,	 140, 1,   99,	148, 125, 148, 40,  140, 1,   100, 148, 75,  1,
+	    133, 148, 140, 1,	101, 148, 140, 1,   120, 148, 117, 117, 46};
+	static const struct {
+		const uint8_t *p;
+		size_t n;
+	} docs[] = {{graph4, sizeof(graph4)},
+		    {tree4, sizeof(tree4)},
+		    {names4, sizeof(names4)},
+		    {scalars2, sizeof(scalars2)},
+		    {array2, sizeof(array2)},
+		    {inst0, sizeof(inst0) - 1}};
+	size_t d;
+
+	for (d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
+		struct fixture f = open_doc(docs[d].p, docs[d].n);
+		pf_ref root = pf_docview_root(f.dv);
+		uint64_t n, i, nsub, again;
+		pf_child c;
+
+		cr_assert_eq(pf_docview_nsubdirs(f.dv, root, &nsub), 0);
+		cr_assert_eq(pf_docview_nsubdirs(f.dv, root, &again), 0);
+		cr_assert_eq(nsub, count_dir_entries(&f, root), "doc %zu", d);
+		if (docs[d].p == tree4)
+			cr_assert_eq(nsub, 2); /* a and c */
+		cr_assert_eq(again, nsub);
+		cr_assert_eq(pf_docview_count(f.dv, root, &n), 0);
+		for (i = 0; i < n; i++) {
+			cr_assert_eq(pf_docview_child(f.dv, root, i, &c), 0);
+			if (c.look != PF_LOOK_DIR)
+				continue;
+			cr_assert_eq(
+			    pf_docview_nsubdirs(f.dv, c.e.target, &nsub), 0);
+			cr_assert_eq(nsub, count_dir_entries(&f, c.e.target),
+				     "doc %zu entry %llu", d,
+				     (unsigned long long)i);
+		}
+		close_doc(&f);
+	}
+}
