@@ -19,6 +19,10 @@
  * the tree is small and a thread would cost more than it saves. */
 #define AHEAD_MIN (1u << 20)
 #define ALIGN 8
+/* Requests above this get a mapping of their own (which a burst can
+ * grow with mremap): a big list's kids array grows without leaving
+ * copies of itself behind. */
+#define BIG_MIN (256u << 10)
 
 struct chunk {
 	struct chunk *next;
@@ -142,7 +146,7 @@ void *pk_arena_alloc_slow(pk_arena *a, size_t n)
 	n = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 	if (n == 0)
 		n = ALIGN;
-	if (n > CHUNK_MAX / 4) {
+	if (n > BIG_MIN) {
 		c = chunk_new(n);
 		if (!c)
 			return NULL;
@@ -178,6 +182,33 @@ void *pk_arena_alloc_slow(pk_arena *a, size_t n)
 	if (a->ahead_on && a->next_chunk >= AHEAD_MIN)
 		ahead_start(a, a->next_chunk);
 	return (char *)c + HDR;
+}
+
+void *pk_arena_grow(pk_arena *a, void *p, size_t old, size_t n)
+{
+	struct chunk **link, *c;
+	void *q;
+
+	if (a->ahead_on && p && n > old && n <= SIZE_MAX / 2) {
+		for (link = &a->big; (c = *link) != NULL; link = &c->next)
+			if ((char *)c + HDR == (char *)p)
+				break;
+		if (c) {
+			size_t nn = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+			struct chunk *nc =
+			    mremap(c, HDR + c->size, HDR + nn, MREMAP_MAYMOVE);
+			if (nc != MAP_FAILED) {
+				a->total += nn - nc->size;
+				nc->size = nn;
+				*link = nc;
+				return (char *)nc + HDR;
+			}
+		}
+	}
+	q = pk_arena_alloc(a, n);
+	if (q && old)
+		memcpy(q, p, old);
+	return q;
 }
 
 void *pk_arena_calloc(pk_arena *a, size_t n)

@@ -50,6 +50,13 @@ static inline void *pk_arena_alloc(pk_arena *a, size_t n)
 	}
 	return pk_arena_alloc_slow(a, n);
 }
+/* Grows block p of `old` bytes (from this arena; NULL when old is 0) to
+ * n bytes: the new block with the old contents, or NULL (p unchanged).
+ * Outside a burst the old block stays valid until the arena goes. In a
+ * burst (between pk_arena_ahead(a, 1) and (a, 0)) a block with a mapping
+ * of its own is grown with mremap and p may become invalid: only the
+ * decoder, which holds no pointer into its tree's arrays, grows then. */
+void *pk_arena_grow(pk_arena *a, void *p, size_t old, size_t n);
 void *pk_arena_calloc(pk_arena *a, size_t n);
 size_t pk_arena_used(const pk_arena *a);
 

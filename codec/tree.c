@@ -18,11 +18,10 @@ static int grow_kids(pk_arena *a, pk_node *n, size_t need)
 		cap = need;
 	if (cap > UINT32_MAX)
 		cap = UINT32_MAX;
-	nk = pk_arena_alloc(a, cap * sizeof(*nk));
+	nk = pk_arena_grow(a, n->kids_cap ? n->kids : NULL,
+			   n->nkids * sizeof(*nk), cap * sizeof(*nk));
 	if (!nk)
 		return -1;
-	if (n->nkids)
-		memcpy(nk, n->kids, n->nkids * sizeof(*nk));
 	n->kids = nk;
 	n->kids_cap = (uint32_t)cap;
 	return 0;

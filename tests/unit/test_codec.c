@@ -463,3 +463,34 @@ Test(codec_values, container_tag_matches_the_kind)
 	assert_encodes_to(doc, mixed4, sizeof(mixed4));
 	pk_doc_free(doc);
 }
+
+/* Growing keeps the contents; outside a burst the old block stays as it
+ * was (edits may hold pointers into it), inside one a big block grows
+ * where it is mapped. */
+Test(codec_arena, grow_keeps_contents)
+{
+	pk_arena *a = pk_arena_new();
+	size_t n = 1000, i;
+	uint64_t *p = pk_arena_grow(a, NULL, 0, n * 8), *old;
+
+	cr_assert(p != NULL);
+	for (i = 0; i < n; i++)
+		p[i] = i * 3;
+	pk_arena_ahead(a, 1);
+	for (; n < 4000000; n *= 2) { /* to 32 MB, through mremap */
+		p = pk_arena_grow(a, p, n * 8, 2 * n * 8);
+		cr_assert(p != NULL);
+		for (i = n; i < 2 * n; i++)
+			p[i] = i * 3;
+	}
+	pk_arena_ahead(a, 0);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(p[i], i * 3, "at %zu", i);
+	old = p;
+	p = pk_arena_grow(a, old, n * 8, 2 * n * 8);
+	cr_assert(p != NULL && p != old);
+	old[0] = 7; /* still mapped, and no longer p's */
+	cr_assert_eq(p[0], 0);
+	cr_assert_eq(p[n - 1], (n - 1) * 3);
+	pk_arena_free(a);
+}
