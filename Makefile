@@ -95,6 +95,7 @@ run: deps all
 bench: all
 	PYTHON=$(PYTHON) bash scripts/bench.sh
 	PYTHON=$(PYTHON) bash scripts/bench-mount.sh
+	PYTHON=$(PYTHON) bash scripts/bench-write.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
