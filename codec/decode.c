@@ -157,15 +157,14 @@ memo_put(struct dec *d, uint64_t idx, uint8_t putop, const uint8_t *op)
 	top = d->stack[d->sp - 1];
 	if (pk_val_is_node(top)) {
 		pk_node *n = pk_val_node(top);
-		if (n->put || n->nsteps > UINT16_MAX) {
+		if (n->put || n->nsteps - 1 > UINT8_MAX) {
 			/* memoized twice, or too late to say where: CPython's
 			 * pickler never does either */
 			d->doc->irregular = 1;
 		} else {
 			n->put = putop;
 			n->memo = (uint32_t)idx;
-			n->put_after =
-			    (uint16_t)(n->nsteps ? n->nsteps - 1 : 0);
+			n->put_after = (uint8_t)(n->nsteps - 1);
 		}
 	} else if (top.bits != (uintptr_t)d->prev_op) {
 		/* A scalar's PUT must come right after its bytes (the
@@ -905,11 +904,11 @@ static void run_fast(struct dec *d, const uint8_t *lim)
 			v = st[sp - 1];
 			if (pk_val_is_node(v)) {
 				node = pk_val_node(v);
-				if (node->put || node->nsteps > UINT16_MAX)
+				if (node->put || node->nsteps - 1 > UINT8_MAX)
 					goto out;
 				node->put = *p;
 				node->memo = (uint32_t)idx;
-				node->put_after = (uint16_t)(node->nsteps - 1);
+				node->put_after = (uint8_t)(node->nsteps - 1);
 			} else if (v.bits != (uintptr_t)prev) {
 				goto out;
 			}
@@ -975,7 +974,8 @@ static void run_fast(struct dec *d, const uint8_t *lim)
 			if (!node->kids)
 				goto out;
 			memcpy(node->kids, st + at, n * sizeof(pk_val));
-			node->kids_cap = node->nkids = (uint32_t)n;
+			node->nkids = (uint32_t)n;
+			node->flags |= PK_NODE_KIDS_EXACT;
 			node->nsteps = 2;
 			node->step.two[1].op = *p;
 			node->step.two[1].marked = 1;

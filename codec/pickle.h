@@ -96,19 +96,22 @@ typedef struct pk_step {
 } pk_step;
 
 struct pk_node {
-	uint8_t kind;	    /* enum pk_kind */
-	uint8_t put;	    /* PUT opcode that memoized it, or 0 */
-	uint16_t put_after; /* the PUT follows this step */
-	uint32_t memo;	    /* memo index of that PUT (MEMOIZE: as counted) */
+	uint8_t kind;	   /* enum pk_kind */
+	uint8_t put;	   /* PUT opcode that memoized it, or 0 */
+	uint8_t flags;	   /* PK_NODE_* */
+	uint8_t put_after; /* the PUT follows this step (a later one makes
+			      the doc irregular) */
+	uint32_t memo;	   /* memo index of that PUT (MEMOIZE: as counted) */
 	uint32_t nkids;
-	uint32_t kids_cap;
 	uint32_t nsteps;
-	uint32_t flags; /* PK_NODE_* */
 	/* Free for the doc's user: the mount keeps its view record of the
 	 * node here (valid while view_gen matches its view's generation),
 	 * instead of a hash table of millions of nodes. */
 	uint32_t view;
 	uint32_t view_gen;
+	/* Room for nkids when PK_NODE_KIDS_EXACT (as the decoder allocates
+	 * them: a 2M-dict pickle pays for no slack), else for
+	 * max(4, the next power of two >= nkids); none when NULL. */
 	pk_val *kids;
 	union {
 		pk_step two[2]; /* nsteps <= 2: EMPTY_DICT + SETITEMS and
@@ -116,10 +119,12 @@ struct pk_node {
 		pk_step *many;	/* nsteps >= 3; room for max(4, 2^k) */
 	} step;
 };
+_Static_assert(sizeof(struct pk_node) == 48, "a node is 48 bytes");
 
 enum {
 	PK_NODE_SHARED = 1u << 0,     /* fetched by GET somewhere */
 	PK_NODE_SHELL_BUSY = 1u << 1, /* encoder-private */
+	PK_NODE_KIDS_EXACT = 1u << 2, /* see pk_node.kids */
 };
 
 /* Step opcodes that are not pickle opcodes. */

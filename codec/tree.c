@@ -2,28 +2,46 @@
 
 #include <string.h>
 
+static size_t pow2_at_least(size_t n)
+{
+	size_t r = 4;
+
+	while (r < n)
+		r *= 2;
+	return r;
+}
+
+/* The room of n's kids array (see pk_node.kids). */
+static size_t kids_room(const pk_node *n)
+{
+	if (!n->kids)
+		return 0;
+	if (n->flags & PK_NODE_KIDS_EXACT)
+		return n->nkids;
+	return pow2_at_least(n->nkids);
+}
+
 static int grow_kids(pk_arena *a, pk_node *n, size_t need)
 {
 	size_t cap;
 	pk_val *nk;
 
-	if (need <= n->kids_cap)
+	if (need <= kids_room(n))
 		return 0;
 	if (need > UINT32_MAX)
 		return -1;
 	/* First allocation is exact: most containers get all their items in
 	 * one batch, and a 2M-dict pickle should not pay for slack. */
-	cap = n->kids_cap ? (size_t)n->kids_cap * 2 : need;
-	if (cap < need)
-		cap = need;
-	if (cap > UINT32_MAX)
-		cap = UINT32_MAX;
-	nk = pk_arena_grow(a, n->kids_cap ? n->kids : NULL,
-			   n->nkids * sizeof(*nk), cap * sizeof(*nk));
+	cap = n->kids ? pow2_at_least(need) : need;
+	nk = pk_arena_grow(a, n->kids, n->nkids * sizeof(*nk),
+			   cap * sizeof(*nk));
 	if (!nk)
 		return -1;
+	if (n->kids)
+		n->flags &= (uint8_t)~PK_NODE_KIDS_EXACT;
+	else
+		n->flags |= PK_NODE_KIDS_EXACT;
 	n->kids = nk;
-	n->kids_cap = (uint32_t)cap;
 	return 0;
 }
 
