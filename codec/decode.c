@@ -856,150 +856,174 @@ static int step(struct dec *d, int *stop)
  */
 static void run_fast(struct dec *d, const uint8_t *lim)
 {
-	const uint8_t *p = d->p, *prev = d->prev_op;
+	/* Threaded dispatch: each handler jumps to the next one itself, so
+	 * the branch predictor sees which opcode follows which (a key GET is
+	 * followed by a value, a str by MEMOIZE, ...), where one shared
+	 * switch jump would mispredict at every change of opcode. NULL:
+	 * the opcode is step()'s. */
+	static const void *const handler[256] = {
+	    [PK_OP_NONE] = &&scalar1,
+	    [PK_OP_NEWTRUE] = &&scalar1,
+	    [PK_OP_NEWFALSE] = &&scalar1,
+	    [PK_OP_BININT1] = &&scalar2,
+	    [PK_OP_BININT2] = &&scalar3,
+	    [PK_OP_BININT] = &&scalar5,
+	    [PK_OP_BINFLOAT] = &&scalar9,
+	    [PK_OP_SHORT_BINUNICODE] = &&short_str,
+	    [PK_OP_SHORT_BINBYTES] = &&short_bytes,
+	    [PK_OP_MEMOIZE] = &&put,
+	    [PK_OP_BINPUT] = &&put,
+	    [PK_OP_BINGET] = &&get,
+	    [PK_OP_LONG_BINGET] = &&get,
+	    [PK_OP_MARK] = &&mark,
+	    [PK_OP_EMPTY_DICT] = &&empty,
+	    [PK_OP_EMPTY_LIST] = &&empty,
+	    [PK_OP_SETITEMS] = &&fill,
+	    [PK_OP_APPENDS] = &&fill,
+	    [PK_OP_FRAME] = &&frame,
+	};
+	const uint8_t *p = d->p, *prev = d->prev_op, *op = p;
 	pk_val *st = d->stack;
 	size_t sp = d->sp, scap = d->scap;
 	pk_memo_ent *memo = d->memo.dense;
 	size_t mcap = d->memo.dense_cap;
 	pk_arena *arena = d->arena;
+	size_t n, at, idx;
+	pk_val v;
+	pk_node *node;
 
-	while (p < lim && sp < scap) {
-		const uint8_t *op = p;
-		size_t n, at, idx;
-		pk_val v;
-		pk_node *node;
+/* The opcode at p, if there is room to run it here. */
+#define NEXT()                                                                 \
+	do {                                                                   \
+		if (p >= lim || sp >= scap)                                    \
+			goto out;                                              \
+		op = p;                                                        \
+		if (!handler[*p])                                              \
+			goto out;                                              \
+		goto *handler[*p];                                             \
+	} while (0)
+/* A scalar of `len` bytes: the value is the opcode's bytes. */
+#define SCALAR(len)                                                            \
+	do {                                                                   \
+		st[sp++] = pk_val_of_bytes(op);                                \
+		p += (len);                                                    \
+		prev = op;                                                     \
+		NEXT();                                                        \
+	} while (0)
 
-		switch (*p) {
-		case PK_OP_NONE:
-		case PK_OP_NEWTRUE:
-		case PK_OP_NEWFALSE:
-			p += 1;
-			break;
-		case PK_OP_BININT1:
-			p += 2;
-			break;
-		case PK_OP_BININT2:
-			p += 3;
-			break;
-		case PK_OP_BININT:
-			p += 5;
-			break;
-		case PK_OP_BINFLOAT:
-			p += 9;
-			break;
-		case PK_OP_SHORT_BINUNICODE:
-		case PK_OP_SHORT_BINBYTES:
-			n = p[1];
-			if ((size_t)(d->end - p) < 2 + n ||
-			    (*p == PK_OP_SHORT_BINUNICODE &&
-			     !utf8_ok(p + 2, n)))
-				goto out;
-			p += 2 + n;
-			break;
-		case PK_OP_MEMOIZE:
-		case PK_OP_BINPUT:
-			idx = *p == PK_OP_MEMOIZE ? d->memo.count : p[1];
-			if (sp <= fence(d) || idx >= mcap || memo[idx].val)
-				goto out;
-			v = st[sp - 1];
-			if (pk_val_is_node(v)) {
-				node = pk_val_node(v);
-				if (node->put || node->nsteps - 1 > UINT8_MAX)
-					goto out;
-				node->put = *p;
-				node->memo = (uint32_t)idx;
-				node->put_after = (uint8_t)(node->nsteps - 1);
-			} else if (v.bits != (uintptr_t)prev) {
-				goto out;
-			}
-			memo[idx].val = v.bits;
-			d->memo.count++;
-			if (*p == PK_OP_MEMOIZE) {
-				d->saw_memoize = 1;
-				p += 1;
-			} else {
-				d->saw_put = 1;
-				p += 2;
-			}
-			prev = op;
-			continue; /* pushes nothing */
-		case PK_OP_BINGET:
-		case PK_OP_LONG_BINGET:
-			idx =
-			    *p == PK_OP_BINGET ? p[1] : (size_t)rd_le(p + 1, 4);
-			/* a first fetch marks the value shared: step() */
-			if (idx >= mcap || !(memo[idx].val & PK_MEMO_USER_BIT))
-				goto out;
-			st[sp++].bits = memo[idx].val & ~PK_MEMO_USER_BIT;
-			p += *p == PK_OP_BINGET ? 2 : 5;
-			prev = op;
-			continue;
-		case PK_OP_MARK:
-			if (d->nmarks == d->mcap)
-				goto out;
-			d->marks[d->nmarks++] = sp;
-			p += 1;
-			prev = op;
-			continue;
-		case PK_OP_EMPTY_DICT:
-		case PK_OP_EMPTY_LIST:
-			node = pk_arena_alloc(arena, sizeof(*node));
-			if (!node)
-				goto out;
-			memset(node, 0, sizeof(*node));
-			node->kind = *p == PK_OP_EMPTY_DICT ? PK_DICT : PK_LIST;
-			node->nsteps = 1;
-			node->step.two[0].op = *p;
-			st[sp++] = pk_val_of_node(node);
-			p += 1;
-			prev = op;
-			continue;
-		case PK_OP_SETITEMS:
-		case PK_OP_APPENDS:
-			/* only the batch that fills a new container */
-			if (!d->nmarks)
-				goto out;
-			at = d->marks[d->nmarks - 1];
-			n = sp - at;
-			if (at == 0 || at >= sp || n > UINT32_MAX ||
-			    !pk_val_is_node(st[at - 1]))
-				goto out;
-			node = pk_val_node(st[at - 1]);
-			if (node->kind !=
-				(*p == PK_OP_SETITEMS ? PK_DICT : PK_LIST) ||
-			    (*p == PK_OP_SETITEMS && n % 2) ||
-			    node->nsteps != 1 || node->nkids)
-				goto out;
-			node->kids = pk_arena_alloc(arena, n * sizeof(pk_val));
-			if (!node->kids)
-				goto out;
-			memcpy(node->kids, st + at, n * sizeof(pk_val));
-			node->nkids = (uint32_t)n;
-			node->flags |= PK_NODE_KIDS_EXACT;
-			node->nsteps = 2;
-			node->step.two[1].op = *p;
-			node->step.two[1].marked = 1;
-			node->step.two[1].nkids = (uint32_t)n;
-			d->nmarks--;
-			sp = at;
-			p += 1;
-			prev = op;
-			continue;
-		case PK_OP_FRAME:
-			n = (size_t)rd_le(p + 1, 8);
-			if ((size_t)(d->end - p) - 9 < n)
-				goto out;
-			d->doc->framed = 1;
-			p += 9;
-			prev = op;
-			continue;
-		default:
+	NEXT();
+scalar1:
+	SCALAR(1);
+scalar2:
+	SCALAR(2);
+scalar3:
+	SCALAR(3);
+scalar5:
+	SCALAR(5);
+scalar9:
+	SCALAR(9);
+short_str:
+	n = p[1];
+	if ((size_t)(d->end - p) < 2 + n || !utf8_ok(p + 2, n))
+		goto out;
+	SCALAR(2 + n);
+short_bytes:
+	n = p[1];
+	if ((size_t)(d->end - p) < 2 + n)
+		goto out;
+	SCALAR(2 + n);
+put:
+	idx = *p == PK_OP_MEMOIZE ? d->memo.count : p[1];
+	if (sp <= fence(d) || idx >= mcap || memo[idx].val)
+		goto out;
+	v = st[sp - 1];
+	if (pk_val_is_node(v)) {
+		node = pk_val_node(v);
+		if (node->put || node->nsteps - 1 > UINT8_MAX)
 			goto out;
-		}
-		/* the scalars: the value is the opcode's bytes */
-		st[sp++] = pk_val_of_bytes(op);
-		prev = op;
+		node->put = *p;
+		node->memo = (uint32_t)idx;
+		node->put_after = (uint8_t)(node->nsteps - 1);
+	} else if (v.bits != (uintptr_t)prev) {
+		goto out;
 	}
+	memo[idx].val = v.bits;
+	d->memo.count++;
+	if (*p == PK_OP_MEMOIZE) {
+		d->saw_memoize = 1;
+		p += 1;
+	} else {
+		d->saw_put = 1;
+		p += 2;
+	}
+	prev = op;
+	NEXT();
+get:
+	idx = *p == PK_OP_BINGET ? p[1] : (size_t)rd_le(p + 1, 4);
+	/* a first fetch marks the value shared: step() */
+	if (idx >= mcap || !(memo[idx].val & PK_MEMO_USER_BIT))
+		goto out;
+	st[sp++].bits = memo[idx].val & ~PK_MEMO_USER_BIT;
+	p += *p == PK_OP_BINGET ? 2 : 5;
+	prev = op;
+	NEXT();
+mark:
+	if (d->nmarks == d->mcap)
+		goto out;
+	d->marks[d->nmarks++] = sp;
+	p += 1;
+	prev = op;
+	NEXT();
+empty:
+	node = pk_arena_alloc(arena, sizeof(*node));
+	if (!node)
+		goto out;
+	memset(node, 0, sizeof(*node));
+	node->kind = *p == PK_OP_EMPTY_DICT ? PK_DICT : PK_LIST;
+	node->nsteps = 1;
+	node->step.two[0].op = *p;
+	st[sp++] = pk_val_of_node(node);
+	p += 1;
+	prev = op;
+	NEXT();
+fill:
+	/* only the batch that fills a new container */
+	if (!d->nmarks)
+		goto out;
+	at = d->marks[d->nmarks - 1];
+	n = sp - at;
+	if (at == 0 || at >= sp || n > UINT32_MAX ||
+	    !pk_val_is_node(st[at - 1]))
+		goto out;
+	node = pk_val_node(st[at - 1]);
+	if (node->kind != (*p == PK_OP_SETITEMS ? PK_DICT : PK_LIST) ||
+	    (*p == PK_OP_SETITEMS && n % 2) || node->nsteps != 1 || node->nkids)
+		goto out;
+	node->kids = pk_arena_alloc(arena, n * sizeof(pk_val));
+	if (!node->kids)
+		goto out;
+	memcpy(node->kids, st + at, n * sizeof(pk_val));
+	node->nkids = (uint32_t)n;
+	node->flags |= PK_NODE_KIDS_EXACT;
+	node->nsteps = 2;
+	node->step.two[1].op = *p;
+	node->step.two[1].marked = 1;
+	node->step.two[1].nkids = (uint32_t)n;
+	d->nmarks--;
+	sp = at;
+	p += 1;
+	prev = op;
+	NEXT();
+frame:
+	n = (size_t)rd_le(p + 1, 8);
+	if ((size_t)(d->end - p) - 9 < n)
+		goto out;
+	d->doc->framed = 1;
+	p += 9;
+	prev = op;
+	NEXT();
+#undef SCALAR
+#undef NEXT
 out:
 	d->p = p;
 	d->sp = sp;
