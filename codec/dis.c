@@ -548,111 +548,34 @@ static int read_arg(struct dis *d, const struct pk_opcode_info *info, size_t at,
 	return pk_err_set(d->e, PK_E_ARG, "unknown argument kind", pos);
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
- * codecs.escape_decode(s) then .decode("ascii"), as read_stringnl does:
- * \\ \' \" \a \b \f \n \r \t \v, \<newline> (dropped), \ooo (1-3 octal
- * digits, low 8 bits kept), \xhh (exactly two hex digits, else an error);
- * any other backslash is kept as is; a trailing backslash is an error.
+ * codecs.escape_decode(s) then .decode("ascii"), as read_stringnl does
+ * (appended to out): a non-ASCII byte, before or after unescaping, is an
+ * error, as is a bad escape.
  */
 static int escape_decode(struct dis *d, const uint8_t *s, size_t n, pk_buf *out,
 			 uint64_t pos)
 {
-	size_t i = 0;
+	size_t i, start = out->len, bad;
+	const char *why;
+	int rc;
 
-	if (pk_buf_grow(out, n) < 0)
+	for (i = 0; i < n; i++)
+		if (s[i] & 0x80)
+			goto not_ascii;
+	rc = pk_escape_decode(s, n, out, &bad, &why);
+	if (rc == PK_E_NOMEM)
 		return nomem(d, pos);
-	while (i < n) {
-		uint8_t c = s[i++];
-
-		if (c & 0x80)
-			return pk_err_set(d->e, PK_E_ARG,
-					  "non-ASCII byte in a text argument",
-					  pos);
-		if (c != '\\') {
-			out->data[out->len++] = c;
-			continue;
-		}
-		if (i == n)
-			return pk_err_set(d->e, PK_E_ARG,
-					  "trailing backslash in a string",
-					  pos);
-		c = s[i++];
-		switch (c) {
-		case '\n':
-			continue;
-		case '\\':
-		case '\'':
-		case '"':
-			break;
-		case 'a':
-			c = '\a';
-			break;
-		case 'b':
-			c = '\b';
-			break;
-		case 'f':
-			c = '\f';
-			break;
-		case 'n':
-			c = '\n';
-			break;
-		case 'r':
-			c = '\r';
-			break;
-		case 't':
-			c = '\t';
-			break;
-		case 'v':
-			c = '\v';
-			break;
-		case 'x': {
-			int h1, h2;
-
-			/* needs two hex digits, as _PyBytes_DecodeEscape */
-			if (n - i < 2 || (h1 = hexval(s[i])) < 0 ||
-			    (h2 = hexval(s[i + 1])) < 0)
-				return pk_err_set(d->e, PK_E_ARG,
-						  "invalid \\x escape", pos);
-			c = (uint8_t)(h1 << 4 | h2);
-			i += 2;
-			break;
-		}
-		default:
-			if (c >= '0' && c <= '7') {
-				unsigned v = c - '0';
-
-				for (int k = 0; k < 2 && i < n && s[i] >= '0' &&
-						s[i] <= '7';
-				     k++)
-					v = v * 8 + (unsigned)(s[i++] - '0');
-				c = (uint8_t)v;
-				break;
-			}
-			/* unknown escape: keep the backslash, then
-			 * look at c again as an ordinary character */
-			out->data[out->len++] = '\\';
-			i--;
-			continue;
-		}
-		/* \xhh and \ooo may give a byte >= 0x80: not ASCII */
-		if (c & 0x80)
-			return pk_err_set(d->e, PK_E_ARG,
-					  "non-ASCII byte in a text argument",
-					  pos);
-		out->data[out->len++] = c;
-	}
-	out->data[out->len] = '\0';
+	if (rc)
+		return pk_err_set(d->e, PK_E_ARG, why, pos);
+	/* \xhh and \ooo may give a byte >= 0x80 */
+	for (i = start; i < out->len; i++)
+		if (out->data[i] & 0x80)
+			goto not_ascii;
 	return PK_OK;
+not_ascii:
+	return pk_err_set(d->e, PK_E_ARG, "non-ASCII byte in a text argument",
+			  pos);
 }
 
 /* Latin-1 bytes as UTF-8 (BINSTRING / SHORT_BINSTRING decode them so). */

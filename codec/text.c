@@ -1160,35 +1160,26 @@ static int hexval(uint8_t c)
 	return -1;
 }
 
-int pk_string_literal_decode(const uint8_t *arg, size_t len, pk_buf *out,
-			     pk_err *e)
+int pk_escape_decode(const uint8_t *s, size_t n, pk_buf *out, size_t *bad,
+		     const char **why)
 {
-	size_t i, end, start = out->len;
-	int rc = 0;
+	size_t i = 0, start = out->len;
 
-	/* load_string: the outermost quotes must match; what is between
-	 * them goes to _PyBytes_DecodeEscape as is. */
-	if (len < 2 || arg[0] != arg[len - 1] ||
-	    (arg[0] != '\'' && arg[0] != '"'))
-		return pk_err_set(e, PK_E_ARG, "STRING argument must be quoted",
-				  0);
-	end = len - 1;
-	if (pk_buf_grow(out, end - 1) < 0)
-		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
-	for (i = 1; i < end;) {
-		uint8_t c = arg[i++], v;
+	if (pk_buf_grow(out, n) < 0)
+		return PK_E_NOMEM;
+	while (i < n) {
+		uint8_t c = s[i++], v;
 		int h1, h2;
 
 		if (c != '\\') {
 			out->data[out->len++] = c;
 			continue;
 		}
-		if (i == end) {
-			rc = pk_err_set(e, PK_E_ARG, "trailing \\ in string",
-					i - 1);
-			goto cleanup;
+		if (i == n) {
+			*why = "trailing backslash in a string";
+			goto bad_escape;
 		}
-		c = arg[i++];
+		c = s[i++];
 		switch (c) {
 		case '\n':
 			continue;
@@ -1232,19 +1223,20 @@ int pk_string_literal_decode(const uint8_t *arg, size_t len, pk_buf *out,
 			/* Up to three digits; \400-\777 keep their low
 			 * 8 bits, as CPython stores them. */
 			for (k = 0;
-			     k < 2 && i < end && arg[i] >= '0' && arg[i] <= '7';
-			     k++)
-				o = o * 8 + (unsigned)(arg[i++] - '0');
+			     k < 2 && i < n && s[i] >= '0' && s[i] <= '7'; k++)
+				o = o * 8 + (unsigned)(s[i++] - '0');
 			v = (uint8_t)o;
 			break;
 		}
 		case 'x':
-			h1 = i + 1 < end ? hexval(arg[i]) : -1;
-			h2 = i + 1 < end ? hexval(arg[i + 1]) : -1;
+			/* exactly two hex digits */
+			h1 = i + 1 < n ? hexval(s[i]) : -1;
+			h2 = i + 1 < n ? hexval(s[i + 1]) : -1;
 			if (h1 < 0 || h2 < 0) {
-				rc = pk_err_set(e, PK_E_ARG,
-						"invalid \\x escape", i - 2);
-				goto cleanup;
+				*why = "invalid \\x escape";
+				i -=
+				    1; /* back to the x: the backslash is i-1 */
+				goto bad_escape;
 			}
 			v = (uint8_t)(h1 << 4 | h2);
 			i += 2;
@@ -1258,11 +1250,34 @@ int pk_string_literal_decode(const uint8_t *arg, size_t len, pk_buf *out,
 		}
 		out->data[out->len++] = v;
 	}
-cleanup:
-	if (rc)
-		out->len = start;
 	out->data[out->len] = '\0';
-	return rc;
+	return PK_OK;
+bad_escape:
+	*bad = i - 1;
+	out->len = start;
+	out->data[out->len] = '\0';
+	return PK_E_ARG;
+}
+
+int pk_string_literal_decode(const uint8_t *arg, size_t len, pk_buf *out,
+			     pk_err *e)
+{
+	const char *why;
+	size_t bad;
+	int rc;
+
+	/* load_string: the outermost quotes must match; what is between
+	 * them goes to _PyBytes_DecodeEscape as is. */
+	if (len < 2 || arg[0] != arg[len - 1] ||
+	    (arg[0] != '\'' && arg[0] != '"'))
+		return pk_err_set(e, PK_E_ARG, "STRING argument must be quoted",
+				  0);
+	rc = pk_escape_decode(arg + 1, len - 2, out, &bad, &why);
+	if (rc == PK_E_NOMEM)
+		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+	if (rc)
+		return pk_err_set(e, PK_E_ARG, why, bad + 1);
+	return PK_OK;
 }
 
 int pk_string_literal_encode(const uint8_t *data, size_t len, pk_buf *out)

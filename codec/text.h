@@ -73,6 +73,14 @@ int pk_utf8_valid(const uint8_t *data, size_t len, int allow_surrogates);
 
 /* --- protocol 0 string forms ----------------------------------------- */
 
+/* Python's bytes escapes of s[0..n), as _PyBytes_DecodeEscape reads them
+ * (the STRING opcode, codecs.escape_decode): \\ \' \" \a \b \f \n \r \t \v,
+ * \<newline> dropped, \ooo (1-3 octal digits, low 8 bits kept), \xhh
+ * (exactly two hex digits); any other backslash stays. Appended to out.
+ * PK_OK, PK_E_NOMEM, or PK_E_ARG with *bad the offset in s of the bad
+ * escape's backslash and *why what is wrong (out as it was). */
+int pk_escape_decode(const uint8_t *s, size_t n, pk_buf *out, size_t *bad,
+		     const char **why);
 /* STRING argument (between the opcode and '\n'): a quoted Python 2 string
  * literal, unescaped as codecs.escape_decode does. PK_E_ARG if it is not
  * quoted with matching quotes or has a bad escape. */

@@ -820,6 +820,11 @@ Test(text_string, errors)
 	cr_assert_eq(e.offset, 2);
 	cr_assert_eq(b.len, 0);
 	cr_assert_eq(
+	    pk_string_literal_decode((const uint8_t *)"'ab\\'", 5, &b, &e),
+	    PK_E_ARG);
+	cr_assert_eq(e.offset, 3); /* the trailing backslash */
+	cr_assert_eq(b.len, 0);
+	cr_assert_eq(
 	    pk_string_literal_decode((const uint8_t *)"'\\777\\q'", 8, &b, &e),
 	    0);
 	cr_assert(b.len == 3 && memcmp(b.data, "\xff\\q", 3) == 0);
