@@ -36,22 +36,21 @@ struct pk_arena {
 	struct chunk *big;	   /* oversized allocations */
 	size_t total;
 	size_t next_chunk;
-	/* the helper: running while ahead_busy; its result in ahead */
+	/* between pk_arena_ahead(a, 1) and (a, 0): the next chunk, mapped
+	 * and being faulted in by the helper */
 	int ahead_on;
-	pthread_t ahead_thread;
-	int ahead_busy;
-	size_t ahead_size;
 	struct chunk *ahead;
+	pk_prefault pf;
 };
 
 #define HDR ((sizeof(struct chunk) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
 
-static struct chunk *chunk_new(size_t payload)
+static struct chunk *chunk_map(size_t payload, int populate)
 {
 	size_t bytes = HDR + payload;
-	struct chunk *c =
-	    mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	struct chunk *c = mmap(
+	    NULL, bytes, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
 
 	if (c == MAP_FAILED)
 		return NULL;
@@ -60,42 +59,57 @@ static struct chunk *chunk_new(size_t payload)
 	return c;
 }
 
+static struct chunk *chunk_new(size_t payload)
+{
+	return chunk_map(payload, 1);
+}
+
 static void chunk_free(struct chunk *c)
 {
 	munmap(c, HDR + c->size);
 }
 
-static void *ahead_main(void *arg)
+static void *prefault_main(void *arg)
 {
-	pk_arena *a = arg;
+	pk_prefault *pf = arg;
 
-	/* NULL on failure: the allocating thread then maps its own and
-	 * reports the error itself if that fails too */
-	a->ahead = chunk_new(a->ahead_size);
+	(void)madvise(pf->addr, pf->len, MADV_POPULATE_WRITE);
 	return NULL;
 }
 
-/* The helper's chunk (NULL if there is none), after it has finished. */
+void pk_prefault_wait(pk_prefault *pf)
+{
+	if (pf->busy) {
+		pthread_join(pf->thread, NULL);
+		pf->busy = 0;
+	}
+}
+
+void pk_prefault_start(pk_prefault *pf, void *addr, size_t len)
+{
+	pk_prefault_wait(pf);
+	pf->addr = addr;
+	pf->len = len;
+	pf->busy = pthread_create(&pf->thread, NULL, prefault_main, pf) == 0;
+}
+
+/* The next chunk, resident, or NULL if none was prepared. */
 static struct chunk *ahead_take(pk_arena *a)
 {
-	struct chunk *c;
+	struct chunk *c = a->ahead;
 
-	if (a->ahead_busy) {
-		pthread_join(a->ahead_thread, NULL);
-		a->ahead_busy = 0;
-	}
-	c = a->ahead;
+	pk_prefault_wait(&a->pf);
 	a->ahead = NULL;
 	return c;
 }
 
 static void ahead_start(pk_arena *a, size_t size)
 {
-	a->ahead_size = size;
-	a->ahead = NULL;
-	/* no thread (resource limits): the next chunk is mapped in line */
-	a->ahead_busy =
-	    pthread_create(&a->ahead_thread, NULL, ahead_main, a) == 0;
+	/* mapping is quick; faulting the pages in is what is left to
+	 * the helper */
+	a->ahead = chunk_map(size, 0);
+	if (a->ahead)
+		pk_prefault_start(&a->pf, a->ahead, HDR + size);
 }
 
 pk_arena *pk_arena_new(void)
@@ -201,7 +215,8 @@ void *pk_arena_grow(pk_arena *a, void *p, size_t old, size_t n)
 				/* one call faults the new part in: far cheaper
 				 * than a fault per page as it is filled */
 				(void)madvise((char *)nc + HDR + nc->size,
-					      nn - nc->size, MADV_POPULATE_WRITE);
+					      nn - nc->size,
+					      MADV_POPULATE_WRITE);
 				a->total += nn - nc->size;
 				nc->size = nn;
 				*link = nc;

@@ -12,7 +12,7 @@
  * than a chunk gets a chunk of its own; pk_arena_used counts bytes
  * mapped for the arena, for the mount's cache accounting.
  * Threads: the arena is used by one thread at a time. While a big tree
- * is being built, a short-lived helper thread maps and prefaults the
+ * is being built, a short-lived helper thread faults in the
  * next chunk (first-touch page faults are a third of the cost of
  * building millions of nodes, and they can be paid on another core),
  * between pk_arena_ahead(a, 1) and pk_arena_ahead(a, 0).
@@ -20,6 +20,7 @@
 #ifndef PK_ARENA_H
 #define PK_ARENA_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,23 @@ typedef struct pk_arena pk_arena;
 struct pk_arena_bump {
 	char *cur, *lim;
 };
+
+/* Faulting in memory on a helper thread: [addr, addr+len) is made
+ * resident with MADV_POPULATE_WRITE, which leaves contents alone, so the
+ * caller may write the range meanwhile. Used for the arena's next chunk
+ * and the memo's new part; one range at a time. */
+typedef struct pk_prefault {
+	pthread_t thread;
+	int busy;
+	void *addr;
+	size_t len;
+} pk_prefault;
+
+/* Starts it (after waiting for the one before); nothing happens when no
+ * thread can be made: the pages then fault in as they are used. */
+void pk_prefault_start(pk_prefault *pf, void *addr, size_t len);
+/* Waits until the range is resident. */
+void pk_prefault_wait(pk_prefault *pf);
 
 pk_arena *pk_arena_new(void);
 void pk_arena_free(pk_arena *a);

@@ -1,6 +1,5 @@
 #include "memo.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -24,39 +23,13 @@ void pk_memo_init(pk_memo *m)
 #define DENSE_MIN 512 /* entries: one page */
 #define POPULATE_MIN (1u << 20)
 
-static void *populate_main(void *arg)
-{
-	pk_memo *m = arg;
-
-	(void)madvise(m->pop_addr, m->pop_len, MADV_POPULATE_WRITE);
-	return NULL;
-}
-
-static void populate_wait(pk_memo *m)
-{
-	if (m->pop_busy) {
-		pthread_join(m->pop_thread, NULL);
-		m->pop_busy = 0;
-	}
-}
-
-static void populate_start(pk_memo *m, void *addr, size_t len)
-{
-	if (len < POPULATE_MIN)
-		return;
-	m->pop_addr = addr;
-	m->pop_len = len;
-	m->pop_busy =
-	    pthread_create(&m->pop_thread, NULL, populate_main, m) == 0;
-}
-
 static pk_memo_ent *dense_grow(pk_memo *m, size_t ncap)
 {
 	size_t olen = m->dense_cap * sizeof(pk_memo_ent);
 	size_t nlen = ncap * sizeof(pk_memo_ent);
 	void *nd;
 
-	populate_wait(m);
+	pk_prefault_wait(&m->pf);
 	if (m->dense)
 		nd = mremap(m->dense, olen, nlen, MREMAP_MAYMOVE);
 	else
@@ -66,13 +39,14 @@ static pk_memo_ent *dense_grow(pk_memo *m, size_t ncap)
 		return NULL;
 	m->dense = nd;
 	m->dense_cap = ncap;
-	populate_start(m, (char *)nd + olen, nlen - olen);
+	if (nlen - olen >= POPULATE_MIN)
+		pk_prefault_start(&m->pf, (char *)nd + olen, nlen - olen);
 	return nd;
 }
 
 void pk_memo_release(pk_memo *m)
 {
-	populate_wait(m);
+	pk_prefault_wait(&m->pf);
 	if (m->dense)
 		munmap(m->dense, m->dense_cap * sizeof(pk_memo_ent));
 	free(m->hash);

@@ -13,9 +13,10 @@
 #ifndef PK_MEMO_H
 #define PK_MEMO_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "arena.h"
 
 struct pk_memo_hent;
 
@@ -31,12 +32,8 @@ typedef struct pk_memo {
 	size_t dense_cap;
 	struct pk_memo_hent *hash;
 	size_t hash_cap, hash_used;
-	size_t count; /* non-empty slots */
-	/* memo.c's helper that faults in a grown dense array */
-	pthread_t pop_thread;
-	int pop_busy;
-	void *pop_addr;
-	size_t pop_len;
+	size_t count;	/* non-empty slots */
+	pk_prefault pf; /* faults in the part a growth added */
 } pk_memo;
 
 void pk_memo_init(pk_memo *m);
