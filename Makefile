@@ -89,7 +89,10 @@ fuzz: $(BUILD)/fuzz-decode
 	$(BUILD)/fuzz-decode -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 $(BUILD)/fuzz-corpus tests/fuzz/seeds
 
 # ---- examples and benchmarks -------------------------------------------
-run: deps all
+# deps first, then a fresh make: this Makefile asks pkg-config for
+# libfuse3's flags when it is read, before deps could install it.
+run: deps
+	$(MAKE) all
 	PYTHON=$(PYTHON) bash scripts/run-examples.sh
 
 bench: all
