@@ -29,44 +29,6 @@ void pf_source_set_progress(int enabled)
 	progress_enabled = enabled;
 }
 
-/* ---- mappings ---------------------------------------------------------- */
-
-void pf_map_ref(pf_map *m)
-{
-	__atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
-}
-
-void pf_map_unref(pf_map *m)
-{
-	if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) != 0)
-		return;
-	if (m->addr)
-		munmap(m->addr, m->maplen);
-	free(m);
-}
-
-static pf_map *map_fd(int fd, size_t len)
-{
-	pf_map *m = calloc(1, sizeof(*m));
-
-	if (!m)
-		return NULL;
-	m->refs = 1;
-	if (len == 0) {
-		m->data = (const uint8_t *)"";
-		return m;
-	}
-	m->addr = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (m->addr == MAP_FAILED) {
-		free(m);
-		return NULL;
-	}
-	m->maplen = len;
-	m->data = m->addr;
-	m->len = len;
-	return m;
-}
-
 /* An unlinked file for a decompressed pickle: on disk, not in RAM
  * ($TMPDIR, else /var/tmp, which unlike /tmp is rarely a tmpfs). */
 static int cache_file(void)
@@ -134,6 +96,7 @@ static void reset(pf_source *s)
 	s->state = PF_SRC_UNKNOWN;
 	s->broken = 0;
 	memset(&s->err, 0, sizeof(s->err));
+	s->epoch++;
 }
 
 void pf_source_free(pf_source *s)
@@ -178,6 +141,26 @@ static void set_io_err(pk_err *e, const char *msg)
 	pk_err_set(e, PK_E_IO, msg, 0);
 }
 
+static int copy_fd(int in, int out, uint64_t len)
+{
+	char buf[1 << 16];
+	uint64_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(in, buf, sizeof(buf), (off_t)done), w = 0;
+		if (n <= 0)
+			return n < 0 ? -1 : (errno = EIO, -1);
+		while (w < n) {
+			ssize_t k = write(out, buf + w, (size_t)(n - w));
+			if (k < 0)
+				return -1;
+			w += k;
+		}
+		done += (uint64_t)n;
+	}
+	return 0;
+}
+
 /* Maps the file, or decompresses it into a cache file and maps that. */
 static int map_source(pf_source *s, pf_progress *pg, pk_err *e)
 {
@@ -193,7 +176,17 @@ static int map_source(pf_source *s, pf_progress *pg, pk_err *e)
 	}
 	if (s->zfmt == PK_Z_NONE) {
 		memset(&s->z, 0, sizeof(s->z));
-		m = map_fd(fd, (size_t)st.st_size);
+		m = pf_map_file(fd, (size_t)st.st_size, 1);
+		if (!m && errno == ENOSPC) {
+			/* no room to guard one more mapping: serve a copy */
+			out = cache_file();
+			if (out < 0 || copy_fd(fd, out, (uint64_t)st.st_size)) {
+				rc = errno ? errno : EIO;
+				set_io_err(e, "cannot copy into a cache file");
+				goto cleanup;
+			}
+			m = pf_map_file(out, (size_t)st.st_size, 0);
+		}
 	} else {
 		pk_zinfo info;
 		uint64_t outlen = 0;
@@ -212,7 +205,7 @@ static int map_source(pf_source *s, pf_progress *pg, pk_err *e)
 			goto cleanup;
 		}
 		s->z = info;
-		m = map_fd(out, (size_t)outlen);
+		m = pf_map_file(out, (size_t)outlen, 0);
 	}
 	if (!m) {
 		rc = errno ? errno : ENOMEM;
@@ -248,7 +241,8 @@ static int decode_progress(void *ctx, uint64_t done, uint64_t total)
 	struct decode_pass *dp = ctx;
 	uint64_t page = 4096, upto = done & ~(page - 1);
 
-	if (dp->map->addr && dp->map->data == dp->map->addr && upto > dp->dropped) {
+	if (dp->map->addr && dp->map->data == dp->map->addr &&
+	    upto > dp->dropped) {
 		madvise((char *)dp->map->addr + dp->dropped,
 			(size_t)(upto - dp->dropped), MADV_DONTNEED);
 		dp->dropped = upto;
@@ -271,8 +265,8 @@ static int load(pf_source *s, int strict, int show_progress, pk_err *e)
 	{
 		struct decode_pass dp = {&pg, s->map, 0};
 		drc = pk_decode_ex(s->map->data, s->map->len,
-				   strict ? PK_DEC_STRICT_END : 0, decode_progress,
-				   &dp, &s->doc, e);
+				   strict ? PK_DEC_STRICT_END : 0,
+				   decode_progress, &dp, &s->doc, e);
 	}
 	if (drc != PK_OK) {
 		s->doc = NULL;
@@ -396,7 +390,8 @@ static void refresh(pf_source *s)
 	s->checked = now;
 	if (fstatat(s->dirfd, s->path, &st, 0) < 0)
 		return; /* gone: keep serving what we have */
-	if (s->state != PF_SRC_UNKNOWN && same_file(&s->st, &st))
+	if (s->state != PF_SRC_UNKNOWN && same_file(&s->st, &st) &&
+	    !pf_map_torn(s->map))
 		return;
 	reset(s);
 	s->st = st;
@@ -408,6 +403,8 @@ int pf_source_enter(pf_source *s)
 	pk_err e = {0, NULL, 0};
 
 	pthread_mutex_lock(&s->lock);
+	if (pf_map_torn(s->map))
+		s->checked.tv_sec -= 2; /* shrank under us: look now */
 	refresh(s);
 	if (s->state != PF_SRC_PICKLE) {
 		pthread_mutex_unlock(&s->lock);

@@ -9,13 +9,15 @@
  * mtime) and starts over. A pickle that fails to decode is "broken": it
  * is shown as its raw file and the reason is logged with the byte offset.
  *
- * Ownership: the source owns its mapping (refcounted pf_map: open files
- * keep the bytes they serve alive after the tree is dropped), its doc
+ * Ownership: the source owns its mapping (refcounted pf_map, mapping.h:
+ * open files keep the bytes they serve alive after the tree is dropped;
+ * a file that shrinks under it does not crash the daemon), its doc
  * and docview. The caller owns the source (pf_source_free).
  * Invariants / locking: every field is guarded by the source's mutex.
  * pf_source_enter returns with the mutex held and the tree loaded; the
  * view and doc may only be used until pf_source_leave. `gen` changes each
- * time a tree is (re)built: pointers into an older tree are invalid.
+ * time a tree is (re)built: pointers into an older tree are invalid;
+ * `epoch` changes when the bytes the tree is read from change.
  */
 #ifndef PF_SOURCE_H
 #define PF_SOURCE_H
@@ -29,18 +31,7 @@
 #include "compress.h"
 #include "docview.h"
 #include "error.h"
-
-/* A read-only mapping of pickle bytes, refcounted. */
-typedef struct pf_map {
-	int refs; /* atomic */
-	const uint8_t *data;
-	size_t len;
-	void *addr; /* what to munmap (NULL for an empty map) */
-	size_t maplen;
-} pf_map;
-
-void pf_map_ref(pf_map *m);
-void pf_map_unref(pf_map *m);
+#include "mapping.h"
 
 enum pf_src_state {
 	PF_SRC_UNKNOWN = 0, /* not sniffed yet */
@@ -62,12 +53,16 @@ typedef struct pf_source {
 	int writable;		 /* the mount takes changes (not -o ro) */
 	int dirty;		 /* edited, not written back yet */
 	struct timespec dirty_since;
-	int broken;		 /* decode failed (err says why) */
+	int broken; /* decode failed (err says why) */
 	pk_err err;
 	pf_map *map;
 	pk_doc *doc;
 	pf_docview *dv;
 	uint64_t gen;
+	uint64_t epoch; /* changes when the file changed on disk and is read
+			   anew (not when a tree is dropped and parsed again
+			   from the same bytes): names kept for edited
+			   directories (entries.h) belong to one epoch */
 	int pins;
 	pf_cache_item cache;
 } pf_source;
