@@ -159,8 +159,7 @@ int pf_edit_infer_kind(const uint8_t *text, size_t len)
 		return PK_BOOL;
 	if (pk_none_parse((const char *)text, len, NULL) == PK_OK)
 		return PK_NONE;
-	if (pk_complex_parse((const char *)text, len, &d, &im, NULL) ==
-	    PK_OK)
+	if (pk_complex_parse((const char *)text, len, &d, &im, NULL) == PK_OK)
 		return PF_KIND_COMPLEX;
 	return PK_STR;
 }
@@ -189,9 +188,8 @@ static int kind_of_type_name(const char *type)
 	static const struct {
 		const char *name;
 		int kind;
-	} names[] = {{"str", PK_STR},	  {"int", PK_INT},
-		     {"float", PK_FLOAT}, {"bool", PK_BOOL},
-		     {"none", PK_NONE},	  {"bytes", PK_BYTES}};
+	} names[] = {{"str", PK_STR},	{"int", PK_INT},   {"float", PK_FLOAT},
+		     {"bool", PK_BOOL}, {"none", PK_NONE}, {"bytes", PK_BYTES}};
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -250,8 +248,8 @@ static pk_node *entries_node(pf_ref dir, int *pairs)
 		return NULL;
 	}
 	/* an object: its attributes are the dict of a BUILD state */
-	for (i = 0, kid = 0; i < n->nsteps; kid += pk_node_steps(n)[i].nkids,
-	    i++) {
+	for (i = 0, kid = 0; i < n->nsteps;
+	     kid += pk_node_steps(n)[i].nkids, i++) {
 		const pk_step *s = &pk_node_steps(n)[i];
 		if (s->op == PK_OP_BUILD && s->nkids == 1 &&
 		    pk_val_is_node(n->kids[kid]) &&
@@ -271,21 +269,40 @@ static int kid_index(const pk_node *n, const pk_val *p, uint32_t *k)
 	return 0;
 }
 
+/* The node and kid index an entry's removal starts at. 0 or EPERM. */
+static int removable(pf_ref dir, const pk_val *key, const pk_val *target,
+		     pk_node **node, uint32_t *kid, int *pairs)
+{
+	pk_node *n = entries_node(dir, pairs);
+
+	if (!n || kid_index(n, *pairs ? key : target, kid))
+		return EPERM;
+	if (pk_node_step_of(n, *kid, NULL) == 0 && pk_node_steps(n)[0].nkids &&
+	    !pk_node_steps(n)[0].marked)
+		return EPERM; /* a tuple-like creation: fixed length */
+	*node = n;
+	return 0;
+}
+
+int pf_edit_can_remove(pf_ref dir, const pk_val *key, const pk_val *target)
+{
+	pk_node *n;
+	uint32_t k;
+	int pairs;
+
+	return removable(dir, key, target, &n, &k, &pairs);
+}
+
 int pf_edit_remove(pk_doc *doc, pf_ref dir, const pk_val *key,
 		   const pk_val *target)
 {
-	int pairs;
-	pk_node *n = entries_node(dir, &pairs);
+	pk_node *n;
 	uint32_t k;
+	int pairs, rc = removable(dir, key, target, &n, &k, &pairs);
 	pk_err e;
 
-	if (!n)
-		return EPERM;
-	if (kid_index(n, pairs ? key : target, &k))
-		return EPERM;
-	if (pk_node_step_of(n, k, NULL) == 0 && pk_node_steps(n)[0].nkids &&
-	    !pk_node_steps(n)[0].marked)
-		return EPERM; /* a tuple-like creation: fixed length */
+	if (rc)
+		return rc;
 	return pk_node_remove(doc, n, k, pairs ? 2 : 1, &e) ? EPERM : 0;
 }
 
@@ -306,7 +323,8 @@ static int make_key(pk_doc *doc, const pk_node *dict, const char *name,
 		else
 			return EINVAL;
 		len = baselen;
-	} else if (dict && dict->nkids && pk_val_kind(dict->kids[0]) == PK_INT) {
+	} else if (dict && dict->nkids &&
+		   pk_val_kind(dict->kids[0]) == PK_INT) {
 		int64_t i;
 		if (pk_int_parse_i64(name, len, &i, NULL) == PK_OK)
 			kind = PK_INT;
@@ -327,7 +345,8 @@ static int make_key(pk_doc *doc, const pk_node *dict, const char *name,
 }
 
 int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
-		const uint8_t *text, size_t len, const char *type)
+		const uint8_t *text, size_t len, const char *type,
+		const pk_val **made)
 {
 	int pairs, kind, rc;
 	pk_node *n = entries_node(dir, &pairs);
@@ -347,7 +366,8 @@ int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
 			kind = pf_edit_infer_kind(text, len);
 		if (kind == PF_KIND_COMPLEX) {
 			double re, im;
-			pk_complex_parse((const char *)text, len, &re, &im, NULL);
+			pk_complex_parse((const char *)text, len, &re, &im,
+					 NULL);
 			if (pk_val_new_complex(doc, re, im, &kv[1], &e))
 				return ENOMEM;
 		} else {
@@ -357,17 +377,18 @@ int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
 				return rc;
 		}
 	}
-	if (!pairs) {
-		uint64_t i;
-		if (pf_index_parse(name, strlen(name), &i) || i != n->nkids)
-			return EINVAL; /* lists grow at the end only */
-		return pk_node_append(doc, n, PK_OP_APPEND, &kv[1], 1, &e)
-			       ? ENOMEM
-			       : 0;
+	if (pairs) {
+		if (!name)
+			return EINVAL;
+		if ((rc = make_key(doc, n, name, &kv[0])))
+			return rc;
 	}
-	if ((rc = make_key(doc, n, name, &kv[0])))
-		return rc;
-	return pk_node_append(doc, n, PK_OP_SETITEM, kv, 2, &e) ? ENOMEM : 0;
+	if (pk_node_append(doc, n, pairs ? PK_OP_SETITEM : PK_OP_APPEND,
+			   pairs ? kv : &kv[1], pairs ? 2 : 1, &e))
+		return ENOMEM;
+	if (made)
+		*made = &n->kids[n->nkids - 1];
+	return 0;
 }
 
 int pf_edit_rename_key(pk_doc *doc, pk_val *key, const char *name)
@@ -381,8 +402,8 @@ int pf_edit_rename_key(pk_doc *doc, pk_val *key, const char *name)
 	if (pk_val_kind(*key) == PK_INT) {
 		int64_t i;
 		if (pk_int_parse_i64(name, strlen(name), &i, NULL) == PK_OK)
-			return set_kind(doc, key, PK_INT,
-					(const uint8_t *)name, strlen(name));
+			return set_kind(doc, key, PK_INT, (const uint8_t *)name,
+					strlen(name));
 	}
 	rc = make_key(doc, NULL, name, &nk);
 	if (rc)

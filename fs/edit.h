@@ -41,12 +41,18 @@ int pf_edit_convert(pk_doc *doc, pf_ref ref, const char *type);
  * state or SETITEMs (its attributes / items). */
 int pf_edit_remove(pk_doc *doc, pf_ref dir, const pk_val *key,
 		   const pk_val *target);
-/* New entry `name` holding a new value: a dict key (str, or int when the
- * name is a decimal and the dict's keys are ints), or, in a list of n
- * items, item n. dir_value: a new empty dict instead of text. */
+/* Whether pf_edit_remove would remove that entry (changes nothing): 0 or
+ * EPERM. Lets a change made of several steps check them all first. */
+int pf_edit_can_remove(pf_ref dir, const pk_val *key, const pk_val *target);
+/* A new entry holding a new value, at the end: in a dict, the key `name`
+ * stands for (str, or int when the name is a decimal and the dict's keys
+ * are ints); in a list (name NULL: which names may append is the
+ * caller's rule), the next item. dir_value: a new empty dict instead of
+ * text; type (a user.pickle.type name) instead of inference when not
+ * NULL. *made (may be NULL) gets the new value's slot. */
 int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
-		const uint8_t *text, size_t len, const char *type);
-/* type (a user.pickle.type name) instead of inference when not NULL. */
+		const uint8_t *text, size_t len, const char *type,
+		const pk_val **made);
 
 /* Whether text would be accepted by pf_edit_set (changes nothing). */
 int pf_edit_check(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len);

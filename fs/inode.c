@@ -1,5 +1,7 @@
 #include "inode.h"
 
+#include "entries.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +62,7 @@ static pf_inode *new_inode(int kind, const char *name, const char *path,
 
 static void free_inode(pf_inode *in)
 {
+	pf_entries_free(in->ents);
 	free(in->name);
 	free(in->path);
 	free(in);
@@ -240,7 +243,8 @@ void pf_itable_forget(pf_itable *t, pf_inode *in, uint64_t n)
 	pthread_mutex_lock(&t->lock);
 	in->nlookup = in->nlookup > n ? in->nlookup - n : 0;
 	/* free it and every parent it kept alive, bottom up */
-	while (in != t->root && in->nlookup == 0 && in->children == 0) {
+	while (in != t->root && in->nlookup == 0 && in->children == 0 &&
+	       !__atomic_load_n(&in->ents, __ATOMIC_ACQUIRE)) {
 		pf_inode *parent = in->parent;
 		unhash(t, in);
 		t->count--;

@@ -5,19 +5,24 @@
  * at lookup and the kernel gives back until it forgets them. A pf_inode
  * is one such node: a mirrored directory or file of a folder SOURCE, the
  * top of a pickle, or an entry inside a pickle. Entries are addressed as
- * (parent inode, entry index), not by pointers into the parsed tree, so
- * an inode survives its pickle being dropped from memory and parsed
- * again; the resolved ref is cached with the tree generation it is valid
- * for.
+ * (parent inode, entry id), not by pointers into the parsed tree, so an
+ * inode survives its pickle being dropped from memory and parsed again;
+ * the resolved ref is cached with the tree generation it is valid for.
+ * An entry id is the entry's position until its directory is first
+ * edited; from then on the directory's entries table (entries.h, kept in
+ * the directory's inode) says which position each id is at, so an inode
+ * keeps meaning the same value while its siblings come and go.
  *
  * Ownership: the table owns every inode. An inode lives while the kernel
- * holds lookups on it or it has live children (a child keeps its parent,
- * so the path to the root can always be walked); the root lives as long
- * as the table. Strings (name, path) are owned by their inode.
- * Invariants / locking: identity fields (kind, parent, name, path, index,
- * src, ino) never change after creation. Lookup counts, children counts
- * and the hash are guarded by the table's mutex; gen / ref / look by the
- * pickle's source lock. Freeing walks up the parents iteratively.
+ * holds lookups on it, it has live children (a child keeps its parent,
+ * so the path to the root can always be walked) or it holds an entries
+ * table (the names it keeps must outlive the kernel's forgetting); the
+ * root lives as long as the table. Strings (name, path) are owned by their
+ * inode. Invariants / locking: identity fields (kind, parent, name, path,
+ * index, src, ino) never change after creation. Lookup counts, children counts
+ * and the hash are guarded by the table's mutex; gen / ref / look / ents
+ * by the pickle's source lock (ents is only read, not used, under the
+ * table's). Freeing walks up the parents iteratively.
  */
 #ifndef PF_INODE_H
 #define PF_INODE_H
@@ -44,7 +49,7 @@ typedef struct pf_inode {
 	struct pf_inode *parent;
 	char *name;	/* MIRROR_*, PICKLE: the entry name */
 	char *path;	/* MIRROR_*, PICKLE: relative to the source dir */
-	uint64_t index; /* VALUE: entry index in the parent directory */
+	uint64_t index; /* VALUE: entry id in the parent directory */
 	pf_source *src; /* PICKLE, VALUE */
 
 	/* table lock */
@@ -57,7 +62,9 @@ typedef struct pf_inode {
 	uint64_t gen; /* tree generation ref/look were resolved in */
 	pf_ref ref;
 	int look;
-	uint64_t open_gen; /* generation at the last open (keep_cache) */
+	uint64_t open_gen;	 /* generation at the last open (keep_cache) */
+	struct pf_entries *ents; /* directory edited while mounted, or NULL */
+	uint64_t ents_epoch;	 /* the source's epoch ents belongs to */
 } pf_inode;
 
 typedef struct pf_itable pf_itable;
@@ -68,8 +75,8 @@ pf_itable *pf_itable_new(int root_kind, const char *root_path,
 void pf_itable_free(pf_itable *t);
 pf_inode *pf_itable_root(pf_itable *t);
 
-/* The child of parent named `name` (MIRROR_*, PICKLE) or at `index`
- * (VALUE), created when missing or when the existing one has another
+/* The child of parent named `name` (MIRROR_*, PICKLE) or with entry id
+ * `index` (VALUE), created when missing or when the existing one has another
  * kind; one lookup is added. NULL when memory runs out. */
 pf_inode *pf_itable_get(pf_itable *t, pf_inode *parent, int kind,
 			const char *name, uint64_t index, pf_source *src,
@@ -82,7 +89,7 @@ void pf_itable_forget(pf_itable *t, pf_inode *in, uint64_t n);
 /* Inodes alive (tests). */
 uint64_t pf_itable_count(pf_itable *t);
 
-/* Stable st_ino of entry `index` of the directory whose st_ino is dir. */
+/* Stable st_ino of entry id `index` of the directory whose st_ino is dir. */
 uint64_t pf_value_ino(uint64_t dir, uint64_t index);
 
 #endif

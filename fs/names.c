@@ -67,7 +67,7 @@ char *pf_names_store(pf_names *t, const void *s, size_t n)
 
 /* ---- hash index -------------------------------------------------------- */
 
-static uint64_t hash_bytes(const char *s, size_t n)
+uint64_t pf_name_hash(const char *s, size_t n)
 {
 	uint64_t h = 1469598103934665603ull; /* FNV-1a */
 	size_t i;
@@ -86,7 +86,8 @@ int64_t pf_names_find(const pf_names *t, const char *name, size_t len)
 	if (!t->hcap)
 		return -1;
 	mask = t->hcap - 1;
-	for (i = hash_bytes(name, len) & mask; t->hash[i]; i = (i + 1) & mask) {
+	for (i = pf_name_hash(name, len) & mask; t->hash[i];
+	     i = (i + 1) & mask) {
 		const pf_name *cand = &t->v[t->hash[i] - 1];
 		if (cand->len == len && memcmp(cand->s, name, len) == 0)
 			return (int64_t)t->hash[i] - 1;
@@ -99,7 +100,7 @@ static int claim(pf_names *t, uint32_t idx, const char *s, uint32_t len)
 {
 	size_t mask = t->hcap - 1, i;
 
-	for (i = hash_bytes(s, len) & mask; t->hash[i]; i = (i + 1) & mask) {
+	for (i = pf_name_hash(s, len) & mask; t->hash[i]; i = (i + 1) & mask) {
 		const pf_name *cand = &t->v[t->hash[i] - 1];
 		if (cand->len == len && memcmp(cand->s, s, len) == 0)
 			return 0;
@@ -142,8 +143,8 @@ static struct next_k *next_slot(struct next_tab *nt, const char *base,
 				size_t baselen, const char *type)
 {
 	size_t mask = nt->cap - 1;
-	size_t i = (size_t)(hash_bytes(base, baselen) ^
-			    hash_bytes(type, strlen(type))) &
+	size_t i = (size_t)(pf_name_hash(base, baselen) ^
+			    pf_name_hash(type, strlen(type))) &
 		   mask;
 
 	for (;; i = (i + 1) & mask) {

@@ -79,6 +79,9 @@ char *pf_names_store(pf_names *t, const void *s, size_t n);
  * builds the lookup index. 0, or ENOMEM. */
 int pf_names_build(pf_names *t, const pf_name_cand *c, uint32_t n);
 
+/* The hash the name indexes use (FNV-1a, folded). */
+uint64_t pf_name_hash(const char *s, size_t n);
+
 /* Index of the entry called name[0..len), or -1. */
 int64_t pf_names_find(const pf_names *t, const char *name, size_t len);
 

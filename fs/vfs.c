@@ -13,6 +13,7 @@
 #include "content.h"
 #include "docview.h"
 #include "edit.h"
+#include "entries.h"
 #include "names.h"
 #include "repr.h"
 #include "shape.h"
@@ -37,7 +38,7 @@ struct pf_scratch {
 	char *name;
 	pk_buf data;
 	uint64_t ino;
-	int keep; /* scratch: stays in memory at close */
+	int keep;      /* scratch: stays in memory at close */
 	char type[16]; /* user.pickle.type set on it (cp -a, mv) */
 };
 
@@ -75,8 +76,8 @@ struct pf_file {
 	/* opened for writing */
 	pf_inode *in;
 	int writable, dirty;
-	int written;		/* write or truncate since open */
-	pk_buf wbuf;		/* a value's new text */
+	int written;	       /* write or truncate since open */
+	pk_buf wbuf;	       /* a value's new text */
 	struct pf_scratch *sc; /* or the scratch file written */
 };
 
@@ -282,9 +283,112 @@ void pf_fs_forget(pf_fs *fs, pf_inode *in, uint64_t n)
 
 /* ---- inside a pickle --------------------------------------------------- */
 
+/* ---- entry ids ---------------------------------------------------------
+ * A VALUE inode names its entry by id (inode.h): the position in the
+ * parent's layout until the parent is first edited, then whatever the
+ * parent's entries table says. These helpers are the one place that
+ * turns ids and names into positions. Source lock held, dir resolved. */
+
+/* The entries table of dir, when it has one for the file as it is now
+ * (a table from before the file changed on disk is dropped: names are
+ * 0..n-1 again after that). */
+static pf_entries *dir_ents(pf_inode *dir)
+{
+	if (dir->ents && dir->ents_epoch != dir->src->epoch) {
+		pf_entries *t = dir->ents;
+		__atomic_store_n(&dir->ents, NULL, __ATOMIC_RELEASE);
+		pf_entries_free(t);
+	}
+	return dir->ents;
+}
+
+/* Position of the entry with id `id` in dir. 0 or ENOENT. */
+static int entry_pos(pf_inode *dir, uint64_t id, uint64_t *pos)
+{
+	pf_entries *t = dir_ents(dir);
+	int64_t r;
+
+	if (!t) {
+		*pos = id;
+		return 0;
+	}
+	r = pf_entries_find_id(t, id);
+	if (r < 0)
+		return ENOENT;
+	*pos = (uint64_t)r;
+	return 0;
+}
+
+/* Position and id of the entry called name in dir. 0 or ENOENT. */
+static int entry_find(pf_inode *dir, const char *name, uint64_t *pos,
+		      uint64_t *id)
+{
+	pf_entries *t = dir_ents(dir);
+	int64_t r;
+	int rc;
+
+	if (!t) {
+		rc = pf_docview_lookup(dir->src->dv, dir->ref, name,
+				       strlen(name), pos);
+		*id = *pos;
+		return rc;
+	}
+	r = pf_entries_find_name(t, name, strlen(name));
+	if (r < 0)
+		return ENOENT;
+	*pos = (uint64_t)r;
+	*id = t->rows[r].id;
+	return 0;
+}
+
+/* Name and id of the entry at position pos of dir. */
+static int entry_at(pf_inode *dir, uint64_t pos, pk_buf *name, uint64_t *id)
+{
+	pf_entries *t = dir_ents(dir);
+	const char *s;
+	size_t len;
+
+	if (!t) {
+		*id = pos;
+		return pf_docview_name(dir->src->dv, dir->ref, pos, name);
+	}
+	if (pos >= t->n)
+		return ENOENT;
+	*id = t->rows[pos].id;
+	s = pf_entries_name(t, pos, &len);
+	return pk_buf_add(name, s, len) ? ENOMEM : 0;
+}
+
+/* Gives dir an entries table before its first structural edit: the
+ * names it shows now are the names it keeps. */
+static int ents_ensure(pf_inode *dir)
+{
+	pf_entries *t;
+	int rc;
+
+	if (dir_ents(dir))
+		return 0;
+	if ((rc = pf_entries_new(dir->src->dv, dir->ref, &t)))
+		return rc;
+	dir->ents_epoch = dir->src->epoch;
+	__atomic_store_n(&dir->ents, t, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Target of a symlink entry (a shared container's later occurrence). */
+static int value_link(pf_inode *in, pk_buf *out)
+{
+	uint64_t pos;
+	int rc = entry_pos(in->parent, in->index, &pos);
+
+	return rc ? rc
+		  : pf_docview_link(in->src->dv, in->parent->ref, pos, out);
+}
+
 /* Makes in->ref / in->look valid for the current tree, resolving the
  * ancestors whose cache is older first (iteratively: a pickle may be
- * nested far deeper than the C stack). Source lock held, tree loaded. */
+ * nested far deeper than the C stack). Source lock held, tree loaded.
+ * ESTALE when the entry is gone (removed, or the file changed). */
 static int resolve(pf_inode *in)
 {
 	pf_source *s = in->src;
@@ -315,9 +419,11 @@ static int resolve(pf_inode *in)
 	for (k = n; k-- > 0;) {
 		pf_inode *c = chain[k];
 		pf_child ch;
+		uint64_t pos;
 		if (c->parent->look != PF_LOOK_DIR ||
-		    pf_docview_child(s->dv, c->parent->ref, c->index, &ch)) {
-			/* the pickle changed on disk: this path is gone */
+		    entry_pos(c->parent, c->index, &pos) ||
+		    pf_docview_child(s->dv, c->parent->ref, pos, &ch)) {
+			/* removed, or the pickle changed on disk */
 			rc = ESTALE;
 			break;
 		}
@@ -381,7 +487,7 @@ static int value_attr(pf_source *s, pf_inode *in, struct stat *st)
 		return 0;
 	case PF_LOOK_LINK: {
 		pk_buf b = PK_BUF_INIT;
-		rc = pf_docview_link(s->dv, in->parent->ref, in->index, &b);
+		rc = value_link(in, &b);
 		st->st_mode = S_IFLNK | 0777;
 		st->st_size = (off_t)b.len;
 		st->st_nlink = 1;
@@ -392,8 +498,8 @@ static int value_attr(pf_source *s, pf_inode *in, struct stat *st)
 		pf_content c;
 		rc = pf_content_get(s->doc, in->ref, PF_CONTENT_SIZE_ONLY, &c,
 				    NULL);
-		st->st_mode = S_IFREG |
-			      (s->st.st_mode & (s->writable ? 0666 : 0444));
+		st->st_mode =
+		    S_IFREG | (s->st.st_mode & (s->writable ? 0666 : 0444));
 		st->st_size = (off_t)pf_content_size(&c);
 		st->st_blocks = (st->st_size + 511) / 512;
 		st->st_nlink = 1;
@@ -433,7 +539,7 @@ static int value_lookup(pf_fs *fs, pf_inode *dir, const char *name,
 	pf_source *s = dir->src;
 	pf_inode *child;
 	pf_child ch;
-	uint64_t i;
+	uint64_t pos, id;
 	int rc = enter(dir);
 
 	if (rc)
@@ -442,11 +548,11 @@ static int value_lookup(pf_fs *fs, pf_inode *dir, const char *name,
 		rc = ENOTDIR;
 		goto out;
 	}
-	if ((rc = pf_docview_lookup(s->dv, dir->ref, name, strlen(name), &i)) ||
-	    (rc = pf_docview_child(s->dv, dir->ref, i, &ch)))
+	if ((rc = entry_find(dir, name, &pos, &id)) ||
+	    (rc = pf_docview_child(s->dv, dir->ref, pos, &ch)))
 		goto out;
-	child = pf_itable_get(fs->itab, dir, PF_I_VALUE, NULL, i, s,
-			      pf_value_ino(dir->ino, i));
+	child = pf_itable_get(fs->itab, dir, PF_I_VALUE, NULL, id, s,
+			      pf_value_ino(dir->ino, id));
 	if (!child) {
 		rc = ENOMEM;
 		goto out;
@@ -607,9 +713,7 @@ int pf_fs_readlink(pf_fs *fs, pf_inode *in, pk_buf *out)
 		return EINVAL;
 	if ((rc = enter(in)))
 		return rc;
-	rc = in->look == PF_LOOK_LINK
-		 ? pf_docview_link(in->src->dv, in->parent->ref, in->index, out)
-		 : EINVAL;
+	rc = in->look == PF_LOOK_LINK ? value_link(in, out) : EINVAL;
 	pf_source_leave(in->src);
 	return rc;
 }
@@ -805,7 +909,7 @@ static int value_readdir(pf_inode *in, uint64_t off, pf_fill_fn fill, void *ctx)
 {
 	pf_source *s = in->src;
 	pk_buf name = PK_BUF_INIT;
-	uint64_t i, n;
+	uint64_t i, n, id;
 	int rc = enter(in);
 
 	if (rc)
@@ -817,10 +921,10 @@ static int value_readdir(pf_inode *in, uint64_t off, pf_fill_fn fill, void *ctx)
 		pf_child ch;
 		pk_buf_reset(&name);
 		if ((rc = pf_docview_child(s->dv, in->ref, i, &ch)) ||
-		    (rc = pf_docview_name(s->dv, in->ref, i, &name)))
+		    (rc = entry_at(in, i, &name, &id)))
 			break;
 		memset(&st, 0, sizeof(st));
-		st.st_ino = pf_value_ino(in->ino, i);
+		st.st_ino = pf_value_ino(in->ino, id);
 		st.st_mode = ch.look == PF_LOOK_DIR    ? S_IFDIR
 			     : ch.look == PF_LOOK_LINK ? S_IFLNK
 						       : S_IFREG;
@@ -914,8 +1018,8 @@ int pf_fs_read(pf_fs *fs, pf_file *f, uint64_t off, size_t size, pf_span *out)
 	if (f->writable) {
 		const pk_buf *b = f->sc ? &f->sc->data : &f->wbuf;
 		if (off < b->len && size > 0) {
-			size_t n2 = b->len - off < size ? b->len - (size_t)off
-							: size;
+			size_t n2 =
+			    b->len - off < size ? b->len - (size_t)off : size;
 			out->copy = malloc(n2);
 			if (!out->copy)
 				return ENOMEM;
@@ -932,6 +1036,8 @@ int pf_fs_read(pf_fs *fs, pf_file *f, uint64_t off, size_t size, pf_span *out)
 		out->fd_len = size;
 		return 0;
 	}
+	if (pf_map_torn(f->map))
+		return EIO; /* the file shrank under the bytes we served */
 	if (off < len && size > 0) {
 		uint64_t n = len - off < size ? len - off : size;
 		const uint8_t *p = f->c.data + off;
@@ -1027,15 +1133,17 @@ static int class_text(const pk_doc *doc, pf_ref r, pk_buf *out)
 	return rc;
 }
 
-/* Type of the key naming entry in->index of its parent. */
+/* Type (or repr) of the key naming the entry in. */
 static int key_xattr(pf_source *s, pf_inode *in, int repr, pk_buf *out)
 {
 	pf_child ch;
+	uint64_t pos;
 	int rc;
 
 	if (in->kind != PF_I_VALUE)
 		return ENODATA;
-	if ((rc = pf_docview_child(s->dv, in->parent->ref, in->index, &ch)))
+	if ((rc = entry_pos(in->parent, in->index, &pos)) ||
+	    (rc = pf_docview_child(s->dv, in->parent->ref, pos, &ch)))
 		return rc;
 	if (repr) {
 		if (!ch.e.key)
@@ -1129,7 +1237,8 @@ static int alnum_tail(const char *s, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
 		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
 			return 0;
 	return 1;
@@ -1362,6 +1471,11 @@ out:
 	return rc;
 }
 
+/* How many times an edit is tried when the file changed on disk between
+ * its start and its write-back (pf_source_commit's EAGAIN): each try
+ * reads the file anew and applies the edit to what is there now. */
+#define EDIT_TRIES 3
+
 /* Starts an edit of the pickle `in` belongs to: its lock held, the file
  * on disk looked at, `in` resolved in the current tree. */
 static int edit_begin(pf_fs *fs, pf_inode *in)
@@ -1381,47 +1495,169 @@ static int edit_begin(pf_fs *fs, pf_inode *in)
 	return rc;
 }
 
-/* Ends an edit: commits a change (rc == 0 and changed), unlocks. */
-static int edit_end(pf_fs *fs, pf_inode *in, int rc, int changed)
+/* What an edit did to the entries of its directory, so that the
+ * directory's entries table follows (entries.h). */
+struct dir_change {
+	int changed;	    /* the doc was changed: commit it */
+	int64_t removed;    /* position of the entry removed, or -1 */
+	int64_t renamed;    /* position of the entry renamed, or -1 */
+	const pk_val *made; /* slot of the value of a new entry */
+	const char *name;   /* the new entry's, or the renamed one's, name */
+};
+#define DIR_CHANGE_NONE                                                        \
+	{                                                                      \
+		0, -1, -1, NULL, NULL                                          \
+	}
+
+/* Brings dir's entries table along after a committed change. */
+static int ents_follow(pf_inode *dir, const struct dir_change *dc)
 {
-	if (!rc && changed)
+	pf_entries *t = dir_ents(dir);
+	pf_child ch;
+	uint64_t n, i, id;
+
+	if (!t)
+		return 0; /* no structural change */
+	if (dc->removed >= 0)
+		pf_entries_remove(t, (size_t)dc->removed);
+	if (dc->renamed >= 0)
+		return pf_entries_rename(t, (size_t)dc->renamed, dc->name);
+	if (!dc->made)
+		return 0;
+	/* the new entry is at the end of its run: look from the end */
+	if (pf_docview_count(dir->src->dv, dir->ref, &n))
+		return ENOMEM;
+	for (i = n; i-- > 0;)
+		if (pf_docview_child(dir->src->dv, dir->ref, i, &ch) == 0 &&
+		    ch.e.target.val == dc->made &&
+		    ch.e.target.part == PF_PART_SELF)
+			return pf_entries_insert(t, (size_t)i, dc->name, &id);
+	return EIO;
+}
+
+/* Ends an edit of the entries of dir (or of the value `in`, dc NULL):
+ * commits what changed, makes the entries table follow, unlocks. */
+static int edit_end(pf_fs *fs, pf_inode *in, int rc,
+		    const struct dir_change *dc)
+{
+	if (!rc && (!dc || dc->changed))
 		rc = pf_source_commit(in->src, fs->writeback);
+	if (!rc && dc && dc->changed && ents_follow(in, dc)) {
+		/* out of memory: the names go back to what the view says
+		 * rather than name the wrong entries */
+		pf_entries_free(in->ents);
+		__atomic_store_n(&in->ents, NULL, __ATOMIC_RELEASE);
+	}
 	pf_source_leave(in->src);
 	return rc;
 }
 
-/* The entry `name` of a resolved directory inode. */
-static int find_entry(pf_inode *dir, const char *name, uint64_t *i,
+/* The entry `name` of a resolved directory inode: its position and what
+ * it is. */
+static int find_entry(pf_inode *dir, const char *name, uint64_t *pos,
 		      pf_child *ch)
 {
-	pf_source *s = dir->src;
+	uint64_t id;
 	int rc;
 
 	if (dir->look != PF_LOOK_DIR)
 		return ENOTDIR;
-	rc = pf_docview_lookup(s->dv, dir->ref, name, strlen(name), i);
+	rc = entry_find(dir, name, pos, &id);
 	if (!rc)
-		rc = pf_docview_child(s->dv, dir->ref, *i, ch);
+		rc = pf_docview_child(dir->src->dv, dir->ref, *pos, ch);
 	return rc;
 }
 
-/* Adds a new entry holding text (the scratch file that became real). */
-static int add_entry(pf_fs *fs, pf_inode *dir, const char *name,
-		     const pk_buf *text, const char *type)
+/* A list's new entries are named by their index. */
+static int dir_is_list(const pf_inode *dir)
 {
+	return dir->ref.part == PF_PART_SELF && pf_is_node(dir->ref.val) &&
+	       pf_kind(dir->ref.val) == PK_LIST;
+}
+
+/* Whether `name` may become a new entry of dir: in a list, only one more
+ * than the highest name shown appends (the names of removed items are
+ * not given again while mounted). 0 or EINVAL. */
+static int new_name_ok(pf_inode *dir, const char *name)
+{
+	pf_entries *t;
+	uint64_t want, i;
+
+	if (!dir_is_list(dir))
+		return 0;
+	t = dir_ents(dir);
+	if (t)
+		want = pf_entries_next_index(t);
+	else if (pf_docview_count(dir->src->dv, dir->ref, &want))
+		return ENOMEM;
+	if (pf_index_parse(name, strlen(name), &i) || i != want)
+		return EINVAL;
+	return 0;
+}
+
+/* Makes `name` in dir: a new entry holding text (or an empty dict), or,
+ * when it exists and set_existing, that entry's new value. */
+static int add_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
+			  int dir_value, const pk_buf *text, const char *type,
+			  int set_existing)
+{
+	struct dir_change dc = DIR_CHANGE_NONE;
 	pf_child ch;
-	uint64_t i;
+	uint64_t pos;
 	int rc = edit_begin(fs, dir);
 
 	if (rc)
 		return rc;
-	if (find_entry(dir, name, &i, &ch) == 0)
-		rc = pf_edit_set(dir->src->doc, ch.e.target, text->data,
-				 text->len);
-	else
-		rc = pf_edit_add(dir->src->doc, dir->ref, name, 0, text->data,
-				 text->len, type);
-	return edit_end(fs, dir, rc, 1);
+	rc = find_entry(dir, name, &pos, &ch);
+	if (rc == 0) {
+		if (!set_existing)
+			rc = EEXIST;
+		else if (ch.look != PF_LOOK_FILE)
+			rc = EISDIR;
+		else
+			rc = pf_edit_set(dir->src->doc, ch.e.target, text->data,
+					 text->len);
+		dc.changed = 1;
+	} else if (rc == ENOENT && !(rc = new_name_ok(dir, name)) &&
+		   !(rc = ents_ensure(dir))) {
+		rc = pf_edit_add(dir->src->doc, dir->ref,
+				 dir_is_list(dir) ? NULL : name, dir_value,
+				 text ? text->data : NULL, text ? text->len : 0,
+				 type, &dc.made);
+		dc.changed = 1;
+		dc.name = name;
+	}
+	return edit_end(fs, dir, rc, &dc);
+}
+
+static int add_entry(pf_fs *fs, pf_inode *dir, const char *name, int dir_value,
+		     const pk_buf *text, const char *type, int set_existing)
+{
+	int rc = EAGAIN, tries;
+
+	for (tries = 0; tries < EDIT_TRIES && rc == EAGAIN; tries++)
+		rc = add_entry_once(fs, dir, name, dir_value, text, type,
+				    set_existing);
+	return rc;
+}
+
+/* Sets the value of the file `in` from text. */
+static int set_value(pf_fs *fs, pf_inode *in, const pk_buf *text)
+{
+	int rc = EAGAIN, tries;
+
+	for (tries = 0; tries < EDIT_TRIES && rc == EAGAIN; tries++) {
+		rc = edit_begin(fs, in);
+		if (rc)
+			break;
+		if (in->look != PF_LOOK_FILE)
+			rc = EISDIR;
+		else
+			rc = pf_edit_set(in->src->doc, in->ref, text->data,
+					 text->len);
+		rc = edit_end(fs, in, rc, NULL);
+	}
+	return rc;
 }
 
 /* Commits what the handle wrote. */
@@ -1445,8 +1681,8 @@ static int commit_handle(pf_fs *fs, pf_file *f)
 			return 0; /* stays in memory */
 		}
 		/* a new file: it becomes a new key now */
-		rc = pk_buf_add(&text, sc->data.data, sc->data.len) ? ENOMEM
-								    : 0;
+		rc =
+		    pk_buf_add(&text, sc->data.data, sc->data.len) ? ENOMEM : 0;
 		name = strdup(sc->name);
 		if (!name)
 			rc = ENOMEM;
@@ -1454,22 +1690,14 @@ static int commit_handle(pf_fs *fs, pf_file *f)
 			scratch_unlink_locked(fs, sc);
 		pthread_mutex_unlock(&fs->xlock);
 		if (!rc)
-			rc = add_entry(fs, dir, name, &text,
-				       type[0] ? type : NULL);
+			rc = add_entry(fs, dir, name, 0, &text,
+				       type[0] ? type : NULL, 1);
 		free(name);
 		pk_buf_release(&text);
 		f->dirty = 0;
 		return rc;
 	}
-	rc = edit_begin(fs, f->in);
-	if (rc)
-		return rc;
-	if (f->in->look != PF_LOOK_FILE)
-		rc = EISDIR;
-	else
-		rc = pf_edit_set(f->in->src->doc, f->in->ref, f->wbuf.data,
-				 f->wbuf.len);
-	rc = edit_end(fs, f->in, rc, 1);
+	rc = set_value(fs, f->in, &f->wbuf);
 	if (rc != EINVAL)
 		f->dirty = 0; /* a bad literal stays: close reports it too */
 	return rc;
@@ -1496,9 +1724,9 @@ int pf_fs_flush(pf_fs *fs, pf_file *f)
 	if (rc)
 		return rc;
 	rc = f->in->look == PF_LOOK_FILE
-		     ? pf_edit_check(f->in->src->doc, f->in->ref, f->wbuf.data,
-				     f->wbuf.len)
-		     : 0;
+		 ? pf_edit_check(f->in->src->doc, f->in->ref, f->wbuf.data,
+				 f->wbuf.len)
+		 : 0;
 	pf_source_leave(f->in->src);
 	return rc;
 }
@@ -1604,6 +1832,10 @@ int pf_fs_create(pf_fs *fs, pf_inode *dir, const char *name, int flags,
 	if ((rc = enter(dir)))
 		return rc;
 	rc = find_entry(dir, name, &i, &ch);
+	/* a name that can never become an entry is refused now, where the
+	 * shell says so (`echo 1 > list/7` with 5 items) */
+	if (rc == ENOENT && !scratch_name(name) && new_name_ok(dir, name))
+		rc = EINVAL;
 	pf_source_leave(dir->src);
 	if (rc == 0) {
 		/* an existing value: open it for writing */
@@ -1626,33 +1858,24 @@ int pf_fs_create(pf_fs *fs, pf_inode *dir, const char *name, int flags,
 int pf_fs_mkdir(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
 		struct stat *st)
 {
-	pf_child ch;
-	uint64_t i;
-	int rc = edit_begin(fs, dir);
+	int rc = add_entry(fs, dir, name, 1, NULL, NULL, 0);
 
-	if (rc)
-		return rc;
-	if (find_entry(dir, name, &i, &ch) == 0)
-		rc = EEXIST;
-	else
-		rc = pf_edit_add(dir->src->doc, dir->ref, name, 1, NULL, 0,
-				 NULL);
-	rc = edit_end(fs, dir, rc, 1);
 	if (rc)
 		return rc;
 	return pf_fs_lookup(fs, dir, name, out, st);
 }
 
-static int remove_entry(pf_fs *fs, pf_inode *dir, const char *name,
-			int want_dir)
+static int remove_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
+			     int want_dir)
 {
+	struct dir_change dc = DIR_CHANGE_NONE;
 	pf_child ch;
-	uint64_t i, n;
+	uint64_t pos, n;
 	int rc = edit_begin(fs, dir);
 
 	if (rc)
 		return rc;
-	rc = find_entry(dir, name, &i, &ch);
+	rc = find_entry(dir, name, &pos, &ch);
 	if (!rc && want_dir && ch.look != PF_LOOK_DIR)
 		rc = ENOTDIR;
 	if (!rc && !want_dir && ch.look == PF_LOOK_DIR)
@@ -1660,10 +1883,23 @@ static int remove_entry(pf_fs *fs, pf_inode *dir, const char *name,
 	if (!rc && want_dir &&
 	    !(rc = pf_docview_count(dir->src->dv, ch.e.target, &n)) && n)
 		rc = ENOTEMPTY;
-	if (!rc)
+	if (!rc && !(rc = ents_ensure(dir))) {
 		rc = pf_edit_remove(dir->src->doc, dir->ref, ch.e.key,
 				    ch.e.target.val);
-	return edit_end(fs, dir, rc, 1);
+		dc.changed = 1;
+		dc.removed = (int64_t)pos;
+	}
+	return edit_end(fs, dir, rc, &dc);
+}
+
+static int remove_entry(pf_fs *fs, pf_inode *dir, const char *name,
+			int want_dir)
+{
+	int rc = EAGAIN, tries;
+
+	for (tries = 0; tries < EDIT_TRIES && rc == EAGAIN; tries++)
+		rc = remove_entry_once(fs, dir, name, want_dir);
+	return rc;
 }
 
 int pf_fs_unlink(pf_fs *fs, pf_inode *dir, const char *name)
@@ -1687,14 +1923,116 @@ int pf_fs_rmdir(pf_fs *fs, pf_inode *dir, const char *name)
 	return remove_entry(fs, dir, name, 1);
 }
 
-int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name,
-		 pf_inode *newdir, const char *newname)
+/* The text cat shows for a file entry, appended to out. */
+static int entry_text(pf_inode *dir, const pf_child *ch, pk_buf *out)
 {
-	struct pf_scratch *sc, *dst_sc;
+	pf_content c;
+	int rc = pf_content_get(dir->src->doc, ch->e.target, 0, &c, NULL);
+
+	if (rc)
+		return rc;
+	if (pk_buf_add(out, c.data ? c.data : (const uint8_t *)"", c.len) ||
+	    (c.nl && pk_buf_addc(out, '\n')))
+		rc = ENOMEM;
+	pf_content_release(&c);
+	return rc;
+}
+
+/* mv a b in one directory: b missing, the key changes and keeps its
+ * place; b a file, b takes a's text in its own type and place and a
+ * goes. Checked whole before the doc is touched, so a refused move
+ * changes nothing. */
+static int move_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
+			   const char *newname)
+{
+	struct dir_change dc = DIR_CHANGE_NONE;
+	pk_buf text = PK_BUF_INIT;
 	pf_child src, dst;
 	uint64_t si, di;
+	int rc = edit_begin(fs, dir);
+
+	if (rc)
+		return rc;
+	if ((rc = find_entry(dir, name, &si, &src)))
+		goto end;
+	rc = find_entry(dir, newname, &di, &dst);
+	if (rc == ENOENT) {
+		if (!src.e.key) {
+			rc = EPERM; /* list items and parts have no key */
+		} else if (!(rc = ents_ensure(dir))) {
+			rc = pf_edit_rename_key(dir->src->doc,
+						(pk_val *)src.e.key, newname);
+			dc.changed = 1;
+			dc.renamed = (int64_t)si;
+			dc.name = newname;
+		}
+	} else if (rc) {
+		goto end;
+	} else if (si == di) {
+		rc = 0; /* rename(2) onto itself does nothing */
+	} else if (dst.look != PF_LOOK_FILE || src.look != PF_LOOK_FILE) {
+		rc = EPERM;
+	} else if (!(rc = pf_edit_can_remove(dir->ref, src.e.key,
+					     src.e.target.val)) &&
+		   !(rc = entry_text(dir, &src, &text)) &&
+		   !(rc = ents_ensure(dir))) {
+		rc = pf_edit_set(dir->src->doc, dst.e.target, text.data,
+				 text.len);
+		if (!rc) {
+			/* a's slot did not move: dst's set replaced a
+			 * slot's bits, not the kids array */
+			rc = pf_edit_remove(dir->src->doc, dir->ref, src.e.key,
+					    src.e.target.val);
+			dc.changed = 1;
+			dc.removed = (int64_t)si;
+		}
+	}
+end:
+	pk_buf_release(&text);
+	return edit_end(fs, dir, rc, &dc);
+}
+
+/* vim's backup (rename name to name~): a copy in memory, the entry
+ * stays. */
+static int backup_entry(pf_fs *fs, pf_inode *dir, const char *name,
+			const char *newname)
+{
 	pk_buf text = PK_BUF_INIT;
-	int rc, have_dst;
+	pf_child src;
+	pf_inode *in;
+	struct stat st;
+	pf_file *fh;
+	uint64_t si;
+	int rc = enter(dir);
+
+	if (rc)
+		return rc;
+	rc = find_entry(dir, name, &si, &src);
+	if (!rc)
+		rc = src.look == PF_LOOK_FILE ? entry_text(dir, &src, &text)
+					      : EPERM;
+	pf_source_leave(dir->src);
+	if (!rc)
+		rc = new_scratch(fs, dir, newname, 1, &in, &st, &fh);
+	if (!rc) {
+		if (pk_buf_add(&fh->sc->data,
+			       text.data ? text.data : (const uint8_t *)"",
+			       text.len))
+			rc = ENOMEM;
+		fh->dirty = 0;
+		pf_fs_release(fs, fh);
+		pf_fs_forget(fs, in, 1);
+	}
+	pk_buf_release(&text);
+	return rc;
+}
+
+int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name, pf_inode *newdir,
+		 const char *newname)
+{
+	struct pf_scratch *sc, *dst_sc;
+	pk_buf text = PK_BUF_INIT;
+	int rc, tries;
 
 	if (fs->ro)
 		return EROFS;
@@ -1707,119 +2045,48 @@ int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name,
 	dst_sc = scratch_find(fs, dir, newname);
 	if (sc && (dst_sc || scratch_name(newname))) {
 		/* scratch to scratch: only the name changes */
-		if (dst_sc)
-			scratch_unlink_locked(fs, dst_sc);
-		free(sc->name);
-		sc->name = strdup(newname);
+		char *nn = strdup(newname);
+		if (nn) {
+			if (dst_sc)
+				scratch_unlink_locked(fs, dst_sc);
+			free(sc->name);
+			sc->name = nn;
+		}
 		pthread_mutex_unlock(&fs->xlock);
-		return sc->name ? 0 : ENOMEM;
+		return nn ? 0 : ENOMEM;
 	}
 	if (sc) {
 		/* sed -i, perl -pi, os.replace: the content lands on the
 		 * entry (its type, its place) or makes a new one */
-		rc = pk_buf_add(&text, sc->data.data, sc->data.len) ? ENOMEM
-								    : 0;
+		rc =
+		    pk_buf_add(&text, sc->data.data, sc->data.len) ? ENOMEM : 0;
 		pthread_mutex_unlock(&fs->xlock);
-		if (rc)
-			return rc;
-		rc = edit_begin(fs, dir);
-		if (rc)
-			goto out;
-		if (find_entry(dir, newname, &di, &dst) == 0)
-			rc = dst.look == PF_LOOK_FILE
-				     ? pf_edit_set(dir->src->doc, dst.e.target,
-						   text.data, text.len)
-				     : EISDIR;
-		else
-			rc = pf_edit_add(dir->src->doc, dir->ref, newname, 0,
-					 text.data, text.len, NULL);
-		rc = edit_end(fs, dir, rc, 1);
+		if (!rc)
+			rc = add_entry(fs, dir, newname, 0, &text, NULL, 1);
 		if (!rc) {
 			pthread_mutex_lock(&fs->xlock);
 			scratch_unlink_locked(fs, sc);
 			pthread_mutex_unlock(&fs->xlock);
 		}
-		goto out;
+		pk_buf_release(&text);
+		return rc;
 	}
 	if (dst_sc)
 		scratch_unlink_locked(fs, dst_sc);
 	pthread_mutex_unlock(&fs->xlock);
-	rc = edit_begin(fs, dir);
-	if (rc)
-		return rc;
-	rc = find_entry(dir, name, &si, &src);
-	if (rc)
-		goto end;
-	if (scratch_name(newname)) {
-		/* vim's backup (name~): a copy in memory, the key stays */
-		pf_content c;
-		pf_inode *in;
-		struct stat st;
-		pf_file *fh;
-		if (src.look != PF_LOOK_FILE) {
-			rc = EPERM;
-			goto end;
-		}
-		rc = pf_content_get(dir->src->doc, src.e.target, 0, &c, NULL);
-		if (rc)
-			goto end;
-		if (pk_buf_add(&text, c.data ? c.data : (uint8_t *)"", c.len) ||
-		    (c.nl && pk_buf_addc(&text, '\n')))
-			rc = ENOMEM;
-		pf_content_release(&c);
-		pf_source_leave(dir->src);
-		if (rc)
-			goto out;
-		rc = new_scratch(fs, dir, newname, 1, &in, &st, &fh);
-		if (!rc) {
-			pk_buf_add(&fh->sc->data, text.data, text.len);
-			fh->dirty = 0;
-			pf_fs_release(fs, fh);
-			pf_fs_forget(fs, in, 1);
-		}
-		goto out;
-	}
-	have_dst = find_entry(dir, newname, &di, &dst) == 0;
-	if (!have_dst) {
-		/* mv a b: the key changes, nothing else */
-		rc = src.e.key ? pf_edit_rename_key(dir->src->doc,
-						    (pk_val *)src.e.key,
-						    newname)
-			       : EPERM;
-	} else if (dst.look != PF_LOOK_FILE || src.look != PF_LOOK_FILE) {
-		rc = EPERM;
-	} else {
-		/* b takes a's content, keeps its own type and place */
-		pf_content c;
-		rc = pf_content_get(dir->src->doc, src.e.target, 0, &c, NULL);
-		if (!rc) {
-			if (pk_buf_add(&text, c.data ? c.data : (uint8_t *)"",
-				       c.len) ||
-			    (c.nl && pk_buf_addc(&text, '\n')))
-				rc = ENOMEM;
-			pf_content_release(&c);
-		}
-		if (!rc)
-			rc = pf_edit_set(dir->src->doc, dst.e.target, text.data,
-					 text.len);
-		if (!rc) {
-			/* entries moved: find a again in the same doc */
-			rc = pf_edit_remove(dir->src->doc, dir->ref, src.e.key,
-					    src.e.target.val);
-		}
-	}
-end:
-	rc = edit_end(fs, dir, rc, 1);
-out:
-	pk_buf_release(&text);
+	if (scratch_name(newname))
+		return backup_entry(fs, dir, name, newname);
+	rc = EAGAIN;
+	for (tries = 0; tries < EDIT_TRIES && rc == EAGAIN; tries++)
+		rc = move_entry_once(fs, dir, name, newname);
 	return rc;
 }
 
-int pf_fs_setxattr(pf_fs *fs, pf_inode *in, const char *name,
-		   const char *value, size_t size)
+int pf_fs_setxattr(pf_fs *fs, pf_inode *in, const char *name, const char *value,
+		   size_t size)
 {
 	char type[32];
-	int rc;
+	int rc, tries;
 
 	if (strcmp(name, XA_TYPE) != 0)
 		return fs->ro ? EROFS : ENOTSUP;
@@ -1844,14 +2111,16 @@ int pf_fs_setxattr(pf_fs *fs, pf_inode *in, const char *name,
 	}
 	if (in->kind != PF_I_VALUE)
 		return fs->ro ? EROFS : EPERM;
-	rc = edit_begin(fs, in);
-	if (rc)
-		return rc;
-	if (in->look != PF_LOOK_FILE)
-		rc = EPERM;
-	else
-		rc = pf_edit_convert(in->src->doc, in->ref, type);
-	return edit_end(fs, in, rc, 1);
+	rc = EAGAIN;
+	for (tries = 0; tries < EDIT_TRIES && rc == EAGAIN; tries++) {
+		if ((rc = edit_begin(fs, in)))
+			break;
+		rc = in->look == PF_LOOK_FILE
+			 ? pf_edit_convert(in->src->doc, in->ref, type)
+			 : EPERM;
+		rc = edit_end(fs, in, rc, NULL);
+	}
+	return rc;
 }
 
 static void flush_source(pf_fs *fs, pf_source *s, int force)
