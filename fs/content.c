@@ -356,23 +356,32 @@ static int dtype_str(const pk_doc *doc, const pk_val *dt, pk_buf *out)
 		rc = ENOMEM;
 		goto cleanup;
 	}
-	/* datetime64 / timedelta64 carry their unit in the state's metadata
-	 * tuple (unit, count, ...) */
+	/* datetime64 / timedelta64 carry their unit in the state's metadata:
+	 * (unit, count, ...), or ({}, (unit, count, ...)) as numpy writes it
+	 * now; the unit is bytes (at protocol 2, _codecs.encode of it) */
 	if (code_text.len &&
 	    (code_text.data[0] == 'M' || code_text.data[0] == 'm') &&
 	    tuple_at(state, 8, &meta) == 0 && tuple_at(meta, 0, &unit) == 0) {
-		const uint8_t *p;
-		uint64_t n;
+		pf_content uc;
+		pf_ref ur;
 		const pk_val *num;
 		int64_t k = 1;
+		if (pf_is_node(unit) && pf_kind(unit) == PK_DICT &&
+		    (tuple_at(meta, 1, &meta) || tuple_at(meta, 0, &unit)))
+			goto done;
 		if (tuple_at(meta, 1, &num) == 0)
 			pk_val_int64(*num, &k);
-		if (pk_val_payload(*unit, &p, &n) == PK_OK &&
-		    (pk_buf_addc(out, '[') ||
-		     (k > 1 && pk_buf_addf(out, "%lld", (long long)k)) ||
-		     pk_buf_add(out, p, n) || pk_buf_addc(out, ']'))) {
-			rc = ENOMEM;
-			goto cleanup;
+		ur.val = unit;
+		ur.part = PF_PART_SELF;
+		if (pf_content_get(doc, ur, 0, &uc, NULL) == 0) {
+			if (pk_buf_addc(out, '[') ||
+			    (k > 1 && pk_buf_addf(out, "%lld", (long long)k)) ||
+			    pk_buf_add(out, uc.data, uc.len) ||
+			    pk_buf_addc(out, ']'))
+				rc = ENOMEM;
+			pf_content_release(&uc);
+			if (rc)
+				goto cleanup;
 		}
 	}
 done:
@@ -628,7 +637,9 @@ const char *pf_ref_type_name(pf_ref ref)
 	case PF_PART_DATA:
 		return "bytes";
 	case PF_PART_WRAP:
-		return "tuple";
+		/* the top directory of a pickle whose value is a file: the
+		 * type is the value's (`pickle.dump(42)` is an int) */
+		return pf_type_name(ref.val);
 	case PF_PART_INST_ARGS:
 		return "tuple";
 	case PF_PART_LISTITEMS:
