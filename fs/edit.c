@@ -222,6 +222,30 @@ int pf_edit_convert(pk_doc *doc, pf_ref ref, const char *type)
 
 /* ---- directories -------------------------------------------------------- */
 
+/* OrderedDict, defaultdict, Counter: the items are SETITEM steps on the
+ * call's own node (how CPython pickles them), or, for Counter(dict),
+ * that dict. Python 2's OrderedDict([[k, v], ...]) holds its items as
+ * pairs in a list: not editable as entries (NULL). */
+static pk_node *dictcall_node(const pk_val *v, pk_node *n, int *pairs)
+{
+	const pk_step *st = pk_node_steps(n);
+	pf_obj o;
+	uint32_t i;
+
+	*pairs = 1;
+	for (i = 1; i < n->nsteps; i++)
+		if (st[i].op == PK_OP_SETITEM || st[i].op == PK_OP_SETITEMS)
+			return n;
+	if (pf_obj_parse(v, &o) || !o.args)
+		return NULL;
+	if (pf_global_is(o.callable, "collections", "defaultdict") ||
+	    pf_node(o.args)->nkids == 0)
+		return n;
+	if (pf_kind(&pf_node(o.args)->kids[0]) == PK_DICT)
+		return (pk_node *)pf_node(&pf_node(o.args)->kids[0]);
+	return NULL;
+}
+
 /* The node whose kids hold the entries of dir, and whether they are
  * key/value pairs. */
 static pk_node *entries_node(pf_ref dir, int *pairs)
@@ -244,6 +268,8 @@ static pk_node *entries_node(pf_ref dir, int *pairs)
 		return n->kind == PK_LIST ? n : NULL;
 	case PF_FORM_OBJECT:
 		break;
+	case PF_FORM_DICTCALL:
+		return dictcall_node(v, n, pairs);
 	default:
 		return NULL;
 	}
