@@ -95,6 +95,38 @@ static int set_latin1(pk_doc *doc, const pk_val *v, const uint8_t *text,
 	return rc;
 }
 
+/* The kind a number or None becomes for text that is not a literal of
+ * its own kind, or -1. Numbers widen as Python's arithmetic does (bool
+ * to int to float: `echo 9.5 > an_int`); None (sklearn's max_depth,
+ * random_state ...) takes whatever a new file's content would be. A
+ * complex does not replace a scalar in place (its memo slot could not
+ * be kept): remove the entry and make it anew. */
+static int widened_kind(int kind, const uint8_t *text, size_t len)
+{
+	int to = pf_edit_infer_kind(text, len);
+	static const int rank[] = {[PK_BOOL] = 1, [PK_INT] = 2,
+				   [PK_FLOAT] = 3};
+
+	if (to == PF_KIND_COMPLEX)
+		return -1;
+	if (kind == PK_NONE)
+		return to;
+	if ((to == PK_INT || to == PK_FLOAT) && rank[to] > rank[kind])
+		return to;
+	return -1;
+}
+
+static int set_number(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
+		      size_t len)
+{
+	int rc = set_kind(doc, slot, kind, text, len), to;
+
+	if (rc != EINVAL || (to = widened_kind(kind, text, len)) < 0)
+		return rc;
+	return set_kind(doc, slot, to, text,
+			to == PK_STR ? text_len(text, len) : len);
+}
+
 int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len)
 {
 	pk_val *slot = (pk_val *)ref.val;
@@ -106,8 +138,23 @@ int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len)
 		pf_ndarray a;
 		const uint8_t *old;
 		uint64_t n;
-		if (pf_ndarray_parse(ref.val, &a) || !a.data ||
-		    pk_val_payload(*a.data, &old, &n))
+		if (pf_ndarray_parse(ref.val, &a) || !a.data)
+			return EPERM;
+		if (pf_form_of(a.data) == PF_FORM_LATIN1) {
+			/* protocols 0-2: _codecs.encode(text, 'latin1') */
+			pf_content c;
+			pf_ref dr = {a.data, PF_PART_SELF};
+			int rc = pf_content_get(doc, dr, PF_CONTENT_SIZE_ONLY,
+						&c, NULL);
+			n = c.len;
+			pf_content_release(&c);
+			if (rc)
+				return rc;
+			if (n != len)
+				return EINVAL;
+			return set_latin1(doc, a.data, text, len);
+		}
+		if (pk_val_payload(*a.data, &old, &n))
 			return EPERM;
 		if (n != len)
 			return EINVAL; /* the array's shape says how long */
@@ -135,6 +182,7 @@ int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len)
 	case PK_BOOL:
 	case PK_INT:
 	case PK_FLOAT:
+		return set_number(doc, slot, kind, text, len);
 	case PK_BYTES:
 	case PK_BYTEARRAY:
 		return set_kind(doc, slot, kind, text, len);
@@ -177,10 +225,14 @@ int pf_edit_check(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len)
 	 * few bytes it takes from the arena are the price) */
 	copy = *ref.val;
 	kind = pk_val_kind(copy);
+	if (!text)
+		text = (const uint8_t *)"";
 	if (kind == PK_STR || kind == PK_STRING)
-		len = text_len(text ? text : (const uint8_t *)"", len);
-	return set_kind(doc, &copy, kind, text ? text : (const uint8_t *)"",
-			len);
+		return set_kind(doc, &copy, kind, text, text_len(text, len));
+	if (kind == PK_NONE || kind == PK_BOOL || kind == PK_INT ||
+	    kind == PK_FLOAT)
+		return set_number(doc, &copy, kind, text, len);
+	return set_kind(doc, &copy, kind, text, len);
 }
 
 static int kind_of_type_name(const char *type)
