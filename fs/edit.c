@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "errmap.h"
 #include "names.h"
@@ -104,8 +105,7 @@ static int set_latin1(pk_doc *doc, const pk_val *v, const uint8_t *text,
 static int widened_kind(int kind, const uint8_t *text, size_t len)
 {
 	int to = pf_edit_infer_kind(text, len);
-	static const int rank[] = {[PK_BOOL] = 1, [PK_INT] = 2,
-				   [PK_FLOAT] = 3};
+	static const int rank[] = {[PK_BOOL] = 1, [PK_INT] = 2, [PK_FLOAT] = 3};
 
 	if (to == PF_KIND_COMPLEX)
 		return -1;
@@ -499,4 +499,78 @@ int pf_edit_rename_key(pk_doc *doc, pk_val *key, const char *name)
 		pk_buf_release(&t);
 	}
 	return rc;
+}
+
+/* ---- refusing early ----------------------------------------------------- */
+
+int pf_edit_early_kind(pf_ref ref)
+{
+	int kind;
+
+	if (ref.part != PF_PART_SELF || pf_form_of(ref.val) != PF_FORM_SCALAR)
+		return 0;
+	kind = pk_val_kind(*ref.val);
+	return kind == PK_INT || kind == PK_FLOAT || kind == PK_BOOL ? kind : 0;
+}
+
+static int is_space(uint8_t c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* s[0..n) is the start of word, ignoring case. */
+static int starts(const uint8_t *s, size_t n, const char *word)
+{
+	return n <= strlen(word) && strncasecmp((const char *)s, word, n) == 0;
+}
+
+/* Whether t[0..n) starts a float literal (Python's float(), which also
+ * covers every int literal): [+-] digits [. digits] [e [+-] digits],
+ * underscores among the digits, or [+-] inf / infinity / nan. */
+static int number_prefix(const uint8_t *t, size_t n)
+{
+	size_t i = 0;
+	int dot = 0, exp = 0;
+
+	if (i < n && (t[i] == '+' || t[i] == '-'))
+		i++;
+	if (starts(t + i, n - i, "infinity") || starts(t + i, n - i, "nan"))
+		return 1;
+	for (; i < n; i++) {
+		uint8_t c = t[i];
+		if ((c >= '0' && c <= '9') || c == '_')
+			continue;
+		if (c == '.' && !dot && !exp) {
+			dot = 1;
+		} else if ((c == 'e' || c == 'E') && !exp && i > 0) {
+			exp = 1;
+			if (i + 1 < n && (t[i + 1] == '+' || t[i + 1] == '-'))
+				i++;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int pf_edit_viable(int kind, const uint8_t *text, size_t len)
+{
+	size_t i = 0, start, end;
+
+	while (i < len && is_space(text[i]))
+		i++;
+	start = i;
+	while (i < len && !is_space(text[i]))
+		i++;
+	end = i;
+	while (i < len && is_space(text[i]))
+		i++;
+	if (i < len)
+		return EINVAL; /* something after the literal's end */
+	if (end == start)
+		return 0;
+	if (kind == PK_BOOL && (starts(text + start, end - start, "True") ||
+				starts(text + start, end - start, "False")))
+		return 0;
+	return number_prefix(text + start, end - start) ? 0 : EINVAL;
 }

@@ -54,6 +54,14 @@ int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
 		const uint8_t *text, size_t len, const char *type,
 		const pk_val **made);
 
+/* For a file being written piece by piece: the kind whose text can be
+ * refused early (int, float, bool: pf_edit_viable), or 0. */
+int pf_edit_early_kind(pf_ref ref);
+/* Whether text, written so far, can still become a literal the value of
+ * that kind takes (widening included): 0, or EINVAL when no text that
+ * starts this way ever can (`echo abc > an_int` fails at write()). */
+int pf_edit_viable(int kind, const uint8_t *text, size_t len);
+
 /* Whether text would be accepted by pf_edit_set (changes nothing). */
 int pf_edit_check(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len);
 /* The key slot gets the key `name` stands for, same type when it can. */

@@ -13,6 +13,7 @@
 #include "content.h"
 #include "docview.h"
 #include "edit.h"
+#include "log.h"
 #include "entries.h"
 #include "names.h"
 #include "repr.h"
@@ -78,6 +79,8 @@ struct pf_file {
 	int writable, dirty;
 	int written;	       /* write or truncate since open */
 	pk_buf wbuf;	       /* a value's new text */
+	int early;	       /* refuse at write(): pf_edit_early_kind */
+	int reported;	       /* the refusal last logged for it */
 	struct pf_scratch *sc; /* or the scratch file written */
 };
 
@@ -86,6 +89,8 @@ static int scratch_lookup(pf_fs *fs, pf_inode *dir, const char *name,
 			  pf_inode **out, struct stat *st);
 static int open_for_write(pf_fs *fs, pf_inode *in, int flags, pf_file **out);
 static int commit_handle(pf_fs *fs, pf_file *f);
+static int refused(pf_fs *fs, pf_inode *in, const char *child, int rc);
+static int handle_refused(pf_fs *fs, pf_file *f, int rc);
 
 static size_t path_hash(const char *s)
 {
@@ -1079,8 +1084,9 @@ void pf_fs_release(pf_fs *fs, pf_file *f)
 {
 	if (!f)
 		return;
-	if (f->dirty)
-		commit_handle(fs, f); /* what no flush committed */
+	if (f->dirty) /* what no flush committed: the log is all that
+			 can tell of a refusal now */
+		handle_refused(fs, f, commit_handle(fs, f));
 	pk_buf_release(&f->wbuf);
 	if (f->fd >= 0)
 		close(f->fd);
@@ -1415,6 +1421,8 @@ static int open_for_write(pf_fs *fs, pf_inode *in, int flags, pf_file **out)
 		free(f);
 		return rc;
 	}
+	if (in->look == PF_LOOK_FILE)
+		f->early = pf_edit_early_kind(in->ref);
 	if (in->look != PF_LOOK_FILE) {
 		rc = in->look == PF_LOOK_DIR ? EISDIR : ELOOP;
 	} else if (flags & O_TRUNC) {
@@ -1439,10 +1447,10 @@ static int open_for_write(pf_fs *fs, pf_inode *in, int flags, pf_file **out)
 	return 0;
 }
 
-int pf_fs_write(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
-		size_t size)
+static int write_op(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
+		    size_t size)
 {
-	pk_buf *b;
+	pk_buf *b, was = PK_BUF_INIT;
 	int rc = 0;
 
 	if (!f->writable)
@@ -1452,6 +1460,13 @@ int pf_fs_write(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
 	if (f->sc)
 		pthread_mutex_lock(&fs->xlock);
 	b = f->sc ? &f->sc->data : &f->wbuf;
+	/* a number: text that can no longer become one is refused now, and
+	 * the handle keeps what it had (numbers are short: the copy is) */
+	if (f->early &&
+	    pk_buf_add(&was, b->data ? b->data : (uint8_t *)"", b->len)) {
+		rc = ENOMEM;
+		goto out;
+	}
 	if (off + size > b->len) {
 		size_t old = b->len;
 		if (pk_buf_grow(b, (size_t)(off + size - old))) {
@@ -1463,9 +1478,16 @@ int pf_fs_write(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
 		b->data[b->len] = '\0';
 	}
 	memcpy(b->data + off, data, size);
+	if (f->early && (rc = pf_edit_viable(f->early, b->data, b->len))) {
+		memcpy(b->data, was.data ? was.data : (uint8_t *)"", was.len);
+		b->len = was.len;
+		b->data[b->len] = '\0';
+		goto out;
+	}
 	f->dirty = 1;
 	f->written = 1;
 out:
+	pk_buf_release(&was);
 	if (f->sc)
 		pthread_mutex_unlock(&fs->xlock);
 	return rc;
@@ -1707,7 +1729,7 @@ static int commit_handle(pf_fs *fs, pf_file *f)
  * dup'ed one before writing (`echo 9 > f`): a flush commits only once
  * something was written; what was only opened (O_TRUNC, a new empty
  * file) is committed at release, after the last close. */
-int pf_fs_flush(pf_fs *fs, pf_file *f)
+static int flush_op(pf_fs *fs, pf_file *f)
 {
 	int rc;
 
@@ -1731,8 +1753,8 @@ int pf_fs_flush(pf_fs *fs, pf_file *f)
 	return rc;
 }
 
-int pf_fs_truncate(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
-		   struct stat *st)
+static int truncate_op(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
+		       struct stat *st)
 {
 	pf_file *own = NULL;
 	pk_buf *b;
@@ -1764,7 +1786,7 @@ int pf_fs_truncate(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
 		pthread_mutex_unlock(&fs->xlock);
 	rc = 0;
 	if (own) {
-		rc = pf_fs_flush(fs, own);
+		rc = flush_op(fs, own);
 		pf_fs_release(fs, own);
 	}
 	if (!rc)
@@ -1811,8 +1833,8 @@ static int new_scratch(pf_fs *fs, pf_inode *dir, const char *name, int keep,
 	return 0;
 }
 
-int pf_fs_create(pf_fs *fs, pf_inode *dir, const char *name, int flags,
-		 pf_inode **out, struct stat *st, pf_file **fh)
+static int create_op(pf_fs *fs, pf_inode *dir, const char *name, int flags,
+		     pf_inode **out, struct stat *st, pf_file **fh)
 {
 	pf_child ch;
 	uint64_t i;
@@ -1855,8 +1877,8 @@ int pf_fs_create(pf_fs *fs, pf_inode *dir, const char *name, int flags,
 	return new_scratch(fs, dir, name, scratch_name(name), out, st, fh);
 }
 
-int pf_fs_mkdir(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
-		struct stat *st)
+static int mkdir_op(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
+		    struct stat *st)
 {
 	int rc = add_entry(fs, dir, name, 1, NULL, NULL, 0);
 
@@ -1902,7 +1924,7 @@ static int remove_entry(pf_fs *fs, pf_inode *dir, const char *name,
 	return rc;
 }
 
-int pf_fs_unlink(pf_fs *fs, pf_inode *dir, const char *name)
+static int unlink_op(pf_fs *fs, pf_inode *dir, const char *name)
 {
 	struct pf_scratch *sc;
 
@@ -1918,7 +1940,7 @@ int pf_fs_unlink(pf_fs *fs, pf_inode *dir, const char *name)
 	return remove_entry(fs, dir, name, 0);
 }
 
-int pf_fs_rmdir(pf_fs *fs, pf_inode *dir, const char *name)
+static int rmdir_op(pf_fs *fs, pf_inode *dir, const char *name)
 {
 	return remove_entry(fs, dir, name, 1);
 }
@@ -2027,8 +2049,8 @@ static int backup_entry(pf_fs *fs, pf_inode *dir, const char *name,
 	return rc;
 }
 
-int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name, pf_inode *newdir,
-		 const char *newname)
+static int rename_op(pf_fs *fs, pf_inode *dir, const char *name,
+		     pf_inode *newdir, const char *newname)
 {
 	struct pf_scratch *sc, *dst_sc;
 	pk_buf text = PK_BUF_INIT;
@@ -2082,8 +2104,8 @@ int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name, pf_inode *newdir,
 	return rc;
 }
 
-int pf_fs_setxattr(pf_fs *fs, pf_inode *in, const char *name, const char *value,
-		   size_t size)
+static int setxattr_op(pf_fs *fs, pf_inode *in, const char *name,
+		       const char *value, size_t size)
 {
 	char type[32];
 	int rc, tries;
@@ -2167,4 +2189,133 @@ static void *flusher_main(void *arg)
 	}
 	pthread_mutex_unlock(&fs->xlock);
 	return NULL;
+}
+
+/* ---- refusals -------------------------------------------------------------
+ * Every edit that fails is logged with the pickle, the path of the value in
+ * it and the reason: a shell ignores what close() says (`echo x > f`), so
+ * the log is where a refusal can always be found. */
+
+/* "NAME: path/in/the/pickle" of in (and of its entry `child`). */
+static void describe_entry(pf_inode *in, const char *child, pk_buf *out)
+{
+	pf_inode **chain = NULL, *p;
+	size_t n = 0, cap = 0, k;
+	pk_buf name = PK_BUF_INIT;
+
+	for (p = in; p && (p->kind == PF_I_VALUE || p->kind == PF_I_SCRATCH);
+	     p = p->parent) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			pf_inode **nc = realloc(chain, ncap * sizeof(*nc));
+			if (!nc)
+				break;
+			chain = nc;
+			cap = ncap;
+		}
+		chain[n++] = p;
+	}
+	if (!p || !p->src) {
+		pk_buf_adds(out, p && p->path ? p->path : "?");
+	} else {
+		pk_buf_adds(out, p->src->display);
+		if (pf_source_enter(p->src) == 0) {
+			for (k = n; k-- > 0;) {
+				pf_inode *c = chain[k];
+				uint64_t pos, id;
+				pk_buf_reset(&name);
+				if (c->kind == PF_I_SCRATCH)
+					pk_buf_adds(&name, c->name);
+				else if (resolve(c->parent) ||
+					 entry_pos(c->parent, c->index, &pos) ||
+					 entry_at(c->parent, pos, &name, &id))
+					pk_buf_adds(&name, "?");
+				pk_buf_addc(out, k == n - 1 ? ':' : '/');
+				if (k == n - 1)
+					pk_buf_addc(out, ' ');
+				pk_buf_add(out, name.data, name.len);
+			}
+			pf_source_leave(p->src);
+		}
+	}
+	if (child)
+		pk_buf_addf(out, "%s%s", n ? "/" : ": ", child);
+	pk_buf_release(&name);
+	free(chain);
+}
+
+static int refused(pf_fs *fs, pf_inode *in, const char *child, int rc)
+{
+	pk_buf what = PK_BUF_INIT;
+
+	if (!rc || !in)
+		return rc;
+	describe_entry(in, child, &what);
+	pf_log("%s: edit refused: %s", what.data ? (char *)what.data : "?",
+	       strerror(rc));
+	pk_buf_release(&what);
+	return rc;
+}
+
+/* A handle's refusal is logged once, not again at each close. */
+static int handle_refused(pf_fs *fs, pf_file *f, int rc)
+{
+	if (rc && rc != f->reported) {
+		f->reported = rc;
+		refused(fs, f->in, NULL, rc);
+	}
+	return rc;
+}
+
+int pf_fs_write(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
+		size_t size)
+{
+	return handle_refused(fs, f, write_op(fs, f, off, data, size));
+}
+
+int pf_fs_flush(pf_fs *fs, pf_file *f)
+{
+	return f ? handle_refused(fs, f, flush_op(fs, f)) : 0;
+}
+
+int pf_fs_truncate(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
+		   struct stat *st)
+{
+	return refused(fs, in, NULL, truncate_op(fs, in, f, size, st));
+}
+
+int pf_fs_create(pf_fs *fs, pf_inode *dir, const char *name, int flags,
+		 pf_inode **out, struct stat *st, pf_file **fh)
+{
+	return refused(fs, dir, name,
+		       create_op(fs, dir, name, flags, out, st, fh));
+}
+
+int pf_fs_mkdir(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
+		struct stat *st)
+{
+	return refused(fs, dir, name, mkdir_op(fs, dir, name, out, st));
+}
+
+int pf_fs_unlink(pf_fs *fs, pf_inode *dir, const char *name)
+{
+	return refused(fs, dir, name, unlink_op(fs, dir, name));
+}
+
+int pf_fs_rmdir(pf_fs *fs, pf_inode *dir, const char *name)
+{
+	return refused(fs, dir, name, rmdir_op(fs, dir, name));
+}
+
+int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name, pf_inode *newdir,
+		 const char *newname)
+{
+	return refused(fs, dir, name,
+		       rename_op(fs, dir, name, newdir, newname));
+}
+
+int pf_fs_setxattr(pf_fs *fs, pf_inode *in, const char *name, const char *value,
+		   size_t size)
+{
+	return refused(fs, in, NULL, setxattr_op(fs, in, name, value, size));
 }
