@@ -15,14 +15,21 @@ struct pf_itable {
 
 uint64_t pf_value_ino(uint64_t dir, uint64_t index)
 {
-	/* splitmix64 of the pair: numbers are stable across forget and
-	 * re-lookup, and collide with probability ~2^-64 */
-	uint64_t z =
-	    dir * 0x9e3779b97f4a7c15ull + index + 0x632be59bd9b4e019ull;
+	/* splitmix64 of the directory: numbers are stable across forget and
+	 * re-lookup. The low 24 bits are the entry id, so that inode numbers
+	 * grow in listing order (cp -a and other tools that read a directory
+	 * sorted by inode number keep key order); two directories share
+	 * numbers only if 40 bits of their hashes do (one pair in 2^40), and
+	 * a directory of more than 16M entries numbers the rest by hash. */
+	uint64_t z = dir * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
 
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	z ^= z >> 31;
+	if (index < (1u << 24) - 2)
+		return (z & ~(uint64_t)0xffffff) | (index + 2);
+	z ^= index * 0xc2b2ae3d27d4eb4full;
+	z ^= z >> 29;
 	return z < 2 ? z + 2 : z;
 }
 

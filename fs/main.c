@@ -61,6 +61,68 @@ static int take_source(void *data, const char *arg, int key,
 	return 1;
 }
 
+/* Unescapes mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+				      (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/* Whether picklefs already serves mountpoint: a second mount would stack
+ * on the first and hide it, with nothing said. The source it serves goes
+ * into src. */
+static int served_by_picklefs(const char *mountpoint, char *src, size_t n)
+{
+	char want[4096], line[8192];
+	FILE *f;
+	int found = 0;
+
+	if (!realpath(mountpoint, want))
+		return 0;
+	f = fopen("/proc/self/mountinfo", "r");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS... - TYPE SOURCE ...
+		 */
+		char *mp = NULL, *type, *source, *save = NULL, *tok;
+		int i = 0;
+		char *dash = strstr(line, " - ");
+		if (!dash)
+			continue;
+		*dash = '\0';
+		for (tok = strtok_r(line, " ", &save); tok && i < 5;
+		     tok = strtok_r(NULL, " ", &save), i++)
+			if (i == 4)
+				mp = tok;
+		type = strtok_r(dash + 3, " ", &save);
+		source = strtok_r(NULL, " ", &save);
+		if (!mp || !type || strcmp(type, "fuse.picklefs") != 0)
+			continue;
+		unescape_octal(mp);
+		if (strcmp(mp, want) == 0) {
+			found = 1;
+			if (source) {
+				unescape_octal(source);
+				snprintf(src, n, "%s", source);
+			}
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 static void usage(const char *prog)
 {
 	printf(
@@ -135,6 +197,17 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "picklefs: bad writeback '%d' (seconds)\n",
 			o.writeback);
 		goto out;
+	}
+	{
+		char src[4096] = "";
+		if (served_by_picklefs(cl.mountpoint, src, sizeof(src))) {
+			fprintf(stderr,
+				"picklefs: %s: already a picklefs mount (%s); "
+				"unmount it first: fusermount3 -u %s\n",
+				cl.mountpoint, src, cl.mountpoint);
+			rc = 1;
+			goto out;
+		}
 	}
 	cfg.source = o.source;
 	cfg.progress = 1;
