@@ -80,6 +80,7 @@ struct pf_file {
 	int written;	       /* write or truncate since open */
 	pk_buf wbuf;	       /* a value's new text */
 	int early;	       /* refuse at write(): pf_edit_early_kind */
+	uint64_t max_len;      /* refuse writes past max_len - 1 (0: none) */
 	int reported;	       /* the refusal last logged for it */
 	struct pf_scratch *sc; /* or the scratch file written */
 };
@@ -1421,8 +1422,19 @@ static int open_for_write(pf_fs *fs, pf_inode *in, int flags, pf_file **out)
 		free(f);
 		return rc;
 	}
-	if (in->look == PF_LOOK_FILE)
+	if (in->look == PF_LOOK_FILE) {
 		f->early = pf_edit_early_kind(in->ref);
+		if (in->ref.part == PF_PART_DATA) {
+			/* an array's data keeps its length: writing past it
+			 * can only be refused */
+			pf_content dc;
+			if (pf_content_get(in->src->doc, in->ref,
+					   PF_CONTENT_SIZE_ONLY, &dc,
+					   NULL) == 0)
+				f->max_len = pf_content_size(&dc) + 1;
+			pf_content_release(&dc);
+		}
+	}
 	if (in->look != PF_LOOK_FILE) {
 		rc = in->look == PF_LOOK_DIR ? EISDIR : ELOOP;
 	} else if (flags & O_TRUNC) {
@@ -1457,6 +1469,8 @@ static int write_op(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
 		return EBADF;
 	if (off > (1ull << 40))
 		return EFBIG;
+	if (f->max_len && off + size > f->max_len - 1)
+		return EINVAL;
 	if (f->sc)
 		pthread_mutex_lock(&fs->xlock);
 	b = f->sc ? &f->sc->data : &f->wbuf;

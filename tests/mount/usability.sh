@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Edits as users expect them (README "Editing"): real mounts of the ASan
+# picklefs, the real shell and tools, /usr/bin/python3 as the oracle.
+#
+#   BUILD=build PYTHON=/usr/bin/python3 bash tests/mount/usability.sh
+#
+#   widening       echo 9.5 > an int makes a float, 2 > a bool an int; a
+#                  None takes any literal; text that can never be a number
+#                  is refused at write() (the shell prints the error) and
+#                  logged with the value's path
+#   dict calls     OrderedDict, defaultdict, Counter take new keys, rm, mv
+#                  and mkdir like dict (protocols 0, 2, 4, 5)
+#   numpy          data of arrays pickled at protocols 0-2 is writable;
+#                  datetime64 / timedelta64 dtype keeps its unit
+#   small things   a scalar top value's type; cp -a between mounts keeps
+#                  key order; a second mount on a served mountpoint is
+#                  refused; the bundled examples (make run) mount
+#   rm -r          of an object, a tuple, a set, an array, a hostile call
+#
+# Ends with "usability: N passed, N failed"; exit 1 when something failed.
+set -u
+
+BUILD=${BUILD:-build}
+PYTHON=${PYTHON:-/usr/bin/python3}
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BIN=${PICKLEFS:-$REPO/$BUILD/asan/picklefs}
+case "$BUILD" in /*) BIN=${PICKLEFS:-$BUILD/asan/picklefs} ;; esac
+
+PASS=0
+FAIL=0
+WORK=$(mktemp -d /tmp/picklefs-usability-XXXXXX)
+MOUNTS=()
+PIDS=()
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+. "$HERE/lib.sh"
+
+is() { # is NAME GOT WANT
+	if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', expected '$3'"; fi
+}
+mlisting() { ls -f "$1" | grep -v '^\.\.\?$' | tr '\n' ' '; }
+# pyval FILE EXPR: repr(EXPR) with d the loaded pickle (gzip/bz2 by magic)
+pyval() {
+	"$PYTHON" - "$1" "$2" <<'EOF' 2>&1
+import bz2, gzip, pickle, sys
+import numpy as np
+raw = open(sys.argv[1], 'rb').read()
+if raw[:2] == b'\x1f\x8b':
+    raw = gzip.decompress(raw)
+elif raw[:3] == b'BZh':
+    raw = bz2.decompress(raw)
+d = pickle.loads(raw)
+print(repr(eval(sys.argv[2])))
+EOF
+}
+
+if [ ! -x "$BIN" ]; then
+	echo "FAIL no $BIN"
+	echo "usability: 0 passed, 1 failed"
+	exit 1
+fi
+
+S=$WORK/src
+M=$WORK/m
+mkdir -p "$S"
+"$PYTHON" - "$S" <<'EOF'
+import collections, os, pickle, sys
+import numpy as np
+out = sys.argv[1]
+for p in (0, 2, 4, 5):
+    d = {'i': 3, 'b': True, 'n': None, 'n2': None, 'n3': None, 'f': 1.5,
+         'a': np.arange(4, dtype='u1'),
+         'od': collections.OrderedDict(a=1, b=2),
+         'dd': collections.defaultdict(list, {'x': [1]}),
+         'c': collections.Counter('aab'),
+         'e': collections.OrderedDict()}
+    with open(os.path.join(out, 'p%d.pkl' % p), 'wb') as f:
+        pickle.dump(d, f, protocol=p)
+    dt = {'ns': np.array(['2020-01-01'], dtype='M8[ns]'),
+          'D': np.array(['2020-01-01'], dtype='M8[D]'),
+          'td': np.array([1], dtype='m8[10s]')}
+    if p >= 2:
+        with open(os.path.join(out, 'dt%d.pkl' % p), 'wb') as f:
+            pickle.dump(dt, f, protocol=p)
+with open(os.path.join(out, 'scalar.pkl'), 'wb') as f:
+    pickle.dump(42, f)
+with open(os.path.join(out, 'order.pkl'), 'wb') as f:
+    pickle.dump({k: i for i, k in enumerate(
+        ['zeta', 'alpha', 'mid', 'beta', 'omega', 'gamma', 'a1', 'b2'])}, f)
+with open(os.path.join(out, 'target.pkl'), 'wb') as f:
+    pickle.dump({'x': 1}, f)
+EOF
+
+if mount_fs "$M" "$S"; then
+	for p in 0 2 4 5; do
+		W=$M/p$p.pkl
+		F=$S/p$p.pkl
+		echo 9.5 >"$W/i"
+		echo 2 >"$W/b"
+		echo 7 >"$W/n"
+		echo hello >"$W/n2"
+		echo 1e3 >"$W/n3"
+		is "p$p: widening" "$(pyval "$F" "(d['i'], d['b'], d['n'], d['n2'], d['n3'])")" "(9.5, 2, 7, 'hello', 1000.0)"
+		is "p$p: cat shows the widened float" "$(cat "$W/i")" 9.5
+		check "p$p: echo abc > a float fails at write()" sh -c "! echo abc > '$W/f'"
+		is "p$p: the shell says why" "$(bash -c "echo abc > '$W/f'" 2>&1 | grep -c 'write error: Invalid argument')" 1
+		is "p$p: the refused float is unchanged" "$(pyval "$F" "d['f']")" "1.5"
+		check "p$p: the log names the value" grep -q "p$p.pkl: f: edit refused: Invalid argument" "$MLOG"
+		printf '\001\002\003\004' >"$W/a/data"
+		is "p$p: numpy data written" "$(pyval "$F" "d['a'].tolist()")" "[1, 2, 3, 4]"
+		check "p$p: numpy data longer than the array refused at write()" sh -c "! printf 'abcde' > '$W/a/data'"
+		check "p$p: numpy data shorter than the array refused at close()" sh -c "! /usr/bin/printf 'abc' > '$W/a/data'"
+		is "p$p: refused numpy data left the array" "$(pyval "$F" "d['a'].tolist()")" "[1, 2, 3, 4]"
+		# OrderedDict, defaultdict, Counter
+		echo 3 >"$W/od/z"
+		rm "$W/od/a"
+		mv "$W/od/b" "$W/od/bb"
+		echo 5 >"$W/c/n"
+		rm "$W/c/b"
+		mkdir "$W/dd/new"
+		rm -r "$W/dd/x"
+		echo 1 >"$W/e/k"
+		echo 4 >"$W/od/bb"
+		is "p$p: OrderedDict listing" "$(mlisting "$W/od")" "bb z "
+		is "p$p: OrderedDict, defaultdict, Counter edited" "$(pyval "$F" "(type(d['od']).__name__, list(d['od'].items()), type(d['dd']).__name__, d['dd'].default_factory, dict(d['dd']), type(d['c']).__name__, dict(d['c']), list(d['e'].items()))")" "('OrderedDict', [('bb', 4), ('z', 3)], 'defaultdict', <class 'list'>, {'new': {}}, 'Counter', {'a': 2, 'n': 5}, [('k', 1)])"
+	done
+	for p in 2 4 5; do
+		is "dt$p: datetime64 / timedelta64 dtype with its unit" "$(cat "$M/dt$p.pkl/ns/dtype" "$M/dt$p.pkl/D/dtype" "$M/dt$p.pkl/td/dtype" | tr '\n' ' ')" "<M8[ns] <M8[D] <m8[10s] "
+	done
+	is "a scalar top value's type is its own" "$(getfattr --only-values -n user.pickle.type "$M/scalar.pkl" 2>/dev/null)" int
+	# a second mount on the same mountpoint
+	"$BIN" "$S" "$M" 2>"$WORK/second.err"
+	is "a second mount on a served mountpoint exits 1" "$?" 1
+	check "and says so" grep -q "already a picklefs mount" "$WORK/second.err"
+	is "the first mount is still the one served" "$(grep -c " $M fuse" /proc/mounts)" 1
+	# cp -a from one mount into another keeps key order
+	M2=$WORK/m2
+	if mount_fs "$M2" "$S/target.pkl"; then
+		cp -a "$M/order.pkl" "$M2/copy"
+		cp -r "$M/order.pkl" "$M2/copy2"
+		is "cp -a keeps key order" "$(pyval "$S/target.pkl" "(list(d['copy']), list(d['copy2']))")" "(['zeta', 'alpha', 'mid', 'beta', 'omega', 'gamma', 'a1', 'b2'], ['zeta', 'alpha', 'mid', 'beta', 'omega', 'gamma', 'a1', 'b2'])"
+		umount_fs "$M2"
+	fi
+	umount_fs "$M"
+fi
+
+# ---- the bundled examples (what make run mounts) ----------------------------
+EX=$WORK/examples
+EM=$WORK/exm
+if PYTHON=$PYTHON BUILD=$BUILD bash "$REPO/scripts/run-examples.sh" "$EX" "$EM" >"$WORK/run.out" 2>&1; then
+	ok
+	MOUNTS+=("$EM")
+	is "examples: alumnos as the tutorial has it" "$(mlisting "$EM/alumnos")" "Jose Arnoldo Mario Maria Amara Rolando Hemeregildo Prudencio Zoraida "
+	is "examples: compress_alumnos (bz2.BZ2File)" "$(cat "$EM/compress_alumnos/Maria" "$EM/compress_alumnos/Zoraida" | tr '\n' ' ')" "78 0 "
+	fusermount3 -u "$EM"
+else
+	bad "scripts/run-examples.sh failed: $(tail -c 300 "$WORK/run.out")"
+fi
+
+echo "usability: $PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
