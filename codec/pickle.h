@@ -299,7 +299,9 @@ int pk_val_new_container(pk_doc *doc, int kind, pk_val *out, pk_err *e);
  * ADDITEMS), merged into the last step when that is the same batch op. */
 int pk_node_append(pk_doc *doc, pk_node *n, uint8_t op, const pk_val *kids,
 		   uint32_t count, pk_err *e);
-/* Removes kids [first, first+count) (must lie within one step). */
+/* Removes kids [first, first+count) (must lie within one step; of the
+ * creation step only when its kids follow a MARK, or of a short tuple's
+ * TUPLE1-3, which then becomes the opcode of its new length). */
 int pk_node_remove(pk_doc *doc, pk_node *n, uint32_t first, uint32_t count,
 		   pk_err *e);
 

@@ -108,36 +108,36 @@ uint8_t pk_val_op(pk_val v)
 int pk_val_kind(pk_val v)
 {
 	static const uint8_t kinds[256] = {
-		[PK_OP_NONE] = PK_NONE,
-		[PK_OP_NEWTRUE] = PK_BOOL,
-		[PK_OP_NEWFALSE] = PK_BOOL,
-		[PK_OP_INT] = PK_INT,
-		[PK_OP_BININT] = PK_INT,
-		[PK_OP_BININT1] = PK_INT,
-		[PK_OP_BININT2] = PK_INT,
-		[PK_OP_LONG] = PK_INT,
-		[PK_OP_LONG1] = PK_INT,
-		[PK_OP_LONG4] = PK_INT,
-		[PK_OP_FLOAT] = PK_FLOAT,
-		[PK_OP_BINFLOAT] = PK_FLOAT,
-		[PK_OP_UNICODE] = PK_STR,
-		[PK_OP_BINUNICODE] = PK_STR,
-		[PK_OP_SHORT_BINUNICODE] = PK_STR,
-		[PK_OP_BINUNICODE8] = PK_STR,
-		[PK_OP_STRING] = PK_STRING,
-		[PK_OP_BINSTRING] = PK_STRING,
-		[PK_OP_SHORT_BINSTRING] = PK_STRING,
-		[PK_OP_BINBYTES] = PK_BYTES,
-		[PK_OP_SHORT_BINBYTES] = PK_BYTES,
-		[PK_OP_BINBYTES8] = PK_BYTES,
-		[PK_OP_BYTEARRAY8] = PK_BYTEARRAY,
-		[PK_OP_GLOBAL] = PK_GLOBAL,
-		[PK_OP_INST] = PK_GLOBAL,
-		[PK_OP_EXT1] = PK_EXT,
-		[PK_OP_EXT2] = PK_EXT,
-		[PK_OP_EXT4] = PK_EXT,
-		[PK_OP_PERSID] = PK_PERSID,
-		[PK_OP_NEXT_BUFFER] = PK_BUFFER,
+	    [PK_OP_NONE] = PK_NONE,
+	    [PK_OP_NEWTRUE] = PK_BOOL,
+	    [PK_OP_NEWFALSE] = PK_BOOL,
+	    [PK_OP_INT] = PK_INT,
+	    [PK_OP_BININT] = PK_INT,
+	    [PK_OP_BININT1] = PK_INT,
+	    [PK_OP_BININT2] = PK_INT,
+	    [PK_OP_LONG] = PK_INT,
+	    [PK_OP_LONG1] = PK_INT,
+	    [PK_OP_LONG4] = PK_INT,
+	    [PK_OP_FLOAT] = PK_FLOAT,
+	    [PK_OP_BINFLOAT] = PK_FLOAT,
+	    [PK_OP_UNICODE] = PK_STR,
+	    [PK_OP_BINUNICODE] = PK_STR,
+	    [PK_OP_SHORT_BINUNICODE] = PK_STR,
+	    [PK_OP_BINUNICODE8] = PK_STR,
+	    [PK_OP_STRING] = PK_STRING,
+	    [PK_OP_BINSTRING] = PK_STRING,
+	    [PK_OP_SHORT_BINSTRING] = PK_STRING,
+	    [PK_OP_BINBYTES] = PK_BYTES,
+	    [PK_OP_SHORT_BINBYTES] = PK_BYTES,
+	    [PK_OP_BINBYTES8] = PK_BYTES,
+	    [PK_OP_BYTEARRAY8] = PK_BYTEARRAY,
+	    [PK_OP_GLOBAL] = PK_GLOBAL,
+	    [PK_OP_INST] = PK_GLOBAL,
+	    [PK_OP_EXT1] = PK_EXT,
+	    [PK_OP_EXT2] = PK_EXT,
+	    [PK_OP_EXT4] = PK_EXT,
+	    [PK_OP_PERSID] = PK_PERSID,
+	    [PK_OP_NEXT_BUFFER] = PK_BUFFER,
 	};
 	const uint8_t *b;
 
@@ -154,15 +154,24 @@ int pk_val_kind(pk_val v)
 const char *pk_kind_name(int kind)
 {
 	static const char *const names[] = {
-		[PK_NONE] = "none",	  [PK_BOOL] = "bool",
-		[PK_INT] = "int",	  [PK_FLOAT] = "float",
-		[PK_STR] = "str",	  [PK_STRING] = "str",
-		[PK_BYTES] = "bytes",	  [PK_BYTEARRAY] = "bytearray",
-		[PK_GLOBAL] = "global",	  [PK_EXT] = "ext",
-		[PK_PERSID] = "persid",	  [PK_BUFFER] = "buffer",
-		[PK_LIST] = "list",	  [PK_TUPLE] = "tuple",
-		[PK_DICT] = "dict",	  [PK_SET] = "set",
-		[PK_FROZENSET] = "frozenset", [PK_OBJECT] = "object",
+	    [PK_NONE] = "none",
+	    [PK_BOOL] = "bool",
+	    [PK_INT] = "int",
+	    [PK_FLOAT] = "float",
+	    [PK_STR] = "str",
+	    [PK_STRING] = "str",
+	    [PK_BYTES] = "bytes",
+	    [PK_BYTEARRAY] = "bytearray",
+	    [PK_GLOBAL] = "global",
+	    [PK_EXT] = "ext",
+	    [PK_PERSID] = "persid",
+	    [PK_BUFFER] = "buffer",
+	    [PK_LIST] = "list",
+	    [PK_TUPLE] = "tuple",
+	    [PK_DICT] = "dict",
+	    [PK_SET] = "set",
+	    [PK_FROZENSET] = "frozenset",
+	    [PK_OBJECT] = "object",
 	};
 
 	if (kind <= 0 || kind > PK_OBJECT || !names[kind])
@@ -245,7 +254,8 @@ int pk_val_int64(pk_val v, int64_t *out)
 	const uint8_t *op;
 	uint64_t n;
 
-	if (pk_val_is_node(v) || (pk_val_kind(v) != PK_INT && pk_val_kind(v) != PK_BOOL))
+	if (pk_val_is_node(v) ||
+	    (pk_val_kind(v) != PK_INT && pk_val_kind(v) != PK_BOOL))
 		return PK_E_UNSUPPORTED;
 	op = pk_val_bytes(v);
 	switch (*op) {
@@ -379,7 +389,8 @@ int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e)
 		rc = pk_int_le_to_decimal(op + 2, op[1], out);
 		break;
 	case PK_OP_LONG4:
-		rc = pk_int_le_to_decimal(op + 5, (size_t)rd_le(op + 1, 4), out);
+		rc =
+		    pk_int_le_to_decimal(op + 5, (size_t)rd_le(op + 1, 4), out);
 		break;
 	case PK_OP_FLOAT:
 	case PK_OP_BINFLOAT:
@@ -389,15 +400,16 @@ int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e)
 	case PK_OP_UNICODE:
 		return pk_raw_unicode_decode(op + 1, line_len(op + 1), out, e);
 	case PK_OP_STRING:
-		return pk_string_literal_decode(op + 1, line_len(op + 1), out, e);
+		return pk_string_literal_decode(op + 1, line_len(op + 1), out,
+						e);
 	case PK_OP_EXT1:
 	case PK_OP_EXT2:
 	case PK_OP_EXT4:
-		rc = pk_buf_addf(out, "%llu",
-				 (unsigned long long)rd_le(
-					 op + 1, *op == PK_OP_EXT1	  ? 1
-						 : *op == PK_OP_EXT2 ? 2
-								     : 4));
+		rc = pk_buf_addf(
+		    out, "%llu",
+		    (unsigned long long)rd_le(op + 1, *op == PK_OP_EXT1	  ? 1
+						      : *op == PK_OP_EXT2 ? 2
+									  : 4));
 		break;
 	case PK_OP_PERSID:
 		rc = pk_buf_add(out, op + 1, line_len(op + 1));
@@ -406,7 +418,8 @@ int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e)
 		break;
 	default:
 		if (pk_val_payload(v, &data, &n) != PK_OK)
-			return pk_err_set(e, PK_E_UNSUPPORTED, "not a scalar", 0);
+			return pk_err_set(e, PK_E_UNSUPPORTED, "not a scalar",
+					  0);
 		rc = pk_buf_add(out, data, (size_t)n);
 		break;
 	}
@@ -535,7 +548,8 @@ static int encode_scalar(int kind, int proto, const uint8_t *text, size_t len,
 		if ((rc = pk_bool_parse((const char *)text, len, &b, e)))
 			return rc;
 		if (proto >= 2)
-			return pk_buf_addc(op, b ? PK_OP_NEWTRUE : PK_OP_NEWFALSE);
+			return pk_buf_addc(op,
+					   b ? PK_OP_NEWTRUE : PK_OP_NEWFALSE);
 		return pk_buf_adds(op, b ? "I01\n" : "I00\n");
 	case PK_INT:
 		return encode_int(text, len, proto, op, e);
@@ -558,7 +572,8 @@ static int encode_scalar(int kind, int proto, const uint8_t *text, size_t len,
 		return PK_OK;
 	case PK_STR:
 		if (!pk_utf8_valid(text, len, 0))
-			return pk_err_set(e, PK_E_VALUE, "text is not UTF-8", 0);
+			return pk_err_set(e, PK_E_VALUE, "text is not UTF-8",
+					  0);
 		if (proto == 0) {
 			if (pk_buf_addc(op, PK_OP_UNICODE) < 0 ||
 			    pk_raw_unicode_encode(text, len, op) ||
@@ -566,10 +581,10 @@ static int encode_scalar(int kind, int proto, const uint8_t *text, size_t len,
 				return PK_E_NOMEM;
 			return PK_OK;
 		}
-		return encode_counted(op, proto >= 4 ? PK_OP_SHORT_BINUNICODE : 0,
-				      PK_OP_BINUNICODE,
-				      proto >= 4 ? PK_OP_BINUNICODE8 : 0, text,
-				      len);
+		return encode_counted(
+		    op, proto >= 4 ? PK_OP_SHORT_BINUNICODE : 0,
+		    PK_OP_BINUNICODE, proto >= 4 ? PK_OP_BINUNICODE8 : 0, text,
+		    len);
 	case PK_STRING:
 		if (proto == 0) {
 			if (pk_buf_addc(op, PK_OP_STRING) < 0 ||
@@ -648,7 +663,7 @@ int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
 	if (put_len)
 		memcpy(mem + op.len,
 		       pk_val_bytes(*slot) +
-			       pk_scalar_op_len(pk_val_bytes(*slot), NULL),
+			   pk_scalar_op_len(pk_val_bytes(*slot), NULL),
 		       put_len);
 	else
 		mem[op.len] = PK_OP_STOP;
@@ -732,7 +747,8 @@ int pk_node_append(pk_doc *doc, pk_node *n, uint8_t op, const pk_val *kids,
 		uint32_t room, take;
 
 		if (!bin) {
-			/* Protocol 0 has no batches: one APPEND/SETITEM each. */
+			/* Protocol 0 has no batches: one APPEND/SETITEM each.
+			 */
 			if (pk_node_add_step(doc->arena, n,
 					     per == 2 ? PK_OP_SETITEM
 						      : PK_OP_APPEND,
@@ -800,14 +816,24 @@ int pk_node_remove(pk_doc *doc, pk_node *n, uint32_t first, uint32_t count,
 	pk_step *s;
 
 	(void)doc;
-	if (si >= n->nsteps || first + count > start + pk_node_steps(n)[si].nkids)
+	if (si >= n->nsteps ||
+	    first + count > start + pk_node_steps(n)[si].nkids)
 		return pk_err_set(e, PK_E_UNSUPPORTED,
 				  "removal spans several steps", 0);
 	s = pk_node_steps_mut(n);
+	if (si == 0 && !s[0].marked &&
+	    !(s[0].op >= PK_OP_TUPLE1 && s[0].op <= PK_OP_TUPLE3))
+		return pk_err_set(e, PK_E_UNSUPPORTED,
+				  "the step takes a fixed number of items", 0);
 	memmove(n->kids + first, n->kids + first + count,
 		(n->nkids - first - count) * sizeof(pk_val));
 	n->nkids -= count;
 	s[si].nkids -= count;
+	if (s[si].op >= PK_OP_TUPLE1 && s[si].op <= PK_OP_TUPLE3)
+		/* a short tuple's opcode says its length */
+		s[si].op = s[si].nkids
+			       ? (uint8_t)(PK_OP_TUPLE1 + s[si].nkids - 1)
+			       : PK_OP_EMPTY_TUPLE;
 	if (s[si].nkids == 0 && si > 0)
 		pk_node_drop_step(n, si);
 	return PK_OK;
@@ -861,8 +887,9 @@ int pk_val_new_complex(pk_doc *doc, double re, double im, pk_val *out,
 	if (proto >= 4) {
 		pk_val names[2] = {{0}, {0}};
 		g = new_node(doc, PK_GLOBAL);
-		if (!g || pk_val_set_text(doc, &names[0], PK_STR,
-					  (const uint8_t *)"builtins", 8, e) ||
+		if (!g ||
+		    pk_val_set_text(doc, &names[0], PK_STR,
+				    (const uint8_t *)"builtins", 8, e) ||
 		    pk_val_set_text(doc, &names[1], PK_STR,
 				    (const uint8_t *)"complex", 7, e) ||
 		    pk_node_add_step(doc->arena, g, PK_OP_STACK_GLOBAL, 0,
@@ -881,8 +908,8 @@ int pk_val_new_complex(pk_doc *doc, double re, double im, pk_val *out,
 	call = new_node(doc, PK_OBJECT);
 	if (!t || !call ||
 	    pk_node_add_step(doc->arena, t,
-			     proto >= 2 ? PK_OP_TUPLE2 : PK_OP_TUPLE,
-			     proto < 2, parts, 2)) {
+			     proto >= 2 ? PK_OP_TUPLE2 : PK_OP_TUPLE, proto < 2,
+			     parts, 2)) {
 		rc = PK_E_NOMEM;
 		goto cleanup;
 	}

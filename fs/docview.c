@@ -465,7 +465,8 @@ static int look_of(pf_docview *dv, pf_ref dir, uint64_t i, pf_ref t)
 	if (t.part != PF_PART_SELF || !dv->linked)
 		return PF_LOOK_DIR;
 	if (!canon_get(dv, pf_node(t.val), &r))
-		return PF_LOOK_LINK; /* not reached by the walk: cannot be */
+		return PF_LOOK_DIR; /* not reached by the walk: a value the
+				       mount removed, still being emptied */
 	rec = &dv->recs[r];
 	if (rec->parent.val && rec->index == i && pf_ref_same(rec->parent, dir))
 		return PF_LOOK_DIR;

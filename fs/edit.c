@@ -317,7 +317,17 @@ static pk_node *entries_node(pf_ref dir, int *pairs)
 		return n;
 	case PF_FORM_SEQ:
 		*pairs = 0;
-		return n->kind == PK_LIST ? n : NULL;
+		return n;
+	case PF_FORM_SETCALL: {
+		/* set([...]) / frozenset([...]) of protocols 0-2: the items
+		 * are the list (or tuple) argument's */
+		pf_obj o;
+		*pairs = 0;
+		if (pf_obj_parse(v, &o) || !o.args || !pf_node(o.args)->nkids ||
+		    !pf_is_node(&pf_node(o.args)->kids[0]))
+			return NULL;
+		return (pk_node *)pf_node(&pf_node(o.args)->kids[0]);
+	}
 	case PF_FORM_OBJECT:
 		break;
 	case PF_FORM_DICTCALL:
@@ -353,11 +363,15 @@ static int removable(pf_ref dir, const pk_val *key, const pk_val *target,
 {
 	pk_node *n = entries_node(dir, pairs);
 
+	uint8_t op0;
+
 	if (!n || kid_index(n, *pairs ? key : target, kid))
 		return EPERM;
+	op0 = pk_node_steps(n)[0].op;
 	if (pk_node_step_of(n, *kid, NULL) == 0 && pk_node_steps(n)[0].nkids &&
-	    !pk_node_steps(n)[0].marked)
-		return EPERM; /* a tuple-like creation: fixed length */
+	    !pk_node_steps(n)[0].marked &&
+	    !(op0 >= PK_OP_TUPLE1 && op0 <= PK_OP_TUPLE3))
+		return EPERM; /* a call's arguments: a fixed number */
 	*node = n;
 	return 0;
 }
@@ -455,6 +469,8 @@ int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
 				return rc;
 		}
 	}
+	if (!pairs && n->kind != PK_LIST)
+		return EPERM; /* tuples and sets: members go, none come */
 	if (pairs) {
 		if (!name)
 			return EINVAL;

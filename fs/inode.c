@@ -251,7 +251,8 @@ void pf_itable_forget(pf_itable *t, pf_inode *in, uint64_t n)
 	in->nlookup = in->nlookup > n ? in->nlookup - n : 0;
 	/* free it and every parent it kept alive, bottom up */
 	while (in != t->root && in->nlookup == 0 && in->children == 0 &&
-	       !__atomic_load_n(&in->ents, __ATOMIC_ACQUIRE)) {
+	       !__atomic_load_n(&in->ents, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&in->ghost, __ATOMIC_ACQUIRE)) {
 		pf_inode *parent = in->parent;
 		unhash(t, in);
 		t->count--;

@@ -15,14 +15,14 @@
  *
  * Ownership: the table owns every inode. An inode lives while the kernel
  * holds lookups on it, it has live children (a child keeps its parent,
- * so the path to the root can always be walked) or it holds an entries
- * table (the names it keeps must outlive the kernel's forgetting); the
- * root lives as long as the table. Strings (name, path) are owned by their
- * inode. Invariants / locking: identity fields (kind, parent, name, path,
- * index, src, ino) never change after creation. Lookup counts, children counts
- * and the hash are guarded by the table's mutex; gen / ref / look / ents
- * by the pickle's source lock (ents is only read, not used, under the
- * table's). Freeing walks up the parents iteratively.
+ * so the path to the root can always be walked), it holds an entries
+ * table (the names it keeps must outlive the kernel's forgetting) or it
+ * is a ghost (until removed); the root lives as long as the table. Strings
+ * (name, path) are owned by their inode. Invariants / locking: identity fields
+ * (kind, parent, name, path, index, src, ino) never change after creation.
+ * Lookup counts, children counts and the hash are guarded by the table's mutex;
+ * gen / ref / look / ents by the pickle's source lock (ents is only read, not
+ * used, under the table's). Freeing walks up the parents iteratively.
  */
 #ifndef PF_INODE_H
 #define PF_INODE_H
@@ -65,6 +65,12 @@ typedef struct pf_inode {
 	uint64_t open_gen;	 /* generation at the last open (keep_cache) */
 	struct pf_entries *ents; /* directory edited while mounted, or NULL */
 	uint64_t ents_epoch;	 /* the source's epoch ents belongs to */
+	/* A ghost: a value removed whole (vfs.c, remove_whole) whose
+	 * directory stays listable until it is removed too; ghost_val is
+	 * its slot, valid while the source's doc serial is ghost_serial. */
+	int ghost;
+	pk_val ghost_val;
+	uint64_t ghost_serial;
 } pf_inode;
 
 typedef struct pf_itable pf_itable;

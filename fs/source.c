@@ -273,6 +273,7 @@ static int load(pf_source *s, int strict, int show_progress, pk_err *e)
 		rc = pf_errno_of(drc);
 		goto cleanup;
 	}
+	s->serial++;
 	pg.what = "linking";
 	rc = pf_docview_new_ex(s->doc, pf_progress_cb, &pg, &s->dv);
 	if (rc) {

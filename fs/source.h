@@ -59,10 +59,12 @@ typedef struct pf_source {
 	pk_doc *doc;
 	pf_docview *dv;
 	uint64_t gen;
-	uint64_t epoch; /* changes when the file changed on disk and is read
-			   anew (not when a tree is dropped and parsed again
-			   from the same bytes): names kept for edited
-			   directories (entries.h) belong to one epoch */
+	uint64_t serial; /* changes each time a doc is decoded: pointers
+			    into a doc are valid while it is the same */
+	uint64_t epoch;	 /* changes when the file changed on disk and is read
+			    anew (not when a tree is dropped and parsed again
+			    from the same bytes): names kept for edited
+			    directories (entries.h) belong to one epoch */
 	int pins;
 	pf_cache_item cache;
 } pf_source;

@@ -43,6 +43,14 @@ struct pf_scratch {
 	char type[16]; /* user.pickle.type set on it (cp -a, mv) */
 };
 
+/* A value removed whole while its directory is still being emptied by
+ * rm -r: found by (parent, name) for the final rmdir. */
+struct pf_ghost {
+	struct pf_ghost *next;
+	pf_inode *parent, *in;
+	char *name;
+};
+
 struct pf_fs {
 	int dirfd;
 	pf_source *file_src; /* file SOURCE */
@@ -54,6 +62,7 @@ struct pf_fs {
 	pthread_mutex_t xlock; /* the scratch list */
 	struct pf_scratch *scratch;
 	struct pf_scratch *gone; /* detached; freed at unmount */
+	struct pf_ghost *ghosts; /* removed values still listed (xlock) */
 	uint64_t next_scratch_ino;
 	pthread_t flusher;
 	int flusher_on, stopping;
@@ -259,6 +268,12 @@ void pf_fs_free(pf_fs *fs)
 		free(sc->name);
 		free(sc);
 	}
+	while (fs->ghosts) {
+		struct pf_ghost *g = fs->ghosts;
+		fs->ghosts = g->next;
+		free(g->name);
+		free(g);
+	}
 	pf_itable_free(fs->itab);
 	for (i = 0; i < SRC_BUCKETS; i++) {
 		struct srcent *e = fs->sources[i], *next;
@@ -426,6 +441,17 @@ static int resolve(pf_inode *in)
 		pf_inode *c = chain[k];
 		pf_child ch;
 		uint64_t pos;
+		if (c->ghost) {
+			if (c->ghost_serial != s->serial) {
+				rc = ESTALE;
+				break;
+			}
+			c->ref.val = &c->ghost_val;
+			c->ref.part = PF_PART_SELF;
+			c->look = PF_LOOK_DIR;
+			c->gen = s->gen;
+			continue;
+		}
 		if (c->parent->look != PF_LOOK_DIR ||
 		    entry_pos(c->parent, c->index, &pos) ||
 		    pf_docview_child(s->dv, c->parent->ref, pos, &ch)) {
@@ -539,6 +565,20 @@ static int pickle_attr(pf_inode *in, struct stat *st)
 	return 0;
 }
 
+/* The ghost called name in dir (vfs.c, remove_whole), or NULL. */
+static pf_inode *ghost_find(pf_fs *fs, pf_inode *dir, const char *name)
+{
+	struct pf_ghost *g;
+	pf_inode *in = NULL;
+
+	pthread_mutex_lock(&fs->xlock);
+	for (g = fs->ghosts; g && !in; g = g->next)
+		if (g->parent == dir && strcmp(g->name, name) == 0)
+			in = g->in;
+	pthread_mutex_unlock(&fs->xlock);
+	return in;
+}
+
 static int value_lookup(pf_fs *fs, pf_inode *dir, const char *name,
 			pf_inode **out, struct stat *st)
 {
@@ -554,8 +594,21 @@ static int value_lookup(pf_fs *fs, pf_inode *dir, const char *name,
 		rc = ENOTDIR;
 		goto out;
 	}
-	if ((rc = entry_find(dir, name, &pos, &id)) ||
-	    (rc = pf_docview_child(s->dv, dir->ref, pos, &ch)))
+	rc = entry_find(dir, name, &pos, &id);
+	if (rc == ENOENT && (child = ghost_find(fs, dir, name))) {
+		/* a value removed whole that rm -r is still emptying */
+		pf_inode *g = pf_itable_get(fs->itab, dir, PF_I_VALUE, NULL,
+					    child->index, s, child->ino);
+		rc = g ? resolve(g) : ENOMEM;
+		if (!rc)
+			rc = value_attr(s, g, st);
+		if (rc && g)
+			pf_itable_forget(fs->itab, g, 1);
+		if (!rc)
+			*out = g;
+		goto out;
+	}
+	if (rc || (rc = pf_docview_child(s->dv, dir->ref, pos, &ch)))
 		goto out;
 	child = pf_itable_get(fs->itab, dir, PF_I_VALUE, NULL, id, s,
 			      pf_value_ino(dir->ino, id));
@@ -1512,6 +1565,15 @@ out:
  * reads the file anew and applies the edit to what is there now. */
 #define EDIT_TRIES 3
 
+/* Whether in is (inside) a value removed whole. */
+static int in_ghost(const pf_inode *in)
+{
+	for (; in && in->kind == PF_I_VALUE; in = in->parent)
+		if (in->ghost)
+			return 1;
+	return 0;
+}
+
 /* Starts an edit of the pickle `in` belongs to: its lock held, the file
  * on disk looked at, `in` resolved in the current tree. */
 static int edit_begin(pf_fs *fs, pf_inode *in)
@@ -1522,6 +1584,8 @@ static int edit_begin(pf_fs *fs, pf_inode *in)
 		return EROFS;
 	if (in->kind != PF_I_PICKLE && in->kind != PF_I_VALUE)
 		return EROFS; /* the folder's own files and directories */
+	if (in_ghost(in))
+		return ENOENT; /* a value removed whole: nothing to edit */
 	rc = pf_source_enter_edit(in->src);
 	if (rc)
 		return rc;
@@ -1901,17 +1965,99 @@ static int mkdir_op(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
 	return pf_fs_lookup(fs, dir, name, out, st);
 }
 
+/* rmdir of a ghost's name in its parent: the ghost goes. 0, or ENOENT
+ * when there is none. */
+static int ghost_rmdir(pf_fs *fs, pf_inode *parent, const char *name)
+{
+	struct pf_ghost **pp, *g = NULL;
+
+	pthread_mutex_lock(&fs->xlock);
+	for (pp = &fs->ghosts; *pp; pp = &(*pp)->next)
+		if ((*pp)->parent == parent && strcmp((*pp)->name, name) == 0) {
+			g = *pp;
+			*pp = g->next;
+			break;
+		}
+	pthread_mutex_unlock(&fs->xlock);
+	if (!g)
+		return ENOENT;
+	pthread_mutex_lock(&parent->src->lock);
+	__atomic_store_n(&g->in->ghost, 0, __ATOMIC_RELEASE);
+	g->in->gen = 0; /* resolve again: it is gone */
+	pthread_mutex_unlock(&parent->src->lock);
+	free(g->name);
+	free(g);
+	return 0;
+}
+
+/* An entry that cannot go by itself (an object's __class__ or
+ * __args__, an array's dtype, shape or data, a call's argument) takes
+ * the whole value it is part of with it: the nearest directory up from
+ * dir that its own parent can remove. That value is removed and its
+ * directory becomes a ghost, still listed as it was, so that rm -r can
+ * finish: removing what is left in it changes nothing more, and the
+ * final rmdir succeeds. Lock held; on success *parent, *dc and the ghost
+ * are set up for edit_end on *parent. */
+static int remove_whole(pf_fs *fs, pf_inode *dir, pf_inode **parent,
+			struct dir_change *dc, struct pf_ghost **ghost)
+{
+	pf_source *s = dir->src;
+	pf_inode *a;
+	pk_buf name = PK_BUF_INIT;
+	int rc = EPERM;
+
+	for (a = dir; a->kind == PF_I_VALUE; a = a->parent) {
+		pf_inode *p = a->parent;
+		uint64_t pos, id;
+		pf_child ch;
+		if (entry_pos(p, a->index, &pos) ||
+		    pf_docview_child(s->dv, p->ref, pos, &ch))
+			return ESTALE;
+		if (ch.e.target.part != PF_PART_SELF ||
+		    pf_edit_can_remove(p->ref, ch.e.key, ch.e.target.val))
+			continue;
+		if ((rc = entry_at(p, pos, &name, &id)) ||
+		    (rc = ents_ensure(p)))
+			break;
+		*ghost = calloc(1, sizeof(**ghost));
+		if (!*ghost || !((*ghost)->name = strdup((char *)name.data))) {
+			free(*ghost);
+			*ghost = NULL;
+			rc = ENOMEM;
+			break;
+		}
+		(*ghost)->parent = p;
+		(*ghost)->in = a;
+		a->ghost_val = *ch.e.target.val;
+		rc = pf_edit_remove(s->doc, p->ref, ch.e.key, ch.e.target.val);
+		dc->changed = 1;
+		dc->removed = (int64_t)pos;
+		*parent = p;
+		break;
+	}
+	pk_buf_release(&name);
+	return rc;
+}
+
 static int remove_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
 			     int want_dir)
 {
 	struct dir_change dc = DIR_CHANGE_NONE;
+	struct pf_ghost *ghost = NULL;
+	pf_inode *at = dir;
 	pf_child ch;
 	uint64_t pos, n;
-	int rc = edit_begin(fs, dir);
+	int rc;
 
-	if (rc)
+	if (in_ghost(dir))
+		return 0; /* part of a value already removed whole */
+	if ((rc = edit_begin(fs, dir)))
 		return rc;
 	rc = find_entry(dir, name, &pos, &ch);
+	if (rc == ENOENT && want_dir) {
+		pf_source_leave(dir->src);
+		return ghost_rmdir(fs, dir, name);
+	}
 	if (!rc && want_dir && ch.look != PF_LOOK_DIR)
 		rc = ENOTDIR;
 	if (!rc && !want_dir && ch.look == PF_LOOK_DIR)
@@ -1919,13 +2065,36 @@ static int remove_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
 	if (!rc && want_dir &&
 	    !(rc = pf_docview_count(dir->src->dv, ch.e.target, &n)) && n)
 		rc = ENOTEMPTY;
-	if (!rc && !(rc = ents_ensure(dir))) {
-		rc = pf_edit_remove(dir->src->doc, dir->ref, ch.e.key,
-				    ch.e.target.val);
-		dc.changed = 1;
-		dc.removed = (int64_t)pos;
+	if (!rc && ch.e.target.part == PF_PART_SELF &&
+	    !pf_edit_can_remove(dir->ref, ch.e.key, ch.e.target.val)) {
+		if (!(rc = ents_ensure(dir))) {
+			rc = pf_edit_remove(dir->src->doc, dir->ref, ch.e.key,
+					    ch.e.target.val);
+			dc.changed = 1;
+			dc.removed = (int64_t)pos;
+		}
+	} else if (!rc) {
+		rc = remove_whole(fs, dir, &at, &dc, &ghost);
 	}
-	return edit_end(fs, dir, rc, &dc);
+	if (!rc && ghost) {
+		/* a ghost from now on: resolved by its own slot */
+		ghost->in->ghost_serial = dir->src->serial;
+		__atomic_store_n(&ghost->in->ghost, 1, __ATOMIC_RELEASE);
+	}
+	rc = edit_end(fs, at, rc, &dc);
+	if (ghost && rc) {
+		pthread_mutex_lock(&dir->src->lock);
+		__atomic_store_n(&ghost->in->ghost, 0, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&dir->src->lock);
+		free(ghost->name);
+		free(ghost);
+	} else if (ghost) {
+		pthread_mutex_lock(&fs->xlock);
+		ghost->next = fs->ghosts;
+		fs->ghosts = ghost;
+		pthread_mutex_unlock(&fs->xlock);
+	}
+	return rc;
 }
 
 static int remove_entry(pf_fs *fs, pf_inode *dir, const char *name,

@@ -145,6 +145,53 @@ if mount_fs "$M" "$S"; then
 	umount_fs "$M"
 fi
 
+# ---- rm -r of any entry --------------------------------------------------------
+# The hostile entry is a REDUCE of posix.system: the oracle below refuses
+# every global it does not know, so nothing in these pickles can run.
+R=$WORK/rmsrc
+RM=$WORK/rm
+mkdir -p "$R"
+"$PYTHON" - "$R" <<'EOF'
+import argparse, os, pickle, sys
+import numpy as np
+class Hostile:
+    def __reduce__(self):
+        return (os.system, ('touch /tmp/picklefs-hostile-ran',))
+for p in (0, 2, 4, 5):
+    d = {'t': (), 't2': (1, 2), 's': {1, 2}, 'fs': frozenset([3]),
+         'a': np.arange(3), 'evil': Hostile(), 'l': [1],
+         'o': argparse.Namespace(x=1, y=[1, 2]), 'o2': argparse.Namespace(),
+         'keep': 1}
+    with open(os.path.join(sys.argv[1], 'r%d.pkl' % p), 'wb') as f:
+        pickle.dump(d, f, protocol=p)
+EOF
+safe_load() { # safe_load FILE: repr of the pickle, refusing unknown globals
+	"$PYTHON" - "$1" <<'EOF' 2>&1
+import pickle, sys
+class Safe(pickle.Unpickler):
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError('global %s.%s' % (module, name))
+print(repr(Safe(open(sys.argv[1], 'rb')).load()))
+EOF
+}
+if mount_fs "$RM" "$R"; then
+	for p in 0 2 4 5; do
+		D=$RM/r$p.pkl
+		check "p$p: rmdir of an empty tuple" rmdir "$D/t"
+		check "p$p: rm -r of a tuple" rm -r "$D/t2"
+		check "p$p: rm -r of a set and a frozenset" rm -r "$D/s" "$D/fs"
+		check "p$p: rm -r of an array" rm -r "$D/a"
+		check "p$p: rm -r of a hostile call" rm -r "$D/evil"
+		check "p$p: rm -r of an object" rm -r "$D/o"
+		check "p$p: rm of an object's __class__ removes the object" rm "$D/o2/__class__"
+		check "p$p: rm -r of a list" rm -r "$D/l"
+		is "p$p: only keep is left" "$(safe_load "$R/r$p.pkl")" "{'keep': 1}"
+		is "p$p: the listing says so" "$(mlisting "$D")" "keep "
+	done
+	umount_fs "$RM"
+fi
+check "nothing in the hostile pickles ran" test ! -e /tmp/picklefs-hostile-ran
+
 # ---- the bundled examples (what make run mounts) ----------------------------
 EX=$WORK/examples
 EM=$WORK/exm
