@@ -282,5 +282,8 @@ check "daemon: unmounted" sh -c "! grep -q ' $M fuse' /proc/mounts"
 # ---- the write side: tests/mount/write.sh, its counts folded into ours ------
 BUILD=$BUILD PYTHON=$PYTHON bash "$HERE/write.sh" 2>&1 | tee "$WORK/write.out" | grep -v '^write: [0-9]* passed, [0-9]* failed$'; wsum=$(grep -E '^write: [0-9]+ passed, [0-9]+ failed$' "$WORK/write.out" | tail -n 1); if [ -n "$wsum" ]; then PASS=$((PASS + $(echo "$wsum" | cut -d' ' -f2))); FAIL=$((FAIL + $(echo "$wsum" | cut -d' ' -f4))); else bad "write.sh ended without its summary line"; fi
 
+# ---- the trust side: tests/mount/trust.sh, its counts folded in too ----------
+BUILD=$BUILD PYTHON=$PYTHON bash "$HERE/trust.sh" 2>&1 | tee "$WORK/trust.out" | grep -v '^trust: [0-9]* passed, [0-9]* failed$'; tsum=$(grep -E '^trust: [0-9]+ passed, [0-9]+ failed$' "$WORK/trust.out" | tail -n 1); if [ -n "$tsum" ]; then PASS=$((PASS + $(echo "$tsum" | cut -d' ' -f2))); FAIL=$((FAIL + $(echo "$tsum" | cut -d' ' -f4))); else bad "trust.sh ended without its summary line"; fi
+
 echo "mount: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
