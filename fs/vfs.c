@@ -182,11 +182,13 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 		sweep_folder(fs, ".");
 	} else if (S_ISREG(st.st_mode)) {
 		pk_err e = {0, NULL, 0};
-		copy1 = strdup(cfg->source);
-		copy2 = strdup(cfg->source);
+		/* the file itself, not a symlink to it: the write-back
+		 * replaces the file a symlink SOURCE points to */
+		copy1 = realpath(cfg->source, NULL);
+		copy2 = copy1 ? strdup(copy1) : NULL;
 		if (!copy1 || !copy2) {
-			rc = ENOMEM;
-			snprintf(msg, n, "out of memory");
+			rc = copy1 ? ENOMEM : errno;
+			snprintf(msg, n, "%s: %s", cfg->source, strerror(rc));
 			goto fail;
 		}
 		fs->dirfd =

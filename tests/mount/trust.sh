@@ -328,6 +328,18 @@ if mount_fs "$M" "$WORK/own/al.pkl"; then
 	umount_fs "$M"
 fi
 
+# e. a symlink SOURCE: the file it points to is edited, the link stays
+mkdir -p "$WORK/ln"
+mkal "$WORK/ln/al.pkl"
+ln -s al.pkl "$WORK/ln/link.pkl"
+M=$WORK/m_ln
+if mount_fs "$M" "$WORK/ln/link.pkl"; then
+	is "symlink SOURCE: edit" "$(ops write "$M/Jose" 9)" "open=0 write=0 close=0"
+	check "symlink SOURCE: the file it points to is edited" loads_to "$WORK/ln/al.pkl" "$(AL 9 8 10)"
+	check "symlink SOURCE: the link stays a link" test -L "$WORK/ln/link.pkl"
+	umount_fs "$M"
+fi
+
 # =============================================================================
 # 5. a Python 2 str is written back in the encoding it was read in
 # =============================================================================
