@@ -273,3 +273,30 @@ Test(writeback, temp_name_matcher)
 	cr_assert(!pk_pickle_file_is_temp(".al.pkl.picklefs-Ab12Cd"));
 	cr_assert(!pk_pickle_file_is_temp(""));
 }
+
+Test(writeback, owner_that_cannot_be_kept_is_eperm, .init = setup,
+     .fini = teardown)
+{
+	pf_source *s;
+	struct stat st;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to set up another owner");
+	put("al.pkl", al7, sizeof(al7));
+	/* the pickle belongs to 1234 and anyone may write it; we write as
+	 * nobody, who cannot give a file away */
+	cr_assert_eq(fchownat(dfd, "al.pkl", 1234, 1234, 0), 0);
+	cr_assert_eq(fchmodat(dfd, "al.pkl", 0666, 0), 0);
+	cr_assert_eq(fchown(dfd, 65534, 65534), 0);
+	cr_assert_eq(setegid(65534), 0);
+	cr_assert_eq(seteuid(65534), 0);
+	s = loaded();
+	cr_assert_eq(commit(s, 0), EPERM);
+	cr_assert_eq(seteuid(0), 0);
+	cr_assert_eq(setegid(0), 0);
+	cr_assert_eq(fstatat(dfd, "al.pkl", &st, 0), 0);
+	cr_assert_eq(st.st_uid, 1234, "the owner is not changed");
+	cr_assert(holds("al.pkl", al7, sizeof(al7)));
+	cr_assert_eq(count_temps(), 0);
+	pf_source_free(s);
+}
