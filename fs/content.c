@@ -114,6 +114,28 @@ cleanup:
 	return rc;
 }
 
+int pf_str_latin1(const pk_doc *doc, const pk_val *v, int *latin1)
+{
+	const uint8_t *p;
+	uint64_t n;
+	pk_buf raw = PK_BUF_INIT;
+	pk_err e;
+	int rc;
+
+	*latin1 = 0;
+	if (pf_kind(v) != PK_STRING)
+		return 0;
+	if (pk_val_payload(*v, &p, &n) == PK_OK) {
+		*latin1 = !pk_utf8_valid(p, n, 0);
+		return 0;
+	}
+	rc = pk_val_format(doc, *v, &raw, &e);
+	if (rc == PK_OK)
+		*latin1 = !pk_utf8_valid(raw.data, raw.len, 0);
+	pk_buf_release(&raw);
+	return from_code(rc);
+}
+
 int pf_str_text(const pk_doc *doc, const pk_val *v, pk_buf *out, pk_err *e)
 {
 	const uint8_t *p;

@@ -65,6 +65,10 @@ int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
 /* UTF-8 text of a str slot (PK_STR, or a Python 2 str: its bytes when
  * they are UTF-8, else read as latin-1), appended to out. 0 or errno. */
 int pf_str_text(const pk_doc *doc, const pk_val *v, pk_buf *out, pk_err *e);
+/* Whether pf_str_text reads the str slot v as latin-1 (a Python 2 str
+ * whose bytes are not UTF-8): *latin1 1 or 0. 0 or errno. Writing it
+ * back encodes the new text the same way (fs/edit.c). */
+int pf_str_latin1(const pk_doc *doc, const pk_val *v, int *latin1);
 
 /* Type name of a file ref (user.pickle.type). */
 const char *pf_ref_type_name(pf_ref ref);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "content.h"
 #include "errmap.h"
 #include "names.h"
 #include "opcodes.h"
@@ -47,6 +48,52 @@ static int latin1_to_utf8(const uint8_t *b, size_t n, pk_buf *out)
 		}
 	}
 	return 0;
+}
+
+/* UTF-8 text as latin-1 bytes; EINVAL when it is not UTF-8 or has a code
+ * point above 255. */
+static int utf8_to_latin1(const uint8_t *s, size_t n, pk_buf *out)
+{
+	size_t i = 0;
+
+	if (!pk_utf8_valid(s, n, 0))
+		return EINVAL;
+	while (i < n) {
+		unsigned cp = s[i];
+		if (cp >= 0x80) {
+			if ((cp & 0xe0) != 0xc0)
+				return EINVAL; /* 3 or 4 bytes: > U+07FF */
+			cp = ((cp & 0x1f) << 6) | (s[i + 1] & 0x3f);
+			if (cp > 0xff)
+				return EINVAL;
+			i += 2;
+		} else {
+			i++;
+		}
+		if (pk_buf_addc(out, (uint8_t)cp))
+			return ENOMEM;
+	}
+	return 0;
+}
+
+/* A str slot: a Python 2 str is written back in the encoding it was read
+ * in (pf_str_latin1): UTF-8 bytes, or latin-1 bytes when its old bytes
+ * were not UTF-8 (then a code point above 255 is EINVAL). */
+static int set_str(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
+		   size_t len)
+{
+	pk_buf b = PK_BUF_INIT;
+	int latin1 = 0, rc;
+
+	if (kind == PK_STRING && (rc = pf_str_latin1(doc, slot, &latin1)))
+		return rc;
+	if (!latin1)
+		return set_kind(doc, slot, kind, text, len);
+	rc = utf8_to_latin1(text, len, &b);
+	if (!rc)
+		rc = set_kind(doc, slot, kind, b.data ? b.data : text, b.len);
+	pk_buf_release(&b);
+	return rc;
 }
 
 static int set_complex(pk_doc *doc, const pk_val *v, const uint8_t *text,
@@ -177,7 +224,7 @@ int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len)
 	switch (kind) {
 	case PK_STR:
 	case PK_STRING:
-		return set_kind(doc, slot, kind, text, text_len(text, len));
+		return set_str(doc, slot, kind, text, text_len(text, len));
 	case PK_NONE:
 	case PK_BOOL:
 	case PK_INT:
@@ -228,7 +275,7 @@ int pf_edit_check(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len)
 	if (!text)
 		text = (const uint8_t *)"";
 	if (kind == PK_STR || kind == PK_STRING)
-		return set_kind(doc, &copy, kind, text, text_len(text, len));
+		return set_str(doc, &copy, kind, text, text_len(text, len));
 	if (kind == PK_NONE || kind == PK_BOOL || kind == PK_INT ||
 	    kind == PK_FLOAT)
 		return set_number(doc, &copy, kind, text, len);

@@ -293,7 +293,15 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino,
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, pf_fs_flush(the_fs, fh_of(fi)));
+	/* 0 only when the value is on disk (also with -o writeback) */
+	fuse_reply_err(req, pf_fs_fsync(the_fs, node(ino), fh_of(fi)));
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	/* a directory of a pickle: its pickle is written back */
+	fuse_reply_err(req, pf_fs_fsync(the_fs, node(ino), NULL));
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -431,6 +439,7 @@ static const struct fuse_lowlevel_ops ops = {
     .write = op_write,
     .flush = op_flush,
     .fsync = op_fsync,
+    .fsyncdir = op_fsyncdir,
     .symlink = op_symlink,
     .rename = op_rename,
     .link = op_link,

@@ -240,6 +240,11 @@ int main(int argc, char *argv[])
 	if (!cl.foreground)
 		pf_log_use_syslog();
 	fuse_daemonize(cl.foreground);
+	/* threads only now: they must live in the process that serves */
+	if (pf_fs_start(fs) != 0) {
+		pf_log("cannot start the write-back thread");
+		goto out_unmount;
+	}
 	if (cl.singlethread) {
 		rc = fuse_session_loop(se) ? 1 : 0;
 	} else {
@@ -259,6 +264,10 @@ out:
 		fuse_loop_cfg_destroy(lc);
 	if (se)
 		fuse_session_destroy(se);
+	/* unmounted: every pending edit goes to disk; one that cannot be
+	 * written is logged, and the exit status says so */
+	if (fs && pf_fs_stop(fs) != 0)
+		rc = 1;
 	pf_fs_free(fs);
 	free(cl.mountpoint);
 	free(o.source);

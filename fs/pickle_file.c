@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errmap.h"
 #include "opcodes.h"
 
 static int io_fail(pk_err *e, const char *msg)
@@ -148,6 +149,47 @@ void pk_pickle_file_report(const char *name, const pk_pickle_file *pf,
 	pk_buf_release(&b);
 }
 
+/* ---- temporary files -------------------------------------------------- */
+
+/* mkostemp's alphabet (mkostemp_at above draws from it). */
+static int temp_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
+}
+
+int pk_pickle_file_is_temp(const char *name)
+{
+	static const char tag[] = ".pkfs-";
+	size_t n = strlen(name), t = sizeof(tag) - 1, i;
+
+	/* "." NAME ".pkfs-" XXXXXX, NAME not empty */
+	if (n < 1 + 1 + t + 6 || name[0] != '.')
+		return 0;
+	if (memcmp(name + n - 6 - t, tag, t) != 0)
+		return 0;
+	for (i = n - 6; i < n; i++)
+		if (!temp_char(name[i]))
+			return 0;
+	return 1;
+}
+
+/* The temporary name for path: ".NAME.pkfs-XXXXXX" in path's folder. */
+static char *temp_name(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n = strlen(path) + 16;
+	char *tmp = malloc(n);
+
+	if (!tmp)
+		return NULL;
+	base = base ? base + 1 : path;
+	snprintf(tmp, n, "%.*s.%s.pkfs-XXXXXX", (int)(base - path), path, base);
+	return tmp;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
 int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
 			 pk_err *e)
 {
@@ -157,36 +199,99 @@ int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
 int pk_pickle_file_write_at(int dirfd, const char *path, const pk_zinfo *z,
 			    pk_doc *doc, pk_err *e)
 {
+	int rc = pk_pickle_file_replace_at(dirfd, path, NULL, z, doc, NULL, e);
+
+	if (rc == 0)
+		return PK_OK;
+	if (e->code == PK_OK)
+		pk_err_set(e, PK_E_IO, strerror(rc), 0);
+	errno = rc;
+	return e->code;
+}
+
+/* The same file as when it was read: a replacement (another inode) or a
+ * rewrite (size, mtime) is a change. ctime is left out when the file was
+ * moved since (a rename sets it). */
+static int same_identity(const struct stat *a, const struct stat *b,
+			 int ctime_too)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       (!ctime_too || (a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+			       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec));
+}
+
+/* Is the file at path still `expect`? 0, ENOENT (gone) or EAGAIN. */
+static int still_there(int dirfd, const char *path, const struct stat *expect,
+		       pk_err *e)
+{
+	struct stat cur;
+
+	if (fstatat(dirfd, path, &cur, AT_SYMLINK_NOFOLLOW) < 0) {
+		int err = errno;
+		pk_err_set(e, PK_E_IO,
+			   err == ENOENT ? "the file was removed"
+					 : "cannot stat the file",
+			   0);
+		return err;
+	}
+	if (!same_identity(&cur, expect, 1)) {
+		pk_err_set(e, PK_E_IO, "the file changed on disk", 0);
+		return EAGAIN;
+	}
+	return 0;
+}
+
+/* errno of a failed step, with its message in e. */
+static int step_fail(pk_err *e, const char *msg)
+{
+	int err = errno ? errno : EIO;
+
+	pk_err_set(e, PK_E_IO, msg, 0);
+	return err;
+}
+
+int pk_pickle_file_replace_at(int dirfd, const char *path,
+			      const struct stat *expect, const pk_zinfo *z,
+			      pk_doc *doc, struct stat *now, pk_err *e)
+{
 	char *dircopy = NULL, *tmp = NULL;
-	const char *dir;
-	int fd = -1, dfd = -1, rc;
-	struct stat st;
+	int fd = -1, dfd = -1, rc, tmp_is_ours = 0;
+	struct stat st, mine;
 	mode_t mode = 0644;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
 	pk_buf plain = PK_BUF_INIT;
 
 	pk_err_set(e, PK_OK, NULL, 0);
-	if (fstatat(dirfd, path, &st, 0) == 0)
+	if (expect) {
+		/* changed already: no need to encode anything */
+		if ((rc = still_there(dirfd, path, expect, e)))
+			goto cleanup;
+		st = *expect;
+	}
+	if (expect || fstatat(dirfd, path, &st, 0) == 0) {
 		mode = st.st_mode & 07777;
+		uid = st.st_uid;
+		gid = st.st_gid;
+	}
 	dircopy = strdup(path);
-	tmp = malloc(strlen(path) + 32);
+	tmp = temp_name(path);
 	if (!dircopy || !tmp) {
-		rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+		pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+		rc = ENOMEM;
 		goto cleanup;
 	}
-	dir = dirname(dircopy);
-	{
-		/* ".NAME.picklefs-XXXXXX" beside the file: same filesystem,
-		 * so the rename is atomic; hidden, so `ls` doesn't show it. */
-		const char *base = strrchr(path, '/');
-		base = base ? base + 1 : path;
-		snprintf(tmp, strlen(path) + 32, "%.*s.%s.pkfs-XXXXXX",
-			 (int)(base - path), path, base);
-	}
+	/* beside the file: same filesystem, so the rename is atomic;
+	 * hidden, so `ls` doesn't show it */
 	fd = mkostemp_at(dirfd, tmp);
 	if (fd < 0) {
-		rc = io_fail(e, "cannot create temporary file");
+		rc = step_fail(e, "cannot create temporary file");
 		goto cleanup;
 	}
+	tmp_is_ours = 1;
 	if (z->fmt == PK_Z_NONE) {
 		rc = pk_encode_to_fd(doc, fd, e);
 	} else {
@@ -194,35 +299,102 @@ int pk_pickle_file_write_at(int dirfd, const char *path, const pk_zinfo *z,
 		if (rc == PK_OK)
 			rc = pk_z_compress_fd(z, plain.data, plain.len, fd, e);
 	}
-	if (rc != PK_OK)
+	if (rc != PK_OK) {
+		rc = e->code == PK_E_IO && errno ? errno : pf_errno_of(rc);
 		goto cleanup;
+	}
+	/* owner, group and mode of the file it replaces; never another
+	 * owner than the original's */
+	if (fstat(fd, &mine) < 0) {
+		rc = step_fail(e, "cannot stat temporary file");
+		goto cleanup;
+	}
+	if ((uid != (uid_t)-1 && uid != mine.st_uid) ||
+	    (gid != (gid_t)-1 && gid != mine.st_gid)) {
+		if (fchown(fd, uid != mine.st_uid ? uid : (uid_t)-1,
+			   gid != mine.st_gid ? gid : (gid_t)-1) < 0) {
+			rc = step_fail(e, "cannot give the new file the "
+					  "owner of the old one");
+			goto cleanup;
+		}
+	}
 	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
-		rc = io_fail(e, "cannot sync temporary file");
+		rc = step_fail(e, "cannot sync temporary file");
 		goto cleanup;
 	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = io_fail(e, "cannot close temporary file");
+	if (expect) {
+		/* compare and replace: swap the two names, then look at what
+		 * we took the name from */
+		if ((rc = still_there(dirfd, path, expect, e)))
+			goto cleanup;
+		if (renameat2(dirfd, tmp, dirfd, path, RENAME_EXCHANGE) == 0) {
+			struct stat old;
+			/* the temporary name now holds the file we replaced
+			 * (its ctime is the exchange's) */
+			if (fstatat(dirfd, tmp, &old, AT_SYMLINK_NOFOLLOW) <
+				0 ||
+			    !same_identity(&old, expect, 0)) {
+				/* someone rewrote it: theirs goes back */
+				if (renameat2(dirfd, tmp, dirfd, path,
+					      RENAME_EXCHANGE) < 0) {
+					/* cannot happen short of a crash of
+					 * the folder; theirs stays at tmp */
+					tmp_is_ours = 0;
+					rc = step_fail(
+					    e, "cannot swap the file back");
+					goto cleanup;
+				}
+				pk_err_set(e, PK_E_IO,
+					   "the file changed on disk", 0);
+				rc = EAGAIN;
+				goto cleanup;
+			}
+			/* the old file: ours to remove */
+		} else if (errno == EINVAL || errno == ENOSYS ||
+			   errno == EOPNOTSUPP) {
+			/* no RENAME_EXCHANGE here: checked just above */
+			if (renameat(dirfd, tmp, dirfd, path) < 0) {
+				rc = step_fail(e,
+					       "cannot rename temporary file");
+				goto cleanup;
+			}
+			tmp_is_ours = 0;
+		} else {
+			int err = errno;
+			rc = step_fail(e, err == ENOENT
+					      ? "the file was removed"
+					      : "cannot rename temporary file");
+			goto cleanup;
+		}
+	} else {
+		if (renameat(dirfd, tmp, dirfd, path) < 0) {
+			rc = step_fail(e, "cannot rename temporary file");
+			goto cleanup;
+		}
+		tmp_is_ours = 0;
+	}
+	if (now && fstat(fd, now) < 0) {
+		rc = step_fail(e, "cannot stat the new file");
 		goto cleanup;
 	}
-	fd = -1;
-	if (renameat(dirfd, tmp, dirfd, path) < 0) {
-		rc = io_fail(e, "cannot rename temporary file");
-		goto cleanup;
+	if (tmp_is_ours) {
+		/* the old file, swapped out */
+		unlinkat(dirfd, tmp, 0);
+		tmp_is_ours = 0;
 	}
-	tmp[0] = '\0'; /* nothing left to remove */
-	dfd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd =
+	    openat(dirfd, dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) < 0) {
-		rc = io_fail(e, "cannot sync folder");
+		rc = step_fail(e, "cannot sync folder");
 		goto cleanup;
 	}
-	rc = PK_OK;
+	rc = 0;
 cleanup:
 	if (fd >= 0)
 		close(fd);
 	if (dfd >= 0)
 		close(dfd);
-	if (rc != PK_OK && tmp && tmp[0]) {
+	if (rc && tmp_is_ours) {
 		int saved = errno;
 		unlinkat(dirfd, tmp, 0);
 		errno = saved;

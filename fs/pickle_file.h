@@ -50,11 +50,38 @@ void pk_pickle_file_report(const char *name, const pk_pickle_file *pf,
 /* Encodes doc, compresses it as z says, and replaces path atomically:
  * a temporary file beside it, fsync, rename over path, fsync of the
  * folder. On failure path is untouched and no temporary file is left.
- * The new file keeps path's permission bits when path exists. */
+ * The new file keeps path's owner, group and permission bits when path
+ * exists. PK_OK or a code (PK_E_IO: errno says why). */
 int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
 			 pk_err *e);
 /* Same, path relative to the folder dirfd (AT_FDCWD for the cwd). */
 int pk_pickle_file_write_at(int dirfd, const char *path, const pk_zinfo *z,
 			    pk_doc *doc, pk_err *e);
+
+/* Compare and replace: writes doc over path (relative to dirfd) only if
+ * the file there is still `expect` (device, inode, size, mtime, ctime:
+ * the file the doc was read from). The new file takes expect's owner,
+ * group and mode. The temporary file takes path's name with
+ * renameat2(RENAME_EXCHANGE); then the file swapped out is checked to be
+ * `expect` and removed. Where the filesystem cannot exchange, the
+ * identity is checked and the temporary file renamed over path.
+ * expect NULL: replace whatever is at path (keeping its owner and mode),
+ * or create it. now (may be NULL) receives the stat of the new file.
+ * Returns 0 or an errno, e saying which step failed:
+ *   EAGAIN   path is not `expect` any more (rewritten or replaced by
+ *            someone else): their file is left at path, untouched;
+ *   ENOENT   path was removed: nothing is created;
+ *   EPERM    the new file cannot get the old one's owner;
+ *   ENOSPC, EIO, EACCES, EROFS, ENOMEM, EINVAL (the doc cannot be
+ *            encoded) ...: path is unchanged.
+ * On any failure no temporary file is left. */
+int pk_pickle_file_replace_at(int dirfd, const char *path,
+			      const struct stat *expect, const pk_zinfo *z,
+			      pk_doc *doc, struct stat *now, pk_err *e);
+
+/* Whether name (a file name, no folder) is one of the temporary files
+ * the writers above make: "." NAME ".pkfs-" and 6 characters of
+ * [A-Za-z0-9], NAME not empty. Such a file left by a crash is garbage. */
+int pk_pickle_file_is_temp(const char *name);
 
 #endif

@@ -83,6 +83,13 @@ static void drop_tree(pf_source *s)
 	pk_doc_free(s->doc);
 	s->dv = NULL;
 	s->doc = NULL;
+	if (s->map_old) {
+		/* the bytes of a file our write-back replaced: the tree is
+		 * decoded again from the file on disk */
+		pf_map_unref(s->map);
+		s->map = NULL;
+		s->map_old = 0;
+	}
 }
 
 /* Forgets everything read from the file (it changed on disk). */
@@ -133,7 +140,24 @@ static int same_file(const struct stat *a, const struct stat *b)
 	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
 	       a->st_size == b->st_size &&
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The file changed on disk, or was removed (lock held): the outside
+ * change wins. Edits waiting for the write-back are dropped, said in
+ * the log, and reported (ESTALE) to the next fsync/close. */
+static void outside_change(pf_source *s, const char *how)
+{
+	if (s->dirty) {
+		pf_log("%s: %s on disk; %u pending edits not written",
+		       s->display, how, s->pending);
+		s->wb_err = ESTALE;
+		s->dirty = 0;
+		s->pending = 0;
+	}
+	reset(s);
 }
 
 static void set_io_err(pk_err *e, const char *msg)
@@ -174,6 +198,9 @@ static int map_source(pf_source *s, pf_progress *pg, pk_err *e)
 		set_io_err(e, "cannot open the file");
 		goto cleanup;
 	}
+	/* what the tree is read from: a write-back replaces only this */
+	s->base = st;
+	s->st = st;
 	if (s->zfmt == PK_Z_NONE) {
 		memset(&s->z, 0, sizeof(s->z));
 		m = pf_map_file(fd, (size_t)st.st_size, 1);
@@ -359,7 +386,7 @@ int pf_source_classify(pf_source *s, const struct stat *st, int quick)
 
 	pthread_mutex_lock(&s->lock);
 	if (s->state != PF_SRC_UNKNOWN && !same_file(&s->st, st))
-		reset(s);
+		outside_change(s, "changed");
 	s->st = *st;
 	stamp(s);
 	if (s->state == PF_SRC_UNKNOWN)
@@ -377,24 +404,28 @@ int pf_source_classify(pf_source *s, const struct stat *st, int quick)
 	return state;
 }
 
-/* Re-reads the file's identity at most once a second. Lock held. */
+/* Re-reads the file's identity at most once a second. Lock held. A
+ * change on disk wins over edits waiting for the write-back. */
 static void refresh(pf_source *s)
 {
 	struct timespec now;
 	struct stat st;
 
-	if (s->dirty)
-		return; /* our edits wait to be written: they win */
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (now.tv_sec - s->checked.tv_sec < 1 && s->state != PF_SRC_UNKNOWN)
 		return;
 	s->checked = now;
-	if (fstatat(s->dirfd, s->path, &st, 0) < 0)
-		return; /* gone: keep serving what we have */
+	if (fstatat(s->dirfd, s->path, &st, 0) < 0) {
+		/* gone: keep serving what we have, but pending edits can
+		 * never be written (a removed source is not re-created) */
+		if (s->dirty && errno == ENOENT)
+			outside_change(s, "removed");
+		return;
+	}
 	if (s->state != PF_SRC_UNKNOWN && same_file(&s->st, &st) &&
 	    !pf_map_torn(s->map))
 		return;
-	reset(s);
+	outside_change(s, "changed");
 	s->st = st;
 	classify_locked(s, 0);
 }
@@ -470,45 +501,80 @@ out:
 int pf_source_enter_edit(pf_source *s)
 {
 	pthread_mutex_lock(&s->lock);
-	/* a pending write-back is ours: the file on disk is older */
-	if (!s->dirty)
-		s->checked.tv_sec -= 2;
+	/* look at the disk now, also with edits pending: a change there
+	 * wins over them */
+	s->checked.tv_sec -= 2;
 	pthread_mutex_unlock(&s->lock);
 	return pf_source_enter(s);
 }
 
-static int write_back(pf_source *s)
+/* Replaces the file the tree was read from with the doc (lock held):
+ * 0, or an errno and the file is unchanged (EAGAIN: someone changed it,
+ * ENOENT: it was removed; pk_pickle_file_replace_at). */
+static int write_back(pf_source *s, pk_err *e)
 {
-	pk_err e = {0, NULL, 0};
-	struct stat st;
+	struct stat now;
 	int rc;
 
-	rc = pk_pickle_file_write_at(s->dirfd, s->path, &s->z, s->doc, &e);
-	if (rc != PK_OK) {
-		int err = e.code == PK_E_IO && errno ? errno : pf_errno_of(rc);
-		pf_log("%s: cannot write back: %s", s->display,
-		       e.msg ? e.msg : "error");
-		return err ? err : EIO;
-	}
+	pk_err_set(e, PK_OK, NULL, 0);
+	if (!s->doc || !s->map)
+		return ESTALE;
+	rc = pk_pickle_file_replace_at(s->dirfd, s->path, &s->base, &s->z,
+				       s->doc, &now, e);
+	if (rc)
+		return rc;
 	s->dirty = 0;
-	/* our own write: not a change by someone else */
-	if (fstatat(s->dirfd, s->path, &st, 0) == 0)
-		s->st = st;
+	s->pending = 0;
+	s->wb_logged = 0;
+	/* our own write: not a change by someone else; the bytes mapped
+	 * are the old file's (the doc points into them), the doc is the new
+	 * file's: once the doc goes, the new file is mapped */
+	s->st = now;
+	s->base = now;
+	s->map_old = 1;
 	stamp(s);
 	return 0;
+}
+
+static const char *wb_reason(const pk_err *e, int rc)
+{
+	return e->code == PK_E_IO || !e->msg ? strerror(rc) : e->msg;
+}
+
+/* Forgets the edited tree (lock held): the next access decodes the
+ * bytes mapped, which are the file on disk. */
+static void forget_edits(pf_source *s)
+{
+	if (s->dv)
+		pf_cache_remove(&s->cache);
+	drop_tree(s);
+	s->gen++;
 }
 
 int pf_source_commit(pf_source *s, unsigned delay_s)
 {
 	pf_docview *dv = NULL;
+	pk_err e;
 	int rc = 0;
 
 	if (delay_s) {
 		if (!s->dirty)
 			clock_gettime(CLOCK_MONOTONIC, &s->dirty_since);
 		s->dirty = 1;
+		s->pending++;
 	} else {
-		rc = write_back(s);
+		rc = write_back(s, &e);
+		if (rc) {
+			pf_log("%s: cannot write back: %s", s->display,
+			       wb_reason(&e, rc));
+			/* the edit is refused: the tree goes back to what
+			 * is on disk (read again, if that changed) */
+			if (rc == EAGAIN)
+				reset(s);
+			else
+				forget_edits(s);
+			return rc;
+		}
 	}
 	/* the doc changed: entries moved, names changed */
 	if (pf_docview_new(s->doc, &dv) == 0) {
@@ -521,6 +587,36 @@ int pf_source_commit(pf_source *s, unsigned delay_s)
 	return rc;
 }
 
+/* The write-back of pending edits (lock held). */
+static int flush_locked(pf_source *s, int final)
+{
+	pk_err e;
+	int rc;
+
+	if (!s->dirty)
+		return 0;
+	rc = write_back(s, &e);
+	if (!rc) {
+		s->wb_err = 0; /* written after all: nothing was lost */
+		return 0;
+	}
+	if (rc == EAGAIN || rc == ENOENT || rc == ESTALE) {
+		/* the file changed or went away: the outside change wins */
+		outside_change(s, rc == ENOENT ? "removed" : "changed");
+		return ESTALE;
+	}
+	if (final) {
+		pf_log("%s: cannot write back: %s; edits lost", s->display,
+		       wb_reason(&e, rc));
+	} else if (rc != s->wb_logged) {
+		pf_log("%s: cannot write back: %s; trying again", s->display,
+		       wb_reason(&e, rc));
+		s->wb_logged = rc;
+	}
+	s->wb_err = rc;
+	return rc;
+}
+
 int pf_source_flush(pf_source *s, unsigned delay_s, int force)
 {
 	struct timespec now;
@@ -528,9 +624,43 @@ int pf_source_flush(pf_source *s, unsigned delay_s, int force)
 
 	pthread_mutex_lock(&s->lock);
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (s->dirty && s->doc &&
+	if (s->dirty &&
 	    (force || now.tv_sec - s->dirty_since.tv_sec >= (time_t)delay_s))
-		rc = write_back(s);
+		rc = flush_locked(s, force > 1);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+int pf_source_sync(pf_source *s)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = flush_locked(s, 0);
+	if (!rc)
+		rc = s->wb_err;
+	s->wb_err = 0; /* reported */
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int pf_source_take_error(pf_source *s)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = s->wb_err;
+	s->wb_err = 0;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int pf_source_pending(pf_source *s)
+{
+	int dirty;
+
+	pthread_mutex_lock(&s->lock);
+	dirty = s->dirty;
+	pthread_mutex_unlock(&s->lock);
+	return dirty;
 }

@@ -6,8 +6,11 @@
  * unlinked cache file and maps that), decodes it on first use, builds its
  * docview, and drops the tree again when the cache (cache.h) needs the
  * memory. A source notices when its file changed on disk (inode, size,
- * mtime) and starts over. A pickle that fails to decode is "broken": it
- * is shown as its raw file and the reason is logged with the byte offset.
+ * mtime, ctime) and starts over; its edits are written back only over the
+ * file they were made to (compare and replace), never over someone
+ * else's change and never into a file that was removed. A pickle that
+ * fails to decode is "broken": it is shown as its raw file and the reason
+ * is logged with the byte offset.
  *
  * Ownership: the source owns its mapping (refcounted pf_map, mapping.h:
  * open files keep the bytes they serve alive after the tree is dropped;
@@ -45,6 +48,7 @@ typedef struct pf_source {
 	char *path;	/* relative to dirfd */
 	char *display;	/* the name in messages */
 	struct stat st; /* the file as last seen */
+	struct stat base; /* the file the mapped bytes were read from */
 	struct timespec checked; /* when st was last compared to the disk */
 	int state;		 /* enum pf_src_state */
 	int sniffed;		 /* enum pf_sniff of the current file */
@@ -53,9 +57,13 @@ typedef struct pf_source {
 	int writable;		 /* the mount takes changes (not -o ro) */
 	int dirty;		 /* edited, not written back yet */
 	struct timespec dirty_since;
-	int broken; /* decode failed (err says why) */
+	unsigned pending;	 /* edits committed since the last write-back */
+	int wb_err;		 /* a write-back error not reported yet */
+	int wb_logged;		 /* the errno last logged for a retried write */
+	int broken;		 /* decode failed (err says why) */
 	pk_err err;
 	pf_map *map;
+	int map_old; /* map holds a file our write-back replaced since */
 	pk_doc *doc;
 	pf_docview *dv;
 	uint64_t gen;
@@ -71,17 +79,45 @@ typedef struct pf_source {
 
 /* Like pf_source_enter, for an edit: looks at the file on disk first
  * (not at most once a second), so an edit applies to what is there now:
- * a pickle someone else rewrote is read again before it is changed. */
+ * a pickle someone else rewrote is read again before it is changed, and
+ * edits still waiting for the write-back are dropped then (the outside
+ * change wins; logged, and reported as ESTALE by pf_source_sync /
+ * pf_source_take_error). */
 int pf_source_enter_edit(pf_source *s);
 
 /* After the doc was changed (lock held): writes the pickle back now, or,
  * when delay_s > 0, marks it dirty for pf_source_flush; then rebuilds the
- * view (gen changes: entry refs are resolved again). 0 or errno; on a
- * write error the file on disk is unchanged. */
+ * view (gen changes: entry refs are resolved again). The write-back is a
+ * compare and replace (pk_pickle_file_replace_at): it replaces only the
+ * file the tree was read from. Returns 0 or an errno; on an error the
+ * file on disk is unchanged and the edit is gone from the tree too (the
+ * tree is dropped and decoded again from the file: gen changes):
+ *   EAGAIN  the file changed on disk between pf_source_enter_edit and
+ *           the replace; the source is reset (read again on next use).
+ *           The caller may redo the whole edit from scratch (enter_edit,
+ *           resolve, change, commit): it then applies to the new file;
+ *   ENOENT  the file was removed meanwhile; it is not created again;
+ *   EPERM   the new file could not get the old one's owner;
+ *   ENOSPC, EIO, EROFS, EACCES, ENOMEM ...: the write failed.
+ * With delay_s > 0 nothing is written and 0 is returned (but ENOMEM). */
 int pf_source_commit(pf_source *s, unsigned delay_s);
-/* Writes a dirty pickle back (takes the lock). force: whatever its age;
- * else only when it has been dirty for delay_s seconds. */
+/* Writes a dirty pickle back (takes the lock). force 0: only when it has
+ * been dirty for delay_s seconds; 1: now; 2: now, and this is the last
+ * try (unmount: the log says the edits are lost if it fails). A failed
+ * write keeps the edits pending (the next call tries again) and is kept
+ * for pf_source_sync / pf_source_take_error, logged once per errno. If
+ * the file changed on disk or was removed, the pending edits are dropped
+ * (logged "NAME: changed on disk; N pending edits not written"), the
+ * source is read again and ESTALE is returned and kept. 0 or errno. */
 int pf_source_flush(pf_source *s, unsigned delay_s, int force);
+/* fsync: writes pending edits now (takes the lock). 0 when everything
+ * is on disk; else the error of this write or of an earlier one not
+ * reported yet (which is then cleared: reported once). */
+int pf_source_sync(pf_source *s);
+/* The write-back error not reported yet (0 if none), cleared. */
+int pf_source_take_error(pf_source *s);
+/* Whether edits wait for the write-back. */
+int pf_source_pending(pf_source *s);
 
 /* Progress bars for loads (main turns it on for the startup parse). */
 void pf_source_set_progress(int enabled);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "entries.h"
 #include "names.h"
+#include "pickle_file.h"
 #include "repr.h"
 #include "shape.h"
 
@@ -65,8 +66,16 @@ struct pf_fs {
 	struct pf_ghost *ghosts; /* removed values still listed (xlock) */
 	uint64_t next_scratch_ino;
 	pthread_t flusher;
-	int flusher_on, stopping;
+	int flusher_on, stopping, stopped;
 	pthread_cond_t stop_cv;
+	struct timespec started; /* the mount's start (CLOCK_REALTIME) */
+	struct swept *swept[SRC_BUCKETS]; /* folders cleaned of temp files */
+};
+
+/* A folder of a folder SOURCE whose leftover temporary files are gone. */
+struct swept {
+	struct swept *next;
+	char path[];
 };
 
 struct pf_dirh {
@@ -101,6 +110,8 @@ static int open_for_write(pf_fs *fs, pf_inode *in, int flags, pf_file **out);
 static int commit_handle(pf_fs *fs, pf_file *f);
 static int refused(pf_fs *fs, pf_inode *in, const char *child, int rc);
 static int handle_refused(pf_fs *fs, pf_file *f, int rc);
+static int flush_handle(pf_fs *fs, pf_file *f);
+static void sweep_folder(pf_fs *fs, const char *path);
 
 static size_t path_hash(const char *s)
 {
@@ -168,6 +179,7 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 	fs->ro = cfg->ro;
 	fs->writeback = cfg->writeback;
 	fs->next_scratch_ino = 1ull << 62;
+	clock_gettime(CLOCK_REALTIME, &fs->started);
 	if (stat(cfg->source, &st) < 0) {
 		rc = errno;
 		snprintf(msg, n, "%s: %s", cfg->source, strerror(rc));
@@ -182,13 +194,16 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 			goto fail;
 		}
 		fs->itab = pf_itable_new(PF_I_MIRROR_DIR, ".", NULL, st.st_ino);
+		sweep_folder(fs, ".");
 	} else if (S_ISREG(st.st_mode)) {
 		pk_err e = {0, NULL, 0};
-		copy1 = strdup(cfg->source);
-		copy2 = strdup(cfg->source);
+		/* the file itself, not a symlink to it: the write-back
+		 * replaces the file a symlink SOURCE points to */
+		copy1 = realpath(cfg->source, NULL);
+		copy2 = copy1 ? strdup(copy1) : NULL;
 		if (!copy1 || !copy2) {
-			rc = ENOMEM;
-			snprintf(msg, n, "out of memory");
+			rc = copy1 ? ENOMEM : errno;
+			snprintf(msg, n, "%s: %s", cfg->source, strerror(rc));
 			goto fail;
 		}
 		fs->dirfd =
@@ -206,6 +221,7 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 			goto fail;
 		}
 		fs->file_src->writable = !fs->ro;
+		sweep_folder(fs, ".");
 		pf_source_set_progress(cfg->progress);
 		rc = pf_source_load_now(fs->file_src, &e);
 		pf_source_set_progress(0);
@@ -231,9 +247,6 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 	}
 	free(copy1);
 	free(copy2);
-	if (fs->writeback && !fs->ro &&
-	    pthread_create(&fs->flusher, NULL, flusher_main, fs) == 0)
-		fs->flusher_on = 1;
 	*out = fs;
 	return 0;
 fail:
@@ -243,21 +256,47 @@ fail:
 	return rc;
 }
 
-void pf_fs_free(pf_fs *fs)
+int pf_fs_start(pf_fs *fs)
 {
-	size_t i;
+	int rc;
 
-	if (!fs)
-		return;
+	if (!fs->writeback || fs->ro || fs->flusher_on)
+		return 0;
+	rc = pthread_create(&fs->flusher, NULL, flusher_main, fs);
+	if (rc)
+		return rc;
+	fs->flusher_on = 1;
+	return 0;
+}
+
+int pf_fs_stop(pf_fs *fs)
+{
+	int lost;
+
+	if (fs->stopped)
+		return 0;
+	fs->stopped = 1;
 	if (fs->flusher_on) {
 		pthread_mutex_lock(&fs->xlock);
 		fs->stopping = 1;
 		pthread_cond_signal(&fs->stop_cv);
 		pthread_mutex_unlock(&fs->xlock);
 		pthread_join(fs->flusher, NULL);
+		fs->flusher_on = 0;
 	}
-	/* unmount: everything pending goes to disk */
-	pf_fs_flush_all(fs, 1);
+	/* unmount: everything pending goes to disk, or the log says which
+	 * pickles could not be written */
+	lost = pf_fs_flush_all(fs, 2);
+	return lost ? EIO : 0;
+}
+
+void pf_fs_free(pf_fs *fs)
+{
+	size_t i;
+
+	if (!fs)
+		return;
+	pf_fs_stop(fs);
 	while (fs->scratch || fs->gone) {
 		struct pf_scratch *sc = fs->scratch ? fs->scratch : fs->gone;
 		if (sc == fs->scratch)
@@ -284,6 +323,13 @@ void pf_fs_free(pf_fs *fs)
 		}
 	}
 	pf_source_free(fs->file_src);
+	for (i = 0; i < SRC_BUCKETS; i++) {
+		struct swept *w = fs->swept[i], *next;
+		for (; w; w = next) {
+			next = w->next;
+			free(w);
+		}
+	}
 	if (fs->dirfd >= 0)
 		close(fs->dirfd);
 	pthread_mutex_destroy(&fs->slock);
@@ -665,6 +711,10 @@ static int mirror_lookup(pf_fs *fs, pf_inode *dir, const char *name,
 
 	if (!path)
 		return ENOMEM;
+	if (pk_pickle_file_is_temp(name)) {
+		rc = ENOENT; /* a write-back's temporary file: not shown */
+		goto out;
+	}
 	if (fstatat(fs->dirfd, path, st, AT_SYMLINK_NOFOLLOW) < 0) {
 		rc = errno;
 		goto out;
@@ -791,12 +841,13 @@ static void free_dirh(pf_dirh *d)
 
 static int mirror_opendir(pf_fs *fs, pf_inode *in, pf_dirh *d)
 {
-	int fd =
-	    openat(fs->dirfd, in->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd;
 	DIR *dir;
 	struct dirent *de;
 	size_t cap = 0;
 
+	sweep_folder(fs, in->path); /* the first listing */
+	fd = openat(fs->dirfd, in->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errno;
 	dir = fdopendir(fd);
@@ -806,7 +857,8 @@ static int mirror_opendir(pf_fs *fs, pf_inode *in, pf_dirh *d)
 	}
 	while ((de = readdir(dir))) {
 		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
+		    strcmp(de->d_name, "..") == 0 ||
+		    pk_pickle_file_is_temp(de->d_name))
 			continue;
 		if (d->n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
@@ -1807,7 +1859,36 @@ static int commit_handle(pf_fs *fs, pf_file *f)
  * dup'ed one before writing (`echo 9 > f`): a flush commits only once
  * something was written; what was only opened (O_TRUNC, a new empty
  * file) is committed at release, after the last close. */
+/* A write-back error of the handle's pickle not reported yet: close()
+ * of a file opened for writing reports it (-o writeback). */
+static int pending_error(pf_fs *fs, pf_file *f)
+{
+	if (!f || !f->writable || !f->in || !f->in->src || !fs->writeback)
+		return 0;
+	return pf_source_take_error(f->in->src);
+}
+
 static int flush_op(pf_fs *fs, pf_file *f)
+{
+	int rc = flush_handle(fs, f);
+
+	if (!rc)
+		rc = pending_error(fs, f);
+	return rc;
+}
+
+int pf_fs_fsync(pf_fs *fs, pf_inode *in, pf_file *f)
+{
+	int rc = f ? flush_handle(fs, f) : 0;
+	pf_source *s = in ? in->src : NULL;
+
+	if (rc || !s || fs->ro)
+		return rc;
+	/* -o writeback: what fsync acknowledges is on disk too */
+	return fs->writeback ? pf_source_sync(s) : 0;
+}
+
+static int flush_handle(pf_fs *fs, pf_file *f)
 {
 	int rc;
 
@@ -2328,24 +2409,82 @@ static int setxattr_op(pf_fs *fs, pf_inode *in, const char *name,
 	return rc;
 }
 
-static void flush_source(pf_fs *fs, pf_source *s, int force)
+static int flush_source(pf_fs *fs, pf_source *s, int force)
 {
-	if (s)
-		pf_source_flush(s, fs->writeback, force);
+	return s && pf_source_flush(s, fs->writeback, force) != 0;
 }
 
-void pf_fs_flush_all(pf_fs *fs, int force)
+int pf_fs_flush_all(pf_fs *fs, int force)
 {
 	size_t i;
+	int failed = flush_source(fs, fs->file_src, force);
 
-	flush_source(fs, fs->file_src, force);
 	pthread_mutex_lock(&fs->slock);
 	for (i = 0; i < SRC_BUCKETS; i++) {
 		struct srcent *e;
 		for (e = fs->sources[i]; e; e = e->next)
-			flush_source(fs, e->src, force);
+			failed += flush_source(fs, e->src, force);
 	}
 	pthread_mutex_unlock(&fs->slock);
+	return failed;
+}
+
+/* ---- leftover temporary files -------------------------------------------- */
+
+/* Removes the temporary files a crashed write-back left in the folder
+ * path (relative to the source folder): names of pk_pickle_file_is_temp,
+ * regular files, last written before the mount started (a write-back of another
+ * mount of the same folder that is under way is younger). Once per folder per
+ * mount; not on a read-only mount. */
+static void sweep_folder(pf_fs *fs, const char *path)
+{
+	size_t h = path_hash(path), n = strlen(path);
+	struct swept *w;
+	DIR *dir;
+	struct dirent *de;
+	int dfd, first = 0;
+
+	if (fs->ro)
+		return;
+	pthread_mutex_lock(&fs->slock);
+	for (w = fs->swept[h]; w; w = w->next)
+		if (strcmp(w->path, path) == 0)
+			break;
+	if (!w && (w = malloc(sizeof(*w) + n + 1))) {
+		memcpy(w->path, path, n + 1);
+		w->next = fs->swept[h];
+		fs->swept[h] = w;
+		first = 1;
+	}
+	pthread_mutex_unlock(&fs->slock);
+	if (!first)
+		return;
+	dfd = openat(fs->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		return;
+	}
+	while ((de = readdir(dir))) {
+		struct stat st;
+		if (!pk_pickle_file_is_temp(de->d_name) ||
+		    fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (st.st_mtim.tv_sec > fs->started.tv_sec ||
+		    (st.st_mtim.tv_sec == fs->started.tv_sec &&
+		     st.st_mtim.tv_nsec >= fs->started.tv_nsec))
+			continue;
+		if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
+			pf_log("%s%s%s: removed a temporary file left by an "
+			       "interrupted write-back",
+			       strcmp(path, ".") ? path : "",
+			       strcmp(path, ".") ? "/" : "", de->d_name);
+	}
+	closedir(dir);
 }
 
 /* -o writeback=SECONDS: writes dirty pickles back once they are that

@@ -53,6 +53,15 @@ int pf_fs_writable(const pf_fs *fs);
  * 0, or an errno with msg set to what to tell the user
  * ("NAME: byte N: message"). */
 int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n);
+/* Starts the mount's threads (-o writeback's timer). pf_fs_new starts
+ * none: call this after the daemon forked (fuse_daemonize), so that the
+ * threads live in the process that serves the mount. 0 or errno. */
+int pf_fs_start(pf_fs *fs);
+/* Unmount: stops the threads and writes back every pending edit. 0, or
+ * EIO when some pickle could not be written (the log names each one:
+ * "NAME: cannot write back: REASON; edits lost"). Once; pf_fs_free calls
+ * it if nobody did. */
+int pf_fs_stop(pf_fs *fs);
 void pf_fs_free(pf_fs *fs);
 
 pf_inode *pf_fs_root(pf_fs *fs);
@@ -102,9 +111,17 @@ void pf_fs_release(pf_fs *fs, pf_file *f);
  * the handle is flushed). */
 int pf_fs_write(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
 		size_t size);
-/* close() / fsync(): commits what was written. EINVAL when the text is
- * not a literal of the value's type (the pickle is then unchanged). */
+/* close(): commits what was written. EINVAL when the text is not a
+ * literal of the value's type (the pickle is then unchanged). With
+ * -o writeback, a handle opened for writing also gets the error of a
+ * failed write-back of its pickle not reported yet (once), or ESTALE
+ * when pending edits were dropped because the file changed on disk. */
 int pf_fs_flush(pf_fs *fs, pf_file *f);
+/* fsync() of in (f: its handle, may be NULL for fsyncdir): commits what
+ * f wrote and, with -o writeback, writes in's pickle back before it
+ * returns; 0 means on disk. Else the errno of that write, or of an
+ * earlier failed write-back not reported yet. */
+int pf_fs_fsync(pf_fs *fs, pf_inode *in, pf_file *f);
 /* truncate / ftruncate (f may be NULL); other attributes are accepted
  * and ignored. st receives the new attributes. */
 int pf_fs_truncate(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
@@ -115,13 +132,13 @@ int pf_fs_mkdir(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
 		struct stat *st);
 int pf_fs_unlink(pf_fs *fs, pf_inode *dir, const char *name);
 int pf_fs_rmdir(pf_fs *fs, pf_inode *dir, const char *name);
-int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name,
-		 pf_inode *newdir, const char *newname);
-int pf_fs_setxattr(pf_fs *fs, pf_inode *in, const char *name,
-		   const char *value, size_t size);
-/* Writes every pending change back (unmount, and -o writeback's timer
- * with force 0). */
-void pf_fs_flush_all(pf_fs *fs, int force);
+int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name, pf_inode *newdir,
+		 const char *newname);
+int pf_fs_setxattr(pf_fs *fs, pf_inode *in, const char *name, const char *value,
+		   size_t size);
+/* Writes every pending change back (force as pf_source_flush: 0 the
+ * timer of -o writeback, 2 unmount). Returns how many pickles failed. */
+int pf_fs_flush_all(pf_fs *fs, int force);
 
 /* Value of xattr `name` (ENODATA when absent) / the NUL-separated list. */
 int pf_fs_getxattr(pf_fs *fs, pf_inode *in, const char *name, pk_buf *out);
