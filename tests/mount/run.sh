@@ -280,7 +280,7 @@ fusermount3 -u "$M" 2>/dev/null
 check "daemon: unmounted" sh -c "! grep -q ' $M fuse' /proc/mounts"
 
 # ---- the write side: suites of their own, their counts folded into ours ----
-for sub in write identity usability; do
+for sub in write identity usability trust; do
 	BUILD=$BUILD PYTHON=$PYTHON bash "$HERE/$sub.sh" 2>&1 | tee "$WORK/$sub.out" | grep -v "^$sub: [0-9]* passed, [0-9]* failed\$"
 	wsum=$(grep -E "^$sub: [0-9]+ passed, [0-9]+ failed\$" "$WORK/$sub.out" | tail -n 1)
 	if [ -n "$wsum" ]; then
@@ -291,8 +291,6 @@ for sub in write identity usability; do
 	fi
 done
 
-# ---- the trust side: tests/mount/trust.sh, its counts folded in too ----------
-BUILD=$BUILD PYTHON=$PYTHON bash "$HERE/trust.sh" 2>&1 | tee "$WORK/trust.out" | grep -v '^trust: [0-9]* passed, [0-9]* failed$'; tsum=$(grep -E '^trust: [0-9]+ passed, [0-9]+ failed$' "$WORK/trust.out" | tail -n 1); if [ -n "$tsum" ]; then PASS=$((PASS + $(echo "$tsum" | cut -d' ' -f2))); FAIL=$((FAIL + $(echo "$tsum" | cut -d' ' -f4))); else bad "trust.sh ended without its summary line"; fi
 
 echo "mount: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
