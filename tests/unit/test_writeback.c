@@ -1,5 +1,5 @@
 /*
- * Unit tests of the write-back (fs/source.c over fs/pickle_file.c),
+ * Unit tests of the write-back (fs/core/source.c over fs/core/pickle_file.c),
  * driven through the source layer without FUSE: a source is loaded, the
  * file on disk is changed behind its back (replaced, rewritten in place,
  * removed), then the edit is committed. The commit must refuse (EAGAIN,

@@ -1,5 +1,5 @@
 /*
- * shape.h - what a pickled value looks like in the mount.
+ * form.h - what a pickled value looks like in the mount.
  *
  * What: classifies a value slot into a "form": a file (scalars, globals,
  * and the objects that are really scalars: complex, bytes made by
@@ -14,8 +14,8 @@
  * Invariant: the form of a slot depends only on the value (for nodes:
  * only on the node), so the same container reached twice looks the same.
  */
-#ifndef PF_SHAPE_H
-#define PF_SHAPE_H
+#ifndef PF_FORM_H
+#define PF_FORM_H
 
 #include <stddef.h>
 #include <stdint.h>

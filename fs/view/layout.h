@@ -1,5 +1,5 @@
 /*
- * view.h - the entries of a directory in the mount.
+ * layout.h - the entries of a directory in the mount.
  *
  * What: for a directory ref (a dict, list, object ... or a part of an
  * object) the ordered list of its entries and what each one is: a value
@@ -27,14 +27,14 @@
  * Invariants: the layout of a ref depends only on the doc (entries never
  * move while the doc lives); sum of segment counts == n.
  */
-#ifndef PF_VIEW_H
-#define PF_VIEW_H
+#ifndef PF_LAYOUT_H
+#define PF_LAYOUT_H
 
 #include <stdint.h>
 
 #include "content.h"
 #include "pickle.h"
-#include "shape.h"
+#include "form.h"
 
 enum pf_seg_kind {
 	PF_SEG_ONE,    /* one reserved entry */

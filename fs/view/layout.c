@@ -1,11 +1,11 @@
-#include "view.h"
+#include "layout.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "opcodes.h"
-#include "shape.h"
+#include "form.h"
 
 int pf_ref_is_dir(pf_ref r)
 {

@@ -28,7 +28,7 @@
 #include "content.h"
 #include "names.h"
 #include "pickle.h"
-#include "view.h"
+#include "layout.h"
 
 typedef struct pf_docview pf_docview;
 

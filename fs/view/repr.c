@@ -6,7 +6,7 @@
 
 #include "content.h"
 #include "errmap.h"
-#include "shape.h"
+#include "form.h"
 #include "text.h"
 
 /* An open container whose items are still being written. */

@@ -1,4 +1,4 @@
-#include "shape.h"
+#include "form.h"
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "errmap.h"
-#include "shape.h"
+#include "form.h"
 #include "text.h"
 
 void pf_content_init(pf_content *c)

@@ -18,7 +18,7 @@
 #include "names.h"
 #include "pickle_file.h"
 #include "repr.h"
-#include "shape.h"
+#include "form.h"
 
 /* ---- the filesystem ---------------------------------------------------- */
 

@@ -8,7 +8,7 @@
 #include "errmap.h"
 #include "names.h"
 #include "opcodes.h"
-#include "shape.h"
+#include "form.h"
 #include "text.h"
 
 static int set_kind(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,

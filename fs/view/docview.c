@@ -8,7 +8,7 @@
 #include "names.h"
 #include "ptrmap.h"
 #include "repr.h"
-#include "shape.h"
+#include "form.h"
 #include "text.h"
 
 /* Where a container is shown as a directory: its first occurrence. */
