@@ -38,7 +38,7 @@ typedef struct pk_pickle_file {
 
 /* Opens path: plain pickles are mapped, compressed ones decompressed
  * into memory (pickletool's needs; the mount streams big compressed
- * pickles into cache files itself, fs/source.c). */
+ * pickles into cache files itself, fs/core/source.c). */
 int pk_pickle_file_open(pk_pickle_file *pf, const char *path, pk_err *e);
 void pk_pickle_file_close(pk_pickle_file *pf);
 

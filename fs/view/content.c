@@ -311,7 +311,7 @@ static int byteslike_content(const pk_doc *doc, const pk_val *v, unsigned flags,
 		}
 		if (args->nkids == 2)
 			return latin1_of_str(doc, &args->kids[0], flags, c, e);
-		/* one level: shape.c only accepts raw bytes or a latin-1
+		/* one level: form.c only accepts raw bytes or a latin-1
 		 * call here, never another bytes call */
 		return byteslike_content(doc, &args->kids[0], flags, c, e);
 	}

@@ -67,7 +67,7 @@ int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
 int pf_str_text(const pk_doc *doc, const pk_val *v, pk_buf *out, pk_err *e);
 /* Whether pf_str_text reads the str slot v as latin-1 (a Python 2 str
  * whose bytes are not UTF-8): *latin1 1 or 0. 0 or errno. Writing it
- * back encodes the new text the same way (fs/edit.c). */
+ * back encodes the new text the same way (fs/view/edit.c). */
 int pf_str_latin1(const pk_doc *doc, const pk_val *v, int *latin1);
 
 /* Type name of a file ref (user.pickle.type). */

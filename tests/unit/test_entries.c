@@ -1,5 +1,5 @@
 /*
- * Unit tests of fs/entries.c: the names and ids an edited directory
+ * Unit tests of fs/view/entries.c: the names and ids an edited directory
  * keeps. The pickle was written by CPython 3.11 (pickle.dumps of the
  * value in the comment, protocol 4).
  */

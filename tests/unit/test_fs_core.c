@@ -1,6 +1,6 @@
 /*
- * Unit tests of the FUSE-free mount core: sniffing (fs/sniff.c), sizes
- * (fs/cache.c), the pointer map, the inode table, and vfs.h driven
+ * Unit tests of the FUSE-free mount core: sniffing (fs/core/sniff.c), sizes
+ * (fs/core/cache.c), the pointer map, the inode table, and vfs.h driven
  * directly over a folder made in a temporary directory: lookups, reads,
  * readdir, broken pickles, xattrs, and trees dropped by a tiny cache.
  */

@@ -1,6 +1,6 @@
 /*
- * Unit tests of the presentation of a decoded pickle (fs/docview.c,
- * view.c, shape.c, content.c, repr.c): entries and names of dicts, lists
+ * Unit tests of the presentation of a decoded pickle (fs/view/docview.c,
+ * layout.c, form.c, content.c, repr.c): entries and names of dicts, lists
  * and objects, first occurrences and relative links, file contents.
  * The byte strings were written by CPython 3.11 (pickle.dumps of the
  * value in the comment above each).
