@@ -22,7 +22,7 @@ static int io_fail(pk_err *e, const char *msg)
 static int mkostemp_at(int dirfd, char *tmpl)
 {
 	static const char chars[] =
-		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	size_t n = strlen(tmpl), i;
 	int tries, fd;
 	unsigned long r;
@@ -32,7 +32,8 @@ static int mkostemp_at(int dirfd, char *tmpl)
 		return -1;
 	for (tries = 0; tries < 100; tries++) {
 		clock_gettime(CLOCK_REALTIME, &ts);
-		r = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^
+		r = (unsigned long)ts.tv_nsec ^
+		    ((unsigned long)getpid() << 16) ^
 		    (unsigned long)tries * 2654435761u;
 		for (i = n - 6; i < n; i++) {
 			tmpl[i] = chars[r % 62];
@@ -132,8 +133,8 @@ static void describe(const char *name, const pk_pickle_file *pf,
 	pk_buf_addf(out, "%s: byte %llu%s: %s", name,
 		    (unsigned long long)e->offset,
 		    pf && pf->z.fmt != PK_Z_NONE && e->code != PK_E_COMPRESS
-			    ? " of the decompressed data"
-			    : "",
+			? " of the decompressed data"
+			: "",
 		    e->msg ? e->msg : pk_code_name(e->code));
 	if (e->code == PK_E_OPCODE && pf && pf->data && e->offset < pf->len)
 		pk_buf_addf(out, " 0x%02x", pf->data[e->offset]);

@@ -44,10 +44,10 @@ enum pf_src_state {
 
 typedef struct pf_source {
 	pthread_mutex_t lock;
-	int dirfd;	/* directory the path is relative to (borrowed) */
-	char *path;	/* relative to dirfd */
-	char *display;	/* the name in messages */
-	struct stat st; /* the file as last seen */
+	int dirfd;	  /* directory the path is relative to (borrowed) */
+	char *path;	  /* relative to dirfd */
+	char *display;	  /* the name in messages */
+	struct stat st;	  /* the file as last seen */
 	struct stat base; /* the file the mapped bytes were read from */
 	struct timespec checked; /* when st was last compared to the disk */
 	int state;		 /* enum pf_src_state */
@@ -57,10 +57,10 @@ typedef struct pf_source {
 	int writable;		 /* the mount takes changes (not -o ro) */
 	int dirty;		 /* edited, not written back yet */
 	struct timespec dirty_since;
-	unsigned pending;	 /* edits committed since the last write-back */
-	int wb_err;		 /* a write-back error not reported yet */
-	int wb_logged;		 /* the errno last logged for a retried write */
-	int broken;		 /* decode failed (err says why) */
+	unsigned pending; /* edits committed since the last write-back */
+	int wb_err;	  /* a write-back error not reported yet */
+	int wb_logged;	  /* the errno last logged for a retried write */
+	int broken;	  /* decode failed (err says why) */
 	pk_err err;
 	pf_map *map;
 	int map_old; /* map holds a file our write-back replaced since */
