@@ -2,25 +2,35 @@
  * vfs.h - the mount's file operations, without FUSE.
  *
  * What: everything a FUSE callback needs, as plain functions that return
- * 0 or an errno: lookup / forget / getattr / readlink / readdir / open /
- * read / xattrs / statfs over a pickle file or a folder of them. The FUSE
- * layer (fuse_ops.c) only translates node ids and replies; tests and
- * tools drive these functions directly.
+ * 0 or an errno and hold the policy (what is refused, with which errno):
+ * lookup / forget / getattr / readlink / readdir / open / read / xattrs /
+ * statfs, and the write side (write, flush, fsync, truncate, create,
+ * mkdir, unlink, rmdir, rename, setxattr), over a pickle file or a folder
+ * of them. The FUSE layer (fs/fuse) only translates node ids and replies;
+ * tests and tools drive these functions directly. The implementation is
+ * split by job (mount.c, node.c, mirror.c, read.c, xattr.c, scratch.c,
+ * change.c, write.c; what they share: vfs_internal.h).
  *
  * What the tree looks like (the user-facing rules, see README):
  *   - a folder SOURCE is mirrored; a file that is a pickle (sniff.h) is a
  *     directory of the same name; any other file is itself, read-only;
- *   - inside a pickle, docview.h decides entries, names and links;
+ *   - inside a pickle, docview.h decides entries and links; an edited
+ *     directory keeps its names (entries.h); entries are values, not
+ *     positions (inode.h);
  *   - a broken pickle is its raw file, and the log says why;
- *   - everything is read-only for now: opening for writing gives EROFS.
+ *   - edits are written back when committed (close, rename, unlink,
+ *     mkdir ...), or within -o writeback seconds; -o ro refuses them all
+ *     with EROFS.
  *
  * Ownership: pf_fs owns the inode table, the sources and the directory
  * fd. Handles (pf_dirh, pf_file) are owned by the caller between open
- * and release. Spans returned by pf_fs_read point into the handle (or
- * the mapped pickle it keeps referenced) and stay valid until the next
- * call on the handle or its release.
+ * and release. A span returned by pf_fs_read keeps what it points to
+ * alive (a mapping reference, or a copy of its own) until
+ * pf_span_release, whatever happens to the handle meanwhile.
  * Invariants: thread-safe; each pickle has its own lock (source.h), the
- * inode table one more, taken after a source lock, never before.
+ * inode table one more, taken after a source lock, never before. Every
+ * thread the mount runs is started by pf_fs_start, after the daemon
+ * forked.
  */
 #ifndef PF_VFS_H
 #define PF_VFS_H
@@ -132,8 +142,18 @@ int pf_fs_mkdir(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
 		struct stat *st);
 int pf_fs_unlink(pf_fs *fs, pf_inode *dir, const char *name);
 int pf_fs_rmdir(pf_fs *fs, pf_inode *dir, const char *name);
+/* flags (renameat2's): EINVAL, values cannot be exchanged. */
 int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name, pf_inode *newdir,
-		 const char *newname);
+		 const char *newname, unsigned flags);
+/* setattr: a size truncates (set_size); modes, owners and times belong to
+ * the pickle file and are left as they are (st gets the attributes). */
+int pf_fs_setattr(pf_fs *fs, pf_inode *in, pf_file *f, int set_size,
+		  uint64_t size, struct stat *st);
+/* mknod, symlink, link: entries are values, never special files or
+ * second names. EPERM (EROFS on a read-only mount). */
+int pf_fs_special(pf_fs *fs);
+/* No user.pickle.* attribute can be removed: ENOTSUP (EROFS). */
+int pf_fs_removexattr(pf_fs *fs, pf_inode *in, const char *name);
 int pf_fs_setxattr(pf_fs *fs, pf_inode *in, const char *name, const char *value,
 		   size_t size);
 /* Writes every pending change back (force as pf_source_flush: 0 the

@@ -575,10 +575,33 @@ int pf_fs_rmdir(pf_fs *fs, pf_inode *dir, const char *name)
 }
 
 int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name, pf_inode *newdir,
-		 const char *newname)
+		 const char *newname, unsigned flags)
 {
+	/* RENAME_EXCHANGE / RENAME_NOREPLACE: not for values */
 	return refused(fs, dir, name,
-		       rename_op(fs, dir, name, newdir, newname));
+		       flags ? EINVAL
+			     : rename_op(fs, dir, name, newdir, newname));
+}
+
+int pf_fs_setattr(pf_fs *fs, pf_inode *in, pf_file *f, int set_size,
+		  uint64_t size, struct stat *st)
+{
+	if (fs->ro)
+		return EROFS;
+	if (set_size)
+		return pf_fs_truncate(fs, in, f, size, st);
+	/* modes, owners and times belong to the pickle file */
+	return pf_fs_getattr(fs, in, st);
+}
+
+int pf_fs_special(pf_fs *fs)
+{
+	return fs->ro ? EROFS : EPERM;
+}
+
+int pf_fs_removexattr(pf_fs *fs, pf_inode *in, const char *name)
+{
+	return fs->ro ? EROFS : ENOTSUP;
 }
 
 int pf_fs_setxattr(pf_fs *fs, pf_inode *in, const char *name, const char *value,

@@ -4,29 +4,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static pf_fs *the_fs;
+/* The mount is the session's user data (fuse_session_new). */
+#define FS(req) ((pf_fs *)fuse_req_userdata(req))
 
-void pf_fuse_ops_init(pf_fs *fs)
+static pf_inode *node(pf_fs *fs, fuse_ino_t id)
 {
-	the_fs = fs;
+	return id == FUSE_ROOT_ID ? pf_fs_root(fs) : (pf_inode *)(uintptr_t)id;
 }
 
-static pf_inode *node(fuse_ino_t id)
+static fuse_ino_t id_of(pf_fs *fs, pf_inode *in)
 {
-	return id == FUSE_ROOT_ID ? pf_fs_root(the_fs)
-				  : (pf_inode *)(uintptr_t)id;
+	return in == pf_fs_root(fs) ? FUSE_ROOT_ID : (fuse_ino_t)in;
 }
 
-static fuse_ino_t id_of(pf_inode *in)
+/* Entries of a writable mount come and go: the kernel must ask again
+ * each time. */
+static double cache_timeout(pf_fs *fs)
 {
-	return in == pf_fs_root(the_fs) ? FUSE_ROOT_ID : (fuse_ino_t)in;
-}
-
-/* Entries of a writable mount come, go and move (entries are addressed
- * by position): the kernel must ask again each time. */
-static double cache_timeout(void)
-{
-	return pf_fs_writable(the_fs) ? 0.0 : PF_CACHE_TIMEOUT;
+	return pf_fs_writable(fs) ? 0.0 : PF_CACHE_TIMEOUT;
 }
 
 static void reply_entry(fuse_req_t req, pf_inode *child, struct stat *st)
@@ -35,11 +30,11 @@ static void reply_entry(fuse_req_t req, pf_inode *child, struct stat *st)
 
 	memset(&e, 0, sizeof(e));
 	e.attr = *st;
-	e.ino = id_of(child);
-	e.attr_timeout = cache_timeout();
-	e.entry_timeout = cache_timeout();
+	e.ino = id_of(FS(req), child);
+	e.attr_timeout = cache_timeout(FS(req));
+	e.entry_timeout = cache_timeout(FS(req));
 	if (fuse_reply_entry(req, &e) != 0)
-		pf_fs_forget(the_fs, child, 1); /* the kernel never saw it */
+		pf_fs_forget(FS(req), child, 1); /* the kernel never saw it */
 }
 
 /* ---- nodes ------------------------------------------------------------- */
@@ -51,11 +46,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc;
 
 	memset(&e, 0, sizeof(e));
-	rc = pf_fs_lookup(the_fs, node(parent), name, &child, &e.attr);
+	rc =
+	    pf_fs_lookup(FS(req), node(FS(req), parent), name, &child, &e.attr);
 	if (rc == ENOENT) {
 		/* a negative entry: `ls x` of a missing x is cached too */
 		e.ino = 0;
-		e.entry_timeout = cache_timeout();
+		e.entry_timeout = cache_timeout(FS(req));
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -68,7 +64,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	pf_fs_forget(the_fs, node(ino), nlookup);
+	pf_fs_forget(FS(req), node(FS(req), ino), nlookup);
 	fuse_reply_none(req);
 }
 
@@ -78,7 +74,8 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 	size_t i;
 
 	for (i = 0; i < count; i++)
-		pf_fs_forget(the_fs, node(forgets[i].ino), forgets[i].nlookup);
+		pf_fs_forget(FS(req), node(FS(req), forgets[i].ino),
+			     forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -86,7 +83,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct stat st;
-	int rc = pf_fs_getattr(the_fs, node(ino), &st);
+	int rc = pf_fs_getattr(FS(req), node(FS(req), ino), &st);
 
 	if (rc)
 		fuse_reply_err(req, rc);
@@ -97,7 +94,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	pk_buf b = PK_BUF_INIT;
-	int rc = pf_fs_readlink(the_fs, node(ino), &b);
+	int rc = pf_fs_readlink(FS(req), node(FS(req), ino), &b);
 
 	if (rc)
 		fuse_reply_err(req, rc);
@@ -112,7 +109,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	pf_dirh *d;
-	int rc = pf_fs_opendir(the_fs, node(ino), &d);
+	int rc = pf_fs_opendir(FS(req), node(FS(req), ino), &d);
 
 	if (rc) {
 		fuse_reply_err(req, rc);
@@ -120,7 +117,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	}
 	fi->fh = (uint64_t)(uintptr_t)d;
 	if (fuse_reply_open(req, fi) != 0)
-		pf_fs_releasedir(the_fs, d);
+		pf_fs_releasedir(FS(req), d);
 }
 
 struct dirbuf {
@@ -153,8 +150,9 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = pf_fs_readdir(the_fs, node(ino), (pf_dirh *)(uintptr_t)fi->fh,
-			   (uint64_t)off, add_entry, &db);
+	rc = pf_fs_readdir(FS(req), node(FS(req), ino),
+			   (pf_dirh *)(uintptr_t)fi->fh, (uint64_t)off,
+			   add_entry, &db);
 	if (rc && db.used == 0)
 		fuse_reply_err(req, rc);
 	else
@@ -165,7 +163,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
-	pf_fs_releasedir(the_fs, (pf_dirh *)(uintptr_t)fi->fh);
+	pf_fs_releasedir(FS(req), (pf_dirh *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -175,7 +173,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	pf_file *f;
 	int keep = 0;
-	int rc = pf_fs_open(the_fs, node(ino), fi->flags, &f, &keep);
+	int rc = pf_fs_open(FS(req), node(FS(req), ino), fi->flags, &f, &keep);
 
 	if (rc) {
 		fuse_reply_err(req, rc);
@@ -184,15 +182,15 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->keep_cache = keep;
 	if (fuse_reply_open(req, fi) != 0)
-		pf_fs_release(the_fs, f);
+		pf_fs_release(FS(req), f);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	pf_span sp;
-	int rc = pf_fs_read(the_fs, (pf_file *)(uintptr_t)fi->fh, (uint64_t)off,
-			    size, &sp);
+	int rc = pf_fs_read(FS(req), (pf_file *)(uintptr_t)fi->fh,
+			    (uint64_t)off, size, &sp);
 
 	if (rc) {
 		fuse_reply_err(req, rc);
@@ -217,7 +215,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	pf_fs_release(the_fs, (pf_file *)(uintptr_t)fi->fh);
+	pf_fs_release(FS(req), (pf_file *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -239,7 +237,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
 	pk_buf b = PK_BUF_INIT;
-	int rc = pf_fs_getxattr(the_fs, node(ino), name, &b);
+	int rc = pf_fs_getxattr(FS(req), node(FS(req), ino), name, &b);
 
 	reply_sized(req, rc, &b, size);
 	pk_buf_release(&b);
@@ -248,7 +246,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	pk_buf b = PK_BUF_INIT;
-	int rc = pf_fs_listxattr(the_fs, node(ino), &b);
+	int rc = pf_fs_listxattr(FS(req), node(FS(req), ino), &b);
 
 	reply_sized(req, rc, &b, size);
 	pk_buf_release(&b);
@@ -257,7 +255,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct statvfs st;
-	int rc = pf_fs_statfs(the_fs, &st);
+	int rc = pf_fs_statfs(FS(req), &st);
 
 	if (rc)
 		fuse_reply_err(req, rc);
@@ -275,7 +273,7 @@ static pf_file *fh_of(struct fuse_file_info *fi)
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
-	int rc = pf_fs_write(the_fs, fh_of(fi), (uint64_t)off, buf, size);
+	int rc = pf_fs_write(FS(req), fh_of(fi), (uint64_t)off, buf, size);
 
 	if (rc)
 		fuse_reply_err(req, rc);
@@ -283,25 +281,25 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_write(req, size);
 }
 
-static void op_flush(fuse_req_t req, fuse_ino_t ino,
-		     struct fuse_file_info *fi)
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	/* close() returns this: EINVAL for a text that is no literal */
-	fuse_reply_err(req, pf_fs_flush(the_fs, fh_of(fi)));
+	fuse_reply_err(req, pf_fs_flush(FS(req), fh_of(fi)));
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
 	/* 0 only when the value is on disk (also with -o writeback) */
-	fuse_reply_err(req, pf_fs_fsync(the_fs, node(ino), fh_of(fi)));
+	fuse_reply_err(req,
+		       pf_fs_fsync(FS(req), node(FS(req), ino), fh_of(fi)));
 }
 
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 			struct fuse_file_info *fi)
 {
 	/* a directory of a pickle: its pickle is written back */
-	fuse_reply_err(req, pf_fs_fsync(the_fs, node(ino), NULL));
+	fuse_reply_err(req, pf_fs_fsync(FS(req), node(FS(req), ino), NULL));
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -310,25 +308,19 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct stat st;
 	int rc;
 
-	if (!pf_fs_writable(the_fs)) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	if (to_set & FUSE_SET_ATTR_SIZE)
-		rc = pf_fs_truncate(the_fs, node(ino), fh_of(fi),
-				    (uint64_t)attr->st_size, &st);
-	else /* modes, owners and times belong to the pickle file */
-		rc = pf_fs_getattr(the_fs, node(ino), &st);
+	rc = pf_fs_setattr(FS(req), node(FS(req), ino), fh_of(fi),
+			   (to_set & FUSE_SET_ATTR_SIZE) != 0,
+			   (uint64_t)attr->st_size, &st);
 	if (rc)
 		fuse_reply_err(req, rc);
 	else
-		fuse_reply_attr(req, &st, cache_timeout());
+		fuse_reply_attr(req, &st, cache_timeout(FS(req)));
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
-	fuse_reply_err(req, pf_fs_writable(the_fs) ? EPERM : EROFS);
+	fuse_reply_err(req, pf_fs_special(FS(req)));
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -336,7 +328,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct stat st;
 	pf_inode *child;
-	int rc = pf_fs_mkdir(the_fs, node(parent), name, &child, &st);
+	int rc = pf_fs_mkdir(FS(req), node(FS(req), parent), name, &child, &st);
 
 	if (rc)
 		fuse_reply_err(req, rc);
@@ -346,36 +338,33 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, pf_fs_unlink(the_fs, node(parent), name));
+	fuse_reply_err(req, pf_fs_unlink(FS(req), node(FS(req), parent), name));
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, pf_fs_rmdir(the_fs, node(parent), name));
+	fuse_reply_err(req, pf_fs_rmdir(FS(req), node(FS(req), parent), name));
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		       const char *name)
 {
-	fuse_reply_err(req, pf_fs_writable(the_fs) ? EPERM : EROFS);
+	fuse_reply_err(req, pf_fs_special(FS(req)));
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
-	if (flags) { /* RENAME_EXCHANGE / NOREPLACE: not for values */
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
-	fuse_reply_err(req, pf_fs_rename(the_fs, node(parent), name,
-					 node(newparent), newname));
+	fuse_reply_err(req,
+		       pf_fs_rename(FS(req), node(FS(req), parent), name,
+				    node(FS(req), newparent), newname, flags));
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		    const char *newname)
 {
-	fuse_reply_err(req, pf_fs_writable(the_fs) ? EPERM : EROFS);
+	fuse_reply_err(req, pf_fs_special(FS(req)));
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -385,8 +374,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct stat st;
 	pf_inode *child;
 	pf_file *f;
-	int rc = pf_fs_create(the_fs, node(parent), name, fi->flags, &child,
-			      &st, &f);
+	int rc = pf_fs_create(FS(req), node(FS(req), parent), name, fi->flags,
+			      &child, &st, &f);
 
 	if (rc) {
 		fuse_reply_err(req, rc);
@@ -394,26 +383,27 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	memset(&e, 0, sizeof(e));
 	e.attr = st;
-	e.ino = id_of(child);
-	e.attr_timeout = cache_timeout();
-	e.entry_timeout = cache_timeout();
+	e.ino = id_of(FS(req), child);
+	e.attr_timeout = cache_timeout(FS(req));
+	e.entry_timeout = cache_timeout(FS(req));
 	fi->fh = (uint64_t)(uintptr_t)f;
 	if (fuse_reply_create(req, &e, fi) != 0) {
-		pf_fs_release(the_fs, f);
-		pf_fs_forget(the_fs, child, 1);
+		pf_fs_release(FS(req), f);
+		pf_fs_forget(FS(req), child, 1);
 	}
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
-	fuse_reply_err(req, pf_fs_setxattr(the_fs, node(ino), name, value,
-					   size));
+	fuse_reply_err(req, pf_fs_setxattr(FS(req), node(FS(req), ino), name,
+					   value, size));
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fuse_reply_err(req, pf_fs_writable(the_fs) ? ENOTSUP : EROFS);
+	fuse_reply_err(req,
+		       pf_fs_removexattr(FS(req), node(FS(req), ino), name));
 }
 
 static const struct fuse_lowlevel_ops ops = {

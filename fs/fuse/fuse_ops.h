@@ -3,10 +3,10 @@
  *
  * What: one table of callbacks that turn kernel requests into calls of
  * vfs.h and reply once. Node ids are pf_inode pointers (FUSE_ROOT_ID is
- * the root); file handles are pf_file / pf_dirh pointers. Every write
- * operation answers EROFS until the write side exists.
- * Ownership: the pf_fs given to pf_fuse_ops_init is borrowed for the
- * session's lifetime.
+ * the root); file handles are pf_file / pf_dirh pointers. No policy
+ * lives here: what is refused, and with which errno, is vfs.h's answer.
+ * Ownership: the pf_fs is the session's user data (the last argument of
+ * fuse_session_new), borrowed for the session's lifetime.
  * Invariants: callbacks are thin (translate, call, reply exactly once)
  * and safe to run on many threads at once (vfs.h locks).
  */
@@ -22,7 +22,6 @@
  * re-checked on disk at most once a second too. */
 #define PF_CACHE_TIMEOUT 1.0
 
-void pf_fuse_ops_init(pf_fs *fs);
 const struct fuse_lowlevel_ops *pf_fuse_ops(void);
 
 #endif

@@ -218,7 +218,6 @@ int main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
-	pf_fuse_ops_init(fs);
 
 	/* writes are checked by the kernel against the modes we report */
 	snprintf(fsname, sizeof(fsname), "-ofsname=picklefs:%s", o.source);
@@ -228,8 +227,7 @@ int main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
-	se = fuse_session_new(&args, pf_fuse_ops(), sizeof(*pf_fuse_ops()),
-			      NULL);
+	se = fuse_session_new(&args, pf_fuse_ops(), sizeof(*pf_fuse_ops()), fs);
 	if (!se)
 		goto out; /* unknown options: a bad command line */
 	rc = 1;

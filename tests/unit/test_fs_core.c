@@ -329,7 +329,7 @@ Test(fs_core, read_only_refuses_writes, .init = make_dir, .fini = remove_dir)
 		     EROFS);
 	cr_assert_eq(pf_fs_unlink(fs, al, "Jose"), EROFS);
 	cr_assert_eq(pf_fs_mkdir(fs, al, "d", &in, &st), EROFS);
-	cr_assert_eq(pf_fs_rename(fs, al, "Jose", al, "J"), EROFS);
+	cr_assert_eq(pf_fs_rename(fs, al, "Jose", al, "J", 0), EROFS);
 	pf_fs_free(fs);
 }
 
