@@ -31,7 +31,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "content.h"
+#include "ref.h"
 #include "source.h"
 
 enum pf_ikind {

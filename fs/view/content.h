@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "pickle.h"
+#include "ref.h"
 
 typedef struct pf_content {
 	const uint8_t *data; /* NULL when only the size was asked for */
@@ -28,25 +29,6 @@ typedef struct pf_content {
 	int nl; /* a '\n' follows data */
 	pk_buf owned;
 } pf_content;
-
-/* Parts of an object node shown as synthetic entries. */
-enum pf_part {
-	PF_PART_SELF = 0,
-	PF_PART_WRAP,	   /* dir: a pickle whose top value is a file */
-	PF_PART_INST_ARGS, /* dir: INST / OBJ arguments */
-	PF_PART_LISTITEMS, /* dir: APPEND(S) kids of an object */
-	PF_PART_DICTITEMS, /* dir: SETITEM(S) pairs of an object */
-	PF_PART_DTYPE,	   /* file: numpy dtype.str */
-	PF_PART_SHAPE,	   /* file: numpy shape tuple repr */
-	PF_PART_ORDER,	   /* file: "F" for Fortran-ordered arrays */
-	PF_PART_DATA,	   /* file: numpy array bytes */
-};
-
-/* A thing shown in the mount: a value, or a part of an object value. */
-typedef struct pf_ref {
-	const pk_val *val;
-	uint32_t part; /* enum pf_part */
-} pf_ref;
 
 enum { PF_CONTENT_SIZE_ONLY = 1 };
 
