@@ -136,9 +136,7 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 		}
 		fs->file_src->writable = !fs->ro;
 		vfs_sweep_folder(fs, ".");
-		pf_source_set_progress(cfg->progress);
-		rc = pf_source_load_now(fs->file_src, &e);
-		pf_source_set_progress(0);
+		rc = pf_source_load_now(fs->file_src, cfg->progress, &e);
 		if (rc) {
 			if (e.msg)
 				pf_source_describe_error(fs->file_src, msg, n);

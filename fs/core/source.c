@@ -22,12 +22,6 @@
  * broken one never shows as a directory. */
 #define EAGER_PARSE_MAX (1u << 20)
 
-static int progress_enabled;
-
-void pf_source_set_progress(int enabled)
-{
-	progress_enabled = enabled;
-}
 
 /* An unlinked file for a decompressed pickle: on disk, not in RAM
  * ($TMPDIR, else /var/tmp, which unlike /tmp is rarely a tmpfs). */
@@ -285,7 +279,7 @@ static int load(pf_source *s, int strict, int show_progress, pk_err *e)
 	int rc = 0, drc;
 
 	pf_progress_start(&pg, s->display, "indexing",
-			  show_progress && progress_enabled);
+			  show_progress);
 	if (!s->map && (rc = map_source(s, &pg, e)))
 		goto cleanup;
 	pg.what = "indexing";
@@ -463,7 +457,7 @@ void pf_source_leave(pf_source *s)
 	pf_cache_trim();
 }
 
-int pf_source_load_now(pf_source *s, pk_err *e)
+int pf_source_load_now(pf_source *s, int progress, pk_err *e)
 {
 	int fd, rc = 0;
 	struct stat st;
@@ -485,7 +479,7 @@ int pf_source_load_now(pf_source *s, pk_err *e)
 		/* a file SOURCE was named on purpose: try it anyway */
 		s->sniffed = PF_SNIFF_PICKLE;
 	}
-	rc = load(s, 0, 1, e);
+	rc = load(s, 0, progress, e);
 	if (rc) {
 		s->broken = 1;
 		s->err = *e;

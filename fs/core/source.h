@@ -119,9 +119,6 @@ int pf_source_take_error(pf_source *s);
 /* Whether edits wait for the write-back. */
 int pf_source_pending(pf_source *s);
 
-/* Progress bars for loads (main turns it on for the startup parse). */
-void pf_source_set_progress(int enabled);
-
 pf_source *pf_source_new(int dirfd, const char *path, const char *display);
 void pf_source_free(pf_source *s);
 
@@ -139,9 +136,10 @@ int pf_source_classify(pf_source *s, const struct stat *st, int quick);
 int pf_source_enter(pf_source *s);
 void pf_source_leave(pf_source *s);
 
-/* Parses now (main: the file SOURCE, with a progress bar); on failure
- * *e says why. 0 or errno. */
-int pf_source_load_now(pf_source *s, pk_err *e);
+/* Parses now (the file SOURCE at mount start); progress: a bar on
+ * stderr while it takes long (pf_progress decides when). On failure *e
+ * says why. 0 or errno. */
+int pf_source_load_now(pf_source *s, int progress, pk_err *e);
 
 /* "NAME: byte N: message" for a broken source, into buf. */
 void pf_source_describe_error(const pf_source *s, char *buf, size_t n);

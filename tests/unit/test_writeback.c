@@ -99,7 +99,7 @@ static pf_source *loaded(void)
 
 	cr_assert(s);
 	s->writable = 1;
-	cr_assert_eq(pf_source_load_now(s, &e), 0);
+	cr_assert_eq(pf_source_load_now(s, 0, &e), 0);
 	return s;
 }
 
