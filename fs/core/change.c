@@ -23,6 +23,7 @@
 #include "edit.h"
 #include "log.h"
 #include "entries.h"
+#include "errmap.h"
 #include "names.h"
 #include "pickle_file.h"
 #include "repr.h"
@@ -116,7 +117,7 @@ static int dir_is_list(const pf_inode *dir)
 /* Whether `name` may become a new entry of dir: in a list, only one more
  * than the highest name shown appends (the names of removed items are
  * not given again while mounted). 0 or EINVAL. */
-int vfs_new_name_ok(pf_inode *dir, const char *name)
+int vfs_new_name_ok(pf_inode *dir, const char *name, pk_err *why)
 {
 	pf_entries *t;
 	uint64_t want, i;
@@ -137,7 +138,7 @@ int vfs_new_name_ok(pf_inode *dir, const char *name)
  * when it exists and set_existing, that entry's new value. */
 static int add_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
 			  int dir_value, const pk_buf *text, const char *type,
-			  int set_existing)
+			  int set_existing, pk_err *why)
 {
 	struct dir_change dc = DIR_CHANGE_NONE;
 	pf_child ch;
@@ -154,14 +155,14 @@ static int add_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
 			rc = EISDIR;
 		else
 			rc = pf_edit_set(dir->src->doc, ch.e.target, text->data,
-					 text->len);
+					 text->len, why);
 		dc.changed = 1;
-	} else if (rc == ENOENT && !(rc = vfs_new_name_ok(dir, name)) &&
+	} else if (rc == ENOENT && !(rc = vfs_new_name_ok(dir, name, why)) &&
 		   !(rc = vfs_ents_ensure(dir))) {
 		rc = pf_edit_add(dir->src->doc, dir->ref,
 				 dir_is_list(dir) ? NULL : name, dir_value,
 				 text ? text->data : NULL, text ? text->len : 0,
-				 type, &dc.made);
+				 type, &dc.made, why);
 		dc.changed = 1;
 		dc.name = name;
 	}
@@ -169,18 +170,19 @@ static int add_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
 }
 
 int vfs_add_entry(pf_fs *fs, pf_inode *dir, const char *name, int dir_value,
-		  const pk_buf *text, const char *type, int set_existing)
+		  const pk_buf *text, const char *type, int set_existing,
+		  pk_err *why)
 {
 	int rc = EAGAIN, tries;
 
 	for (tries = 0; tries < EDIT_TRIES && rc == EAGAIN; tries++)
 		rc = add_entry_once(fs, dir, name, dir_value, text, type,
-				    set_existing);
+				    set_existing, why);
 	return rc;
 }
 
 /* Sets the value of the file `in` from text. */
-int vfs_set_value(pf_fs *fs, pf_inode *in, const pk_buf *text)
+int vfs_set_value(pf_fs *fs, pf_inode *in, const pk_buf *text, pk_err *why)
 {
 	int rc = EAGAIN, tries;
 
@@ -192,7 +194,7 @@ int vfs_set_value(pf_fs *fs, pf_inode *in, const pk_buf *text)
 			rc = EISDIR;
 		else
 			rc = pf_edit_set(in->src->doc, in->ref, text->data,
-					 text->len);
+					 text->len, why);
 		rc = vfs_edit_end(fs, in, rc, NULL);
 	}
 	return rc;
@@ -232,7 +234,8 @@ static int ghost_rmdir(pf_fs *fs, pf_inode *parent, const char *name)
  * final rmdir succeeds. Lock held; on success *parent, *dc and the ghost
  * are set up for edit_end on *parent. */
 static int remove_whole(pf_fs *fs, pf_inode *dir, pf_inode **parent,
-			struct dir_change *dc, struct pf_ghost **ghost)
+			struct dir_change *dc, struct pf_ghost **ghost,
+			pk_err *why)
 {
 	pf_source *s = dir->src;
 	pf_inode *a;
@@ -247,7 +250,7 @@ static int remove_whole(pf_fs *fs, pf_inode *dir, pf_inode **parent,
 		    pf_docview_child(s->dv, p->ref, pos, &ch))
 			return ESTALE;
 		if (ch.e.target.part != PF_PART_SELF ||
-		    pf_edit_can_remove(p->ref, ch.e.key, ch.e.target.val))
+		    pf_edit_can_remove(p->ref, ch.e.key, ch.e.target.val, why))
 			continue;
 		if ((rc = vfs_entry_at(p, pos, &name, &id)) ||
 		    (rc = vfs_ents_ensure(p)))
@@ -262,7 +265,8 @@ static int remove_whole(pf_fs *fs, pf_inode *dir, pf_inode **parent,
 		(*ghost)->parent = p;
 		(*ghost)->in = a;
 		a->ghost_val = *ch.e.target.val;
-		rc = pf_edit_remove(s->doc, p->ref, ch.e.key, ch.e.target.val);
+		rc = pf_edit_remove(s->doc, p->ref, ch.e.key, ch.e.target.val,
+				    why);
 		dc->changed = 1;
 		dc->removed = (int64_t)pos;
 		*parent = p;
@@ -273,7 +277,7 @@ static int remove_whole(pf_fs *fs, pf_inode *dir, pf_inode **parent,
 }
 
 static int remove_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
-			     int want_dir)
+			     int want_dir, pk_err *why)
 {
 	struct dir_change dc = DIR_CHANGE_NONE;
 	struct pf_ghost *ghost = NULL;
@@ -299,15 +303,15 @@ static int remove_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
 	    !(rc = pf_docview_count(dir->src->dv, ch.e.target, &n)) && n)
 		rc = ENOTEMPTY;
 	if (!rc && ch.e.target.part == PF_PART_SELF &&
-	    !pf_edit_can_remove(dir->ref, ch.e.key, ch.e.target.val)) {
+	    !pf_edit_can_remove(dir->ref, ch.e.key, ch.e.target.val, why)) {
 		if (!(rc = vfs_ents_ensure(dir))) {
 			rc = pf_edit_remove(dir->src->doc, dir->ref, ch.e.key,
-					    ch.e.target.val);
+					    ch.e.target.val, why);
 			dc.changed = 1;
 			dc.removed = (int64_t)pos;
 		}
 	} else if (!rc) {
-		rc = remove_whole(fs, dir, &at, &dc, &ghost);
+		rc = remove_whole(fs, dir, &at, &dc, &ghost, why);
 	}
 	if (!rc && ghost) {
 		/* a ghost from now on: resolved by its own slot */
@@ -330,12 +334,13 @@ static int remove_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
 	return rc;
 }
 
-int vfs_remove_entry(pf_fs *fs, pf_inode *dir, const char *name, int want_dir)
+int vfs_remove_entry(pf_fs *fs, pf_inode *dir, const char *name, int want_dir,
+		     pk_err *why)
 {
 	int rc = EAGAIN, tries;
 
 	for (tries = 0; tries < EDIT_TRIES && rc == EAGAIN; tries++)
-		rc = remove_entry_once(fs, dir, name, want_dir);
+		rc = remove_entry_once(fs, dir, name, want_dir, why);
 	return rc;
 }
 
@@ -359,7 +364,7 @@ static int entry_text(pf_inode *dir, const pf_child *ch, pk_buf *out)
  * goes. Checked whole before the doc is touched, so a refused move
  * changes nothing. */
 static int move_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
-			   const char *newname)
+			   const char *newname, pk_err *why)
 {
 	struct dir_change dc = DIR_CHANGE_NONE;
 	pk_buf text = PK_BUF_INIT;
@@ -376,8 +381,8 @@ static int move_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
 		if (!src.e.key) {
 			rc = EPERM; /* list items and parts have no key */
 		} else if (!(rc = vfs_ents_ensure(dir))) {
-			rc = pf_edit_rename_key(dir->src->doc,
-						(pk_val *)src.e.key, newname);
+			rc = pf_edit_rename_key(
+			    dir->src->doc, (pk_val *)src.e.key, newname, why);
 			dc.changed = 1;
 			dc.renamed = (int64_t)si;
 			dc.name = newname;
@@ -387,18 +392,20 @@ static int move_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
 	} else if (si == di) {
 		rc = 0; /* rename(2) onto itself does nothing */
 	} else if (dst.look != PF_LOOK_FILE || src.look != PF_LOOK_FILE) {
-		rc = EPERM;
+		pk_err_set(why, PK_E_REFUSED,
+			   "mv onto an existing name takes files only", 0);
+		rc = pf_errno_of(PK_E_REFUSED);
 	} else if (!(rc = pf_edit_can_remove(dir->ref, src.e.key,
-					     src.e.target.val)) &&
+					     src.e.target.val, why)) &&
 		   !(rc = entry_text(dir, &src, &text)) &&
 		   !(rc = vfs_ents_ensure(dir))) {
 		rc = pf_edit_set(dir->src->doc, dst.e.target, text.data,
-				 text.len);
+				 text.len, why);
 		if (!rc) {
 			/* a's slot did not move: dst's set replaced a
 			 * slot's bits, not the kids array */
 			rc = pf_edit_remove(dir->src->doc, dir->ref, src.e.key,
-					    src.e.target.val);
+					    src.e.target.val, why);
 			dc.changed = 1;
 			dc.removed = (int64_t)si;
 		}
@@ -409,12 +416,12 @@ end:
 }
 
 int vfs_move_entry(pf_fs *fs, pf_inode *dir, const char *name,
-		   const char *newname)
+		   const char *newname, pk_err *why)
 {
 	int rc = EAGAIN, tries;
 
 	for (tries = 0; tries < EDIT_TRIES && rc == EAGAIN; tries++)
-		rc = move_entry_once(fs, dir, name, newname);
+		rc = move_entry_once(fs, dir, name, newname, why);
 	return rc;
 }
 

@@ -338,9 +338,11 @@ void pf_fs_release(pf_fs *fs, pf_file *f)
 {
 	if (!f)
 		return;
-	if (f->dirty) /* what no flush committed: the log is all that
-			 can tell of a refusal now */
-		vfs_handle_refused(fs, f, vfs_commit_handle(fs, f));
+	if (f->dirty) { /* what no flush committed: the log is all that
+			   can tell of a refusal now */
+		pk_err why = {PK_OK, NULL, 0};
+		vfs_handle_refused(fs, f, vfs_commit_handle(fs, f, &why), &why);
+	}
 	pk_buf_release(&f->wbuf);
 	if (f->fd >= 0)
 		close(f->fd);

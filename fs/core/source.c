@@ -22,7 +22,6 @@
  * broken one never shows as a directory. */
 #define EAGER_PARSE_MAX (1u << 20)
 
-
 /* An unlinked file for a decompressed pickle: on disk, not in RAM
  * ($TMPDIR, else /var/tmp, which unlike /tmp is rarely a tmpfs). */
 static int cache_file(void)
@@ -278,8 +277,7 @@ static int load(pf_source *s, int strict, int show_progress, pk_err *e)
 	pf_progress pg;
 	int rc = 0, drc;
 
-	pf_progress_start(&pg, s->display, "indexing",
-			  show_progress);
+	pf_progress_start(&pg, s->display, "indexing", show_progress);
 	if (!s->map && (rc = map_source(s, &pg, e)))
 		goto cleanup;
 	pg.what = "indexing";

@@ -185,19 +185,21 @@ int vfs_edit_begin(pf_fs *fs, pf_inode *in);
 int vfs_edit_end(pf_fs *fs, pf_inode *in, int rc, const struct dir_change *dc);
 int vfs_find_entry(pf_inode *dir, const char *name, uint64_t *pos,
 		   pf_child *ch);
-int vfs_new_name_ok(pf_inode *dir, const char *name);
+int vfs_new_name_ok(pf_inode *dir, const char *name, pk_err *why);
 int vfs_add_entry(pf_fs *fs, pf_inode *dir, const char *name, int dir_value,
-		  const pk_buf *text, const char *type, int set_existing);
-int vfs_set_value(pf_fs *fs, pf_inode *in, const pk_buf *text);
-int vfs_remove_entry(pf_fs *fs, pf_inode *dir, const char *name, int want_dir);
+		  const pk_buf *text, const char *type, int set_existing,
+		  pk_err *why);
+int vfs_set_value(pf_fs *fs, pf_inode *in, const pk_buf *text, pk_err *why);
+int vfs_remove_entry(pf_fs *fs, pf_inode *dir, const char *name, int want_dir,
+		     pk_err *why);
 int vfs_move_entry(pf_fs *fs, pf_inode *dir, const char *name,
-		   const char *newname);
+		   const char *newname, pk_err *why);
 int vfs_backup_entry(pf_fs *fs, pf_inode *dir, const char *name,
 		     const char *newname);
 
 /* write.c */
 int vfs_open_for_write(pf_fs *fs, pf_inode *in, int flags, pf_file **out);
-int vfs_commit_handle(pf_fs *fs, pf_file *f);
-int vfs_handle_refused(pf_fs *fs, pf_file *f, int rc);
+int vfs_commit_handle(pf_fs *fs, pf_file *f, pk_err *why);
+int vfs_handle_refused(pf_fs *fs, pf_file *f, int rc, pk_err *why);
 
 #endif

@@ -26,8 +26,9 @@
 #include "repr.h"
 #include "form.h"
 
-static int flush_handle(pf_fs *fs, pf_file *f);
-static int refused(pf_fs *fs, pf_inode *in, const char *child, int rc);
+static int flush_handle(pf_fs *fs, pf_file *f, pk_err *why);
+static int refused(pf_fs *fs, pf_inode *in, const char *child, int rc,
+		   pk_err *why);
 
 int vfs_open_for_write(pf_fs *fs, pf_inode *in, int flags, pf_file **out)
 {
@@ -96,7 +97,7 @@ int vfs_open_for_write(pf_fs *fs, pf_inode *in, int flags, pf_file **out)
 }
 
 static int write_op(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
-		    size_t size)
+		    size_t size, pk_err *why)
 {
 	pk_buf *b, was = PK_BUF_INIT;
 	int rc = 0;
@@ -128,7 +129,7 @@ static int write_op(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
 		b->data[b->len] = '\0';
 	}
 	memcpy(b->data + off, data, size);
-	if (f->early && (rc = pf_edit_viable(f->early, b->data, b->len))) {
+	if (f->early && (rc = pf_edit_viable(f->early, b->data, b->len, why))) {
 		memcpy(b->data, was.data ? was.data : (uint8_t *)"", was.len);
 		b->len = was.len;
 		b->data[b->len] = '\0';
@@ -144,7 +145,7 @@ out:
 }
 
 /* Commits what the handle wrote. */
-int vfs_commit_handle(pf_fs *fs, pf_file *f)
+int vfs_commit_handle(pf_fs *fs, pf_file *f, pk_err *why)
 {
 	int rc;
 
@@ -174,13 +175,13 @@ int vfs_commit_handle(pf_fs *fs, pf_file *f)
 		pthread_mutex_unlock(&fs->xlock);
 		if (!rc)
 			rc = vfs_add_entry(fs, dir, name, 0, &text,
-					   type[0] ? type : NULL, 1);
+					   type[0] ? type : NULL, 1, why);
 		free(name);
 		pk_buf_release(&text);
 		f->dirty = 0;
 		return rc;
 	}
-	rc = vfs_set_value(fs, f->in, &f->wbuf);
+	rc = vfs_set_value(fs, f->in, &f->wbuf, why);
 	if (rc != EINVAL)
 		f->dirty = 0; /* a bad literal stays: close reports it too */
 	return rc;
@@ -199,9 +200,9 @@ static int pending_error(pf_fs *fs, pf_file *f)
 	return pf_source_take_error(f->in->src);
 }
 
-static int flush_op(pf_fs *fs, pf_file *f)
+static int flush_op(pf_fs *fs, pf_file *f, pk_err *why)
 {
-	int rc = flush_handle(fs, f);
+	int rc = flush_handle(fs, f, why);
 
 	if (!rc)
 		rc = pending_error(fs, f);
@@ -210,7 +211,9 @@ static int flush_op(pf_fs *fs, pf_file *f)
 
 int pf_fs_fsync(pf_fs *fs, pf_inode *in, pf_file *f)
 {
-	int rc = f ? flush_handle(fs, f) : 0;
+	pk_err why = {PK_OK, NULL, 0};
+	int rc =
+	    f ? vfs_handle_refused(fs, f, flush_handle(fs, f, &why), &why) : 0;
 	pf_source *s = in ? in->src : NULL;
 
 	if (rc || !s || fs->ro)
@@ -219,14 +222,14 @@ int pf_fs_fsync(pf_fs *fs, pf_inode *in, pf_file *f)
 	return fs->writeback ? pf_source_sync(s) : 0;
 }
 
-static int flush_handle(pf_fs *fs, pf_file *f)
+static int flush_handle(pf_fs *fs, pf_file *f, pk_err *why)
 {
 	int rc;
 
 	if (!f || !f->dirty)
 		return 0;
 	if (f->written)
-		return vfs_commit_handle(fs, f);
+		return vfs_commit_handle(fs, f, why);
 	if (f->sc)
 		return 0;
 	/* emptied (O_TRUNC) and closed without a write, as `: > f` does: an
@@ -237,14 +240,14 @@ static int flush_handle(pf_fs *fs, pf_file *f)
 		return rc;
 	rc = f->in->look == PF_LOOK_FILE
 		 ? pf_edit_check(f->in->src->doc, f->in->ref, f->wbuf.data,
-				 f->wbuf.len)
+				 f->wbuf.len, why)
 		 : 0;
 	pf_source_leave(f->in->src);
 	return rc;
 }
 
 static int truncate_op(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
-		       struct stat *st)
+		       struct stat *st, pk_err *why)
 {
 	pf_file *own = NULL;
 	pk_buf *b;
@@ -276,7 +279,7 @@ static int truncate_op(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
 		pthread_mutex_unlock(&fs->xlock);
 	rc = 0;
 	if (own) {
-		rc = flush_op(fs, own);
+		rc = flush_op(fs, own, why);
 		pf_fs_release(fs, own);
 	}
 	if (!rc)
@@ -287,7 +290,7 @@ static int truncate_op(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
 }
 
 static int create_op(pf_fs *fs, pf_inode *dir, const char *name, int flags,
-		     pf_inode **out, struct stat *st, pf_file **fh)
+		     pf_inode **out, struct stat *st, pf_file **fh, pk_err *why)
 {
 	pf_child ch;
 	uint64_t i;
@@ -310,7 +313,7 @@ static int create_op(pf_fs *fs, pf_inode *dir, const char *name, int flags,
 	/* a name that can never become an entry is refused now, where the
 	 * shell says so (`echo 1 > list/7` with 5 items) */
 	if (rc == ENOENT && !vfs_scratch_name(name) &&
-	    vfs_new_name_ok(dir, name))
+	    vfs_new_name_ok(dir, name, why))
 		rc = EINVAL;
 	pf_source_leave(dir->src);
 	if (rc == 0) {
@@ -333,16 +336,16 @@ static int create_op(pf_fs *fs, pf_inode *dir, const char *name, int flags,
 }
 
 static int mkdir_op(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
-		    struct stat *st)
+		    struct stat *st, pk_err *why)
 {
-	int rc = vfs_add_entry(fs, dir, name, 1, NULL, NULL, 0);
+	int rc = vfs_add_entry(fs, dir, name, 1, NULL, NULL, 0, why);
 
 	if (rc)
 		return rc;
 	return pf_fs_lookup(fs, dir, name, out, st);
 }
 
-static int unlink_op(pf_fs *fs, pf_inode *dir, const char *name)
+static int unlink_op(pf_fs *fs, pf_inode *dir, const char *name, pk_err *why)
 {
 	struct pf_scratch *sc;
 
@@ -355,16 +358,16 @@ static int unlink_op(pf_fs *fs, pf_inode *dir, const char *name)
 	pthread_mutex_unlock(&fs->xlock);
 	if (sc)
 		return 0;
-	return vfs_remove_entry(fs, dir, name, 0);
+	return vfs_remove_entry(fs, dir, name, 0, why);
 }
 
-static int rmdir_op(pf_fs *fs, pf_inode *dir, const char *name)
+static int rmdir_op(pf_fs *fs, pf_inode *dir, const char *name, pk_err *why)
 {
-	return vfs_remove_entry(fs, dir, name, 1);
+	return vfs_remove_entry(fs, dir, name, 1, why);
 }
 
 static int rename_op(pf_fs *fs, pf_inode *dir, const char *name,
-		     pf_inode *newdir, const char *newname)
+		     pf_inode *newdir, const char *newname, pk_err *why)
 {
 	struct pf_scratch *sc, *dst_sc;
 	pk_buf text = PK_BUF_INIT;
@@ -398,7 +401,8 @@ static int rename_op(pf_fs *fs, pf_inode *dir, const char *name,
 		    pk_buf_add(&text, sc->data.data, sc->data.len) ? ENOMEM : 0;
 		pthread_mutex_unlock(&fs->xlock);
 		if (!rc)
-			rc = vfs_add_entry(fs, dir, newname, 0, &text, NULL, 1);
+			rc = vfs_add_entry(fs, dir, newname, 0, &text, NULL, 1,
+					   why);
 		if (!rc) {
 			pthread_mutex_lock(&fs->xlock);
 			vfs_scratch_unlink_locked(fs, sc);
@@ -412,11 +416,11 @@ static int rename_op(pf_fs *fs, pf_inode *dir, const char *name,
 	pthread_mutex_unlock(&fs->xlock);
 	if (vfs_scratch_name(newname))
 		return vfs_backup_entry(fs, dir, name, newname);
-	return vfs_move_entry(fs, dir, name, newname);
+	return vfs_move_entry(fs, dir, name, newname, why);
 }
 
 static int setxattr_op(pf_fs *fs, pf_inode *in, const char *name,
-		       const char *value, size_t size)
+		       const char *value, size_t size, pk_err *why)
 {
 	char type[32];
 	int rc, tries;
@@ -449,7 +453,7 @@ static int setxattr_op(pf_fs *fs, pf_inode *in, const char *name,
 		if ((rc = vfs_edit_begin(fs, in)))
 			break;
 		rc = in->look == PF_LOOK_FILE
-			 ? pf_edit_convert(in->src->doc, in->ref, type)
+			 ? pf_edit_convert(in->src->doc, in->ref, type, why)
 			 : EPERM;
 		rc = vfs_edit_end(fs, in, rc, NULL);
 	}
@@ -511,25 +515,31 @@ static void describe_entry(pf_inode *in, const char *child, pk_buf *out)
 	free(chain);
 }
 
-static int refused(pf_fs *fs, pf_inode *in, const char *child, int rc)
+static int refused(pf_fs *fs, pf_inode *in, const char *child, int rc,
+		   pk_err *why)
 {
 	pk_buf what = PK_BUF_INIT;
 
 	if (!rc || !in)
 		return rc;
 	describe_entry(in, child, &what);
-	pf_log("%s: edit refused: %s", what.data ? (char *)what.data : "?",
-	       strerror(rc));
+	if (why && why->msg)
+		pf_log("%s: edit refused: %s (%s)",
+		       what.data ? (char *)what.data : "?", why->msg,
+		       strerror(rc));
+	else
+		pf_log("%s: edit refused: %s",
+		       what.data ? (char *)what.data : "?", strerror(rc));
 	pk_buf_release(&what);
 	return rc;
 }
 
 /* A handle's refusal is logged once, not again at each close. */
-int vfs_handle_refused(pf_fs *fs, pf_file *f, int rc)
+int vfs_handle_refused(pf_fs *fs, pf_file *f, int rc, pk_err *why)
 {
 	if (rc && rc != f->reported) {
 		f->reported = rc;
-		refused(fs, f->in, NULL, rc);
+		refused(fs, f->in, NULL, rc, why);
 	}
 	return rc;
 }
@@ -537,50 +547,71 @@ int vfs_handle_refused(pf_fs *fs, pf_file *f, int rc)
 int pf_fs_write(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
 		size_t size)
 {
-	return vfs_handle_refused(fs, f, write_op(fs, f, off, data, size));
+	pk_err why = {PK_OK, NULL, 0};
+
+	return vfs_handle_refused(fs, f, write_op(fs, f, off, data, size, &why),
+				  &why);
 }
 
 int pf_fs_flush(pf_fs *fs, pf_file *f)
 {
-	return f ? vfs_handle_refused(fs, f, flush_op(fs, f)) : 0;
+	pk_err why = {PK_OK, NULL, 0};
+
+	return f ? vfs_handle_refused(fs, f, flush_op(fs, f, &why), &why) : 0;
 }
 
 int pf_fs_truncate(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
 		   struct stat *st)
 {
-	return refused(fs, in, NULL, truncate_op(fs, in, f, size, st));
+	pk_err why = {PK_OK, NULL, 0};
+
+	return refused(fs, in, NULL, truncate_op(fs, in, f, size, st, &why),
+		       &why);
 }
 
 int pf_fs_create(pf_fs *fs, pf_inode *dir, const char *name, int flags,
 		 pf_inode **out, struct stat *st, pf_file **fh)
 {
+	pk_err why = {PK_OK, NULL, 0};
+
 	return refused(fs, dir, name,
-		       create_op(fs, dir, name, flags, out, st, fh));
+		       create_op(fs, dir, name, flags, out, st, fh, &why),
+		       &why);
 }
 
 int pf_fs_mkdir(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
 		struct stat *st)
 {
-	return refused(fs, dir, name, mkdir_op(fs, dir, name, out, st));
+	pk_err why = {PK_OK, NULL, 0};
+
+	return refused(fs, dir, name, mkdir_op(fs, dir, name, out, st, &why),
+		       &why);
 }
 
 int pf_fs_unlink(pf_fs *fs, pf_inode *dir, const char *name)
 {
-	return refused(fs, dir, name, unlink_op(fs, dir, name));
+	pk_err why = {PK_OK, NULL, 0};
+
+	return refused(fs, dir, name, unlink_op(fs, dir, name, &why), &why);
 }
 
 int pf_fs_rmdir(pf_fs *fs, pf_inode *dir, const char *name)
 {
-	return refused(fs, dir, name, rmdir_op(fs, dir, name));
+	pk_err why = {PK_OK, NULL, 0};
+
+	return refused(fs, dir, name, rmdir_op(fs, dir, name, &why), &why);
 }
 
 int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name, pf_inode *newdir,
 		 const char *newname, unsigned flags)
 {
+	pk_err why = {PK_OK, NULL, 0};
+
 	/* RENAME_EXCHANGE / RENAME_NOREPLACE: not for values */
 	return refused(fs, dir, name,
 		       flags ? EINVAL
-			     : rename_op(fs, dir, name, newdir, newname));
+			     : rename_op(fs, dir, name, newdir, newname, &why),
+		       &why);
 }
 
 int pf_fs_setattr(pf_fs *fs, pf_inode *in, pf_file *f, int set_size,
@@ -607,5 +638,8 @@ int pf_fs_removexattr(pf_fs *fs, pf_inode *in, const char *name)
 int pf_fs_setxattr(pf_fs *fs, pf_inode *in, const char *name, const char *value,
 		   size_t size)
 {
-	return refused(fs, in, NULL, setxattr_op(fs, in, name, value, size));
+	pk_err why = {PK_OK, NULL, 0};
+
+	return refused(fs, in, NULL,
+		       setxattr_op(fs, in, name, value, size, &why), &why);
 }

@@ -11,18 +11,21 @@
 #include "form.h"
 #include "text.h"
 
-static int set_kind(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
-		    size_t len)
+/* Every refusal of this module: the code and message go into *e, the
+ * errno the caller answers with comes from errmap.c. */
+static int refuse(pk_err *e, int code, const char *msg)
 {
-	pk_err e;
-	int rc = pk_val_set_text(doc, slot, kind, text, len, &e);
+	pk_err_set(e, code, msg, 0);
+	return pf_errno_of(code);
+}
 
-	if (rc == PK_OK)
-		return 0;
-	if (rc == PK_E_VALUE)
-		return EINVAL;
+static int set_kind(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
+		    size_t len, pk_err *e)
+{
+	int rc = pk_val_set_text(doc, slot, kind, text, len, e);
+
 	if (rc == PK_E_UNSUPPORTED)
-		return EPERM;
+		return refuse(e, PK_E_REFUSED, e->msg);
 	return pf_errno_of(rc);
 }
 
@@ -80,7 +83,7 @@ static int utf8_to_latin1(const uint8_t *s, size_t n, pk_buf *out)
  * in (pf_str_latin1): UTF-8 bytes, or latin-1 bytes when its old bytes
  * were not UTF-8 (then a code point above 255 is EINVAL). */
 static int set_str(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
-		   size_t len)
+		   size_t len, pk_err *e)
 {
 	pk_buf b = PK_BUF_INIT;
 	int latin1 = 0, rc;
@@ -88,16 +91,23 @@ static int set_str(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
 	if (kind == PK_STRING && (rc = pf_str_latin1(doc, slot, &latin1)))
 		return rc;
 	if (!latin1)
-		return set_kind(doc, slot, kind, text, len);
+		return set_kind(doc, slot, kind, text, len, e);
 	rc = utf8_to_latin1(text, len, &b);
+	if (rc == EINVAL)
+		rc = refuse(e, PK_E_VALUE,
+			    "a Python 2 str read as latin-1 takes only "
+			    "characters up to U+00FF");
+	else if (rc)
+		rc = refuse(e, PK_E_NOMEM, "out of memory");
 	if (!rc)
-		rc = set_kind(doc, slot, kind, b.data ? b.data : text, b.len);
+		rc =
+		    set_kind(doc, slot, kind, b.data ? b.data : text, b.len, e);
 	pk_buf_release(&b);
 	return rc;
 }
 
 static int set_complex(pk_doc *doc, const pk_val *v, const uint8_t *text,
-		       size_t len)
+		       size_t len, pk_err *e)
 {
 	pf_obj o;
 	const pk_val *ak;
@@ -107,17 +117,19 @@ static int set_complex(pk_doc *doc, const pk_val *v, const uint8_t *text,
 	int rc;
 
 	if (pk_complex_parse((const char *)text, len, &re, &im, NULL))
-		return EINVAL;
+		return refuse(e, PK_E_VALUE, "not a complex literal");
 	if (pf_obj_parse(v, &o) || !o.args || pf_seq_kids(o.args, &ak, &an) ||
 	    an < 1 || an > 2 || (an == 1 && im != 0.0))
-		return EPERM;
+		return refuse(e, PK_E_REFUSED,
+			      "this complex call takes no imaginary part");
 	if (pk_float_repr(re, &a) || pk_float_repr(im, &b)) {
-		rc = ENOMEM;
+		rc = refuse(e, PK_E_NOMEM, "out of memory");
 		goto cleanup;
 	}
-	rc = set_kind(doc, (pk_val *)&ak[0], PK_FLOAT, a.data, a.len);
+	rc = set_kind(doc, (pk_val *)&ak[0], PK_FLOAT, a.data, a.len, e);
 	if (!rc && an == 2)
-		rc = set_kind(doc, (pk_val *)&ak[1], PK_FLOAT, b.data, b.len);
+		rc =
+		    set_kind(doc, (pk_val *)&ak[1], PK_FLOAT, b.data, b.len, e);
 cleanup:
 	pk_buf_release(&a);
 	pk_buf_release(&b);
@@ -125,7 +137,7 @@ cleanup:
 }
 
 static int set_latin1(pk_doc *doc, const pk_val *v, const uint8_t *text,
-		      size_t len)
+		      size_t len, pk_err *e)
 {
 	pf_obj o;
 	const pk_val *ak;
@@ -135,10 +147,11 @@ static int set_latin1(pk_doc *doc, const pk_val *v, const uint8_t *text,
 
 	if (pf_obj_parse(v, &o) || !o.args || pf_seq_kids(o.args, &ak, &an) ||
 	    an < 1)
-		return EPERM;
-	rc = latin1_to_utf8(text, len, &u);
-	if (!rc)
-		rc = set_kind(doc, (pk_val *)&ak[0], PK_STR, u.data, u.len);
+		return refuse(e, PK_E_REFUSED,
+			      "not a bytes call it can change");
+	rc = latin1_to_utf8(text, len, &u)
+		 ? refuse(e, PK_E_NOMEM, "out of memory")
+		 : set_kind(doc, (pk_val *)&ak[0], PK_STR, u.data, u.len, e);
 	pk_buf_release(&u);
 	return rc;
 }
@@ -164,17 +177,18 @@ static int widened_kind(int kind, const uint8_t *text, size_t len)
 }
 
 static int set_number(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
-		      size_t len)
+		      size_t len, pk_err *e)
 {
-	int rc = set_kind(doc, slot, kind, text, len), to;
+	int rc = set_kind(doc, slot, kind, text, len, e), to;
 
 	if (rc != EINVAL || (to = widened_kind(kind, text, len)) < 0)
 		return rc;
 	return set_kind(doc, slot, to, text,
-			to == PK_STR ? text_len(text, len) : len);
+			to == PK_STR ? text_len(text, len) : len, e);
 }
 
-int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len)
+int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len,
+		pk_err *e)
 {
 	pk_val *slot = (pk_val *)ref.val;
 	int kind;
@@ -186,7 +200,8 @@ int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len)
 		const uint8_t *old;
 		uint64_t n;
 		if (pf_ndarray_parse(ref.val, &a) || !a.data)
-			return EPERM;
+			return refuse(e, PK_E_REFUSED,
+				      "this array's data cannot be changed");
 		if (pf_form_of(a.data) == PF_FORM_LATIN1) {
 			/* protocols 0-2: _codecs.encode(text, 'latin1') */
 			pf_content c;
@@ -198,43 +213,51 @@ int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len)
 			if (rc)
 				return rc;
 			if (n != len)
-				return EINVAL;
-			return set_latin1(doc, a.data, text, len);
+				return refuse(
+				    e, PK_E_VALUE,
+				    "numpy data must keep its length");
+			return set_latin1(doc, a.data, text, len, e);
 		}
 		if (pk_val_payload(*a.data, &old, &n))
-			return EPERM;
-		if (n != len)
-			return EINVAL; /* the array's shape says how long */
+			return refuse(e, PK_E_REFUSED,
+				      "this array's data cannot be changed");
+		if (n != len) /* the array's shape says how long */
+			return refuse(e, PK_E_VALUE,
+				      "numpy data must keep its length");
 		return set_kind(doc, (pk_val *)a.data, pk_val_kind(*a.data),
-				text, len);
+				text, len, e);
 	}
 	if (ref.part != PF_PART_SELF)
-		return EPERM;
+		return refuse(
+		    e, PK_E_REFUSED,
+		    "an array's dtype, shape and order are read-only");
 	switch (pf_form_of(ref.val)) {
 	case PF_FORM_COMPLEX:
-		return set_complex(doc, ref.val, text, len);
+		return set_complex(doc, ref.val, text, len, e);
 	case PF_FORM_LATIN1:
-		return set_latin1(doc, ref.val, text, len);
+		return set_latin1(doc, ref.val, text, len, e);
 	case PF_FORM_SCALAR:
 		break;
 	default:
-		return EPERM;
+		return refuse(e, PK_E_REFUSED,
+			      "a class or call used as a value is read-only");
 	}
 	kind = pk_val_kind(*slot);
 	switch (kind) {
 	case PK_STR:
 	case PK_STRING:
-		return set_str(doc, slot, kind, text, text_len(text, len));
+		return set_str(doc, slot, kind, text, text_len(text, len), e);
 	case PK_NONE:
 	case PK_BOOL:
 	case PK_INT:
 	case PK_FLOAT:
-		return set_number(doc, slot, kind, text, len);
+		return set_number(doc, slot, kind, text, len, e);
 	case PK_BYTES:
 	case PK_BYTEARRAY:
-		return set_kind(doc, slot, kind, text, len);
+		return set_kind(doc, slot, kind, text, len, e);
 	}
-	return EPERM;
+	return refuse(e, PK_E_REFUSED,
+		      "a global, extension code or persistent id is read-only");
 }
 
 int pf_edit_infer_kind(const uint8_t *text, size_t len)
@@ -261,7 +284,8 @@ int pf_edit_infer_kind(const uint8_t *text, size_t len)
 
 static int kind_of_type_name(const char *type);
 
-int pf_edit_check(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len)
+int pf_edit_check(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len,
+		  pk_err *e)
 {
 	pk_val copy;
 	int kind;
@@ -275,11 +299,11 @@ int pf_edit_check(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len)
 	if (!text)
 		text = (const uint8_t *)"";
 	if (kind == PK_STR || kind == PK_STRING)
-		return set_str(doc, &copy, kind, text, text_len(text, len));
+		return set_str(doc, &copy, kind, text, text_len(text, len), e);
 	if (kind == PK_NONE || kind == PK_BOOL || kind == PK_INT ||
 	    kind == PK_FLOAT)
-		return set_number(doc, &copy, kind, text, len);
-	return set_kind(doc, &copy, kind, text, len);
+		return set_number(doc, &copy, kind, text, len, e);
+	return set_kind(doc, &copy, kind, text, len, e);
 }
 
 static int kind_of_type_name(const char *type)
@@ -297,16 +321,18 @@ static int kind_of_type_name(const char *type)
 	return -1;
 }
 
-int pf_edit_convert(pk_doc *doc, pf_ref ref, const char *type)
+int pf_edit_convert(pk_doc *doc, pf_ref ref, const char *type, pk_err *e)
 {
 	pk_val *slot = (pk_val *)ref.val;
 	pf_content c;
 	int kind = kind_of_type_name(type), rc;
 
 	if (kind < 0)
-		return EINVAL;
+		return refuse(e, PK_E_VALUE,
+			      "not a type to convert to (str, int, float, "
+			      "bool, none, bytes)");
 	if (ref.part != PF_PART_SELF || pf_form_of(ref.val) != PF_FORM_SCALAR)
-		return EPERM;
+		return refuse(e, PK_E_REFUSED, "only a scalar changes type");
 	if (pk_val_kind(*slot) == kind)
 		return 0;
 	rc = pf_content_get(doc, ref, 0, &c, NULL);
@@ -314,7 +340,7 @@ int pf_edit_convert(pk_doc *doc, pf_ref ref, const char *type)
 		return rc;
 	/* the text cat shows, read as the new type */
 	rc = set_kind(doc, slot, kind, c.data ? c.data : (const uint8_t *)"",
-		      (size_t)c.len);
+		      (size_t)c.len, e);
 	pf_content_release(&c);
 	return rc;
 }
@@ -404,51 +430,54 @@ static int kid_index(const pk_node *n, const pk_val *p, uint32_t *k)
 	return 0;
 }
 
-/* The node and kid index an entry's removal starts at. 0 or EPERM. */
+/* The node and kid index an entry's removal starts at. */
 static int removable(pf_ref dir, const pk_val *key, const pk_val *target,
-		     pk_node **node, uint32_t *kid, int *pairs)
+		     pk_node **node, uint32_t *kid, int *pairs, pk_err *e)
 {
 	pk_node *n = entries_node(dir, pairs);
-
 	uint8_t op0;
 
 	if (!n || kid_index(n, *pairs ? key : target, kid))
-		return EPERM;
+		return refuse(e, PK_E_REFUSED,
+			      "cannot go without the value it is part of");
 	op0 = pk_node_steps(n)[0].op;
 	if (pk_node_step_of(n, *kid, NULL) == 0 && pk_node_steps(n)[0].nkids &&
 	    !pk_node_steps(n)[0].marked &&
 	    !(op0 >= PK_OP_TUPLE1 && op0 <= PK_OP_TUPLE3))
-		return EPERM; /* a call's arguments: a fixed number */
+		return refuse(e, PK_E_REFUSED,
+			      "a call takes a fixed number of arguments");
 	*node = n;
 	return 0;
 }
 
-int pf_edit_can_remove(pf_ref dir, const pk_val *key, const pk_val *target)
+int pf_edit_can_remove(pf_ref dir, const pk_val *key, const pk_val *target,
+		       pk_err *e)
 {
 	pk_node *n;
 	uint32_t k;
 	int pairs;
 
-	return removable(dir, key, target, &n, &k, &pairs);
+	return removable(dir, key, target, &n, &k, &pairs, e);
 }
 
 int pf_edit_remove(pk_doc *doc, pf_ref dir, const pk_val *key,
-		   const pk_val *target)
+		   const pk_val *target, pk_err *e)
 {
 	pk_node *n;
 	uint32_t k;
-	int pairs, rc = removable(dir, key, target, &n, &k, &pairs);
-	pk_err e;
+	int pairs, rc = removable(dir, key, target, &n, &k, &pairs, e);
 
 	if (rc)
 		return rc;
-	return pk_node_remove(doc, n, k, pairs ? 2 : 1, &e) ? EPERM : 0;
+	rc = pk_node_remove(doc, n, k, pairs ? 2 : 1, e);
+	return rc == PK_E_UNSUPPORTED ? refuse(e, PK_E_REFUSED, e->msg)
+				      : pf_errno_of(rc);
 }
 
 /* The key a file name stands for: the unescaped text as str, or an int
  * for a decimal name in a dict whose keys are ints, or "N%int". */
 static int make_key(pk_doc *doc, const pk_node *dict, const char *name,
-		    pk_val *key)
+		    pk_val *key, pk_err *e)
 {
 	size_t len = strlen(name), baselen, typelen;
 	const char *type;
@@ -460,7 +489,8 @@ static int make_key(pk_doc *doc, const pk_node *dict, const char *name,
 		if (typelen == 3 && memcmp(type, "int", 3) == 0 && k == 1)
 			kind = PK_INT;
 		else
-			return EINVAL;
+			return refuse(e, PK_E_VALUE,
+				      "a new key's name may end in %int only");
 		len = baselen;
 	} else if (dict && dict->nkids &&
 		   pk_val_kind(dict->kids[0]) == PK_INT) {
@@ -471,34 +501,37 @@ static int make_key(pk_doc *doc, const pk_node *dict, const char *name,
 	if (kind == PK_STR) {
 		if (pf_name_unescape(name, len, &text) < 0) {
 			pk_buf_release(&text);
-			return EINVAL;
+			return refuse(e, PK_E_VALUE,
+				      "not a name a key can have (a stray %)");
 		}
 	} else if (pk_buf_add(&text, name, len)) {
-		return ENOMEM;
+		return refuse(e, PK_E_NOMEM, "out of memory");
 	}
 	key->bits = 0;
 	rc = set_kind(doc, key, kind, text.data ? text.data : (uint8_t *)"",
-		      text.len);
+		      text.len, e);
 	pk_buf_release(&text);
 	return rc;
 }
 
 int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
 		const uint8_t *text, size_t len, const char *type,
-		const pk_val **made)
+		const pk_val **made, pk_err *e)
 {
 	int pairs, kind, rc;
 	pk_node *n = entries_node(dir, &pairs);
 	pk_val kv[2] = {{0}, {0}};
-	pk_err e;
 
 	if (!n)
-		return EPERM;
+		return refuse(e, PK_E_REFUSED, "takes no new entries");
+	if (!pairs && n->kind != PK_LIST)
+		return refuse(e, PK_E_REFUSED,
+			      "a tuple or set loses members, none come");
 	if (!text)
 		text = (const uint8_t *)"";
 	if (dir_value) {
-		if (pk_val_new_container(doc, PK_DICT, &kv[1], &e))
-			return EPERM;
+		if ((rc = pk_val_new_container(doc, PK_DICT, &kv[1], e)))
+			return pf_errno_of(rc);
 	} else {
 		kind = type ? kind_of_type_name(type) : -1;
 		if (kind < 0)
@@ -507,58 +540,56 @@ int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
 			double re, im;
 			pk_complex_parse((const char *)text, len, &re, &im,
 					 NULL);
-			if (pk_val_new_complex(doc, re, im, &kv[1], &e))
-				return ENOMEM;
+			if ((rc = pk_val_new_complex(doc, re, im, &kv[1], e)))
+				return pf_errno_of(rc);
 		} else {
 			if (kind == PK_STR)
 				len = text_len(text, len);
-			if ((rc = set_kind(doc, &kv[1], kind, text, len)))
+			if ((rc = set_kind(doc, &kv[1], kind, text, len, e)))
 				return rc;
 		}
 	}
-	if (!pairs && n->kind != PK_LIST)
-		return EPERM; /* tuples and sets: members go, none come */
 	if (pairs) {
 		if (!name)
-			return EINVAL;
-		if ((rc = make_key(doc, n, name, &kv[0])))
+			return refuse(e, PK_E_VALUE, "a new key needs a name");
+		if ((rc = make_key(doc, n, name, &kv[0], e)))
 			return rc;
 	}
-	if (pk_node_append(doc, n, pairs ? PK_OP_SETITEM : PK_OP_APPEND,
-			   pairs ? kv : &kv[1], pairs ? 2 : 1, &e))
-		return ENOMEM;
+	if ((rc = pk_node_append(doc, n, pairs ? PK_OP_SETITEM : PK_OP_APPEND,
+				 pairs ? kv : &kv[1], pairs ? 2 : 1, e)))
+		return pf_errno_of(rc);
 	if (made)
 		*made = &n->kids[n->nkids - 1];
 	return 0;
 }
 
-int pf_edit_rename_key(pk_doc *doc, pk_val *key, const char *name)
+int pf_edit_rename_key(pk_doc *doc, pk_val *key, const char *name, pk_err *e)
 {
 	pk_val nk = *key;
 	int rc;
 
 	if (pk_val_is_node(*key))
-		return EPERM;
+		return refuse(
+		    e, PK_E_REFUSED,
+		    "a key that is a tuple or an object keeps its name");
 	/* make_key without a dict: an int key stays int for a decimal */
 	if (pk_val_kind(*key) == PK_INT) {
 		int64_t i;
 		if (pk_int_parse_i64(name, strlen(name), &i, NULL) == PK_OK)
 			return set_kind(doc, key, PK_INT, (const uint8_t *)name,
-					strlen(name));
+					strlen(name), e);
 	}
-	rc = make_key(doc, NULL, name, &nk);
+	rc = make_key(doc, NULL, name, &nk, e);
 	if (rc)
 		return rc;
 	/* keep the old key's memo PUT: set its text again in place */
 	{
 		pk_buf t = PK_BUF_INIT;
-		pk_err e;
-		int krc = pk_val_format(doc, nk, &t, &e);
-		if (krc == PK_OK)
-			rc = set_kind(doc, key, pk_val_kind(nk),
-				      t.data ? t.data : (uint8_t *)"", t.len);
-		else
-			rc = EINVAL;
+		int krc = pk_val_format(doc, nk, &t, e);
+		rc = krc == PK_OK
+			 ? set_kind(doc, key, pk_val_kind(nk),
+				    t.data ? t.data : (uint8_t *)"", t.len, e)
+			 : pf_errno_of(krc);
 		pk_buf_release(&t);
 	}
 	return rc;
@@ -616,7 +647,7 @@ static int number_prefix(const uint8_t *t, size_t n)
 	return 1;
 }
 
-int pf_edit_viable(int kind, const uint8_t *text, size_t len)
+int pf_edit_viable(int kind, const uint8_t *text, size_t len, pk_err *e)
 {
 	size_t i = 0, start, end;
 
@@ -629,11 +660,14 @@ int pf_edit_viable(int kind, const uint8_t *text, size_t len)
 	while (i < len && is_space(text[i]))
 		i++;
 	if (i < len)
-		return EINVAL; /* something after the literal's end */
+		return refuse(e, PK_E_VALUE,
+			      "something follows the number"); /* "5 6" */
 	if (end == start)
 		return 0;
 	if (kind == PK_BOOL && (starts(text + start, end - start, "True") ||
 				starts(text + start, end - start, "False")))
 		return 0;
-	return number_prefix(text + start, end - start) ? 0 : EINVAL;
+	return number_prefix(text + start, end - start)
+		   ? 0
+		   : refuse(e, PK_E_VALUE, "can no longer become a number");
 }

@@ -14,6 +14,10 @@ int pf_errno_of(int pk_code)
 		return EINVAL;
 	case PK_E_UNSUPPORTED:
 		return EOPNOTSUPP;
+	case PK_E_REFUSED:
+		/* a value that cannot take that edit: the request is at
+		 * fault, not the pickle */
+		return EPERM;
 	case PK_E_TRUNCATED:
 	case PK_E_OPCODE:
 	case PK_E_ARG:

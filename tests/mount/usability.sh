@@ -106,7 +106,7 @@ if mount_fs "$M" "$S"; then
 		check "p$p: echo abc > a float fails at write()" sh -c "! echo abc > '$W/f'"
 		is "p$p: the shell says why" "$(bash -c "echo abc > '$W/f'" 2>&1 | grep -c 'write error: Invalid argument')" 1
 		is "p$p: the refused float is unchanged" "$(pyval "$F" "d['f']")" "1.5"
-		check "p$p: the log names the value" grep -q "p$p.pkl: f: edit refused: Invalid argument" "$MLOG"
+		check "p$p: the log names the value" grep -q "p$p.pkl: f: edit refused: can no longer become a number (Invalid argument)" "$MLOG"
 		printf '\001\002\003\004' >"$W/a/data"
 		is "p$p: numpy data written" "$(pyval "$F" "d['a'].tolist()")" "[1, 2, 3, 4]"
 		check "p$p: numpy data longer than the array refused at write()" sh -c "! printf 'abcde' > '$W/a/data'"

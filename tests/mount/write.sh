@@ -219,7 +219,7 @@ if mount_fs "$M" "$S"; then
 	unchanged "EINVAL: types.pkl" "$S/types.pkl" "$WORK/types.before"
 	# the builtin echo says so too: the refusal comes at write()
 	sh_fails "EINVAL: builtin echo nonsense > an int fails" "echo nonsense > '$M/e_inval2/Arnoldo'"
-	check "EINVAL: the log names the value and the reason" grep -q "e_inval2: Arnoldo: edit refused: Invalid argument" "$MLOG"
+	check "EINVAL: the log names the value and the reason" grep -q "e_inval2: Arnoldo: edit refused: can no longer become a number (Invalid argument)" "$MLOG"
 	unchanged "EINVAL: builtin echo: pickle" "$S/e_inval2" "$P/e_inval2"
 
 	# ---- protocols: kept, and edit-and-back is byte-identical ---------------
