@@ -534,11 +534,15 @@ static int refused(pf_fs *fs, pf_inode *in, const char *child, int rc,
 	return rc;
 }
 
-/* A handle's refusal is logged once, not again at each close. */
+/* A handle's refusal is logged once, not again at each close (a shell's
+ * dup'ed descriptors flush the same handle several times). */
 int vfs_handle_refused(pf_fs *fs, pf_file *f, int rc, pk_err *why)
 {
-	if (rc && rc != f->reported) {
+	const char *msg = why ? why->msg : NULL;
+
+	if (rc && (rc != f->reported || msg != f->reported_msg)) {
 		f->reported = rc;
+		f->reported_msg = msg;
 		refused(fs, f->in, NULL, rc, why);
 	}
 	return rc;
