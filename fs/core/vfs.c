@@ -1855,12 +1855,9 @@ static int commit_handle(pf_fs *fs, pf_file *f)
 	return rc;
 }
 
-/* close() flushes every descriptor of the file, and shells close a
- * dup'ed one before writing (`echo 9 > f`): a flush commits only once
- * something was written; what was only opened (O_TRUNC, a new empty
- * file) is committed at release, after the last close. */
 /* A write-back error of the handle's pickle not reported yet: close()
- * of a file opened for writing reports it (-o writeback). */
+ * of a file opened for writing reports it (-o writeback). It is not a
+ * refusal of this handle's edit (that one is accepted and pending). */
 static int pending_error(pf_fs *fs, pf_file *f)
 {
 	if (!f || !f->writable || !f->in || !f->in->src || !fs->writeback)
@@ -1868,18 +1865,9 @@ static int pending_error(pf_fs *fs, pf_file *f)
 	return pf_source_take_error(f->in->src);
 }
 
-static int flush_op(pf_fs *fs, pf_file *f)
-{
-	int rc = flush_handle(fs, f);
-
-	if (!rc)
-		rc = pending_error(fs, f);
-	return rc;
-}
-
 int pf_fs_fsync(pf_fs *fs, pf_inode *in, pf_file *f)
 {
-	int rc = f ? flush_handle(fs, f) : 0;
+	int rc = f ? handle_refused(fs, f, flush_handle(fs, f)) : 0;
 	pf_source *s = in ? in->src : NULL;
 
 	if (rc || !s || fs->ro)
@@ -1888,6 +1876,10 @@ int pf_fs_fsync(pf_fs *fs, pf_inode *in, pf_file *f)
 	return fs->writeback ? pf_source_sync(s) : 0;
 }
 
+/* close() flushes every descriptor of the file, and shells close a
+ * dup'ed one before writing (`echo 9 > f`): a flush commits only once
+ * something was written; what was only opened (O_TRUNC, a new empty
+ * file) is committed at release, after the last close. */
 static int flush_handle(pf_fs *fs, pf_file *f)
 {
 	int rc;
@@ -1945,7 +1937,7 @@ static int truncate_op(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
 		pthread_mutex_unlock(&fs->xlock);
 	rc = 0;
 	if (own) {
-		rc = flush_op(fs, own);
+		rc = flush_handle(fs, own);
 		pf_fs_release(fs, own);
 	}
 	if (!rc)
@@ -2597,7 +2589,14 @@ int pf_fs_write(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
 
 int pf_fs_flush(pf_fs *fs, pf_file *f)
 {
-	return f ? handle_refused(fs, f, flush_op(fs, f)) : 0;
+	int rc;
+
+	if (!f)
+		return 0;
+	/* a refusal of this handle's edit is logged as one; an earlier
+	 * write-back's error is only reported (the log said it then) */
+	rc = handle_refused(fs, f, flush_handle(fs, f));
+	return rc ? rc : pending_error(fs, f);
 }
 
 int pf_fs_truncate(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
