@@ -192,21 +192,13 @@ int vfs_commit_handle(pf_fs *fs, pf_file *f, pk_err *why)
  * something was written; what was only opened (O_TRUNC, a new empty
  * file) is committed at release, after the last close. */
 /* A write-back error of the handle's pickle not reported yet: close()
- * of a file opened for writing reports it (-o writeback). */
+ * of a file opened for writing reports it (-o writeback). It is not a
+ * refusal of this handle's edit (that one is accepted and pending). */
 static int pending_error(pf_fs *fs, pf_file *f)
 {
 	if (!f || !f->writable || !f->in || !f->in->src || !fs->writeback)
 		return 0;
 	return pf_source_take_error(f->in->src);
-}
-
-static int flush_op(pf_fs *fs, pf_file *f, pk_err *why)
-{
-	int rc = flush_handle(fs, f, why);
-
-	if (!rc)
-		rc = pending_error(fs, f);
-	return rc;
 }
 
 int pf_fs_fsync(pf_fs *fs, pf_inode *in, pf_file *f)
@@ -279,7 +271,7 @@ static int truncate_op(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
 		pthread_mutex_unlock(&fs->xlock);
 	rc = 0;
 	if (own) {
-		rc = flush_op(fs, own, why);
+		rc = flush_handle(fs, own, why);
 		pf_fs_release(fs, own);
 	}
 	if (!rc)
@@ -560,8 +552,14 @@ int pf_fs_write(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
 int pf_fs_flush(pf_fs *fs, pf_file *f)
 {
 	pk_err why = {PK_OK, NULL, 0};
+	int rc;
 
-	return f ? vfs_handle_refused(fs, f, flush_op(fs, f, &why), &why) : 0;
+	if (!f)
+		return 0;
+	/* a refusal of this handle's edit is logged as one; an earlier
+	 * write-back's error is only reported (the log said it then) */
+	rc = vfs_handle_refused(fs, f, flush_handle(fs, f, &why), &why);
+	return rc ? rc : pending_error(fs, f);
 }
 
 int pf_fs_truncate(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,

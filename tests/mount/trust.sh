@@ -188,6 +188,7 @@ if small_tmpfs "$T" 1m; then
 		check "ENOSPC wb: logged with name and errno" grep -q "al.pkl: cannot write back: No space left on device" "$MLOG"
 		check "ENOSPC wb: pickle unchanged" wbis "$T/al.pkl" "$WB0"
 		is "ENOSPC wb: the next close of the pickle fails" "$(ops write "$M/Arnoldo" 6)" "open=0 write=0 close=ENOSPC"
+		check "ENOSPC wb: the edit that close accepted is not logged as refused" sh -c "! grep 'edit refused' '$MLOG'"
 		is "ENOSPC wb: fsync fails" "$(ops fsync "$M/Maria")" "open=0 fsync=ENOSPC close=0"
 		is "ENOSPC wb: no temporary file" "$(temps_in "$T")" 0
 		rm -f "$T/filler"
