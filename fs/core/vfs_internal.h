@@ -124,6 +124,11 @@ struct pf_file {
  * reads the file anew and applies the edit to what is there now. */
 #define EDIT_TRIES 3
 
+/* The most a file of a value may be written to (a str, bytes): its new
+ * text is held in memory until it is committed. Beyond it, write and
+ * truncate fail with EFBIG. */
+#define PF_EDIT_MAX (1ull << 30)
+
 /* What an edit did to the entries of its directory, so that the
  * directory's entries table follows (entries.h). */
 struct dir_change {

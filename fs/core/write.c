@@ -104,8 +104,8 @@ static int write_op(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
 
 	if (!f->writable)
 		return EBADF;
-	if (off > (1ull << 40))
-		return EFBIG;
+	if (off + size > PF_EDIT_MAX)
+		return EFBIG; /* more than a value's text can be */
 	if (f->max_len && off + size > f->max_len - 1)
 		return EINVAL;
 	if (f->sc)
@@ -253,9 +253,14 @@ static int truncate_op(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
 			return rc;
 		f = own;
 	}
+	if (size > PF_EDIT_MAX || (f->max_len && size > f->max_len - 1)) {
+		rc = EFBIG; /* more than the value can ever hold */
+		goto out;
+	}
 	if (f->sc)
 		pthread_mutex_lock(&fs->xlock);
 	b = f->sc ? &f->sc->data : &f->wbuf;
+	rc = 0;
 	if (size <= b->len) {
 		b->len = (size_t)size;
 		if (b->data)
@@ -264,14 +269,19 @@ static int truncate_op(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
 		memset(b->data + b->len, 0, (size_t)(size - b->len));
 		b->len = (size_t)size;
 		b->data[b->len] = '\0';
+	} else {
+		rc = ENOMEM; /* said, never a silent no-op */
 	}
-	f->dirty = 1;
-	f->written = 1;
+	if (!rc) {
+		f->dirty = 1;
+		f->written = 1;
+	}
 	if (f->sc)
 		pthread_mutex_unlock(&fs->xlock);
-	rc = 0;
+out:
 	if (own) {
-		rc = flush_handle(fs, own, why);
+		if (!rc)
+			rc = flush_handle(fs, own, why);
 		pf_fs_release(fs, own);
 	}
 	if (!rc)

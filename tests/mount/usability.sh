@@ -128,6 +128,10 @@ if mount_fs "$M" "$S"; then
 	for p in 2 4 5; do
 		is "dt$p: datetime64 / timedelta64 dtype with its unit" "$(cat "$M/dt$p.pkl/ns/dtype" "$M/dt$p.pkl/D/dtype" "$M/dt$p.pkl/td/dtype" | tr '\n' ' ')" "<M8[ns] <M8[D] <m8[10s] "
 	done
+	# a size no value can hold is refused at once, with EFBIG
+	check "truncate -s 1T on a str fails" sh -c "! truncate -s 1T '$M/p4.pkl/n2'"
+	check "and says File too large" sh -c "truncate -s 1T '$M/p4.pkl/n2' 2>&1 | grep -q 'File too large'"
+	is "the str is unchanged" "$(pyval "$S/p4.pkl" "d['n2']")" "'hello'"
 	is "a scalar top value's type is its own" "$(getfattr --only-values -n user.pickle.type "$M/scalar.pkl" 2>/dev/null)" int
 	# a second mount on the same mountpoint
 	"$BIN" "$S" "$M" 2>"$WORK/second.err"
