@@ -250,7 +250,11 @@ int pf_fs_open(pf_fs *fs, pf_inode *in, int flags, pf_file **out,
 	} else if (in->look == PF_LOOK_LINK) {
 		rc = ELOOP;
 	} else {
-		rc = pf_content_get(in->src->doc, in->ref, 0, &f->c, NULL);
+		pk_err e = {PK_OK, NULL, 0};
+		rc = pf_content_get(in->src->doc, in->ref, 0, &f->c, &e);
+		if (rc && e.msg) /* the codec's words reach the log */
+			pf_log("%s: byte %llu: %s", in->src->display,
+			       (unsigned long long)e.offset, e.msg);
 		if (!rc) {
 			f->map = in->src->map;
 			pf_map_ref(f->map);

@@ -432,7 +432,10 @@ int pf_source_enter(pf_source *s)
 	refresh(s);
 	if (s->state != PF_SRC_PICKLE) {
 		pthread_mutex_unlock(&s->lock);
-		return s->broken ? EIO : ESTALE;
+		/* broken: the decode error's errno (errmap.c) */
+		return s->broken
+			   ? pf_errno_of(s->err.code ? s->err.code : PK_E_IO)
+			   : ESTALE;
 	}
 	if (!s->dv) {
 		int rc = load(s, s->sniffed == PF_SNIFF_MAYBE, 0, &e);
@@ -441,7 +444,9 @@ int pf_source_enter(pf_source *s)
 			if (rc != ENOMEM)
 				mark_broken(s, &e, 1);
 			pthread_mutex_unlock(&s->lock);
-			return rc == ENOMEM ? ENOMEM : EIO;
+			return rc == ENOMEM
+				   ? ENOMEM
+				   : pf_errno_of(e.code ? e.code : PK_E_IO);
 		}
 	}
 	return 0;

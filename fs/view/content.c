@@ -19,11 +19,6 @@ void pf_content_release(pf_content *c)
 	pf_content_init(c);
 }
 
-static int from_code(int pk_code)
-{
-	return pf_errno_of(pk_code);
-}
-
 /* Points c at the owned buffer once it is complete. */
 static void use_owned(pf_content *c, int nl)
 {
@@ -48,7 +43,7 @@ static int raw_bytes(const pk_doc *doc, const pk_val *v, pf_content *c,
 	/* text-form opcodes (STRING) must be decoded */
 	rc = pk_val_format(doc, *v, &c->owned, e);
 	if (rc != PK_OK)
-		return from_code(rc);
+		return pf_errno_of(rc);
 	use_owned(c, 0);
 	return 0;
 }
@@ -133,7 +128,7 @@ int pf_str_latin1(const pk_doc *doc, const pk_val *v, int *latin1)
 	if (rc == PK_OK)
 		*latin1 = !pk_utf8_valid(raw.data, raw.len, 0);
 	pk_buf_release(&raw);
-	return from_code(rc);
+	return pf_errno_of(rc);
 }
 
 int pf_str_text(const pk_doc *doc, const pk_val *v, pk_buf *out, pk_err *e)
@@ -149,7 +144,7 @@ int pf_str_text(const pk_doc *doc, const pk_val *v, pk_buf *out, pk_err *e)
 	} else {
 		rc = pk_val_format(doc, *v, out, e);
 		if (rc != PK_OK)
-			return from_code(rc);
+			return pf_errno_of(rc);
 		if (pf_kind(v) == PK_STR ||
 		    pk_utf8_valid(out->data + start, out->len - start, 0))
 			return 0;
@@ -233,7 +228,7 @@ static int scalar_content(const pk_doc *doc, const pk_val *v, pf_content *c,
 	}
 	rc = pk_val_format(doc, *v, &c->owned, e);
 	if (rc != PK_OK)
-		return from_code(rc);
+		return pf_errno_of(rc);
 	use_owned(c, !(pf_kind(v) == PK_STR && c->owned.len == 0));
 	return 0;
 }
@@ -576,7 +571,7 @@ static int shape_content(const pk_doc *doc, const pk_val *shape, pf_content *c,
 			return ENOMEM;
 		rc = pk_val_format(doc, t->kids[i], &c->owned, e);
 		if (rc != PK_OK)
-			return from_code(rc);
+			return pf_errno_of(rc);
 	}
 	if (pk_buf_adds(&c->owned, t->nkids == 1 ? ",)" : ")"))
 		return ENOMEM;
