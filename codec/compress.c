@@ -888,3 +888,51 @@ int pk_z_compress_fd(const pk_zinfo *info, const uint8_t *data, size_t n,
 	errno = saved_errno;
 	return rc;
 }
+
+/* ---- peeking ------------------------------------------------------------ */
+
+/* One inflate / decompress call on the head: enough for the first bytes. */
+static size_t peek_gzip(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+	z_stream z;
+	size_t got;
+
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+		return 0;
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)n;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	inflate(&z, Z_SYNC_FLUSH);
+	got = cap - z.avail_out;
+	inflateEnd(&z);
+	return got;
+}
+
+static size_t peek_bzip2(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+	bz_stream z;
+	size_t got;
+
+	memset(&z, 0, sizeof(z));
+	if (BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK)
+		return 0;
+	z.next_in = (char *)in;
+	z.avail_in = (unsigned)n;
+	z.next_out = (char *)out;
+	z.avail_out = (unsigned)cap;
+	BZ2_bzDecompress(&z);
+	got = cap - z.avail_out;
+	BZ2_bzDecompressEnd(&z);
+	return got;
+}
+
+size_t pk_z_peek(int fmt, const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+	if (fmt == PK_Z_GZIP)
+		return peek_gzip(in, n, out, cap);
+	if (fmt == PK_Z_BZIP2)
+		return peek_bzip2(in, n, out, cap);
+	return 0;
+}

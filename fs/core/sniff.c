@@ -1,10 +1,8 @@
 #include "sniff.h"
 
-#include <bzlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "compress.h"
 
@@ -35,44 +33,6 @@ int pf_name_says_pickle(const char *name)
 	       ends_with(base, n, ".p") || ends_with(base, n, ".pk");
 }
 
-/* First decompressed bytes of a compressed head. The codec's compress.h
- * only decompresses whole streams; peeking needs one inflate call. */
-static size_t peek_gzip(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
-{
-	z_stream z;
-	size_t got;
-
-	memset(&z, 0, sizeof(z));
-	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-		return 0;
-	z.next_in = (Bytef *)in;
-	z.avail_in = (uInt)n;
-	z.next_out = out;
-	z.avail_out = (uInt)cap;
-	inflate(&z, Z_SYNC_FLUSH);
-	got = cap - z.avail_out;
-	inflateEnd(&z);
-	return got;
-}
-
-static size_t peek_bzip2(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
-{
-	bz_stream z;
-	size_t got;
-
-	memset(&z, 0, sizeof(z));
-	if (BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK)
-		return 0;
-	z.next_in = (char *)in;
-	z.avail_in = (unsigned)n;
-	z.next_out = (char *)out;
-	z.avail_out = (unsigned)cap;
-	BZ2_bzDecompress(&z);
-	got = cap - z.avail_out;
-	BZ2_bzDecompressEnd(&z);
-	return got;
-}
-
 /* Opcodes a protocol 0/1 pickle can start with (values and MARK). */
 static int proto01_start(uint8_t b)
 {
@@ -93,11 +53,9 @@ int pf_sniff(int fd, uint64_t size, const char *name, int *zfmt)
 	if (got <= 0)
 		return PF_SNIFF_NO;
 	*zfmt = pk_z_detect(raw, (size_t)got);
-	if (*zfmt == PK_Z_GZIP)
-		n = peek_gzip(raw, (size_t)got, head, sizeof(head));
-	else if (*zfmt == PK_Z_BZIP2)
-		n = peek_bzip2(raw, (size_t)got, head, sizeof(head));
-	else {
+	if (*zfmt != PK_Z_NONE) {
+		n = pk_z_peek(*zfmt, raw, (size_t)got, head, sizeof(head));
+	} else {
 		n = (size_t)got < sizeof(head) ? (size_t)got : sizeof(head);
 		memcpy(head, raw, n);
 	}
