@@ -6,7 +6,10 @@
  * _codecs.encode, bytearray/bytes calls) or a directory (dict, list,
  * tuple, set, the objects that are really sets or dicts: REDUCE of
  * builtins.set, OrderedDict, defaultdict, Counter; numpy arrays; any
- * other object). The rest of fs/ asks this module, never the opcodes.
+ * other object). Forms and layouts are read here and in layout.c from
+ * the nodes' steps (which opcode made or filled a node); edit.c looks at
+ * the steps only to keep a node's batching when it changes it. Nothing
+ * else in fs/ reads opcodes.
  * Python 2 spellings (__builtin__, copy_reg) and numpy 2's numpy._core
  * are the same modules as builtins, copyreg and numpy.core here.
  * Ownership: results point into the doc (slots, nodes) and live as long
