@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "errmap.h"
-#include "opcodes.h"
 
 static int io_fail(pk_err *e, const char *msg)
 {
