@@ -253,29 +253,106 @@ static int step_fail(pk_err *e, const char *msg)
 	return err;
 }
 
+/* Encodes doc (compressed as z says) into the new temporary file fd and
+ * gives it the owner, group and mode of the file it will replace (never
+ * another owner than the original's), then syncs it. 0 or errno. */
+static int fill_temp(int fd, const pk_zinfo *z, pk_doc *doc,
+		     const struct stat *like, pk_err *e)
+{
+	struct stat mine;
+	pk_buf plain = PK_BUF_INIT;
+	int rc;
+
+	if (z->fmt == PK_Z_NONE) {
+		rc = pk_encode_to_fd(doc, fd, e);
+	} else {
+		rc = pk_encode_to_buf(doc, &plain, e);
+		if (rc == PK_OK)
+			rc = pk_z_compress_fd(z, plain.data, plain.len, fd, e);
+	}
+	pk_buf_release(&plain);
+	if (rc != PK_OK)
+		return e->code == PK_E_IO && errno ? errno : pf_errno_of(rc);
+	if (fstat(fd, &mine) < 0)
+		return step_fail(e, "cannot stat temporary file");
+	if (like &&
+	    (like->st_uid != mine.st_uid || like->st_gid != mine.st_gid) &&
+	    fchown(fd, like->st_uid != mine.st_uid ? like->st_uid : (uid_t)-1,
+		   like->st_gid != mine.st_gid ? like->st_gid : (gid_t)-1) < 0)
+		return step_fail(e, "cannot give the new file the owner of "
+				    "the old one");
+	if (fchmod(fd, like ? like->st_mode & 07777 : 0644) < 0 ||
+	    fsync(fd) < 0)
+		return step_fail(e, "cannot sync temporary file");
+	return 0;
+}
+
+/* Puts tmp in path's place. With expect, compare and replace: swap the
+ * two names, then look at what we took the name from; if it is not the
+ * file we read, swap back (theirs returns) and fail with EAGAIN. Without
+ * RENAME_EXCHANGE on this filesystem, the check just before a plain
+ * rename has to do. *drop_tmp: whatever tmp names now is ours to remove
+ * (our new file when it did not go in, or the old file swapped out); it
+ * is not after a plain rename, nor when a swap back failed (then tmp is
+ * theirs). 0 or errno. */
+static int swap_in(int dirfd, const char *tmp, const char *path,
+		   const struct stat *expect, int *drop_tmp, pk_err *e)
+{
+	struct stat old;
+	int rc, err;
+
+	*drop_tmp = 1;
+	if (!expect) {
+		if (renameat(dirfd, tmp, dirfd, path) < 0)
+			return step_fail(e, "cannot rename temporary file");
+		*drop_tmp = 0;
+		return 0;
+	}
+	if ((rc = still_there(dirfd, path, expect, e)))
+		return rc;
+	if (renameat2(dirfd, tmp, dirfd, path, RENAME_EXCHANGE) < 0) {
+		err = errno;
+		if (err != EINVAL && err != ENOSYS && err != EOPNOTSUPP)
+			return step_fail(
+			    e, err == ENOENT ? "the file was removed"
+					     : "cannot rename temporary file");
+		if (renameat(dirfd, tmp, dirfd, path) < 0)
+			return step_fail(e, "cannot rename temporary file");
+		*drop_tmp = 0;
+		return 0;
+	}
+	/* the temporary name now holds the file we replaced (its ctime is
+	 * the exchange's) */
+	if (fstatat(dirfd, tmp, &old, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    same_identity(&old, expect, 0))
+		return 0;
+	/* someone rewrote it: theirs goes back */
+	if (renameat2(dirfd, tmp, dirfd, path, RENAME_EXCHANGE) < 0) {
+		/* cannot happen short of a crash of the folder */
+		*drop_tmp = 0;
+		return step_fail(e, "cannot swap the file back");
+	}
+	pk_err_set(e, PK_E_IO, "the file changed on disk", 0);
+	return EAGAIN;
+}
+
 int pk_pickle_file_replace_at(int dirfd, const char *path,
 			      const struct stat *expect, const pk_zinfo *z,
 			      pk_doc *doc, struct stat *now, pk_err *e)
 {
 	char *dircopy = NULL, *tmp = NULL;
 	int fd = -1, dfd = -1, rc, tmp_is_ours = 0;
-	struct stat st, mine;
-	mode_t mode = 0644;
-	uid_t uid = (uid_t)-1;
-	gid_t gid = (gid_t)-1;
-	pk_buf plain = PK_BUF_INIT;
+	struct stat st;
+	const struct stat *like = NULL;
 
 	pk_err_set(e, PK_OK, NULL, 0);
 	if (expect) {
 		/* changed already: no need to encode anything */
 		if ((rc = still_there(dirfd, path, expect, e)))
 			goto cleanup;
-		st = *expect;
-	}
-	if (expect || fstatat(dirfd, path, &st, 0) == 0) {
-		mode = st.st_mode & 07777;
-		uid = st.st_uid;
-		gid = st.st_gid;
+		like = expect;
+	} else if (fstatat(dirfd, path, &st, 0) == 0) {
+		like = &st;
 	}
 	dircopy = strdup(path);
 	tmp = temp_name(path);
@@ -292,87 +369,10 @@ int pk_pickle_file_replace_at(int dirfd, const char *path,
 		goto cleanup;
 	}
 	tmp_is_ours = 1;
-	if (z->fmt == PK_Z_NONE) {
-		rc = pk_encode_to_fd(doc, fd, e);
-	} else {
-		rc = pk_encode_to_buf(doc, &plain, e);
-		if (rc == PK_OK)
-			rc = pk_z_compress_fd(z, plain.data, plain.len, fd, e);
-	}
-	if (rc != PK_OK) {
-		rc = e->code == PK_E_IO && errno ? errno : pf_errno_of(rc);
+	if ((rc = fill_temp(fd, z, doc, like, e)))
 		goto cleanup;
-	}
-	/* owner, group and mode of the file it replaces; never another
-	 * owner than the original's */
-	if (fstat(fd, &mine) < 0) {
-		rc = step_fail(e, "cannot stat temporary file");
+	if ((rc = swap_in(dirfd, tmp, path, expect, &tmp_is_ours, e)))
 		goto cleanup;
-	}
-	if ((uid != (uid_t)-1 && uid != mine.st_uid) ||
-	    (gid != (gid_t)-1 && gid != mine.st_gid)) {
-		if (fchown(fd, uid != mine.st_uid ? uid : (uid_t)-1,
-			   gid != mine.st_gid ? gid : (gid_t)-1) < 0) {
-			rc = step_fail(e, "cannot give the new file the "
-					  "owner of the old one");
-			goto cleanup;
-		}
-	}
-	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
-		rc = step_fail(e, "cannot sync temporary file");
-		goto cleanup;
-	}
-	if (expect) {
-		/* compare and replace: swap the two names, then look at what
-		 * we took the name from */
-		if ((rc = still_there(dirfd, path, expect, e)))
-			goto cleanup;
-		if (renameat2(dirfd, tmp, dirfd, path, RENAME_EXCHANGE) == 0) {
-			struct stat old;
-			/* the temporary name now holds the file we replaced
-			 * (its ctime is the exchange's) */
-			if (fstatat(dirfd, tmp, &old, AT_SYMLINK_NOFOLLOW) <
-				0 ||
-			    !same_identity(&old, expect, 0)) {
-				/* someone rewrote it: theirs goes back */
-				if (renameat2(dirfd, tmp, dirfd, path,
-					      RENAME_EXCHANGE) < 0) {
-					/* cannot happen short of a crash of
-					 * the folder; theirs stays at tmp */
-					tmp_is_ours = 0;
-					rc = step_fail(
-					    e, "cannot swap the file back");
-					goto cleanup;
-				}
-				pk_err_set(e, PK_E_IO,
-					   "the file changed on disk", 0);
-				rc = EAGAIN;
-				goto cleanup;
-			}
-			/* the old file: ours to remove */
-		} else if (errno == EINVAL || errno == ENOSYS ||
-			   errno == EOPNOTSUPP) {
-			/* no RENAME_EXCHANGE here: checked just above */
-			if (renameat(dirfd, tmp, dirfd, path) < 0) {
-				rc = step_fail(e,
-					       "cannot rename temporary file");
-				goto cleanup;
-			}
-			tmp_is_ours = 0;
-		} else {
-			int err = errno;
-			rc = step_fail(e, err == ENOENT
-					      ? "the file was removed"
-					      : "cannot rename temporary file");
-			goto cleanup;
-		}
-	} else {
-		if (renameat(dirfd, tmp, dirfd, path) < 0) {
-			rc = step_fail(e, "cannot rename temporary file");
-			goto cleanup;
-		}
-		tmp_is_ours = 0;
-	}
 	if (now && fstat(fd, now) < 0) {
 		rc = step_fail(e, "cannot stat the new file");
 		goto cleanup;
@@ -399,7 +399,6 @@ cleanup:
 		unlinkat(dirfd, tmp, 0);
 		errno = saved;
 	}
-	pk_buf_release(&plain);
 	free(dircopy);
 	free(tmp);
 	return rc;
