@@ -148,6 +148,49 @@ static void usage(const char *prog)
 	fuse_lowlevel_help();
 }
 
+/* Reads the command line into o and cl, and the cache limit. -1: go
+ * on; else the exit status to end with (0 after --help / --version, 2
+ * for a bad command line). */
+static int parse_command_line(struct fuse_args *args, struct options *o,
+			      struct fuse_cmdline_opts *cl, const char *prog)
+{
+	uint64_t cache = 512ull << 20;
+
+	if (fuse_opt_parse(args, o, spec, take_source) != 0 ||
+	    fuse_parse_cmdline(args, cl) != 0)
+		return 2;
+	if (cl->show_help) {
+		usage(prog);
+		return 0;
+	}
+	if (cl->show_version) {
+		printf("picklefs %s\nFUSE library version %s\n",
+		       PICKLEFS_VERSION, fuse_pkgversion());
+		fuse_lowlevel_version();
+		return 0;
+	}
+	if (!o->source || !cl->mountpoint) {
+		fprintf(stderr,
+			"usage: %s [options] SOURCE MOUNTPOINT (--help for "
+			"more)\n",
+			prog);
+		return 2;
+	}
+	if (o->cache_size && pf_parse_size(o->cache_size, &cache) != 0) {
+		fprintf(stderr,
+			"picklefs: bad cache_size '%s' (use e.g. 512M)\n",
+			o->cache_size);
+		return 2;
+	}
+	pf_cache_set_limit(cache);
+	if (o->writeback < 0) {
+		fprintf(stderr, "picklefs: bad writeback '%d' (seconds)\n",
+			o->writeback);
+		return 2;
+	}
+	return -1;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -158,46 +201,12 @@ int main(int argc, char *argv[])
 	pf_fs_config cfg;
 	pf_fs *fs = NULL;
 	char msg[1200], fsname[4200];
-	uint64_t cache = 512ull << 20;
-	int rc = 2;
+	int rc;
 
 	memset(&cl, 0, sizeof(cl));
-	if (fuse_opt_parse(&args, &o, spec, take_source) != 0)
+	if ((rc = parse_command_line(&args, &o, &cl, argv[0])) != -1)
 		goto out;
-	if (fuse_parse_cmdline(&args, &cl) != 0)
-		goto out;
-	if (cl.show_help) {
-		usage(argv[0]);
-		rc = 0;
-		goto out;
-	}
-	if (cl.show_version) {
-		printf("picklefs %s\nFUSE library version %s\n",
-		       PICKLEFS_VERSION, fuse_pkgversion());
-		fuse_lowlevel_version();
-		rc = 0;
-		goto out;
-	}
-	if (!o.source || !cl.mountpoint) {
-		fprintf(stderr,
-			"usage: %s [options] SOURCE MOUNTPOINT (--help for "
-			"more)\n",
-			argv[0]);
-		goto out;
-	}
-	if (o.cache_size && pf_parse_size(o.cache_size, &cache) != 0) {
-		fprintf(stderr,
-			"picklefs: bad cache_size '%s' (use e.g. 512M)\n",
-			o.cache_size);
-		goto out;
-	}
-	pf_cache_set_limit(cache);
-
-	if (o.writeback < 0) {
-		fprintf(stderr, "picklefs: bad writeback '%d' (seconds)\n",
-			o.writeback);
-		goto out;
-	}
+	rc = 2;
 	{
 		char src[4096] = "";
 		if (served_by_picklefs(cl.mountpoint, src, sizeof(src))) {
