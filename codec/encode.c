@@ -50,7 +50,7 @@ struct enc {
 	 * renumbering) -> the index they were written under. Values fetched
 	 * only once need no entry: their PUT is written and forgotten. */
 	pk_idmap ids;
-	pk_memo occ;        /* indices in use, when MEMOIZE mixes with PUT */
+	pk_memo occ;	    /* indices in use, when MEMOIZE mixes with PUT */
 	uint32_t next_memo; /* what MEMOIZE assigns next otherwise */
 	struct eframe *st;
 	size_t sp, scap;
@@ -148,7 +148,6 @@ static int emit_get(struct enc *x, int bin, uint32_t idx)
 			  idx);
 }
 
-
 /* ---- memo ------------------------------------------------------------- */
 
 /* Whether renumbering memoizes a value of this kind (as CPython does:
@@ -191,9 +190,8 @@ static int tracked_len(const struct enc *x, pk_val v, size_t len)
 
 static int tracked(const struct enc *x, pk_val v)
 {
-	size_t len = pk_val_is_node(v)
-			     ? 0
-			     : pk_scalar_op_len(pk_val_bytes(v), NULL);
+	size_t len =
+	    pk_val_is_node(v) ? 0 : pk_scalar_op_len(pk_val_bytes(v), NULL);
 	return tracked_len(x, v, len);
 }
 
@@ -271,18 +269,16 @@ static int emit_put(struct enc *x, pk_val v)
 		if ((rc = memoize_index(x, &idx)) ||
 		    (rc = emit1(x, PK_OP_MEMOIZE)))
 			return rc;
-	} else if ((rc = emit_index(x, PK_OP_PUT,
-				    n->put == PK_OP_BINPUT ? PK_OP_BINPUT : 0,
-				    PK_OP_LONG_BINPUT, n->put != PK_OP_PUT,
-				    idx))) {
+	} else if ((rc = emit_index(
+			x, PK_OP_PUT, n->put == PK_OP_BINPUT ? PK_OP_BINPUT : 0,
+			PK_OP_LONG_BINPUT, n->put != PK_OP_PUT, idx))) {
 		return rc;
 	}
 	return note_written(x, v, idx, (n->flags & PK_NODE_SHARED) != 0);
 }
 
 /* A scalar's PUT is the opcode at p, right after its bytes: copy it. */
-static int emit_scalar_put(struct enc *x, pk_val v, const uint8_t *p,
-			   int track)
+static int emit_scalar_put(struct enc *x, pk_val v, const uint8_t *p, int track)
 {
 	uint32_t idx;
 	size_t n;
@@ -377,9 +373,8 @@ static int save(struct enc *x, pk_val v)
 		size_t len = pk_scalar_op_len(b, &payload);
 		int track = tracked_len(x, v, len);
 		if (track && pk_idmap_find(&x->ids, v.bits, &idx))
-			return emit_get(x, x->renumber ? x->bin
-						       : b[len] != PK_OP_PUT,
-					idx);
+			return emit_get(
+			    x, x->renumber ? x->bin : b[len] != PK_OP_PUT, idx);
 		return emit_scalar(x, v, len, payload, track);
 	}
 	if (written_as(x, v, &idx))
@@ -482,7 +477,8 @@ static int run(struct enc *x)
 			f->kid_end = f->kid + s->nkids;
 			f->in_step = 1;
 			if (s->op == PK_OP_INST)
-				f->kid++; /* the class is written by the opcode */
+				f->kid++; /* the class is written by the opcode
+					   */
 		}
 		if (f->kid < f->kid_end) {
 			pk_val kid = n->kids[f->kid++];
@@ -514,7 +510,8 @@ static int run(struct enc *x)
 			uint32_t idx;
 			if (written_as(x, f->v, &idx)) {
 				int getbin = get_is_bin(x, f->v);
-				if ((rc = emit_discard_and_get(x, s, idx, getbin)))
+				if ((rc = emit_discard_and_get(x, s, idx,
+							       getbin)))
 					return rc;
 				x->sp--;
 				continue;
