@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "byteorder.h"
 #include "memo.h"
 #include "tree.h"
 #include "opcodes.h"
@@ -202,16 +203,6 @@ memo_get(struct dec *d, uint64_t idx, const uint8_t *op)
 
 /* ---- argument readers ------------------------------------------------- */
 
-static inline uint64_t rd_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 /* Needs n argument bytes after the opcode byte. */
 #define NEED(n)                                                                \
 	do {                                                                   \
@@ -291,7 +282,7 @@ static int read_counted(struct dec *d, const uint8_t *op, int nbytes,
 	uint64_t n;
 
 	NEED(nbytes);
-	n = rd_le(d->p, nbytes);
+	n = pk_le(d->p, nbytes);
 	if (is_signed && nbytes == 4 && (n & 0x80000000u))
 		return fail(d, PK_E_ARG, "negative byte count", op);
 	d->p += nbytes;
@@ -317,7 +308,7 @@ static pk_val peek_get(struct dec *d, const uint8_t *p)
 	if (*p == PK_OP_BINGET && d->end - p >= 2) {
 		idx = p[1];
 	} else if (*p == PK_OP_LONG_BINGET && d->end - p >= 5) {
-		idx = rd_le(p + 1, 4);
+		idx = pk_le32(p + 1);
 	} else if (*p == PK_OP_GET) {
 		const uint8_t *nl =
 		    memchr(p + 1, '\n', (size_t)(d->end - p - 1));
@@ -565,7 +556,7 @@ static int step(struct dec *d, int *stop)
 	case PK_OP_EXT4: {
 		int nb = *op == PK_OP_EXT1 ? 1 : *op == PK_OP_EXT2 ? 2 : 4;
 		NEED(nb);
-		n = rd_le(d->p, nb);
+		n = pk_le(d->p, nb);
 		d->p += nb;
 		if (n == 0 || (nb == 4 && (n & 0x80000000u)))
 			return fail(d, PK_E_ARG, "EXT specifies code <= 0", op);
@@ -778,7 +769,7 @@ static int step(struct dec *d, int *stop)
 		return memo_put(d, idx, *op, op);
 	case PK_OP_LONG_BINPUT:
 		NEED(4);
-		idx = rd_le(d->p, 4);
+		idx = pk_le32(d->p);
 		d->p += 4;
 		return memo_put(d, idx, *op, op);
 	case PK_OP_PUT:
@@ -796,7 +787,7 @@ static int step(struct dec *d, int *stop)
 		return memo_get(d, idx, op);
 	case PK_OP_LONG_BINGET:
 		NEED(4);
-		idx = rd_le(d->p, 4);
+		idx = pk_le32(d->p);
 		d->p += 4;
 		return memo_get(d, idx, op);
 	case PK_OP_GET:
@@ -821,7 +812,7 @@ static int step(struct dec *d, int *stop)
 		return 0;
 	case PK_OP_FRAME:
 		NEED(8);
-		n = rd_le(d->p, 8);
+		n = pk_le64(d->p);
 		d->p += 8;
 		if ((uint64_t)(d->end - d->p) < n)
 			return fail(d, PK_E_TRUNCATED,
@@ -959,7 +950,7 @@ put:
 	prev = op;
 	NEXT();
 get:
-	idx = *p == PK_OP_BINGET ? p[1] : (size_t)rd_le(p + 1, 4);
+	idx = *p == PK_OP_BINGET ? p[1] : (size_t)pk_le32(p + 1);
 	/* a first fetch marks the value shared: step() */
 	if (idx >= mcap || !(memo[idx].val & PK_MEMO_USER_BIT))
 		goto out;
@@ -1015,7 +1006,7 @@ fill:
 	prev = op;
 	NEXT();
 frame:
-	n = (size_t)rd_le(p + 1, 8);
+	n = (size_t)pk_le64(p + 1);
 	if ((size_t)(d->end - p) - 9 < n)
 		goto out;
 	d->doc->framed = 1;

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "opcodes.h"
 #include "text.h"
 
@@ -294,15 +295,6 @@ static int put_i64(pk_buf *b, int64_t v)
 	return pk_buf_add(b, t, n);
 }
 
-static uint64_t le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* ---- the disassembler state ------------------------------------------- */
 
 /* One opcode's argument, located and (for numbers) parsed by read_arg. */
@@ -363,7 +355,7 @@ static int read_counted(struct dis *d, size_t at, uint64_t pos, int width,
 	if (d->len - at < (size_t)width)
 		return pk_err_set(d->e, PK_E_TRUNCATED,
 				  "argument length cut short", pos);
-	n = le(d->data + at, width);
+	n = pk_le(d->data + at, width);
 	if (sign && (n & 0x80000000u))
 		return pk_err_set(d->e, PK_E_ARG, "negative argument length",
 				  pos);
@@ -426,7 +418,8 @@ static int parse_int(struct dis *d, const uint8_t *s, size_t n, uint64_t pos,
 				  pos);
 	}
 	if (d->tmp.len <= 8) {
-		uint64_t v = d->tmp.len ? le(d->tmp.data, (int)d->tmp.len) : 0;
+		uint64_t v =
+		    d->tmp.len ? pk_le(d->tmp.data, (int)d->tmp.len) : 0;
 
 		/* sign-extend the shortest two's complement form */
 		if (d->tmp.len && d->tmp.len < 8 &&
@@ -472,14 +465,9 @@ static int read_arg(struct dis *d, const struct pk_opcode_info *info, size_t at,
 			return pk_err_set(d->e, PK_E_TRUNCATED,
 					  "argument cut short", pos);
 		if (info->arg == PK_ARG_F8) {
-			/* big-endian IEEE double, struct '>d' */
-			uint64_t v = 0;
-
-			for (int i = 0; i < 8; i++)
-				v = v << 8 | d->data[at + (size_t)i];
-			memcpy(&a->d, &v, sizeof(v));
+			a->d = pk_be_double(d->data + at);
 		} else {
-			a->u = le(d->data + at, w);
+			a->u = pk_le(d->data + at, w);
 			a->i = info->arg == PK_ARG_I4 ? (int32_t)(uint32_t)a->u
 						      : (int64_t)a->u;
 		}

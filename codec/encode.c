@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "memo.h"
 #include "opcodes.h"
 #include "tree.h"
@@ -91,11 +92,8 @@ static int commit_frame(struct enc *x)
 		return 0;
 	if (x->fbuf.len >= FRAME_MIN) {
 		uint8_t h[9];
-		uint64_t n = x->fbuf.len;
-		int i;
 		h[0] = PK_OP_FRAME;
-		for (i = 0; i < 8; i++)
-			h[1 + i] = (uint8_t)(n >> (8 * i));
+		pk_put_le64(h + 1, x->fbuf.len);
 		if (pk_buf_add(&x->obuf, h, 9) < 0)
 			return oom(x);
 	}
@@ -135,10 +133,7 @@ static int emit_index(struct enc *x, uint8_t textop, uint8_t op1, uint8_t op4,
 		return emit(x, b, 2);
 	}
 	b[0] = op4;
-	b[1] = (uint8_t)idx;
-	b[2] = (uint8_t)(idx >> 8);
-	b[3] = (uint8_t)(idx >> 16);
-	b[4] = (uint8_t)(idx >> 24);
+	pk_put_le32(b + 1, idx);
 	return emit(x, b, 5);
 }
 
@@ -297,8 +292,7 @@ static int emit_scalar_put(struct enc *x, pk_val v, const uint8_t *p, int track)
 		n = 2;
 		break;
 	case PK_OP_LONG_BINPUT:
-		idx = (uint32_t)p[1] | (uint32_t)p[2] << 8 |
-		      (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
+		idx = pk_le32(p + 1);
 		n = 5;
 		break;
 	case PK_OP_PUT:
