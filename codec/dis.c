@@ -446,38 +446,40 @@ static int read_arg(struct dis *d, const struct pk_opcode_info *info, size_t at,
 	size_t left = d->len - at;
 	int rc;
 
-	switch (info->arg) {
-	case PK_ARG_NONE:
+	switch (info->form) {
+	case PK_FORM_NONE:
 		*next = at;
 		return PK_OK;
-	case PK_ARG_U1:
-	case PK_ARG_U2:
-	case PK_ARG_U4:
-	case PK_ARG_U8:
-	case PK_ARG_I4:
-	case PK_ARG_F8: {
-		static const uint8_t width[] = {
-		    [PK_ARG_U1] = 1, [PK_ARG_U2] = 2, [PK_ARG_U4] = 4,
-		    [PK_ARG_U8] = 8, [PK_ARG_I4] = 4, [PK_ARG_F8] = 8};
-		int w = width[info->arg];
-
-		if (left < (size_t)w)
+	case PK_FORM_FIXED:
+		if (left < info->width)
 			return pk_err_set(d->e, PK_E_TRUNCATED,
 					  "argument cut short", pos);
 		if (info->arg == PK_ARG_F8) {
 			a->d = pk_be_double(d->data + at);
 		} else {
-			a->u = pk_le(d->data + at, w);
+			a->u = pk_le(d->data + at, info->width);
 			a->i = info->arg == PK_ARG_I4 ? (int32_t)(uint32_t)a->u
 						      : (int64_t)a->u;
 		}
-		*next = at + (size_t)w;
+		*next = at + info->width;
 		return PK_OK;
-	}
-	case PK_ARG_DECIMALNL_SHORT:
+	case PK_FORM_COUNTED:
+		return read_counted(d, at, pos, info->width, info->neg_count, a,
+				    next);
+	case PK_FORM_LINE2:
 		rc = read_line(d, at, pos, &a->p, &a->n, next);
 		if (rc)
 			return rc;
+		return read_line(d, *next, pos, &a->p2, &a->n2, next);
+	case PK_FORM_LINE:
+		rc = read_line(d, at, pos, &a->p, &a->n, next);
+		if (rc)
+			return rc;
+		break;
+	}
+	/* a line: the numbers in it are parsed here */
+	switch (info->arg) {
+	case PK_ARG_DECIMALNL_SHORT:
 		/* read_decimalnl_short's hack: protocol 0 bools */
 		if (a->n == 2 && a->p[0] == '0' && (a->p[1] | 1) == '1') {
 			a->boolv = a->p[1] == '0' ? 1 : 2;
@@ -488,18 +490,12 @@ static int read_arg(struct dis *d, const struct pk_opcode_info *info, size_t at,
 		}
 		return parse_int(d, a->p, a->n, pos, a);
 	case PK_ARG_DECIMALNL_LONG:
-		rc = read_line(d, at, pos, &a->p, &a->n, next);
-		if (rc)
-			return rc;
 		return parse_int(
 		    d, a->p, a->n && a->p[a->n - 1] == 'L' ? a->n - 1 : a->n,
 		    pos, a);
 	case PK_ARG_FLOATNL: {
 		pk_err pe;
 
-		rc = read_line(d, at, pos, &a->p, &a->n, next);
-		if (rc)
-			return rc;
 		if (pk_float_parse((const char *)a->p, a->n, &a->d, &pe)) {
 			if (pe.code == PK_E_NOMEM)
 				return nomem(d, pos);
@@ -508,32 +504,8 @@ static int read_arg(struct dis *d, const struct pk_opcode_info *info, size_t at,
 		}
 		return PK_OK;
 	}
-	case PK_ARG_STRINGNL:
-	case PK_ARG_STRINGNL_NOESCAPE:
-	case PK_ARG_UNICODESTRINGNL:
-		return read_line(d, at, pos, &a->p, &a->n, next);
-	case PK_ARG_STRINGNL_NOESCAPE_PAIR:
-		rc = read_line(d, at, pos, &a->p, &a->n, next);
-		if (rc)
-			return rc;
-		return read_line(d, *next, pos, &a->p2, &a->n2, next);
-	case PK_ARG_STRING1:
-	case PK_ARG_BYTES1:
-	case PK_ARG_UNICODE1:
-	case PK_ARG_LONG1:
-		return read_counted(d, at, pos, 1, false, a, next);
-	case PK_ARG_STRING4:
-	case PK_ARG_LONG4:
-		return read_counted(d, at, pos, 4, true, a, next);
-	case PK_ARG_BYTES4:
-	case PK_ARG_UNICODE4:
-		return read_counted(d, at, pos, 4, false, a, next);
-	case PK_ARG_BYTES8:
-	case PK_ARG_BYTEARRAY8:
-	case PK_ARG_UNICODE8:
-		return read_counted(d, at, pos, 8, false, a, next);
 	}
-	return pk_err_set(d->e, PK_E_ARG, "unknown argument kind", pos);
+	return PK_OK;
 }
 
 /*

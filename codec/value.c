@@ -20,61 +20,25 @@ static size_t line_len(const uint8_t *p)
 
 size_t pk_scalar_op_len(const uint8_t *op, uint64_t *payload)
 {
+	const struct pk_opcode_info *info = &pk_opcodes[*op];
 	uint64_t n = 0;
-	size_t head = 1, len;
+	size_t len = 1;
 
-	switch (*op) {
-	case PK_OP_NONE:
-	case PK_OP_NEWTRUE:
-	case PK_OP_NEWFALSE:
-	case PK_OP_NEXT_BUFFER:
-		len = 1;
+	switch (info->form) {
+	case PK_FORM_NONE:
 		break;
-	case PK_OP_BININT1:
-	case PK_OP_EXT1:
-		len = 2;
+	case PK_FORM_FIXED:
+		len += info->width;
 		break;
-	case PK_OP_BININT2:
-	case PK_OP_EXT2:
-		len = 3;
+	case PK_FORM_COUNTED:
+		n = pk_le(op + 1, info->width);
+		len += info->width + (size_t)n;
 		break;
-	case PK_OP_BININT:
-	case PK_OP_EXT4:
-		len = 5;
-		break;
-	case PK_OP_BINFLOAT:
-		len = 9;
-		break;
-	case PK_OP_LONG1:
-	case PK_OP_SHORT_BINUNICODE:
-	case PK_OP_SHORT_BINBYTES:
-	case PK_OP_SHORT_BINSTRING:
-		head = 2;
-		n = op[1];
-		len = head + (size_t)n;
-		break;
-	case PK_OP_LONG4:
-	case PK_OP_BINUNICODE:
-	case PK_OP_BINBYTES:
-	case PK_OP_BINSTRING:
-		head = 5;
-		n = pk_le32(op + 1);
-		len = head + (size_t)n;
-		break;
-	case PK_OP_BINUNICODE8:
-	case PK_OP_BINBYTES8:
-	case PK_OP_BYTEARRAY8:
-		head = 9;
-		n = pk_le64(op + 1);
-		len = head + (size_t)n;
-		break;
-	case PK_OP_GLOBAL:
-	case PK_OP_INST:
-		len = 1 + line_len(op + 1) + 1;
+	case PK_FORM_LINE2:
 		len += line_len(op + len) + 1;
-		break;
-	default: /* one-line text forms: INT LONG FLOAT STRING UNICODE PERSID */
-		len = 1 + line_len(op + 1) + 1;
+		/* fall through */
+	case PK_FORM_LINE:
+		len += line_len(op + len) + 1;
 		break;
 	}
 	if (payload)
@@ -255,8 +219,7 @@ int pk_val_int64(pk_val v, int64_t *out)
 		return PK_OK;
 	case PK_OP_LONG1:
 	case PK_OP_LONG4: {
-		size_t head = *op == PK_OP_LONG1 ? 2 : 5;
-		n = *op == PK_OP_LONG1 ? op[1] : pk_le32(op + 1);
+		size_t head = pk_scalar_op_len(op, &n) - (size_t)n;
 		if (n > 8)
 			return PK_E_UNSUPPORTED;
 		if (n == 0) {
@@ -365,11 +328,13 @@ int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e)
 		rc = pk_buf_addf(out, "%lld", (long long)i64);
 		break;
 	case PK_OP_LONG1:
-		rc = pk_int_le_to_decimal(op + 2, op[1], out);
+	case PK_OP_LONG4: {
+		uint64_t digits;
+		size_t len = pk_scalar_op_len(op, &digits);
+		rc = pk_int_le_to_decimal(op + len - digits, (size_t)digits,
+					  out);
 		break;
-	case PK_OP_LONG4:
-		rc = pk_int_le_to_decimal(op + 5, (size_t)pk_le32(op + 1), out);
-		break;
+	}
 	case PK_OP_FLOAT:
 	case PK_OP_BINFLOAT:
 		if ((rc = pk_val_float(v, &f)) == PK_OK)
@@ -385,9 +350,7 @@ int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e)
 	case PK_OP_EXT4:
 		rc = pk_buf_addf(
 		    out, "%llu",
-		    (unsigned long long)pk_le(op + 1, *op == PK_OP_EXT1	  ? 1
-						      : *op == PK_OP_EXT2 ? 2
-									  : 4));
+		    (unsigned long long)pk_le(op + 1, pk_opcodes[*op].width));
 		break;
 	case PK_OP_PERSID:
 		rc = pk_buf_add(out, op + 1, line_len(op + 1));
