@@ -106,34 +106,6 @@ int pk_val_kind(pk_val v)
 	return kinds[*b];
 }
 
-const char *pk_kind_name(int kind)
-{
-	static const char *const names[] = {
-	    [PK_NONE] = "none",
-	    [PK_BOOL] = "bool",
-	    [PK_INT] = "int",
-	    [PK_FLOAT] = "float",
-	    [PK_STR] = "str",
-	    [PK_STRING] = "str",
-	    [PK_BYTES] = "bytes",
-	    [PK_BYTEARRAY] = "bytearray",
-	    [PK_GLOBAL] = "global",
-	    [PK_EXT] = "ext",
-	    [PK_PERSID] = "persid",
-	    [PK_BUFFER] = "buffer",
-	    [PK_LIST] = "list",
-	    [PK_TUPLE] = "tuple",
-	    [PK_DICT] = "dict",
-	    [PK_SET] = "set",
-	    [PK_FROZENSET] = "frozenset",
-	    [PK_OBJECT] = "object",
-	};
-
-	if (kind <= 0 || kind > PK_OBJECT || !names[kind])
-		return "unknown";
-	return names[kind];
-}
-
 int pk_val_payload(pk_val v, const uint8_t **data, uint64_t *len)
 {
 	uint64_t n;
