@@ -50,13 +50,9 @@ static int fail(struct dec *d, int code, const char *msg, const uint8_t *at)
 __attribute__((cold, noinline)) static int grow_stack(struct dec *d,
 						      const uint8_t *op)
 {
-	size_t ncap = d->scap ? d->scap * 2 : 64;
-	pk_val *ns = realloc(d->stack, ncap * sizeof(*ns));
-
-	if (!ns)
+	if (pk_vec_grow((void **)&d->stack, &d->scap, d->scap + 1,
+			sizeof(*d->stack)))
 		return fail(d, PK_E_NOMEM, "out of memory", op);
-	d->stack = ns;
-	d->scap = ncap;
 	return 0;
 }
 
@@ -76,14 +72,10 @@ static inline size_t fence(const struct dec *d)
 
 static int push_mark(struct dec *d, const uint8_t *op)
 {
-	if (d->nmarks == d->mcap) {
-		size_t ncap = d->mcap ? d->mcap * 2 : 32;
-		size_t *nm = realloc(d->marks, ncap * sizeof(*nm));
-		if (!nm)
-			return fail(d, PK_E_NOMEM, "out of memory", op);
-		d->marks = nm;
-		d->mcap = ncap;
-	}
+	if (d->nmarks == d->mcap &&
+	    pk_vec_grow((void **)&d->marks, &d->mcap, d->nmarks + 1,
+			sizeof(*d->marks)))
+		return fail(d, PK_E_NOMEM, "out of memory", op);
 	d->marks[d->nmarks++] = d->sp;
 	return 0;
 }

@@ -101,18 +101,8 @@ struct u64vec {
 
 static int vec_push(struct u64vec *s, uint64_t x)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		uint64_t *v;
-
-		if (cap > SIZE_MAX / sizeof(*v))
-			return -1;
-		v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return -1;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (pk_vec_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)))
+		return -1;
 	s->v[s->n++] = x;
 	return 0;
 }

@@ -337,14 +337,8 @@ static int emit_scalar(struct enc *x, pk_val v, size_t len, uint64_t payload,
 
 static int push_frame(struct enc *x, pk_val v)
 {
-	if (x->sp == x->scap) {
-		size_t ncap = x->scap ? x->scap * 2 : 64;
-		struct eframe *ns = realloc(x->st, ncap * sizeof(*ns));
-		if (!ns)
-			return oom(x);
-		x->st = ns;
-		x->scap = ncap;
-	}
+	if (pk_vec_grow((void **)&x->st, &x->scap, x->sp + 1, sizeof(*x->st)))
+		return oom(x);
 	memset(&x->st[x->sp], 0, sizeof(x->st[0]));
 	x->st[x->sp].v = v;
 	x->sp++;
