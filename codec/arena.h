@@ -75,7 +75,6 @@ static inline void *pk_arena_alloc(pk_arena *a, size_t n)
  * of its own is grown with mremap and p may become invalid: only the
  * decoder, which holds no pointer into its tree's arrays, grows then. */
 void *pk_arena_grow(pk_arena *a, void *p, size_t old, size_t n);
-void *pk_arena_calloc(pk_arena *a, size_t n);
 size_t pk_arena_used(const pk_arena *a);
 
 #endif

@@ -53,13 +53,6 @@ int pk_doc_protocol(const pk_doc *doc)
 	return doc->op_proto >= 1 ? 1 : 0;
 }
 
-uint8_t pk_val_op(pk_val v)
-{
-	if (pk_val_is_node(v))
-		return pk_node_steps(pk_val_node(v))[0].op;
-	return *pk_val_bytes(v);
-}
-
 int pk_val_kind(pk_val v)
 {
 	static const uint8_t kinds[256] = {

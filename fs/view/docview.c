@@ -268,11 +268,6 @@ size_t pf_docview_bytes(const pf_docview *dv)
 	       dv->caprecs * sizeof(*dv->recs) + dv->bytes;
 }
 
-const pk_doc *pf_docview_doc(const pf_docview *dv)
-{
-	return dv->doc;
-}
-
 pf_ref pf_docview_root(const pf_docview *dv)
 {
 	return dv->root;
