@@ -7,7 +7,10 @@
  * Ownership: the arena owns all memory it hands out; pk_arena_free
  * releases it all. Nothing is freed individually (a grown array leaves
  * its old copy behind until the arena goes; growth doubles, so the waste
- * is bounded by the live size).
+ * is bounded by the live size). This is why the tree's arrays grow here
+ * and not with pk_vec_grow (buf.h): outside a decoder's burst a block
+ * never moves (pk_arena_grow), so pointers into the tree stay valid, and
+ * there is nothing to free one by one.
  * Invariants: returned pointers are 8-byte aligned; a request larger
  * than a chunk gets a chunk of its own; pk_arena_used counts bytes
  * mapped for the arena, for the mount's cache accounting.

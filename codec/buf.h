@@ -1,13 +1,16 @@
 /*
- * buf.h - a growable byte buffer (after git's strbuf).
+ * buf.h - a growable byte buffer (after git's strbuf), and growable
+ * arrays.
  *
- * What: the codec's one way to build output of unknown length: encoder
- * output, text forms, error messages.
+ * What: pk_buf is the codec's one way to build output of unknown length:
+ * encoder output, text forms, error messages. pk_vec_grow is the one way
+ * codec/ and fs/ grow an array of anything else (stacks, rows, lists).
  * Ownership: a pk_buf owns `data`; pk_buf_release frees it and leaves an
- * empty, reusable buffer; pk_buf_detach hands `data` to the caller.
+ * empty, reusable buffer; pk_buf_detach hands `data` to the caller. An
+ * array grown by pk_vec_grow belongs to the caller, who frees it.
  * Invariants: data is NULL or holds cap bytes; len <= cap; when data is
  * not NULL, data[len] == '\0' (so text can be used as a C string), which
- * is why cap is always at least len + 1.
+ * is why cap is always at least len + 1. On failure (-1) nothing changes.
  */
 #ifndef PK_BUF_H
 #define PK_BUF_H
