@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "byteorder.h"
+
 /*
  * Buffer sizes of the fd paths. They bound the memory of a streaming
  * decompression (plus zlib's ~45 KB or libbz2's ~3.6 MB of state), so a
@@ -245,20 +247,6 @@ static int zout_write(struct zout *o, const uint8_t *p, size_t n, uint64_t off,
 
 /* ---- gzip decompression ----------------------------------------------- */
 
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
 /* Skips a NUL-terminated header field, keeping up to cap-1 bytes of it
  * in keep (when not NULL). */
 static int gz_skip_string(struct zin *r, char *keep, size_t cap, pk_err *e)
@@ -307,21 +295,22 @@ static int gz_read_header(struct zin *r, pk_zinfo *info, int first, pk_err *e)
 	/* Reserved flag bits are ignored, as Python's gzip module does. */
 	flags = h[3];
 	if (first) {
-		info->mtime = get_le32(h + 4);
+		info->mtime = pk_le32(h + 4);
 		info->xfl = h[8];
 		info->os = h[9];
 		info->level = h[8] == 2 ? 9 : h[8] == 4 ? 1 : 6;
 	}
 	if (flags & GZ_FEXTRA) {
-		xlen = 0;
+		uint8_t xb[2];
 		for (i = 0; i < 2; i++) {
 			rc = zin_byte(r, &c, e);
 			if (rc)
 				return rc;
 			if (c < 0)
 				goto truncated;
-			xlen |= (unsigned)c << (8 * i);
+			xb[i] = (uint8_t)c;
 		}
+		xlen = pk_le16(xb);
 		while (xlen--) {
 			rc = zin_byte(r, &c, e);
 			if (rc)
@@ -467,12 +456,12 @@ static int gz_decompress(struct zin *r, struct zout *o, pk_zinfo *info,
 			goto cleanup;
 		}
 		memcpy(t, r->p + r->pos, sizeof(t));
-		if (get_le32(t) != crc) {
+		if (pk_le32(t) != crc) {
 			rc = pk_err_set(e, PK_E_COMPRESS, "gzip CRC mismatch",
 					zin_off(r));
 			goto cleanup;
 		}
-		if (get_le32(t + 4) != size) {
+		if (pk_le32(t + 4) != size) {
 			rc = pk_err_set(e, PK_E_COMPRESS,
 					"gzip length mismatch", zin_off(r) + 4);
 			goto cleanup;
@@ -730,7 +719,7 @@ static int gz_compress(const pk_zinfo *info, const uint8_t *data, size_t n,
 	h[1] = 0x8b;
 	h[2] = 8;
 	h[3] = info->has_name ? GZ_FNAME : 0;
-	put_le32(h + 4, info->mtime);
+	pk_put_le32(h + 4, info->mtime);
 	h[8] = info->xfl;
 	h[9] = info->os;
 	rc = zout_write(o, h, sizeof(h), 0, e);
@@ -779,8 +768,8 @@ static int gz_compress(const pk_zinfo *info, const uint8_t *data, size_t n,
 			goto cleanup;
 		}
 	} while (zr != Z_STREAM_END);
-	put_le32(t, crc);
-	put_le32(t + 4, (uint32_t)n);
+	pk_put_le32(t, crc);
+	pk_put_le32(t + 4, (uint32_t)n);
 	rc = zout_write(o, t, sizeof(t), n, e);
 cleanup:
 	if (inited)

@@ -245,13 +245,6 @@ int pk_encode_to_fd(pk_doc *doc, int fd, pk_err *e);
 
 /* --- reading values ---------------------------------------------------- */
 
-/* The opcode that created the value (scalar: its opcode; node: the op
- * of its first step). */
-uint8_t pk_val_op(pk_val v);
-
-/* Name of a kind as the xattr user.pickle.type shows it. */
-const char *pk_kind_name(int kind);
-
 /* str / bytes / bytearray / Python 2 binary str: the payload bytes,
  * pointing into the input (zero-copy). 0 on success; PK_E_UNSUPPORTED for
  * text-form opcodes (UNICODE, STRING) whose payload must be decoded:

@@ -4,19 +4,10 @@
 #include <string.h>
 
 #include "arena.h"
+#include "byteorder.h"
 #include "opcodes.h"
 #include "text.h"
 #include "tree.h"
-
-static inline uint64_t rd_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 static size_t line_len(const uint8_t *p)
 {
@@ -29,61 +20,25 @@ static size_t line_len(const uint8_t *p)
 
 size_t pk_scalar_op_len(const uint8_t *op, uint64_t *payload)
 {
+	const struct pk_opcode_info *info = &pk_opcodes[*op];
 	uint64_t n = 0;
-	size_t head = 1, len;
+	size_t len = 1;
 
-	switch (*op) {
-	case PK_OP_NONE:
-	case PK_OP_NEWTRUE:
-	case PK_OP_NEWFALSE:
-	case PK_OP_NEXT_BUFFER:
-		len = 1;
+	switch (info->form) {
+	case PK_FORM_NONE:
 		break;
-	case PK_OP_BININT1:
-	case PK_OP_EXT1:
-		len = 2;
+	case PK_FORM_FIXED:
+		len += info->width;
 		break;
-	case PK_OP_BININT2:
-	case PK_OP_EXT2:
-		len = 3;
+	case PK_FORM_COUNTED:
+		n = pk_le(op + 1, info->width);
+		len += info->width + (size_t)n;
 		break;
-	case PK_OP_BININT:
-	case PK_OP_EXT4:
-		len = 5;
-		break;
-	case PK_OP_BINFLOAT:
-		len = 9;
-		break;
-	case PK_OP_LONG1:
-	case PK_OP_SHORT_BINUNICODE:
-	case PK_OP_SHORT_BINBYTES:
-	case PK_OP_SHORT_BINSTRING:
-		head = 2;
-		n = op[1];
-		len = head + (size_t)n;
-		break;
-	case PK_OP_LONG4:
-	case PK_OP_BINUNICODE:
-	case PK_OP_BINBYTES:
-	case PK_OP_BINSTRING:
-		head = 5;
-		n = rd_le(op + 1, 4);
-		len = head + (size_t)n;
-		break;
-	case PK_OP_BINUNICODE8:
-	case PK_OP_BINBYTES8:
-	case PK_OP_BYTEARRAY8:
-		head = 9;
-		n = rd_le(op + 1, 8);
-		len = head + (size_t)n;
-		break;
-	case PK_OP_GLOBAL:
-	case PK_OP_INST:
-		len = 1 + line_len(op + 1) + 1;
+	case PK_FORM_LINE2:
 		len += line_len(op + len) + 1;
-		break;
-	default: /* one-line text forms: INT LONG FLOAT STRING UNICODE PERSID */
-		len = 1 + line_len(op + 1) + 1;
+		/* fall through */
+	case PK_FORM_LINE:
+		len += line_len(op + len) + 1;
 		break;
 	}
 	if (payload)
@@ -96,13 +51,6 @@ int pk_doc_protocol(const pk_doc *doc)
 	if (doc->proto >= 0)
 		return doc->proto;
 	return doc->op_proto >= 1 ? 1 : 0;
-}
-
-uint8_t pk_val_op(pk_val v)
-{
-	if (pk_val_is_node(v))
-		return pk_node_steps(pk_val_node(v))[0].op;
-	return *pk_val_bytes(v);
 }
 
 int pk_val_kind(pk_val v)
@@ -151,34 +99,6 @@ int pk_val_kind(pk_val v)
 	return kinds[*b];
 }
 
-const char *pk_kind_name(int kind)
-{
-	static const char *const names[] = {
-	    [PK_NONE] = "none",
-	    [PK_BOOL] = "bool",
-	    [PK_INT] = "int",
-	    [PK_FLOAT] = "float",
-	    [PK_STR] = "str",
-	    [PK_STRING] = "str",
-	    [PK_BYTES] = "bytes",
-	    [PK_BYTEARRAY] = "bytearray",
-	    [PK_GLOBAL] = "global",
-	    [PK_EXT] = "ext",
-	    [PK_PERSID] = "persid",
-	    [PK_BUFFER] = "buffer",
-	    [PK_LIST] = "list",
-	    [PK_TUPLE] = "tuple",
-	    [PK_DICT] = "dict",
-	    [PK_SET] = "set",
-	    [PK_FROZENSET] = "frozenset",
-	    [PK_OBJECT] = "object",
-	};
-
-	if (kind <= 0 || kind > PK_OBJECT || !names[kind])
-		return "unknown";
-	return names[kind];
-}
-
 int pk_val_payload(pk_val v, const uint8_t **data, uint64_t *len)
 {
 	uint64_t n;
@@ -222,18 +142,6 @@ static int format_decimal_text(const uint8_t *s, size_t n, pk_buf *out)
 	return pk_buf_add(out, s + i, n - i) < 0 ? PK_E_NOMEM : PK_OK;
 }
 
-static double rd_be_double(const uint8_t *p)
-{
-	uint64_t bits = 0;
-	double d;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		bits = (bits << 8) | p[i];
-	memcpy(&d, &bits, sizeof(d));
-	return d;
-}
-
 int pk_val_float(pk_val v, double *out)
 {
 	const uint8_t *op;
@@ -242,7 +150,7 @@ int pk_val_float(pk_val v, double *out)
 		return PK_E_UNSUPPORTED;
 	op = pk_val_bytes(v);
 	if (*op == PK_OP_BINFLOAT) {
-		*out = rd_be_double(op + 1);
+		*out = pk_be_double(op + 1);
 		return PK_OK;
 	}
 	return pk_float_parse((const char *)op + 1, line_len(op + 1), out,
@@ -263,10 +171,10 @@ int pk_val_int64(pk_val v, int64_t *out)
 		*out = op[1];
 		return PK_OK;
 	case PK_OP_BININT2:
-		*out = (int64_t)rd_le(op + 1, 2);
+		*out = (int64_t)pk_le16(op + 1);
 		return PK_OK;
 	case PK_OP_BININT:
-		*out = (int32_t)(uint32_t)rd_le(op + 1, 4);
+		*out = (int32_t)(uint32_t)pk_le32(op + 1);
 		return PK_OK;
 	case PK_OP_NEWTRUE:
 		*out = 1;
@@ -276,8 +184,7 @@ int pk_val_int64(pk_val v, int64_t *out)
 		return PK_OK;
 	case PK_OP_LONG1:
 	case PK_OP_LONG4: {
-		size_t head = *op == PK_OP_LONG1 ? 2 : 5;
-		n = *op == PK_OP_LONG1 ? op[1] : rd_le(op + 1, 4);
+		size_t head = pk_scalar_op_len(op, &n) - (size_t)n;
 		if (n > 8)
 			return PK_E_UNSUPPORTED;
 		if (n == 0) {
@@ -285,7 +192,7 @@ int pk_val_int64(pk_val v, int64_t *out)
 			return PK_OK;
 		}
 		{
-			uint64_t u = rd_le(op + head, (int)n);
+			uint64_t u = pk_le(op + head, (int)n);
 			if (n < 8 && (op[head + n - 1] & 0x80))
 				u |= ~0ull << (8 * n);
 			*out = (int64_t)u;
@@ -386,12 +293,13 @@ int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e)
 		rc = pk_buf_addf(out, "%lld", (long long)i64);
 		break;
 	case PK_OP_LONG1:
-		rc = pk_int_le_to_decimal(op + 2, op[1], out);
+	case PK_OP_LONG4: {
+		uint64_t digits;
+		size_t len = pk_scalar_op_len(op, &digits);
+		rc = pk_int_le_to_decimal(op + len - digits, (size_t)digits,
+					  out);
 		break;
-	case PK_OP_LONG4:
-		rc =
-		    pk_int_le_to_decimal(op + 5, (size_t)rd_le(op + 1, 4), out);
-		break;
+	}
 	case PK_OP_FLOAT:
 	case PK_OP_BINFLOAT:
 		if ((rc = pk_val_float(v, &f)) == PK_OK)
@@ -407,9 +315,7 @@ int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e)
 	case PK_OP_EXT4:
 		rc = pk_buf_addf(
 		    out, "%llu",
-		    (unsigned long long)rd_le(op + 1, *op == PK_OP_EXT1	  ? 1
-						      : *op == PK_OP_EXT2 ? 2
-									  : 4));
+		    (unsigned long long)pk_le(op + 1, pk_opcodes[*op].width));
 		break;
 	case PK_OP_PERSID:
 		rc = pk_buf_add(out, op + 1, line_len(op + 1));
@@ -432,14 +338,6 @@ int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e)
 
 /* ---- editing ----------------------------------------------------------- */
 
-static void wr_le(uint8_t *p, uint64_t v, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* The opcode CPython's pickler writes for an int at protocol `proto`. */
 static int encode_int(const uint8_t *text, size_t len, int proto, pk_buf *op,
 		      pk_err *e)
@@ -456,12 +354,12 @@ static int encode_int(const uint8_t *text, size_t len, int proto, pk_buf *op,
 		}
 		if (v >= 0 && v <= 0xffff) {
 			b[0] = PK_OP_BININT2;
-			wr_le(b + 1, (uint64_t)v, 2);
+			pk_put_le16(b + 1, (uint16_t)v);
 			return pk_buf_add(op, b, 3);
 		}
 		if (v >= INT32_MIN && v <= INT32_MAX) {
 			b[0] = PK_OP_BININT;
-			wr_le(b + 1, (uint64_t)v, 4);
+			pk_put_le32(b + 1, (uint32_t)v);
 			return pk_buf_add(op, b, 5);
 		}
 	}
@@ -477,7 +375,7 @@ static int encode_int(const uint8_t *text, size_t len, int proto, pk_buf *op,
 				rc = pk_buf_add(op, b, 2);
 			} else {
 				b[0] = PK_OP_LONG4;
-				wr_le(b + 1, le.len, 4);
+				pk_put_le32(b + 1, (uint32_t)le.len);
 				rc = pk_buf_add(op, b, 5);
 			}
 			if (rc == 0)
@@ -519,11 +417,11 @@ static int encode_counted(pk_buf *op, uint8_t op1, uint8_t op4, uint8_t op8,
 		rc = pk_buf_add(op, b, 2);
 	} else if (op4 && len <= 0xffffffffu) {
 		b[0] = op4;
-		wr_le(b + 1, len, 4);
+		pk_put_le32(b + 1, (uint32_t)len);
 		rc = pk_buf_add(op, b, 5);
 	} else if (op8) {
 		b[0] = op8;
-		wr_le(b + 1, len, 8);
+		pk_put_le64(b + 1, len);
 		rc = pk_buf_add(op, b, 9);
 	} else {
 		return PK_E_UNSUPPORTED;
@@ -557,13 +455,9 @@ static int encode_scalar(int kind, int proto, const uint8_t *text, size_t len,
 		if ((rc = pk_float_parse((const char *)text, len, &f, e)))
 			return rc;
 		if (proto >= 1) {
-			uint64_t bits;
 			uint8_t be[9];
-			int i;
-			memcpy(&bits, &f, 8);
 			be[0] = PK_OP_BINFLOAT;
-			for (i = 0; i < 8; i++)
-				be[1 + i] = (uint8_t)(bits >> (56 - 8 * i));
+			pk_put_be_double(be + 1, f);
 			return pk_buf_add(op, be, 9);
 		}
 		if (pk_buf_addc(op, PK_OP_FLOAT) < 0 || pk_float_repr(f, op) ||

@@ -14,26 +14,6 @@ void pf_cache_set_limit(uint64_t bytes)
 	pthread_mutex_unlock(&lock);
 }
 
-uint64_t pf_cache_limit(void)
-{
-	uint64_t v;
-
-	pthread_mutex_lock(&lock);
-	v = limit;
-	pthread_mutex_unlock(&lock);
-	return v;
-}
-
-uint64_t pf_cache_total(void)
-{
-	uint64_t v;
-
-	pthread_mutex_lock(&lock);
-	v = total;
-	pthread_mutex_unlock(&lock);
-	return v;
-}
-
 static void unlink_item(pf_cache_item *it)
 {
 	if (it->prev)

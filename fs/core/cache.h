@@ -29,8 +29,6 @@ typedef struct pf_cache_item {
 
 /* 0 means no limit. */
 void pf_cache_set_limit(uint64_t bytes);
-uint64_t pf_cache_limit(void);
-uint64_t pf_cache_total(void);
 
 /* The item was used and holds mem bytes: move it to the front. */
 void pf_cache_update(pf_cache_item *it, size_t mem);

@@ -137,22 +137,19 @@ int vfs_mirror_opendir(pf_fs *fs, pf_inode *in, pf_dirh *d)
 		    pk_pickle_file_is_temp(de->d_name))
 			continue;
 		if (d->n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			char **nn = realloc(d->names, ncap * sizeof(*nn));
-			unsigned char *nt;
-			uint64_t *ni;
-			if (nn)
-				d->names = nn;
-			nt = nn ? realloc(d->types, ncap) : NULL;
-			if (nt)
-				d->types = nt;
-			ni = nt ? realloc(d->inos, ncap * sizeof(*ni)) : NULL;
-			if (!ni) {
+			/* three arrays of one length: each grows as the
+			 * others did, from the same capacity */
+			size_t cn = cap, ct = cap, ci = cap;
+			if (pk_vec_grow((void **)&d->names, &cn, d->n + 1,
+					sizeof(*d->names)) ||
+			    pk_vec_grow((void **)&d->types, &ct, d->n + 1,
+					sizeof(*d->types)) ||
+			    pk_vec_grow((void **)&d->inos, &ci, d->n + 1,
+					sizeof(*d->inos))) {
 				closedir(dir);
 				return ENOMEM;
 			}
-			d->inos = ni;
-			cap = ncap;
+			cap = cn;
 		}
 		d->names[d->n] = strdup(de->d_name);
 		if (!d->names[d->n]) {

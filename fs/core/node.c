@@ -144,15 +144,9 @@ int vfs_resolve(pf_inode *in)
 	if (in->gen == s->gen)
 		return 0;
 	for (p = in; p->kind == PF_I_VALUE && p->gen != s->gen; p = p->parent) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			pf_inode **nc = realloc(chain, ncap * sizeof(*nc));
-			if (!nc) {
-				free(chain);
-				return ENOMEM;
-			}
-			chain = nc;
-			cap = ncap;
+		if (pk_vec_grow((void **)&chain, &cap, n + 1, sizeof(*chain))) {
+			free(chain);
+			return ENOMEM;
 		}
 		chain[n++] = p;
 	}

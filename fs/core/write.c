@@ -476,14 +476,8 @@ static void describe_entry(pf_inode *in, const char *child, pk_buf *out)
 
 	for (p = in; p && (p->kind == PF_I_VALUE || p->kind == PF_I_SCRATCH);
 	     p = p->parent) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			pf_inode **nc = realloc(chain, ncap * sizeof(*nc));
-			if (!nc)
-				break;
-			chain = nc;
-			cap = ncap;
-		}
+		if (pk_vec_grow((void **)&chain, &cap, n + 1, sizeof(*chain)))
+			break;
 		chain[n++] = p;
 	}
 	if (!p || !p->src) {

@@ -650,19 +650,19 @@ const char *pf_ref_type_name(pf_ref ref)
 	case PF_PART_DTYPE:
 	case PF_PART_SHAPE:
 	case PF_PART_ORDER:
-		return "str";
+		return pf_kind_type_name(PK_STR);
 	case PF_PART_DATA:
-		return "bytes";
+		return pf_kind_type_name(PK_BYTES);
 	case PF_PART_WRAP:
 		/* the top directory of a pickle whose value is a file: the
 		 * type is the value's (`pickle.dump(42)` is an int) */
 		return pf_type_name(ref.val);
 	case PF_PART_INST_ARGS:
-		return "tuple";
+		return pf_kind_type_name(PK_TUPLE);
 	case PF_PART_LISTITEMS:
-		return "list";
+		return pf_kind_type_name(PK_LIST);
 	case PF_PART_DICTITEMS:
-		return "dict";
+		return pf_kind_type_name(PK_DICT);
 	}
-	return "object";
+	return pf_kind_type_name(PK_OBJECT);
 }

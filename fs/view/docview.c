@@ -45,26 +45,6 @@ struct pf_docview {
 	size_t bytes;
 };
 
-/* ---- growable arrays --------------------------------------------------- */
-
-static int grow_array(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(*arr, ncap * elem);
-	if (!n)
-		return ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
-}
-
 /* ---- the first-occurrence walk ---------------------------------------- */
 
 struct frame {
@@ -159,8 +139,8 @@ static int add_rec(pf_docview *dv, pf_ref parent, uint64_t index,
 {
 	struct canon_rec *r;
 
-	if (grow_array((void **)&dv->recs, &dv->caprecs, dv->nrecs + 1,
-		       sizeof(*dv->recs)))
+	if (pk_vec_grow((void **)&dv->recs, &dv->caprecs, dv->nrecs + 1,
+			sizeof(*dv->recs)))
 		return ENOMEM;
 	r = &dv->recs[dv->nrecs];
 	r->parent = parent;
@@ -188,8 +168,8 @@ static int walk(pf_docview *dv,
 	if (dv->root.part == PF_PART_SELF &&
 	    (rc = add_rec(dv, none, 0, dv->root.val, &rec)))
 		return rc;
-	if ((rc = grow_array((void **)&st, &cap, 1, sizeof(*st))))
-		return rc;
+	if (pk_vec_grow((void **)&st, &cap, 1, sizeof(*st)))
+		return ENOMEM;
 	if ((rc = frame_open(dv->doc, &st[0], dv->root, rec)))
 		goto cleanup;
 	n = 1;
@@ -220,8 +200,10 @@ static int walk(pf_docview *dv,
 		f->nsub++;
 		if (progress && (dv->nrecs & 0xffff) == 0)
 			progress(ctx, dv->nrecs, 0);
-		if ((rc = grow_array((void **)&st, &cap, n + 1, sizeof(*st))))
+		if (pk_vec_grow((void **)&st, &cap, n + 1, sizeof(*st))) {
+			rc = ENOMEM;
 			goto cleanup;
+		}
 		if ((rc = frame_open(dv->doc, &st[n], t, rec)))
 			goto cleanup;
 		n++;
@@ -286,11 +268,6 @@ size_t pf_docview_bytes(const pf_docview *dv)
 	       dv->caprecs * sizeof(*dv->recs) + dv->bytes;
 }
 
-const pk_doc *pf_docview_doc(const pf_docview *dv)
-{
-	return dv->doc;
-}
-
 pf_ref pf_docview_root(const pf_docview *dv)
 {
 	return dv->root;
@@ -319,8 +296,8 @@ static int dircache(pf_docview *dv, pf_ref dir, struct dircache **out)
 		return rc;
 	}
 	pf_names_init(&dc->names);
-	if (grow_array((void **)&dv->dlist, &dv->capdl, dv->ndl + 1,
-		       sizeof(*dv->dlist)) ||
+	if (pk_vec_grow((void **)&dv->dlist, &dv->capdl, dv->ndl + 1,
+			sizeof(*dv->dlist)) ||
 	    pf_ptrmap_put(&dv->dirs, pf_ref_ident(dir), dir.part,
 			  (uint64_t)(uintptr_t)dc)) {
 		pf_layout_release(&dc->lay);
@@ -629,8 +606,10 @@ static int chain(pf_docview *dv, pf_ref dir, struct hop **out, size_t *len)
 			}
 			h.index = (uint64_t)k;
 		}
-		if ((rc = grow_array((void **)&v, &cap, n + 1, sizeof(*v))))
+		if (pk_vec_grow((void **)&v, &cap, n + 1, sizeof(*v))) {
+			rc = ENOMEM;
 			break;
+		}
 		v[n++] = h;
 		dir = h.parent;
 	}

@@ -50,7 +50,6 @@ int pf_docview_new_ex(const pk_doc *doc,
 void pf_docview_free(pf_docview *dv);
 /* Bytes held (maps, listings, names), for the cache's accounting. */
 size_t pf_docview_bytes(const pf_docview *dv);
-const pk_doc *pf_docview_doc(const pf_docview *dv);
 
 /* The root directory (PF_PART_WRAP when the top value is a file). */
 pf_ref pf_docview_root(const pf_docview *dv);

@@ -282,8 +282,6 @@ int pf_edit_infer_kind(const uint8_t *text, size_t len)
 	return PK_STR;
 }
 
-static int kind_of_type_name(const char *type);
-
 int pf_edit_check(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len,
 		  pk_err *e)
 {
@@ -306,26 +304,11 @@ int pf_edit_check(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len,
 	return set_kind(doc, &copy, kind, text, len, e);
 }
 
-static int kind_of_type_name(const char *type)
-{
-	static const struct {
-		const char *name;
-		int kind;
-	} names[] = {{"str", PK_STR},	{"int", PK_INT},   {"float", PK_FLOAT},
-		     {"bool", PK_BOOL}, {"none", PK_NONE}, {"bytes", PK_BYTES}};
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(type, names[i].name) == 0)
-			return names[i].kind;
-	return -1;
-}
-
 int pf_edit_convert(pk_doc *doc, pf_ref ref, const char *type, pk_err *e)
 {
 	pk_val *slot = (pk_val *)ref.val;
 	pf_content c;
-	int kind = kind_of_type_name(type), rc;
+	int kind = pf_type_name_kind(type), rc;
 
 	if (kind < 0)
 		return refuse(e, PK_E_VALUE,
@@ -533,7 +516,7 @@ int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
 		if ((rc = pk_val_new_container(doc, PK_DICT, &kv[1], e)))
 			return pf_errno_of(rc);
 	} else {
-		kind = type ? kind_of_type_name(type) : -1;
+		kind = type ? pf_type_name_kind(type) : -1;
 		if (kind < 0)
 			kind = pf_edit_infer_kind(text, len);
 		if (kind == PF_KIND_COMPLEX) {

@@ -153,14 +153,11 @@ int pf_entries_insert(pf_entries *t, size_t row, const char *name, uint64_t *id)
 {
 	pf_entry_row r;
 
-	if (t->n == t->cap) {
-		size_t ncap = t->cap * 2;
-		pf_entry_row *nr = realloc(t->rows, ncap * sizeof(*nr));
-		if (!nr || ncap >= UINT32_MAX)
-			return ENOMEM;
-		t->rows = nr;
-		t->cap = ncap;
-	}
+	/* row ids and positions are 32-bit */
+	if (t->n == t->cap && (t->cap * 2 >= UINT32_MAX ||
+			       pk_vec_grow((void **)&t->rows, &t->cap, t->n + 1,
+					   sizeof(*t->rows))))
+		return ENOMEM;
 	if (add_name(t, name, strlen(name), &r))
 		return ENOMEM;
 	r.id = t->next_id++;

@@ -401,44 +401,51 @@ int pf_ndarray_parse(const pk_val *v, pf_ndarray *a)
 
 /* ---- type names -------------------------------------------------------- */
 
-static const char *scalar_type(int kind)
+/* The names users see in user.pickle.type, by kind: the one table for
+ * both directions. `settable`: a scalar file can be set to this type
+ * (setfattr) or created as it; "str" reads back as PK_STR, not the
+ * Python 2 PK_STRING. */
+static const struct {
+	const char *name;
+	uint8_t settable;
+} type_names[] = {
+    [PK_NONE] = {"none", 1},
+    [PK_BOOL] = {"bool", 1},
+    [PK_INT] = {"int", 1},
+    [PK_FLOAT] = {"float", 1},
+    [PK_STR] = {"str", 1},
+    [PK_STRING] = {"str", 0},
+    [PK_BYTES] = {"bytes", 1},
+    [PK_BYTEARRAY] = {"bytearray", 0},
+    [PK_GLOBAL] = {"global", 0},
+    [PK_EXT] = {"ext", 0},
+    [PK_PERSID] = {"persid", 0},
+    [PK_BUFFER] = {"picklebuffer", 0},
+    [PK_LIST] = {"list", 0},
+    [PK_TUPLE] = {"tuple", 0},
+    [PK_DICT] = {"dict", 0},
+    [PK_SET] = {"set", 0},
+    [PK_FROZENSET] = {"frozenset", 0},
+    [PK_OBJECT] = {"object", 0},
+};
+
+#define NTYPE_NAMES (sizeof(type_names) / sizeof(type_names[0]))
+
+const char *pf_kind_type_name(int kind)
 {
-	switch (kind) {
-	case PK_NONE:
-		return "none";
-	case PK_BOOL:
-		return "bool";
-	case PK_INT:
-		return "int";
-	case PK_FLOAT:
-		return "float";
-	case PK_STR:
-	case PK_STRING:
-		return "str";
-	case PK_BYTES:
-		return "bytes";
-	case PK_BYTEARRAY:
-		return "bytearray";
-	case PK_GLOBAL:
-		return "global";
-	case PK_EXT:
-		return "ext";
-	case PK_PERSID:
-		return "persid";
-	case PK_BUFFER:
-		return "picklebuffer";
-	case PK_LIST:
-		return "list";
-	case PK_TUPLE:
-		return "tuple";
-	case PK_DICT:
-		return "dict";
-	case PK_SET:
-		return "set";
-	case PK_FROZENSET:
-		return "frozenset";
-	}
-	return "object";
+	if (kind <= 0 || (size_t)kind >= NTYPE_NAMES || !type_names[kind].name)
+		return type_names[PK_OBJECT].name;
+	return type_names[kind].name;
+}
+
+int pf_type_name_kind(const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < NTYPE_NAMES; k++)
+		if (type_names[k].settable && !strcmp(name, type_names[k].name))
+			return (int)k;
+	return -1;
 }
 
 const char *pf_type_name(const pk_val *v)
@@ -451,29 +458,31 @@ const char *pf_type_name(const pk_val *v)
 	case PF_FORM_SEQ:
 	case PF_FORM_DICT:
 	case PF_FORM_PERSID:
-		return scalar_type(pf_kind(v));
+		return pf_kind_type_name(pf_kind(v));
 	case PF_FORM_BUFFER:
-		return "picklebuffer";
+		return pf_kind_type_name(PK_BUFFER);
 	case PF_FORM_COMPLEX:
 		return "complex";
 	case PF_FORM_LATIN1:
-		return "bytes";
+		return pf_kind_type_name(PK_BYTES);
 	case PF_FORM_BYTESCALL:
 		pf_obj_parse(v, &o);
-		return pf_global_is(o.callable, "builtins", "bytearray")
-			   ? "bytearray"
-			   : "bytes";
+		return pf_kind_type_name(
+		    pf_global_is(o.callable, "builtins", "bytearray")
+			? PK_BYTEARRAY
+			: PK_BYTES);
 	case PF_FORM_SETCALL:
 		pf_obj_parse(v, &o);
-		return pf_global_is(o.callable, "builtins", "frozenset")
-			   ? "frozenset"
-			   : "set";
+		return pf_kind_type_name(
+		    pf_global_is(o.callable, "builtins", "frozenset")
+			? PK_FROZENSET
+			: PK_SET);
 	case PF_FORM_DICTCALL:
-		return "dict";
+		return pf_kind_type_name(PK_DICT);
 	case PF_FORM_NDARRAY:
 		return "ndarray";
 	}
-	return "object";
+	return pf_kind_type_name(PK_OBJECT);
 }
 
 const char *pf_key_type_name(const pk_val *v)

@@ -79,7 +79,16 @@ static inline int pf_form_is_dir(int form)
 	return form >= PF_FORM_DICT;
 }
 
-/* Name for user.pickle.type: "dict", "list", "str", "ndarray" ... */
+/* The names users see in user.pickle.type come from one table (form.c),
+ * read both ways: pf_kind_type_name gives the name of an enum pk_kind
+ * ("object" for anything it does not know); pf_type_name_kind gives the
+ * kind of a name that a scalar file can be set to or created as (str int
+ * float bool none bytes), -1 for any other name. */
+const char *pf_kind_type_name(int kind);
+int pf_type_name_kind(const char *name);
+
+/* Name for user.pickle.type of slot v: its kind's name, or the name of
+ * its form ("complex", "ndarray", "bytes" for a latin-1 call ...). */
 const char *pf_type_name(const pk_val *v);
 /* Same for a key slot, used by user.pickle.keytype and name suffixes
  * (lower-case letters only). */

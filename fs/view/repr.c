@@ -25,14 +25,8 @@ struct stack {
 
 static int push(struct stack *s, struct frame fr)
 {
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 16;
-		struct frame *nf = realloc(s->f, ncap * sizeof(*nf));
-		if (!nf)
-			return ENOMEM;
-		s->f = nf;
-		s->cap = ncap;
-	}
+	if (pk_vec_grow((void **)&s->f, &s->cap, s->n + 1, sizeof(*s->f)))
+		return ENOMEM;
 	s->f[s->n++] = fr;
 	return 0;
 }
