@@ -231,6 +231,10 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 
 void pk_doc_free(pk_doc *doc);
 
+/* The doc's protocol, which new values are encoded for: the PROTO
+ * number, or 1 / 0 for protocol 1 / 0 pickles (which have no PROTO). */
+int pk_doc_protocol(const pk_doc *doc);
+
 /* Bytes of memory the doc holds (its arena and tables), for caches. */
 size_t pk_doc_bytes(const pk_doc *doc);
 
@@ -284,6 +288,17 @@ int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
  * tuple of two floats. */
 int pk_val_new_complex(pk_doc *doc, double re, double im, pk_val *out,
 		       pk_err *e);
+/* A new REDUCE of the global module.name with a tuple of nargs args,
+ * as CPython's save_reduce writes it at doc's protocol (STACK_GLOBAL
+ * from protocol 4, else GLOBAL; builtins spelled __builtin__ before
+ * protocol 3; TUPLE1-3 from protocol 2). */
+int pk_val_new_call(pk_doc *doc, const char *module, const char *name,
+		    const pk_val *args, uint32_t nargs, pk_val *out, pk_err *e);
+/* New bytes as CPython pickles them before protocol 3:
+ * REDUCE of _codecs.encode with (the latin-1 str of the bytes,
+ * 'latin1'). */
+int pk_val_new_latin1_bytes(pk_doc *doc, const uint8_t *data, size_t n,
+			    pk_val *out, pk_err *e);
 
 /* Makes a new empty container slot (PK_LIST, PK_DICT, ...). */
 int pk_val_new_container(pk_doc *doc, int kind, pk_val *out, pk_err *e);

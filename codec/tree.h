@@ -10,7 +10,7 @@
  * decoder's make_node for a node with no kids, and its fast path, which
  * fills a new dict or list with one SETITEMS / APPENDS.
  * Also here: pk_scalar_op_len (where a scalar's bytes end, by the opcode
- * grammar of opcodes.h) and pk_doc_protocol.
+ * grammar of opcodes.h).
  * Ownership: everything is allocated from the doc's arena.
  * Invariant kept: sum of the steps' nkids == node->nkids, kids in step
  * order.
@@ -44,8 +44,4 @@ static inline pk_step *pk_node_steps_mut(pk_node *n)
  * edits). *payload receives the length of a counted payload (0 for
  * other forms) when payload is not NULL. */
 size_t pk_scalar_op_len(const uint8_t *op, uint64_t *payload);
-
-/* The protocol that new values are encoded for: the PROTO number, or
- * 1 / 0 for protocol 1 / 0 pickles (which have no PROTO). */
-int pk_doc_protocol(const pk_doc *doc);
 #endif

@@ -757,12 +757,62 @@ static pk_node *new_node(pk_doc *doc, int kind)
 	return n;
 }
 
+int pk_val_new_call(pk_doc *doc, const char *module, const char *name,
+		    const pk_val *args, uint32_t nargs, pk_val *out, pk_err *e)
+{
+	static const uint8_t short_tuple[] = {PK_OP_EMPTY_TUPLE, PK_OP_TUPLE1,
+					      PK_OP_TUPLE2, PK_OP_TUPLE3};
+	int proto = pk_doc_protocol(doc);
+	pk_val global, tuple;
+	pk_node *g, *t, *call;
+	pk_buf txt = PK_BUF_INIT;
+	int marked = proto < 2 || nargs > 3;
+
+	if (proto < 3 && strcmp(module, "builtins") == 0)
+		module = "__builtin__";
+	if (proto >= 4) {
+		pk_val names[2] = {{0}, {0}};
+		g = new_node(doc, PK_GLOBAL);
+		if (!g ||
+		    pk_val_set_text(doc, &names[0], PK_STR,
+				    (const uint8_t *)module, strlen(module),
+				    e) ||
+		    pk_val_set_text(doc, &names[1], PK_STR,
+				    (const uint8_t *)name, strlen(name), e) ||
+		    pk_node_add_step(doc->arena, g, PK_OP_STACK_GLOBAL, 0,
+				     names, 2))
+			goto nomem;
+		global = pk_val_of_node(g);
+	} else if (pk_buf_addf(&txt, "c%s\n%s\n", module, name) ||
+		   arena_op(doc, txt.data, txt.len, &global)) {
+		goto nomem;
+	}
+	pk_buf_release(&txt);
+	t = new_node(doc, PK_TUPLE);
+	call = new_node(doc, PK_OBJECT);
+	if (!t || !call ||
+	    pk_node_add_step(doc->arena, t,
+			     marked ? PK_OP_TUPLE : short_tuple[nargs], marked,
+			     args, nargs))
+		goto nomem;
+	tuple = pk_val_of_node(t);
+	{
+		pk_val kids[2] = {global, tuple};
+		if (pk_node_add_step(doc->arena, call, PK_OP_REDUCE, 0, kids,
+				     2))
+			goto nomem;
+	}
+	*out = pk_val_of_node(call);
+	return PK_OK;
+nomem:
+	pk_buf_release(&txt);
+	return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+}
+
 int pk_val_new_complex(pk_doc *doc, double re, double im, pk_val *out,
 		       pk_err *e)
 {
-	int proto = pk_doc_protocol(doc);
-	pk_val parts[2], global, args;
-	pk_node *g = NULL, *t, *call;
+	pk_val parts[2];
 	pk_buf num = PK_BUF_INIT;
 	double v[2] = {re, im};
 	int i, rc = PK_OK;
@@ -771,55 +821,41 @@ int pk_val_new_complex(pk_doc *doc, double re, double im, pk_val *out,
 		parts[i].bits = 0;
 		pk_buf_reset(&num);
 		if (pk_float_repr(v[i], &num))
-			rc = PK_E_NOMEM;
+			rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
 		else
 			rc = pk_val_set_text(doc, &parts[i], PK_FLOAT, num.data,
 					     num.len, e);
 	}
-	if (rc)
-		goto cleanup;
-	if (proto >= 4) {
-		pk_val names[2] = {{0}, {0}};
-		g = new_node(doc, PK_GLOBAL);
-		if (!g ||
-		    pk_val_set_text(doc, &names[0], PK_STR,
-				    (const uint8_t *)"builtins", 8, e) ||
-		    pk_val_set_text(doc, &names[1], PK_STR,
-				    (const uint8_t *)"complex", 7, e) ||
-		    pk_node_add_step(doc->arena, g, PK_OP_STACK_GLOBAL, 0,
-				     names, 2)) {
-			rc = PK_E_NOMEM;
-			goto cleanup;
-		}
-		global = pk_val_of_node(g);
-	} else {
-		const char *txt = proto >= 3 ? "cbuiltins\ncomplex\n"
-					     : "c__builtin__\ncomplex\n";
-		if ((rc = arena_op(doc, txt, strlen(txt), &global)))
-			goto cleanup;
-	}
-	t = new_node(doc, PK_TUPLE);
-	call = new_node(doc, PK_OBJECT);
-	if (!t || !call ||
-	    pk_node_add_step(doc->arena, t,
-			     proto >= 2 ? PK_OP_TUPLE2 : PK_OP_TUPLE, proto < 2,
-			     parts, 2)) {
-		rc = PK_E_NOMEM;
-		goto cleanup;
-	}
-	args = pk_val_of_node(t);
-	{
-		pk_val kids[2] = {global, args};
-		if (pk_node_add_step(doc->arena, call, PK_OP_REDUCE, 0, kids,
-				     2)) {
-			rc = PK_E_NOMEM;
-			goto cleanup;
-		}
-	}
-	*out = pk_val_of_node(call);
-cleanup:
 	pk_buf_release(&num);
-	if (rc == PK_E_NOMEM)
-		pk_err_set(e, rc, "out of memory", 0);
-	return rc;
+	return rc ? rc
+		  : pk_val_new_call(doc, "builtins", "complex", parts, 2, out,
+				    e);
+}
+
+int pk_val_new_latin1_bytes(pk_doc *doc, const uint8_t *data, size_t n,
+			    pk_val *out, pk_err *e)
+{
+	pk_val parts[2] = {{0}, {0}};
+	pk_buf u = PK_BUF_INIT;
+	size_t i;
+	int rc;
+
+	/* the bytes as the str of code points 0-255, in UTF-8 */
+	for (i = 0; i < n; i++)
+		if ((data[i] < 0x80
+			 ? pk_buf_addc(&u, data[i])
+			 : pk_buf_addc(&u, (uint8_t)(0xc0 | (data[i] >> 6))) ||
+			       pk_buf_addc(
+				   &u, (uint8_t)(0x80 | (data[i] & 0x3f))))) {
+			pk_buf_release(&u);
+			return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+		}
+	rc = pk_val_set_text(doc, &parts[0], PK_STR,
+			     u.data ? u.data : (const uint8_t *)"", u.len, e);
+	pk_buf_release(&u);
+	if (!rc)
+		rc = pk_val_set_text(doc, &parts[1], PK_STR,
+				     (const uint8_t *)"latin1", 6, e);
+	return rc ? rc
+		  : pk_val_new_call(doc, "_codecs", "encode", parts, 2, out, e);
 }

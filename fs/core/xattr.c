@@ -98,8 +98,8 @@ static int value_xattr(pf_inode *in, const char *name, pk_buf *out)
 	} else if (strcmp(name, XA_CLASS) == 0) {
 		rc = class_text(s->doc, in->ref, out);
 	} else if (strcmp(name, XA_PROTO) == 0 && in->kind == PF_I_PICKLE) {
-		int p = s->doc->proto >= 0 ? s->doc->proto : s->doc->op_proto;
-		rc = pk_buf_addf(out, "%d", p) ? ENOMEM : 0;
+		rc = pk_buf_addf(out, "%d", pk_doc_protocol(s->doc)) ? ENOMEM
+								     : 0;
 	} else if (strcmp(name, XA_COMPRESS) == 0 && in->kind == PF_I_PICKLE) {
 		rc = pk_buf_adds(out, pk_z_name(s->zfmt)) ? ENOMEM : 0;
 	} else {

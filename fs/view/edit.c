@@ -156,6 +156,54 @@ static int set_latin1(pk_doc *doc, const pk_val *v, const uint8_t *text,
 	return rc;
 }
 
+/* bytes(x) / bytearray(x) as protocols 0-4 write them: the argument
+ * takes the bytes (raw bytes, or _codecs.encode's latin-1 str); an empty
+ * bytes() (how protocols 0-2 write b'') becomes the call CPython writes
+ * for bytes that are not empty, unless something else refers to it. */
+static int set_bytescall(pk_doc *doc, pk_val *slot, const uint8_t *text,
+			 size_t len, pk_err *e)
+{
+	pf_obj o;
+	const pk_val *ak;
+	uint32_t an = 0;
+	pk_val made;
+	int rc;
+
+	if (pf_obj_parse(slot, &o))
+		return refuse(e, PK_E_REFUSED,
+			      "not a bytes call it can change");
+	if (o.args)
+		pf_seq_kids(o.args, &ak, &an);
+	if (an >= 1 && pf_form_of(&ak[0]) == PF_FORM_LATIN1)
+		return set_latin1(doc, &ak[0], text, len, e);
+	if (an >= 1 && !pf_is_node(&ak[0]) &&
+	    (pf_kind(&ak[0]) == PK_BYTES || pf_kind(&ak[0]) == PK_BYTEARRAY))
+		return set_kind(doc, (pk_val *)&ak[0], pf_kind(&ak[0]), text,
+				len, e);
+	if (an != 0)
+		return refuse(e, PK_E_REFUSED,
+			      "not a bytes call it can change");
+	if (len == 0)
+		return 0; /* b'' stays b'' */
+	if (o.node->flags & PK_NODE_SHARED)
+		return refuse(e, PK_E_REFUSED,
+			      "an empty bytes reached twice stays as it is");
+	/* the bytes as this protocol writes them, then, for a bytearray,
+	 * bytearray(those bytes) */
+	made.bits = 0;
+	if (pk_doc_protocol(doc) >= 3)
+		rc = set_kind(doc, &made, PK_BYTES, text, len, e);
+	else
+		rc = pf_errno_of(
+		    pk_val_new_latin1_bytes(doc, text, len, &made, e));
+	if (!rc && pf_global_is(o.callable, "builtins", "bytearray"))
+		rc = pf_errno_of(pk_val_new_call(doc, "builtins", "bytearray",
+						 &made, 1, &made, e));
+	if (!rc)
+		*slot = made;
+	return rc;
+}
+
 /* The kind a number or None becomes for text that is not a literal of
  * its own kind, or -1. Numbers widen as Python's arithmetic does (bool
  * to int to float: `echo 9.5 > an_int`); None (sklearn's max_depth,
@@ -236,6 +284,8 @@ int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len,
 		return set_complex(doc, ref.val, text, len, e);
 	case PF_FORM_LATIN1:
 		return set_latin1(doc, ref.val, text, len, e);
+	case PF_FORM_BYTESCALL:
+		return set_bytescall(doc, slot, text, len, e);
 	case PF_FORM_SCALAR:
 		break;
 	default:

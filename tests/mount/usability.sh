@@ -149,6 +149,28 @@ if mount_fs "$M" "$S"; then
 	umount_fs "$M"
 fi
 
+# ---- empty bytes of protocols 0-2 (bytes(), bytearray()) take content -------
+B=$WORK/bsrc
+BM=$WORK/bm
+mkdir -p "$B"
+"$PYTHON" - "$B" <<'EOF'
+import os, pickle, sys
+for p in (0, 1, 2, 3, 4):
+    with open(os.path.join(sys.argv[1], 'b%d.pkl' % p), 'wb') as f:
+        pickle.dump({'c': b'', 'ba': bytearray(b'q'), 'e': bytearray()}, f,
+                    protocol=p)
+EOF
+if mount_fs "$BM" "$B"; then
+	for p in 0 1 2 3 4; do
+		check "b$p: truncate -s 0 of an empty bytes" truncate -s 0 "$BM/b$p.pkl/c"
+		check "b$p: an empty bytes takes content" sh -c "printf 'a\\377b' > '$BM/b$p.pkl/c'"
+		check "b$p: an empty bytearray takes content" sh -c "printf QQ > '$BM/b$p.pkl/e'"
+		printf Z >"$BM/b$p.pkl/ba"
+		is "b$p: bytes and bytearray keep their types" "$(pyval "$B/b$p.pkl" "d")" "{'c': b'a\\xffb', 'ba': bytearray(b'Z'), 'e': bytearray(b'QQ')}"
+	done
+	umount_fs "$BM"
+fi
+
 # ---- rm -r of any entry --------------------------------------------------------
 # The hostile entry is a REDUCE of posix.system: the oracle below refuses
 # every global it does not know, so nothing in these pickles can run.
