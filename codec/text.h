@@ -4,7 +4,8 @@
  * What: the exact strings Python prints (repr of float, complex, str,
  * bytes; decimal of ints of any size) and the parsers that read what a
  * user typed back into a value. Used by the mount (cat / write), by
- * `pickletool dis` (pickletools prints reprs) and by the encoder.
+ * `pickletool dis` (pickletools prints reprs) and by the encoder. Numbers,
+ * bool and None are in text_num.c; UTF-8, str and bytes in text.c.
  * Ownership: output goes to a caller-owned pk_buf (appended, never reset);
  * nothing here allocates anything the caller must free beyond that buf.
  * Invariants: every *_repr / *_format output parses back with the matching
@@ -98,5 +99,12 @@ int pk_raw_unicode_decode(const uint8_t *arg, size_t len, pk_buf *out,
  * \u005c \u0000 \u000a \u000d \u001a, then raw-unicode-escape (code
  * points < 256 as one byte, others \uXXXX / \UXXXXXXXX). */
 int pk_raw_unicode_encode(const uint8_t *utf8, size_t len, pk_buf *out);
+
+/* Reads one code point of s[0..n) at *i and moves *i past it: 0, or -1
+ * for a sequence Python's UTF-8 decoder rejects (then *cp is
+ * U+DC00 + the byte, as 'surrogateescape' shows it, and *i moves one
+ * byte). Surrogates are accepted when allow_surrogates. */
+int pk_utf8_next(const uint8_t *s, size_t n, size_t *i, uint32_t *cp,
+		 int allow_surrogates);
 
 #endif
