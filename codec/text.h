@@ -5,7 +5,8 @@
  * bytes; decimal of ints of any size) and the parsers that read what a
  * user typed back into a value. Used by the mount (cat / write), by
  * `pickletool dis` (pickletools prints reprs) and by the encoder. Numbers,
- * bool and None are in text_num.c; UTF-8, str and bytes in text.c.
+ * bool and None are read and written in text_num.c, float and complex
+ * reprs in text_float.c; UTF-8, str and bytes in text.c.
  * Ownership: output goes to a caller-owned pk_buf (appended, never reset);
  * nothing here allocates anything the caller must free beyond that buf.
  * Invariants: every *_repr / *_format output parses back with the matching
