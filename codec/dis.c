@@ -528,23 +528,6 @@ not_ascii:
 			  pos);
 }
 
-/* Latin-1 bytes as UTF-8 (BINSTRING / SHORT_BINSTRING decode them so). */
-static int latin1_to_utf8(const uint8_t *s, size_t n, pk_buf *out)
-{
-	if (pk_buf_grow(out, n) < 0 || pk_buf_grow(out, n * 2) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < 0x80) {
-			out->data[out->len++] = s[i];
-		} else {
-			out->data[out->len++] = (uint8_t)(0xc0 | s[i] >> 6);
-			out->data[out->len++] = (uint8_t)(0x80 | (s[i] & 0x3f));
-		}
-	}
-	out->data[out->len] = '\0';
-	return 0;
-}
-
 static bool all_ascii(const uint8_t *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -685,7 +668,7 @@ static int put_arg(struct dis *d, const struct pk_opcode_info *info,
 			rc = pk_repr_str(a->p, a->n, out);
 		} else {
 			pk_buf_reset(&d->tmp);
-			if (latin1_to_utf8(a->p, a->n, &d->tmp) < 0)
+			if (pk_latin1_to_utf8(a->p, a->n, &d->tmp) < 0)
 				return nomem(d, pos);
 			rc = pk_repr_str(d->tmp.data, d->tmp.len, out);
 		}

@@ -450,3 +450,45 @@ int pk_raw_unicode_encode(const uint8_t *utf8, size_t len, pk_buf *out)
 	}
 	return 0;
 }
+
+int pk_latin1_to_utf8(const uint8_t *s, size_t n, pk_buf *out)
+{
+	if (pk_buf_grow(out, n) < 0 || pk_buf_grow(out, n * 2) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < 0x80) {
+			out->data[out->len++] = s[i];
+		} else {
+			out->data[out->len++] = (uint8_t)(0xc0 | s[i] >> 6);
+			out->data[out->len++] = (uint8_t)(0x80 | (s[i] & 0x3f));
+		}
+	}
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+int pk_utf8_to_latin1(const uint8_t *s, size_t n, pk_buf *out, uint64_t *count)
+{
+	size_t i = 0;
+	uint64_t k = 0;
+
+	while (i < n) {
+		unsigned cp = s[i];
+		if (cp >= 0x80) {
+			/* two bytes, U+0080..U+00FF: C2..C3 then 80..BF */
+			if ((cp != 0xc2 && cp != 0xc3) || i + 1 >= n ||
+			    (s[i + 1] & 0xc0) != 0x80)
+				return -1;
+			cp = ((cp & 0x1f) << 6) | (s[i + 1] & 0x3f);
+			i += 2;
+		} else {
+			i++;
+		}
+		if (out && pk_buf_addc(out, (uint8_t)cp))
+			return -2;
+		k++;
+	}
+	if (count)
+		*count = k;
+	return 0;
+}

@@ -101,6 +101,17 @@ int pk_raw_unicode_decode(const uint8_t *arg, size_t len, pk_buf *out,
  * points < 256 as one byte, others \uXXXX / \UXXXXXXXX). */
 int pk_raw_unicode_encode(const uint8_t *utf8, size_t len, pk_buf *out);
 
+/* Appends the UTF-8 of latin-1 bytes (code points 0-255): how Python 2
+ * str and protocol 0-2 bytes (_codecs.encode(s, 'latin1')) read. 0, or
+ * -1 when memory runs out. */
+int pk_latin1_to_utf8(const uint8_t *s, size_t n, pk_buf *out);
+
+/* The inverse: UTF-8 text whose code points are all below 256 as those
+ * bytes, appended to out (NULL: only counted into *count, which may be
+ * NULL too). 0; -1 when the text is not UTF-8 or a code point does not
+ * fit in a byte; -2 when memory runs out. */
+int pk_utf8_to_latin1(const uint8_t *s, size_t n, pk_buf *out, uint64_t *count);
+
 /* Reads one code point of s[0..n) at *i and moves *i past it: 0, or -1
  * for a sequence Python's UTF-8 decoder rejects (then *cp is
  * U+DC00 + the byte, as 'surrogateescape' shows it, and *i moves one

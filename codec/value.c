@@ -837,19 +837,13 @@ int pk_val_new_latin1_bytes(pk_doc *doc, const uint8_t *data, size_t n,
 {
 	pk_val parts[2] = {{0}, {0}};
 	pk_buf u = PK_BUF_INIT;
-	size_t i;
 	int rc;
 
 	/* the bytes as the str of code points 0-255, in UTF-8 */
-	for (i = 0; i < n; i++)
-		if ((data[i] < 0x80
-			 ? pk_buf_addc(&u, data[i])
-			 : pk_buf_addc(&u, (uint8_t)(0xc0 | (data[i] >> 6))) ||
-			       pk_buf_addc(
-				   &u, (uint8_t)(0x80 | (data[i] & 0x3f))))) {
-			pk_buf_release(&u);
-			return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
-		}
+	if (pk_latin1_to_utf8(data, n, &u) < 0) {
+		pk_buf_release(&u);
+		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+	}
 	rc = pk_val_set_text(doc, &parts[0], PK_STR,
 			     u.data ? u.data : (const uint8_t *)"", u.len, e);
 	pk_buf_release(&u);

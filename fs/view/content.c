@@ -48,36 +48,6 @@ static int raw_bytes(const pk_doc *doc, const pk_val *v, pf_content *c,
 	return 0;
 }
 
-/* Decodes UTF-8 text whose code points are all < 256 into those bytes
- * (what _codecs.encode(s, 'latin1') returns). With out == NULL only
- * counts. -1 when a code point does not fit. */
-static int utf8_to_latin1(const uint8_t *s, uint64_t n, pk_buf *out,
-			  uint64_t *count)
-{
-	uint64_t i = 0, k = 0;
-
-	while (i < n) {
-		uint8_t b = s[i];
-		unsigned cp;
-		if (b < 0x80) {
-			cp = b;
-			i++;
-		} else if ((b & 0xe0) == 0xc0 && i + 1 < n) {
-			cp = ((unsigned)(b & 0x1f) << 6) | (s[i + 1] & 0x3f);
-			i += 2;
-		} else {
-			return -1;
-		}
-		if (cp > 0xff)
-			return -1;
-		if (out && pk_buf_addc(out, (uint8_t)cp))
-			return -2;
-		k++;
-	}
-	*count = k;
-	return 0;
-}
-
 static int latin1_of_str(const pk_doc *doc, const pk_val *str, unsigned flags,
 			 pf_content *c, pk_err *e)
 {
@@ -94,10 +64,10 @@ static int latin1_of_str(const pk_doc *doc, const pk_val *str, unsigned flags,
 		n = text.len;
 	}
 	if (flags & PF_CONTENT_SIZE_ONLY) {
-		r = utf8_to_latin1(p, n, NULL, &count);
+		r = pk_utf8_to_latin1(p, n, NULL, &count);
 		c->len = count;
 	} else {
-		r = utf8_to_latin1(p, n, &c->owned, &count);
+		r = pk_utf8_to_latin1(p, n, &c->owned, &count);
 		use_owned(c, 0);
 	}
 	if (r == -2)

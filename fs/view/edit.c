@@ -35,50 +35,6 @@ static size_t text_len(const uint8_t *text, size_t len)
 	return len && text[len - 1] == '\n' ? len - 1 : len;
 }
 
-/* latin-1 bytes as the UTF-8 of the code points 0-255 (how protocols
- * 0-2 pickle bytes: _codecs.encode(str, 'latin1')). */
-static int latin1_to_utf8(const uint8_t *b, size_t n, pk_buf *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (b[i] < 0x80) {
-			if (pk_buf_addc(out, b[i]))
-				return ENOMEM;
-		} else if (pk_buf_addc(out, (uint8_t)(0xc0 | (b[i] >> 6))) ||
-			   pk_buf_addc(out, (uint8_t)(0x80 | (b[i] & 0x3f)))) {
-			return ENOMEM;
-		}
-	}
-	return 0;
-}
-
-/* UTF-8 text as latin-1 bytes; EINVAL when it is not UTF-8 or has a code
- * point above 255. */
-static int utf8_to_latin1(const uint8_t *s, size_t n, pk_buf *out)
-{
-	size_t i = 0;
-
-	if (!pk_utf8_valid(s, n, 0))
-		return EINVAL;
-	while (i < n) {
-		unsigned cp = s[i];
-		if (cp >= 0x80) {
-			if ((cp & 0xe0) != 0xc0)
-				return EINVAL; /* 3 or 4 bytes: > U+07FF */
-			cp = ((cp & 0x1f) << 6) | (s[i + 1] & 0x3f);
-			if (cp > 0xff)
-				return EINVAL;
-			i += 2;
-		} else {
-			i++;
-		}
-		if (pk_buf_addc(out, (uint8_t)cp))
-			return ENOMEM;
-	}
-	return 0;
-}
-
 /* A str slot: a Python 2 str is written back in the encoding it was read
  * in (pf_str_latin1): UTF-8 bytes, or latin-1 bytes when its old bytes
  * were not UTF-8 (then a code point above 255 is EINVAL). */
@@ -92,8 +48,8 @@ static int set_str(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
 		return rc;
 	if (!latin1)
 		return set_kind(doc, slot, kind, text, len, e);
-	rc = utf8_to_latin1(text, len, &b);
-	if (rc == EINVAL)
+	rc = pk_utf8_to_latin1(text, len, &b, NULL);
+	if (rc == -1)
 		rc = refuse(e, PK_E_VALUE,
 			    "a Python 2 str read as latin-1 takes only "
 			    "characters up to U+00FF");
@@ -149,7 +105,7 @@ static int set_latin1(pk_doc *doc, const pk_val *v, const uint8_t *text,
 	    an < 1)
 		return refuse(e, PK_E_REFUSED,
 			      "not a bytes call it can change");
-	rc = latin1_to_utf8(text, len, &u)
+	rc = pk_latin1_to_utf8(text, len, &u)
 		 ? refuse(e, PK_E_NOMEM, "out of memory")
 		 : set_kind(doc, (pk_val *)&ak[0], PK_STR, u.data, u.len, e);
 	pk_buf_release(&u);
