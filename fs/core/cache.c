@@ -7,6 +7,26 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pf_cache_item *head, *tail; /* head: most recently used */
 static uint64_t total, limit = 512ull << 20;
 
+uint64_t pf_cache_limit(void)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&lock);
+	v = limit;
+	pthread_mutex_unlock(&lock);
+	return v;
+}
+
+uint64_t pf_cache_total(void)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&lock);
+	v = total;
+	pthread_mutex_unlock(&lock);
+	return v;
+}
+
 void pf_cache_set_limit(uint64_t bytes)
 {
 	pthread_mutex_lock(&lock);

@@ -29,6 +29,10 @@ typedef struct pf_cache_item {
 
 /* 0 means no limit. */
 void pf_cache_set_limit(uint64_t bytes);
+/* The limit, and the bytes the registered items hold now (what a trim
+ * brings under the limit; tests check drops with it). */
+uint64_t pf_cache_limit(void);
+uint64_t pf_cache_total(void);
 
 /* The item was used and holds mem bytes: move it to the front. */
 void pf_cache_update(pf_cache_item *it, size_t mem);

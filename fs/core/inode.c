@@ -177,6 +177,17 @@ static void unhash(pf_itable *t, pf_inode *in)
 		}
 }
 
+pf_inode *pf_itable_peek(pf_itable *t, pf_inode *parent, int kind,
+			 const char *name, uint64_t index)
+{
+	pf_inode *in;
+
+	pthread_mutex_lock(&t->lock);
+	in = find_locked(t, parent, kind, name, index, 0);
+	pthread_mutex_unlock(&t->lock);
+	return in;
+}
+
 pf_inode *pf_itable_get(pf_itable *t, pf_inode *parent, int kind,
 			const char *name, uint64_t index, pf_source *src,
 			uint64_t ino)

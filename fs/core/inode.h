@@ -87,6 +87,10 @@ pf_inode *pf_itable_root(pf_itable *t);
 pf_inode *pf_itable_get(pf_itable *t, pf_inode *parent, int kind,
 			const char *name, uint64_t index, pf_source *src,
 			uint64_t ino);
+/* The child if it exists (no lookup added), else NULL: how a test sees
+ * what the table holds. */
+pf_inode *pf_itable_peek(pf_itable *t, pf_inode *parent, int kind,
+			 const char *name, uint64_t index);
 /* Drops n lookups. */
 void pf_itable_forget(pf_itable *t, pf_inode *in, uint64_t n);
 /* Inodes alive (tests). */
