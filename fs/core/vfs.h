@@ -97,6 +97,10 @@ void pf_fs_releasedir(pf_fs *fs, pf_dirh *d);
 /* *keep_cache: the file is unchanged since its last open. */
 int pf_fs_open(pf_fs *fs, pf_inode *in, int flags, pf_file **out,
 	       int *keep_cache);
+/* Whether the kernel must not cache this handle's pages: a file opened
+ * for writing, whose writes may be refused (a refused write must leave
+ * no trace, also not in the page cache another reader sees). */
+int pf_fs_uncached(const pf_file *f);
 /* What a read returns: memory slices, or a range of a file descriptor.
  * The slices do not point into the handle: the kernel may send RELEASE
  * (and the handle be freed) as soon as the reply is written, while the

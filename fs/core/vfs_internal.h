@@ -101,11 +101,12 @@ struct pf_file {
 	/* opened for writing */
 	pf_inode *in;
 	int writable, dirty;
-	int written;		  /* write or truncate since open */
-	pk_buf wbuf;		  /* a value's new text */
-	int early;		  /* refuse at write(): pf_edit_early_kind */
-	uint64_t max_len;	  /* refuse writes past max_len - 1 (0: none) */
-	int reported;		  /* the refusal last logged for it */
+	int written;	  /* write or truncate since open */
+	pk_buf wbuf;	  /* a value's new text */
+	int early;	  /* refuse at write(): pf_edit_early_kind */
+	uint64_t max_len; /* refuse writes past max_len - 1 (0: none) */
+	int refused;	  /* a write() was refused: nothing is committed */
+	int reported;	  /* the refusal last logged for it */
 	const char *reported_msg; /* and its reason */
 	struct pf_scratch *sc;	  /* or the scratch file written */
 };

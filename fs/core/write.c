@@ -106,8 +106,12 @@ static int write_op(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
 		return EBADF;
 	if (off + size > PF_EDIT_MAX)
 		return EFBIG; /* more than a value's text can be */
-	if (f->max_len && off + size > f->max_len - 1)
+	if (f->max_len && off + size > f->max_len - 1) {
+		f->refused = 1;
+		pk_err_set(why, PK_E_VALUE, "numpy data must keep its length",
+			   0);
 		return EINVAL;
+	}
 	if (f->sc)
 		pthread_mutex_lock(&fs->xlock);
 	b = f->sc ? &f->sc->data : &f->wbuf;
@@ -130,6 +134,7 @@ static int write_op(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
 	}
 	memcpy(b->data + off, data, size);
 	if (f->early && (rc = pf_edit_viable(f->early, b->data, b->len, why))) {
+		f->refused = 1;
 		memcpy(b->data, was.data ? was.data : (uint8_t *)"", was.len);
 		b->len = was.len;
 		b->data[b->len] = '\0';
@@ -145,12 +150,24 @@ out:
 }
 
 /* Commits what the handle wrote. */
+int pf_fs_uncached(const pf_file *f)
+{
+	return f->writable;
+}
+
 int vfs_commit_handle(pf_fs *fs, pf_file *f, pk_err *why)
 {
 	int rc;
 
 	if (!f->writable || !f->dirty)
 		return 0;
+	if (f->refused) {
+		/* a write() of this handle was refused: the edit as a whole
+		 * is, and nothing written before it is committed either */
+		f->dirty = 0;
+		pk_err_set(why, PK_E_VALUE, "an earlier write was refused", 0);
+		return EINVAL;
+	}
 	if (f->sc) {
 		struct pf_scratch *sc = f->sc;
 		pk_buf text = PK_BUF_INIT;
@@ -275,6 +292,8 @@ static int truncate_op(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
 	if (!rc) {
 		f->dirty = 1;
 		f->written = 1;
+		if (size == 0)
+			f->refused = 0; /* emptied: its text starts anew */
 	}
 	if (f->sc)
 		pthread_mutex_unlock(&fs->xlock);

@@ -181,6 +181,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->keep_cache = keep;
+	fi->direct_io = pf_fs_uncached(f);
 	if (fuse_reply_open(req, fi) != 0)
 		pf_fs_release(FS(req), f);
 }
@@ -387,6 +388,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	e.attr_timeout = cache_timeout(FS(req));
 	e.entry_timeout = cache_timeout(FS(req));
 	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->direct_io = pf_fs_uncached(f);
 	if (fuse_reply_create(req, &e, fi) != 0) {
 		pf_fs_release(FS(req), f);
 		pf_fs_forget(FS(req), child, 1);
