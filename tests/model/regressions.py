@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""regressions.py - every counterexample edit_model.py found, kept as a
+plain, explicit sequence of steps, and the contract's own examples.
+
+  regressions.py [NAME ...]      default: every test_* function, in order
+
+Each test replays Driver steps (tests/model/model_lib.py): every step is
+done on a real mount with a real tool and followed by all of the model's
+checks (listing order, the pickle on disk loaded by /usr/bin/python3, the
+text of every file), so a test needs no assertions of its own. A
+counterexample from edit_model.py's output pastes in as it is: its
+`d = Driver(...)` line becomes the `with Driver(...) as d:` line.
+Prints "FAIL name: why" per failure, ends with "regressions: N passed,
+N failed".
+"""
+
+import os
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model_lib import Config, Driver, ModelFailure  # noqa: E402,F401
+
+
+# ------------------------------------------------------- the contract's examples
+
+def test_identity_rm_list_item():
+    """DESIGN "Identity": rm l/1 of [10,20,30,40,50] shows 0 2 3 4 and the
+    pickle is [10,30,40,50]; rm l/2 after that removes 30."""
+    with Driver(Config('file', 4, 'none', 0), {'l': [10, 20, 30, 40, 50]}) as d:
+        d.rm(('l', '1'))
+        d.rm(('l', '2'))
+
+
+def test_identity_rm_r_list():
+    """rm -r of a list removes every item by its shown name."""
+    with Driver(Config('file', 2, 'none', 0), {'l': [1, 2, 3], 'x': 1}) as d:
+        d.rm(('l',))
+
+
+def test_identity_append_after_rm():
+    """After rm l/1 the next new name is 5 (highest shown + 1); 1 and 4
+    are refused with EINVAL; names are 0..n-1 again after a remount."""
+    with Driver(Config('file', 5, 'none', 0), {'l': [10, 20, 30, 40, 50]}) as d:
+        d.rm(('l', '1'))
+        d.create(('l',), '1', 'python', '7\n')
+        d.create(('l',), '4', 'python', '7\n')
+        d.create(('l',), '5', 'echo', '60')
+        d.mkdir(('l',), '6')
+        d.remount()
+        d.create(('l',), '6', 'echo', '70')
+
+
+def test_list_append_empty_and_highest_removed():
+    """An empty list takes 0; with the highest item removed, highest
+    shown + 1."""
+    with Driver(Config('file', 4, 'none', 0), {'l': [], 'm': [1, 2]}) as d:
+        d.create(('l',), '1', 'python', '1\n')
+        d.create(('l',), '0', 'echo', '5')
+        d.rm(('m', '1'))
+        d.create(('m',), '1', 'echo', '3')
+
+
+def test_removed_open_file_list():
+    """An open file whose list item was removed (and an item before it):
+    write+close fails with ENOENT/ESTALE, it never lands in a neighbour."""
+    with Driver(Config('file', 4, 'none', 0), {'l': [10, 20, 30, 40]}) as d:
+        d.removed_write(('l', '2'), ('l', '0'), '99\n')
+
+
+def test_removed_open_file_dict():
+    with Driver(Config('file', 4, 'none', 0), {'a': 1, 'b': 2, 'c': 3}) as d:
+        d.removed_write(('b',), ('a',), '99\n')
+        d.write(('c',), 'echo', '4')
+
+
+def test_outside_rewrite_then_edit():
+    """An outside rewrite shows within ~1 s; an edit after it applies to
+    the new content (list names 0..n-1 again)."""
+    with Driver(Config('folder', 2, 'gzip', 0), {'l': [1, 2, 3], 'a': 'x'}) as d:
+        d.rm(('l', '0'))
+        d.outside({'l': [7, 8], 'b': 2.5}, 'replace')
+        d.write(('l', '1'), 'sed', '9')
+        d.outside({'l': [7]}, 'inplace')
+        d.create(('l',), '1', 'echo', '8')
+
+
+def test_einval_keeps_everything():
+    with Driver(Config('file', 0, 'bzip2', 0),
+                {'i': 7, 'f': 2.5, 'b': True, 'n': None, 'c': (1 + 2j)}) as d:
+        d.write(('i',), 'python', 'abc')
+        d.write(('i',), 'echo', '1.5')
+        d.write(('f',), 'replace', '1.2.3')
+        d.write(('b',), 'python', 'yes')
+        d.write(('n',), 'echo', '0')
+        d.write(('c',), 'python', 'abc')
+        d.setfattr(('f',), 'int')
+        d.truncate(('i',), 0)
+
+
+def test_editors_keep_type_and_place():
+    with Driver(Config('file', 5, 'none', 0), {'a': 7, 's': 'x', 'f': 0.5, 'z': 1}) as d:
+        d.write(('a',), 'sed', '9')
+        d.write(('s',), 'vim', '12')
+        d.write(('f',), 'vimbak', '3')
+        d.write(('a',), 'replace', '10\n')
+        d.mv((), 'z', 'y')
+        d.mv((), 'y', 'a')
+
+
+def test_writeback_fsync():
+    """-o writeback=1: on disk after an fsync of a file of the pickle."""
+    with Driver(Config('file', 4, 'none', 1), {'a': 1, 'b': 2}) as d:
+        d.write(('a',), 'echo', '5')
+        d.fsync(('b',))
+        d.wait()
+
+
+def test_folder_delete_recreate():
+    with Driver(Config('folder', 5, 'none', 0), {'a': 1}) as d:
+        d.delete()
+        d.outside({'b': 2}, 'replace')
+        d.write(('b',), 'echo', '3')
+
+
+# ------------------------------------------------------- found by edit_model.py
+
+
+# ------------------------------------------------------- runner
+
+def main():
+    names = sys.argv[1:]
+    tests = [(n, f) for n, f in globals().items()
+             if n.startswith('test_') and callable(f) and (not names or n in names)]
+    passed = failed = 0
+    for name, fn in tests:
+        t0 = time.time()
+        try:
+            fn()
+        except ModelFailure as e:
+            failed += 1
+            print('FAIL %s: %s' % (name, e), flush=True)
+            continue
+        except Exception:  # noqa: BLE001
+            failed += 1
+            print('FAIL %s: %s' % (name, traceback.format_exc()), flush=True)
+            continue
+        passed += 1
+        print('ok %s (%.1f s)' % (name, time.time() - t0), flush=True)
+    print('regressions: %d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
