@@ -18,9 +18,11 @@ model_lib.Driver (every edit with a real tool, every check after every
 step), and unmounts (the exit status and the log's sanitizer reports are
 checked, and the pickle after unmount). Environment:
 
-  MODEL_EXAMPLES   examples per group (default: 6 file, 5 folder, 4 each wb)
-  MODEL_STEPS      steps per example (default 15)
-  MODEL_SHRINK_SECONDS  time to spend shrinking a failure (default 60)
+  MODEL_EXAMPLES   examples per group (default: 30 file, 20 folder, 15 each wb)
+  MODEL_STEPS      steps per example (default 20)
+  MODEL_AVOID      known failures to step around, to find others (below)
+  MODEL_SHRINK_SECONDS  time to spend shrinking failures (default 20;
+                   a minimal counterexample may need 120)
   MODEL_SEED       set to search with random examples (default: derandomized,
                    so CI runs the same examples every time)
 
@@ -42,12 +44,7 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize,
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import model_lib as M  # noqa: E402
 
-# MODEL_AVOID=list-rm: no step that fails on positional list names (rm of
-# a list item other than the last, rm -r of a list of 2 or more, a removed
-# open file in a list), to look for failures behind that one;
-# MODEL_AVOID=removed: no removed_write step
-AVOID = set(filter(None, os.environ.get('MODEL_AVOID', '').split(',')))
-SHRINK_SECONDS = float(os.environ.get('MODEL_SHRINK_SECONDS', '60'))
+SHRINK_SECONDS = float(os.environ.get('MODEL_SHRINK_SECONDS', '20'))
 try:  # bound the time spent shrinking (Hypothesis' own bound is 300 s)
     from hypothesis.internal.conjecture import engine as _engine
 
@@ -58,6 +55,16 @@ try:  # bound the time spent shrinking (Hypothesis' own bound is 300 s)
         lambda self: self.__dict__.get('_model_fsd'), _set_deadline)
 except Exception:  # noqa: BLE001
     pass
+
+# MODEL_AVOID=list-rm: no step that fails on positional list names (rm of
+# a list item other than the last, rm -r of a list of 2 or more, a removed
+# open file in a list), to look for failures behind that one;
+# MODEL_AVOID=removed: no removed_write step; MODEL_AVOID=empty-bytes: no
+# b'' (protocols 0-2 pickle it as a call, bytes()); MODEL_AVOID=fsync: no
+# fsync step (and settle -o writeback by waiting); MODEL_AVOID=folder-temp:
+# ignore .NAME.pkfs-XXXXXX in a folder mount's listing;
+# MODEL_AVOID=read-during-write: no read_during_write step
+AVOID = set(filter(None, os.environ.get('MODEL_AVOID', '').split(',')))
 
 # ---------------------------------------------------------------- strategies
 KEYS = ['a', 'b', 'c', 'd', 'k1', 'k2', 'x', 'y', 'zz', 'name', 'v9']
@@ -76,8 +83,10 @@ strs = st.one_of(
     st.builds(lambda a, b: a + b, words, st.just('') | words.map(lambda w: ' ' + w)),
     st.integers(0, 999).map(str))
 complexes = st.builds(complex, st.integers(-9, 9), st.integers(-9, 9))
+binaries = st.binary(min_size=1 if 'empty-bytes' in AVOID else 0, max_size=6)
 scalars = st.one_of(ints, floats, st.booleans(), st.none(), strs,
-                    st.binary(max_size=6), complexes)
+                    binaries, complexes)
+NOT_BYTES = st.one_of(ints, floats, st.booleans(), st.none(), strs, complexes)
 lists = st.lists(scalars, max_size=5)
 inner_dicts = st.dictionaries(st.sampled_from(KEYS), scalars, max_size=3)
 tops = st.builds(
@@ -87,7 +96,7 @@ tops = st.builds(
                     max_size=4))
 
 VALUES = {'int': ints, 'float': floats, 'bool': st.booleans(),
-          'none': st.none(), 'str': strs, 'bytes': st.binary(max_size=6),
+          'none': st.none(), 'str': strs, 'bytes': binaries,
           'complex': complexes}
 INVALID = {'int': ['abc', '1.5', '', '12x', '--1'],
            'float': ['abc', '1.2.3', '', 'x1'],
@@ -153,6 +162,20 @@ class EditMachine(RuleBasedStateMachine):
                 text += data.draw(st.sampled_from(['\n', '', '\n\n']), 'end')
         d.write(path, tool, text)
 
+    @precondition(lambda self: self.ok() and self.d.scalars(('str', 'int', 'float', 'bool', 'none'))
+                  and 'read-during-write' not in AVOID)
+    @rule(data=st.data())
+    def read_during_write(self, data):
+        d = self.d
+        path = data.draw(st.sampled_from(d.scalars(('str', 'int', 'float', 'bool', 'none'))), 'path')
+        t = M.type_name(d.node(path)[2])
+        if t in INVALID and data.draw(st.integers(0, 3), 'invalid?') == 0:
+            text = data.draw(st.sampled_from(INVALID[t]), 'text') + '\n'
+        else:
+            text = text_for(data.draw(VALUES[t], 'value')) + '\n'
+        n = len(text.encode())
+        d.read_during_write(path, text, data.draw(st.integers(0, n), 'split'))
+
     @precondition(lambda self: self.ok() and self.d.scalars(('str', 'int', 'bytes', 'float', 'bool')))
     @rule(data=st.data())
     def truncate(self, data):
@@ -187,7 +210,7 @@ class EditMachine(RuleBasedStateMachine):
             bad = [str(nxt + 1), 'x'] + [str(i) for i in range(nxt)
                                          if node.index(str(i)) is None]
             name = data.draw(st.sampled_from([str(nxt)] * 3 + bad), 'name')
-        v = data.draw(scalars.filter(lambda x: not isinstance(x, bytes)), 'value')
+        v = data.draw(NOT_BYTES, 'value')
         tool = data.draw(st.sampled_from(['echo', 'python']), 'tool')
         d.create(dpath, name, tool, text_for(v) + ('\n' if tool == 'python' else ''))
 
@@ -272,7 +295,8 @@ class EditMachine(RuleBasedStateMachine):
         d.removed_write(path, sib, text_for(data.draw(VALUES[t], 'value')) + '\n')
 
     # -------------------------------------------------- write-back, outside
-    @precondition(lambda self: self.ok() and self.writeback and self.d.scalars())
+    @precondition(lambda self: self.ok() and self.writeback and self.d.scalars()
+                  and 'fsync' not in AVOID)
     @rule(data=st.data())
     def fsync(self, data):
         self.d.fsync(data.draw(st.sampled_from(self.d.scalars()), 'path'))
@@ -289,7 +313,7 @@ class EditMachine(RuleBasedStateMachine):
         self.slow += 1
         self.d.remount()
 
-    @precondition(lambda self: self.d is not None and self.slow < 1)
+    @precondition(lambda self: self.d is not None and (self.slow < 1 or not self.d.present))
     @rule(data=st.data(), value=tops, inplace=st.booleans())
     def outside(self, data, value, inplace):
         self.slow += 1
@@ -310,18 +334,18 @@ class EditMachine(RuleBasedStateMachine):
         self.d.delete()
 
 
-GROUPS = {
-    'file': ('file', 0, 6),
-    'folder': ('folder', 0, 5),
-    'file-wb': ('file', 1, 4),
-    'folder-wb': ('folder', 1, 4),
+GROUPS = {  # name: SOURCE, -o writeback, default examples (the CI budget)
+    'file': ('file', 0, 30),
+    'folder': ('folder', 0, 20),
+    'file-wb': ('file', 1, 15),
+    'folder-wb': ('folder', 1, 15),
 }
 
 
 def run_group(name):
     source, wb, default_examples = GROUPS[name]
     examples = int(os.environ.get('MODEL_EXAMPLES', default_examples))
-    steps = int(os.environ.get('MODEL_STEPS', '15'))
+    steps = int(os.environ.get('MODEL_STEPS', '20'))
     seed = os.environ.get('MODEL_SEED')
     machine = type('EditMachine_' + name.replace('-', '_'), (EditMachine,),
                    {'source': source, 'writeback': wb, 'examples': 0})
@@ -331,6 +355,7 @@ def run_group(name):
                  phases=[Phase.explicit, Phase.generate, Phase.shrink],
                  print_blob=False)
     M.Driver.steps_total = 0
+    M.Driver.kinds = {}
     t0 = time.time()
     err = None
     try:
@@ -340,6 +365,8 @@ def run_group(name):
     dt = time.time() - t0
     print('model-hypothesis %s: %d examples run, %d steps, %.0f s' % (
         name, machine.examples, M.Driver.steps_total, dt), flush=True)
+    print('  steps by kind: %s' % ', '.join(
+        '%s %d' % kv for kv in sorted(M.Driver.kinds.items())), flush=True)
     if err is None:
         return 1, 0
     errs = list(err.exceptions) if isinstance(err, BaseExceptionGroup) else [err]

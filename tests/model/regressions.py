@@ -126,6 +126,93 @@ def test_folder_delete_recreate():
 
 # ------------------------------------------------------- found by edit_model.py
 
+def test_found_rm_r_list_of_two():
+    """rm -r of a list of two: rm removes 0, then 1 is gone (it became 0).
+    Seen: rm: cannot remove 'l/1': No such file or directory."""
+    with Driver(Config('file', 0, 'none', 0), {'l': [0, 0]}) as d:
+        d.rm(('l',))
+
+
+def test_found_rm_list_item_renames_the_rest():
+    """Seen: after rm a/0, ls -f a shows 0 (the old 1 renamed), expected 1."""
+    with Driver(Config('file', 0, 'none', 0), {'l': [], 'a': [0.1, '']}) as d:
+        d.rm(('a', '0'))
+
+
+def test_found_removed_write_lands_in_list_neighbour():
+    """An open file of d/0, rm d/0, then write+close: seen EPERM (the
+    write went to the item after it, b'' pickled as bytes()), expected
+    ENOENT or ESTALE."""
+    with Driver(Config('file', 0, 'gzip', 0), {'l': [], 'd': ['', b'']}) as d:
+        d.removed_write(('d', '0'), None, '\n')
+
+
+def test_found_removed_write_lands_in_dict_neighbour():
+    """An open file of a/a, rm a/a, then write '0.1' + close: seen EINVAL
+    (the text was read as the int v9 that took a's place), expected ENOENT
+    or ESTALE."""
+    with Driver(Config('file', 0, 'none', 0), {'l': [0], 'a': {'a': 0.1, 'v9': 0}}) as d:
+        d.removed_write(('a', 'a'), None, '0.1\n')
+
+
+def test_found_removed_write_changes_dict_neighbour():
+    """The same with a neighbour of the same type: the write must not
+    change b."""
+    with Driver(Config('file', 4, 'none', 0), {'a': 1, 'b': 2}) as d:
+        d.removed_write(('a',), None, '5\n')
+
+
+def test_found_empty_bytes_proto0_truncate():
+    """b'' pickled by CPython at protocol 0-2 (a call: __builtin__.bytes()):
+    truncate -s 0 of it, seen: close() fails with EPERM, expected success."""
+    with Driver(Config('file', 0, 'bzip2', 0), {'l': [], 'b': -2}) as d:
+        d.outside({'l': [197, 258, -124, 300, -154], 'c': b'', 'k1': {'b': 'r'}}, 'replace')
+        d.truncate(('c',), 0)
+
+
+def test_found_empty_bytes_proto2_write():
+    """The same at protocol 2, written with Python open().write()."""
+    with Driver(Config('file', 2, 'none', 0), {'c': b''}) as d:
+        d.write(('c',), 'python', 'ab')
+
+
+
+def test_found_folder_listing_shows_writeback_temporary():
+    """Folder SOURCE: after close() returned, the mount root lists the
+    write-back temporary: seen ['.data.pkl.pkfs-sRQDSn', 'data.pkl'] while
+    the source folder held only data.pkl, expected ['data.pkl']. Timing:
+    it shows in about one run in two, so the edit is repeated."""
+    with Driver(Config('folder', 4, 'none', 0), {'s': 'abc'}) as d:
+        for _ in range(6):
+            d.write(('s',), 'python', '')
+            d.write(('s',), 'python', 'x')
+
+
+def test_found_writeback_fsync_does_not_write():
+    """-o writeback=1: fsync of a file of the pickle; seen: the pickle on
+    disk still has the key l, expected a (the mv before it)."""
+    with Driver(Config('file', 0, 'none', 1), {'l': [0]}) as d:
+        d.mv((), 'l', 'a')
+        d.fsync(('a', '0'))
+
+
+def test_found_einval_write_leaves_torn_text():
+    """An invalid write ('x\\n' into the int 123, read by another open
+    in the middle) fails with EINVAL as it should, but afterwards cat shows
+    b'1\\n3\\n' (the rejected bytes over the old text), expected
+    b'123\\n'; the pickle is right."""
+    with Driver(Config('file', 4, 'none', 0), {'a': 7, 'b': 8}) as d:
+        d.write(('a',), 'python', '123')
+        d.read_during_write(('a',), 'x\n', 1)
+
+
+def test_found_einval_write_shows_rejected_text():
+    """O_TRUNC open of the int l/0, another open reads it, then 'abc\\n'
+    is written: close() fails with EINVAL as it should, and the pickle is
+    untouched, but cat then shows b'abc\\n', expected b'-10\\n'."""
+    with Driver(Config('file', 0, 'none', 0), {'l': [-10]}) as d:
+        d.read_during_write(('l', '0'), 'abc\n', 0)
+
 
 # ------------------------------------------------------- runner
 
