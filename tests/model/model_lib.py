@@ -953,8 +953,14 @@ class Driver:
             with open(tmp, 'wb') as f:
                 f.write(data)
             os.replace(tmp, self.pk)
+        elif len(data) >= len(self.disk_bytes()):
+            # -o writeback: the flush above changed the size; replace instead
+            self.steps[-1] = 'd.outside(%r, %r)' % (value, 'replace')
+            tmp = os.path.join(self.work, 'outside.tmp')
+            with open(tmp, 'wb') as f:
+                f.write(data)
+            os.replace(tmp, self.pk)
         else:
-            assert len(data) < len(self.disk_bytes()), 'inplace needs a smaller pickle'
             with open(self.pk, 'wb') as f:
                 f.write(data)
         self.present = True

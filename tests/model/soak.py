@@ -128,6 +128,13 @@ def reader(mp, rid, writer_keys, deadline, out):
     seen = {}
     reads = missing_writer = absent = invalid = wrong_key = listings = bad_listing = 0
     examples = []
+    shown = {}
+
+    def example(kind, text):
+        # up to 3 examples of each kind of wrong read
+        if shown.get(kind, 0) < 3:
+            shown[kind] = shown.get(kind, 0) + 1
+            examples.append(text)
     order = [key(i) for i in writer_keys]
     while time.time() < deadline:
         reads += 1
@@ -138,12 +145,11 @@ def reader(mp, rid, writer_keys, deadline, out):
                 got = [n for n in names if n in set(order)]
                 if got != order or len(set(names)) != len(names):
                     bad_listing += 1
-                    if len(examples) < 5:
-                        examples.append('listing: %d names, %d writer keys, in order: %s'
-                                        % (len(names), len(got), got == order))
+                    example('listing', 'listing: %d names, %d writer keys, in order: %s'
+                            % (len(names), len(got), got == order))
             except OSError as e:
                 bad_listing += 1
-                examples.append('listing: %s' % e)
+                example('listing', 'listing: %s' % e)
         i = rnd.randrange(NKEYS)
         try:
             with open(os.path.join(mp, key(i)), 'rb') as f:
@@ -151,26 +157,22 @@ def reader(mp, rid, writer_keys, deadline, out):
         except FileNotFoundError:
             if i in writer_keys:
                 missing_writer += 1
-                if len(examples) < 5:
-                    examples.append('%s (a writer key) missing' % key(i))
+                example('missing', '%s (a writer key) missing' % key(i))
             else:
                 absent += 1
             continue
         except OSError as e:
             invalid += 1
-            if len(examples) < 5:
-                examples.append('%s: %s' % (key(i), e))
+            example('error', '%s: %s' % (key(i), e))
             continue
         if not INT_TEXT.fullmatch(text):
             invalid += 1
-            if len(examples) < 5:
-                examples.append('%s reads %r' % (key(i), text))
+            example('invalid', '%s reads %r' % (key(i), text))
             continue
         v = int(text)
         if v // BASE != i:
             wrong_key += 1
-            if len(examples) < 5:
-                examples.append('%s reads %d (a value of %s)' % (key(i), v, key(v // BASE)))
+            example('wrong', '%s reads %d (a value of %s)' % (key(i), v, key(v // BASE)))
         seen.setdefault(i, set()).add(v)
     with open(out, 'w') as f:
         json.dump({'seen': {k: sorted(v) for k, v in seen.items()}, 'reads': reads,
@@ -356,7 +358,7 @@ def main():
         else:
             passed += 1
     exs = [e for x in R for e in x['examples']]
-    for e in exs[:8]:
+    for e in exs[:12]:
         print('  reader saw: %s' % e)
     if failed == 0 and os.environ.get('MODEL_KEEP') != '1':
         import shutil
