@@ -232,6 +232,14 @@ def test_found_opendir_leak_at_unmount():
             d.remount()
 
 
+def test_found_einval_bool_shows_torn_text():
+    """'1\\n' written into the bool True (another open read it after the
+    O_TRUNC): EINVAL as it should, but cat then shows b'1\\nue\\n' (the
+    rejected bytes over the old text), expected b'True\\n'."""
+    with Driver(Config('folder', 5, 'gzip', 0), {'l': [-8200], 'v9': True}) as d:
+        d.read_during_write(('v9',), '1\n', 0)
+
+
 # ------------------------------------------------------- runner
 
 def main():
