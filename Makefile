@@ -15,7 +15,7 @@ FUZZ_SECONDS ?= 60
 
 PKGS    := fuse3 zlib bzip2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
-               -Wno-unused-parameter -MMD -MP -Icodec -Ifs
+               -Wno-unused-parameter -MMD -MP
 ifeq ($(DEBUG),1)
   OPT := -O0 -g3
 else
@@ -28,43 +28,75 @@ CRIT_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
 CRIT_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
+# The layers (README, "How the code is organised"), lowest first. Each is
+# compiled with the include paths of itself and the layers below it and
+# no others, so a call upwards (the codec asking the mount, the
+# presentation asking FUSE) does not compile.
 CODEC_SRC := $(sort $(wildcard codec/*.c))
-# fs/ files that need libfuse: fuse_*.c and main.c; the rest is the
-# FUSE-free presentation core that pickletool and the unit tests link.
-FS_FUSE_SRC := $(sort $(wildcard fs/fuse_*.c)) fs/main.c
-FS_CORE_SRC := $(filter-out $(FS_FUSE_SRC) fs/pickletool.c,$(sort $(wildcard fs/*.c)))
-UNIT_SRC    := $(sort $(wildcard tests/unit/*.c))
+VIEW_SRC  := $(sort $(wildcard fs/view/*.c))
+CORE_SRC  := $(sort $(wildcard fs/core/*.c))
+FUSE_SRC  := $(sort $(wildcard fs/fuse/*.c))
+TOOL_SRC  := fs/tool/pickletool.c
+UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
+
+INC_codec := -Icodec
+INC_view  := $(INC_codec) -Ifs/view
+INC_core  := $(INC_view) -Ifs/core
+INC_fuse  := $(INC_core) -Ifs/fuse $(FUSE_CFLAGS)
+INC_tool  := $(INC_core)
+INC_unit  := $(INC_core) $(CRIT_CFLAGS)
+# include paths of a source file, by the folder it is in
+inc_of = $(strip $(if $(filter codec/%,$1),$(INC_codec),\
+	$(if $(filter fs/view/%,$1),$(INC_view),\
+	$(if $(filter fs/core/%,$1),$(INC_core),\
+	$(if $(filter fs/fuse/%,$1),$(INC_fuse),\
+	$(if $(filter fs/tool/%,$1),$(INC_tool),$(INC_unit)))))))
 
 obj = $(patsubst %.c,$(1)/%.o,$(2))
+# the layers as static archives: a program links what it uses of them
+LAYERS = $(1)/libpfcore.a $(1)/libpfview.a $(1)/libpkcodec.a
 
 REL := $(BUILD)/rel
 ASAN := $(BUILD)/asan
 
 all: $(BUILD)/pickletool $(BUILD)/picklefs
 
+define layer_rules
+$(1)/libpkcodec.a: $$(call obj,$(1),$$(CODEC_SRC))
+	rm -f $$@ && ar rcs $$@ $$^
+$(1)/libpfview.a: $$(call obj,$(1),$$(VIEW_SRC))
+	rm -f $$@ && ar rcs $$@ $$^
+$(1)/libpfcore.a: $$(call obj,$(1),$$(CORE_SRC))
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(eval $(call layer_rules,$(REL)))
+$(eval $(call layer_rules,$(ASAN)))
+
 # ---- release ------------------------------------------------------------
 $(REL)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(OPT) $(FUSE_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_BASE) $(OPT) $(call inc_of,$<) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/pickletool: $(call obj,$(REL),$(CODEC_SRC) $(FS_CORE_SRC) fs/pickletool.c)
+$(BUILD)/pickletool: $(call obj,$(REL),$(TOOL_SRC)) $(call LAYERS,$(REL))
 	$(CC) $(OPT) $^ -o $@ $(Z_LIBS) -lpthread -lm $(LDFLAGS)
 
-$(BUILD)/picklefs: $(call obj,$(REL),$(CODEC_SRC) $(FS_CORE_SRC) $(FS_FUSE_SRC))
+$(BUILD)/picklefs: $(call obj,$(REL),$(FUSE_SRC)) $(call LAYERS,$(REL))
 	$(CC) $(OPT) $^ -o $@ $(FUSE_LIBS) $(Z_LIBS) -lpthread -lm $(LDFLAGS)
 
 # ---- sanitizer build (what make test runs) ------------------------------
 $(ASAN)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) -O1 -g $(SAN) $(FUSE_CFLAGS) $(CRIT_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_BASE) -O1 -g $(SAN) $(call inc_of,$<) $(CFLAGS) -c $< -o $@
 
-$(ASAN)/pickletool: $(call obj,$(ASAN),$(CODEC_SRC) $(FS_CORE_SRC) fs/pickletool.c)
+$(ASAN)/pickletool: $(call obj,$(ASAN),$(TOOL_SRC)) $(call LAYERS,$(ASAN))
 	$(CC) $(SAN) $^ -o $@ $(Z_LIBS) -lpthread -lm
 
-$(ASAN)/picklefs: $(call obj,$(ASAN),$(CODEC_SRC) $(FS_CORE_SRC) $(FS_FUSE_SRC))
+$(ASAN)/picklefs: $(call obj,$(ASAN),$(FUSE_SRC)) $(call LAYERS,$(ASAN))
 	$(CC) $(SAN) $^ -o $@ $(FUSE_LIBS) $(Z_LIBS) -lpthread -lm
 
-$(ASAN)/test-unit: $(call obj,$(ASAN),$(CODEC_SRC) $(FS_CORE_SRC) $(UNIT_SRC))
+# the unit tests link every object: Criterion finds tests by their
+# registration, which an archive member nothing refers to would lose
+$(ASAN)/test-unit: $(call obj,$(ASAN),$(CODEC_SRC) $(VIEW_SRC) $(CORE_SRC) $(UNIT_SRC))
 	$(CC) $(SAN) $^ -o $@ $(CRIT_LIBS) $(Z_LIBS) -lpthread -lm
 
 # ---- tests --------------------------------------------------------------
@@ -79,7 +111,7 @@ unit: $(ASAN)/test-unit
 	$(ASAN)/test-unit
 
 # ---- fuzzing ------------------------------------------------------------
-FUZZ_SRC := $(filter-out codec/compress.c,$(CODEC_SRC))
+FUZZ_SRC := $(filter-out codec/compress.c codec/gzip.c codec/bzip2.c codec/zstream.c,$(CODEC_SRC))
 $(BUILD)/fuzz-decode: tests/fuzz/fuzz_decode.c $(FUZZ_SRC)
 	@mkdir -p $(BUILD)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Icodec -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread -lm
@@ -89,7 +121,10 @@ fuzz: $(BUILD)/fuzz-decode
 	$(BUILD)/fuzz-decode -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 $(BUILD)/fuzz-corpus tests/fuzz/seeds
 
 # ---- examples and benchmarks -------------------------------------------
-run: deps all
+# deps first, then a fresh make: this Makefile asks pkg-config for
+# libfuse3's flags when it is read, before deps could install it.
+run: deps
+	$(MAKE) all
 	PYTHON=$(PYTHON) bash scripts/run-examples.sh
 
 bench: all
@@ -102,7 +137,7 @@ install: all
 	install -m 755 $(BUILD)/pickletool $(BUILD)/picklefs $(DESTDIR)$(PREFIX)/bin/
 
 format:
-	clang-format -i codec/*.[ch] fs/*.[ch] tests/unit/*.c tests/fuzz/*.c
+	clang-format -i codec/*.[ch] fs/*/*.[ch] tests/unit/*.c tests/fuzz/*.c
 
 clean:
 	rm -rf $(BUILD)

@@ -230,15 +230,6 @@ void *pk_arena_grow(pk_arena *a, void *p, size_t old, size_t n)
 	return q;
 }
 
-void *pk_arena_calloc(pk_arena *a, size_t n)
-{
-	void *p = pk_arena_alloc(a, n);
-
-	if (p)
-		memset(p, 0, n);
-	return p;
-}
-
 size_t pk_arena_used(const pk_arena *a)
 {
 	return a->total;

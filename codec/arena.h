@@ -7,7 +7,10 @@
  * Ownership: the arena owns all memory it hands out; pk_arena_free
  * releases it all. Nothing is freed individually (a grown array leaves
  * its old copy behind until the arena goes; growth doubles, so the waste
- * is bounded by the live size).
+ * is bounded by the live size). This is why the tree's arrays grow here
+ * and not with pk_vec_grow (buf.h): outside a decoder's burst a block
+ * never moves (pk_arena_grow), so pointers into the tree stay valid, and
+ * there is nothing to free one by one.
  * Invariants: returned pointers are 8-byte aligned; a request larger
  * than a chunk gets a chunk of its own; pk_arena_used counts bytes
  * mapped for the arena, for the mount's cache accounting.
@@ -75,7 +78,6 @@ static inline void *pk_arena_alloc(pk_arena *a, size_t n)
  * of its own is grown with mremap and p may become invalid: only the
  * decoder, which holds no pointer into its tree's arrays, grows then. */
 void *pk_arena_grow(pk_arena *a, void *p, size_t old, size_t n);
-void *pk_arena_calloc(pk_arena *a, size_t n);
 size_t pk_arena_used(const pk_arena *a);
 
 #endif

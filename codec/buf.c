@@ -103,3 +103,29 @@ int pk_buf_addf(pk_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 	return 0;
 }
+
+int pk_vec_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *old, *n;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap : 64;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			return -1;
+		ncap *= 2;
+	}
+	if (elem && ncap > SIZE_MAX / elem)
+		return -1;
+	/* *arr is some T *: read and written as bytes, which any object
+	 * pointer may be (a void ** store into a T * would not be) */
+	memcpy(&old, arr, sizeof(old));
+	n = realloc(old, ncap * elem);
+	if (!n)
+		return -1;
+	memcpy(arr, &n, sizeof(n));
+	*cap = ncap;
+	return 0;
+}

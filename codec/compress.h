@@ -32,20 +32,27 @@ enum pk_zfmt {
 };
 
 typedef struct pk_zinfo {
-	int fmt;         /* enum pk_zfmt */
-	int level;       /* 1..9 as detected (gzip XFL; bzip2 block size) */
+	int fmt;   /* enum pk_zfmt */
+	int level; /* 1..9 as detected (gzip XFL; bzip2 block size) */
 	/* gzip header of the first member */
 	uint32_t mtime;
 	uint8_t xfl;
 	uint8_t os;
 	uint8_t has_name; /* FNAME was present */
-	char name[256];   /* FNAME, NUL-terminated, truncated if longer */
+	char name[256];	  /* FNAME, NUL-terminated, truncated if longer */
 	uint32_t members; /* gzip members / bzip2 streams read */
 } pk_zinfo;
 
 /* Format from the first bytes (n may be less than 3). */
 int pk_z_detect(const uint8_t *head, size_t n);
 const char *pk_z_name(int fmt); /* "none", "gzip", "bzip2" */
+
+/* The first decompressed bytes of a stream's head in[0..n) (fmt as
+ * pk_z_detect says), into out[0..cap): how many came out, 0 when the
+ * head does not even start a stream of that format. For telling what a
+ * compressed file holds without decompressing it. */
+size_t pk_z_peek(int fmt, const uint8_t *in, size_t n, uint8_t *out,
+		 size_t cap);
 
 /* Progress callback for long work: done bytes of input read so far,
  * total input size (0 if unknown). Return nonzero to abort. May be NULL. */
@@ -59,9 +66,8 @@ int pk_z_decompress_mem(const uint8_t *in, size_t n, pk_buf *out,
 
 /* Same, reading in_fd from its current position to EOF and writing the
  * decompressed bytes to out_fd; *out_len receives their count. */
-int pk_z_decompress_fd(int in_fd, int out_fd, pk_zinfo *info,
-		       uint64_t *out_len, pk_progress_fn progress, void *ctx,
-		       pk_err *e);
+int pk_z_decompress_fd(int in_fd, int out_fd, pk_zinfo *info, uint64_t *out_len,
+		       pk_progress_fn progress, void *ctx, pk_err *e);
 
 /* Compress data[0..n) in info->fmt (with its level and header fields)
  * and append to out / write all of it to out_fd. */

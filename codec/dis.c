@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "opcodes.h"
 #include "text.h"
 
@@ -100,18 +101,8 @@ struct u64vec {
 
 static int vec_push(struct u64vec *s, uint64_t x)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		uint64_t *v;
-
-		if (cap > SIZE_MAX / sizeof(*v))
-			return -1;
-		v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return -1;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (pk_vec_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)))
+		return -1;
 	s->v[s->n++] = x;
 	return 0;
 }
@@ -294,15 +285,6 @@ static int put_i64(pk_buf *b, int64_t v)
 	return pk_buf_add(b, t, n);
 }
 
-static uint64_t le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* ---- the disassembler state ------------------------------------------- */
 
 /* One opcode's argument, located and (for numbers) parsed by read_arg. */
@@ -363,7 +345,7 @@ static int read_counted(struct dis *d, size_t at, uint64_t pos, int width,
 	if (d->len - at < (size_t)width)
 		return pk_err_set(d->e, PK_E_TRUNCATED,
 				  "argument length cut short", pos);
-	n = le(d->data + at, width);
+	n = pk_le(d->data + at, width);
 	if (sign && (n & 0x80000000u))
 		return pk_err_set(d->e, PK_E_ARG, "negative argument length",
 				  pos);
@@ -426,7 +408,8 @@ static int parse_int(struct dis *d, const uint8_t *s, size_t n, uint64_t pos,
 				  pos);
 	}
 	if (d->tmp.len <= 8) {
-		uint64_t v = d->tmp.len ? le(d->tmp.data, (int)d->tmp.len) : 0;
+		uint64_t v =
+		    d->tmp.len ? pk_le(d->tmp.data, (int)d->tmp.len) : 0;
 
 		/* sign-extend the shortest two's complement form */
 		if (d->tmp.len && d->tmp.len < 8 &&
@@ -453,43 +436,40 @@ static int read_arg(struct dis *d, const struct pk_opcode_info *info, size_t at,
 	size_t left = d->len - at;
 	int rc;
 
-	switch (info->arg) {
-	case PK_ARG_NONE:
+	switch (info->form) {
+	case PK_FORM_NONE:
 		*next = at;
 		return PK_OK;
-	case PK_ARG_U1:
-	case PK_ARG_U2:
-	case PK_ARG_U4:
-	case PK_ARG_U8:
-	case PK_ARG_I4:
-	case PK_ARG_F8: {
-		static const uint8_t width[] = {
-		    [PK_ARG_U1] = 1, [PK_ARG_U2] = 2, [PK_ARG_U4] = 4,
-		    [PK_ARG_U8] = 8, [PK_ARG_I4] = 4, [PK_ARG_F8] = 8};
-		int w = width[info->arg];
-
-		if (left < (size_t)w)
+	case PK_FORM_FIXED:
+		if (left < info->width)
 			return pk_err_set(d->e, PK_E_TRUNCATED,
 					  "argument cut short", pos);
 		if (info->arg == PK_ARG_F8) {
-			/* big-endian IEEE double, struct '>d' */
-			uint64_t v = 0;
-
-			for (int i = 0; i < 8; i++)
-				v = v << 8 | d->data[at + (size_t)i];
-			memcpy(&a->d, &v, sizeof(v));
+			a->d = pk_be_double(d->data + at);
 		} else {
-			a->u = le(d->data + at, w);
+			a->u = pk_le(d->data + at, info->width);
 			a->i = info->arg == PK_ARG_I4 ? (int32_t)(uint32_t)a->u
 						      : (int64_t)a->u;
 		}
-		*next = at + (size_t)w;
+		*next = at + info->width;
 		return PK_OK;
-	}
-	case PK_ARG_DECIMALNL_SHORT:
+	case PK_FORM_COUNTED:
+		return read_counted(d, at, pos, info->width, info->neg_count, a,
+				    next);
+	case PK_FORM_LINE2:
 		rc = read_line(d, at, pos, &a->p, &a->n, next);
 		if (rc)
 			return rc;
+		return read_line(d, *next, pos, &a->p2, &a->n2, next);
+	case PK_FORM_LINE:
+		rc = read_line(d, at, pos, &a->p, &a->n, next);
+		if (rc)
+			return rc;
+		break;
+	}
+	/* a line: the numbers in it are parsed here */
+	switch (info->arg) {
+	case PK_ARG_DECIMALNL_SHORT:
 		/* read_decimalnl_short's hack: protocol 0 bools */
 		if (a->n == 2 && a->p[0] == '0' && (a->p[1] | 1) == '1') {
 			a->boolv = a->p[1] == '0' ? 1 : 2;
@@ -500,18 +480,12 @@ static int read_arg(struct dis *d, const struct pk_opcode_info *info, size_t at,
 		}
 		return parse_int(d, a->p, a->n, pos, a);
 	case PK_ARG_DECIMALNL_LONG:
-		rc = read_line(d, at, pos, &a->p, &a->n, next);
-		if (rc)
-			return rc;
 		return parse_int(
 		    d, a->p, a->n && a->p[a->n - 1] == 'L' ? a->n - 1 : a->n,
 		    pos, a);
 	case PK_ARG_FLOATNL: {
 		pk_err pe;
 
-		rc = read_line(d, at, pos, &a->p, &a->n, next);
-		if (rc)
-			return rc;
 		if (pk_float_parse((const char *)a->p, a->n, &a->d, &pe)) {
 			if (pe.code == PK_E_NOMEM)
 				return nomem(d, pos);
@@ -520,32 +494,8 @@ static int read_arg(struct dis *d, const struct pk_opcode_info *info, size_t at,
 		}
 		return PK_OK;
 	}
-	case PK_ARG_STRINGNL:
-	case PK_ARG_STRINGNL_NOESCAPE:
-	case PK_ARG_UNICODESTRINGNL:
-		return read_line(d, at, pos, &a->p, &a->n, next);
-	case PK_ARG_STRINGNL_NOESCAPE_PAIR:
-		rc = read_line(d, at, pos, &a->p, &a->n, next);
-		if (rc)
-			return rc;
-		return read_line(d, *next, pos, &a->p2, &a->n2, next);
-	case PK_ARG_STRING1:
-	case PK_ARG_BYTES1:
-	case PK_ARG_UNICODE1:
-	case PK_ARG_LONG1:
-		return read_counted(d, at, pos, 1, false, a, next);
-	case PK_ARG_STRING4:
-	case PK_ARG_LONG4:
-		return read_counted(d, at, pos, 4, true, a, next);
-	case PK_ARG_BYTES4:
-	case PK_ARG_UNICODE4:
-		return read_counted(d, at, pos, 4, false, a, next);
-	case PK_ARG_BYTES8:
-	case PK_ARG_BYTEARRAY8:
-	case PK_ARG_UNICODE8:
-		return read_counted(d, at, pos, 8, false, a, next);
 	}
-	return pk_err_set(d->e, PK_E_ARG, "unknown argument kind", pos);
+	return PK_OK;
 }
 
 /*
@@ -576,23 +526,6 @@ static int escape_decode(struct dis *d, const uint8_t *s, size_t n, pk_buf *out,
 not_ascii:
 	return pk_err_set(d->e, PK_E_ARG, "non-ASCII byte in a text argument",
 			  pos);
-}
-
-/* Latin-1 bytes as UTF-8 (BINSTRING / SHORT_BINSTRING decode them so). */
-static int latin1_to_utf8(const uint8_t *s, size_t n, pk_buf *out)
-{
-	if (pk_buf_grow(out, n) < 0 || pk_buf_grow(out, n * 2) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < 0x80) {
-			out->data[out->len++] = s[i];
-		} else {
-			out->data[out->len++] = (uint8_t)(0xc0 | s[i] >> 6);
-			out->data[out->len++] = (uint8_t)(0x80 | (s[i] & 0x3f));
-		}
-	}
-	out->data[out->len] = '\0';
-	return 0;
 }
 
 static bool all_ascii(const uint8_t *s, size_t n)
@@ -735,7 +668,7 @@ static int put_arg(struct dis *d, const struct pk_opcode_info *info,
 			rc = pk_repr_str(a->p, a->n, out);
 		} else {
 			pk_buf_reset(&d->tmp);
-			if (latin1_to_utf8(a->p, a->n, &d->tmp) < 0)
+			if (pk_latin1_to_utf8(a->p, a->n, &d->tmp) < 0)
 				return nomem(d, pos);
 			rc = pk_repr_str(d->tmp.data, d->tmp.len, out);
 		}

@@ -42,8 +42,9 @@
  * Ownership: the data is only read; output is appended to the caller's
  * buffer (never reset by pk_dis); nothing else outlives the call.
  * Invariants: memory use is bounded by the input (the mark stack and the
- * memo grow with the opcodes read, never with a count read from the
- * input), and nesting depth costs heap, not C stack.
+ * memo grow with the opcodes read; a memo index read from the input sizes
+ * the memo's bitset only up to the input's length, a larger one is
+ * hashed), and nesting depth costs heap, not C stack.
  */
 #ifndef PK_DIS_H
 #define PK_DIS_H

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "memo.h"
 #include "opcodes.h"
 #include "tree.h"
@@ -50,7 +51,7 @@ struct enc {
 	 * renumbering) -> the index they were written under. Values fetched
 	 * only once need no entry: their PUT is written and forgotten. */
 	pk_idmap ids;
-	pk_memo occ;        /* indices in use, when MEMOIZE mixes with PUT */
+	pk_memo occ;	    /* indices in use, when MEMOIZE mixes with PUT */
 	uint32_t next_memo; /* what MEMOIZE assigns next otherwise */
 	struct eframe *st;
 	size_t sp, scap;
@@ -91,11 +92,8 @@ static int commit_frame(struct enc *x)
 		return 0;
 	if (x->fbuf.len >= FRAME_MIN) {
 		uint8_t h[9];
-		uint64_t n = x->fbuf.len;
-		int i;
 		h[0] = PK_OP_FRAME;
-		for (i = 0; i < 8; i++)
-			h[1 + i] = (uint8_t)(n >> (8 * i));
+		pk_put_le64(h + 1, x->fbuf.len);
 		if (pk_buf_add(&x->obuf, h, 9) < 0)
 			return oom(x);
 	}
@@ -135,10 +133,7 @@ static int emit_index(struct enc *x, uint8_t textop, uint8_t op1, uint8_t op4,
 		return emit(x, b, 2);
 	}
 	b[0] = op4;
-	b[1] = (uint8_t)idx;
-	b[2] = (uint8_t)(idx >> 8);
-	b[3] = (uint8_t)(idx >> 16);
-	b[4] = (uint8_t)(idx >> 24);
+	pk_put_le32(b + 1, idx);
 	return emit(x, b, 5);
 }
 
@@ -147,7 +142,6 @@ static int emit_get(struct enc *x, int bin, uint32_t idx)
 	return emit_index(x, PK_OP_GET, PK_OP_BINGET, PK_OP_LONG_BINGET, bin,
 			  idx);
 }
-
 
 /* ---- memo ------------------------------------------------------------- */
 
@@ -191,9 +185,8 @@ static int tracked_len(const struct enc *x, pk_val v, size_t len)
 
 static int tracked(const struct enc *x, pk_val v)
 {
-	size_t len = pk_val_is_node(v)
-			     ? 0
-			     : pk_scalar_op_len(pk_val_bytes(v), NULL);
+	size_t len =
+	    pk_val_is_node(v) ? 0 : pk_scalar_op_len(pk_val_bytes(v), NULL);
 	return tracked_len(x, v, len);
 }
 
@@ -271,18 +264,16 @@ static int emit_put(struct enc *x, pk_val v)
 		if ((rc = memoize_index(x, &idx)) ||
 		    (rc = emit1(x, PK_OP_MEMOIZE)))
 			return rc;
-	} else if ((rc = emit_index(x, PK_OP_PUT,
-				    n->put == PK_OP_BINPUT ? PK_OP_BINPUT : 0,
-				    PK_OP_LONG_BINPUT, n->put != PK_OP_PUT,
-				    idx))) {
+	} else if ((rc = emit_index(
+			x, PK_OP_PUT, n->put == PK_OP_BINPUT ? PK_OP_BINPUT : 0,
+			PK_OP_LONG_BINPUT, n->put != PK_OP_PUT, idx))) {
 		return rc;
 	}
 	return note_written(x, v, idx, (n->flags & PK_NODE_SHARED) != 0);
 }
 
 /* A scalar's PUT is the opcode at p, right after its bytes: copy it. */
-static int emit_scalar_put(struct enc *x, pk_val v, const uint8_t *p,
-			   int track)
+static int emit_scalar_put(struct enc *x, pk_val v, const uint8_t *p, int track)
 {
 	uint32_t idx;
 	size_t n;
@@ -301,8 +292,7 @@ static int emit_scalar_put(struct enc *x, pk_val v, const uint8_t *p,
 		n = 2;
 		break;
 	case PK_OP_LONG_BINPUT:
-		idx = (uint32_t)p[1] | (uint32_t)p[2] << 8 |
-		      (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
+		idx = pk_le32(p + 1);
 		n = 5;
 		break;
 	case PK_OP_PUT:
@@ -347,14 +337,8 @@ static int emit_scalar(struct enc *x, pk_val v, size_t len, uint64_t payload,
 
 static int push_frame(struct enc *x, pk_val v)
 {
-	if (x->sp == x->scap) {
-		size_t ncap = x->scap ? x->scap * 2 : 64;
-		struct eframe *ns = realloc(x->st, ncap * sizeof(*ns));
-		if (!ns)
-			return oom(x);
-		x->st = ns;
-		x->scap = ncap;
-	}
+	if (pk_vec_grow((void **)&x->st, &x->scap, x->sp + 1, sizeof(*x->st)))
+		return oom(x);
 	memset(&x->st[x->sp], 0, sizeof(x->st[0]));
 	x->st[x->sp].v = v;
 	x->sp++;
@@ -377,9 +361,8 @@ static int save(struct enc *x, pk_val v)
 		size_t len = pk_scalar_op_len(b, &payload);
 		int track = tracked_len(x, v, len);
 		if (track && pk_idmap_find(&x->ids, v.bits, &idx))
-			return emit_get(x, x->renumber ? x->bin
-						       : b[len] != PK_OP_PUT,
-					idx);
+			return emit_get(
+			    x, x->renumber ? x->bin : b[len] != PK_OP_PUT, idx);
 		return emit_scalar(x, v, len, payload, track);
 	}
 	if (written_as(x, v, &idx))
@@ -482,7 +465,8 @@ static int run(struct enc *x)
 			f->kid_end = f->kid + s->nkids;
 			f->in_step = 1;
 			if (s->op == PK_OP_INST)
-				f->kid++; /* the class is written by the opcode */
+				f->kid++; /* the class is written by the opcode
+					   */
 		}
 		if (f->kid < f->kid_end) {
 			pk_val kid = n->kids[f->kid++];
@@ -514,7 +498,8 @@ static int run(struct enc *x)
 			uint32_t idx;
 			if (written_as(x, f->v, &idx)) {
 				int getbin = get_is_bin(x, f->v);
-				if ((rc = emit_discard_and_get(x, s, idx, getbin)))
+				if ((rc = emit_discard_and_get(x, s, idx,
+							       getbin)))
 					return rc;
 				x->sp--;
 				continue;

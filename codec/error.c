@@ -43,6 +43,8 @@ const char *pk_code_name(int code)
 		return "i/o error";
 	case PK_E_UNSUPPORTED:
 		return "unsupported";
+	case PK_E_REFUSED:
+		return "edit refused";
 	}
 	return "error";
 }

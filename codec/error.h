@@ -14,23 +14,25 @@
 
 enum pk_code {
 	PK_OK = 0,
-	PK_E_TRUNCATED,   /* input ends inside an opcode or before STOP */
-	PK_E_OPCODE,      /* unknown opcode byte */
-	PK_E_ARG,         /* malformed inline argument (bad literal, bad UTF-8) */
-	PK_E_STACK,       /* stack underflow, missing MARK, wrong operand type */
-	PK_E_MEMO,        /* GET of a memo index never PUT */
-	PK_E_FRAME,       /* bad frame length or an opcode crossing a frame */
-	PK_E_PROTO,       /* unsupported protocol number */
-	PK_E_NOMEM,       /* allocation failed */
-	PK_E_TRAILING,    /* bytes after STOP (only when asked to be strict) */
-	PK_E_VALUE,       /* a text form that is not a literal of the type */
-	PK_E_COMPRESS,    /* corrupt gzip/bzip2 stream */
-	PK_E_IO,          /* read/write failure (errno is kept by the caller) */
+	PK_E_TRUNCATED, /* input ends inside an opcode or before STOP */
+	PK_E_OPCODE,	/* unknown opcode byte */
+	PK_E_ARG,	/* malformed inline argument (bad literal, bad UTF-8) */
+	PK_E_STACK,	/* stack underflow, missing MARK, wrong operand type */
+	PK_E_MEMO,	/* GET of a memo index never PUT */
+	PK_E_FRAME,	/* bad frame length or an opcode crossing a frame */
+	PK_E_PROTO,	/* unsupported protocol number */
+	PK_E_NOMEM,	/* allocation failed */
+	PK_E_TRAILING,	/* bytes after STOP (only when asked to be strict) */
+	PK_E_VALUE,	/* a text form that is not a literal of the type */
+	PK_E_COMPRESS,	/* corrupt gzip/bzip2 stream */
+	PK_E_IO,	/* read/write failure (errno is kept by the caller) */
 	PK_E_UNSUPPORTED, /* valid pickle the operation cannot handle */
+	PK_E_REFUSED,	  /* the value cannot take that edit (an object's
+			     __class__, a tuple's new member ...) */
 };
 
 typedef struct pk_err {
-	int code;        /* enum pk_code */
+	int code;	 /* enum pk_code */
 	const char *msg; /* constant string, no trailing period */
 	uint64_t offset; /* byte offset in the input */
 } pk_err;

@@ -1,14 +1,21 @@
 /*
- * memo.h - a map from memo index (uint32) to a pk_val (codec-internal).
+ * memo.h - the codec's memo maps (codec-internal).
  *
- * What: the pickle memo for the decoder (index -> value) and for the
- * encoder (which indices are in use). Indices in real pickles
- * are dense (0, 1, 2, ...) so they live in an array; an index far beyond
- * the number of entries stored goes to a hash table instead, so a hostile
- * LONG_BINPUT 0xffffffff costs one entry, not four billion.
- * Ownership: the map owns its storage; pk_memo_release frees it.
- * Invariant: an entry whose `val` is 0 is empty; `count` counts the
- * non-empty ones (what MEMOIZE uses as its next index).
+ * What: pk_memo maps a memo index to a pk_val: the pickle memo for the
+ * decoder (index -> value) and for the encoder (which indices are in
+ * use). Indices in real pickles are dense (0, 1, 2, ...) so they live in
+ * an array; an index far beyond the number of entries stored goes to a
+ * hash table instead, so a hostile LONG_BINPUT 0xffffffff costs one
+ * entry, not four billion. pk_idmap maps a value's identity to a memo
+ * index (the decoder's shared scalars, the encoder's written values).
+ * The dense array grows its own way, not with pk_vec_grow (buf.h): it is
+ * an anonymous mapping grown by mremap, whose new pages come zeroed and
+ * are faulted in ahead by a helper thread.
+ * Ownership: each map owns its storage; pk_memo_release and
+ * pk_idmap_release free it.
+ * Invariants: an entry whose `val` is 0 is empty; `count` counts the
+ * non-empty ones (what MEMOIZE uses as its next index). A pk_idmap key is
+ * never 0 (0 marks a free slot) and its load factor stays <= 1/2.
  */
 #ifndef PK_MEMO_H
 #define PK_MEMO_H

@@ -12,9 +12,37 @@
 
 /* One designated initialiser per opcode; every other byte stays zeroed,
  * which is how pk_opcode_info tells "not an opcode" (name == NULL). */
-#define OP(n, a, p) [PK_OP_##n] = {PK_OP_##n, PK_ARG_##a, p, #n}
+#define OP(n, a, p) [PK_OP_##n] = {PK_OP_##n, PK_ARG_##a, p, FORM_##a, #n}
 
-static const struct pk_opcode_info table[256] = {
+/* Each argument kind's form, width and sign of count: the one place that
+ * says how many bytes an argument takes. */
+#define FORM_NONE PK_FORM_NONE, 0, 0
+#define FORM_U1 PK_FORM_FIXED, 1, 0
+#define FORM_U2 PK_FORM_FIXED, 2, 0
+#define FORM_I4 PK_FORM_FIXED, 4, 0
+#define FORM_U4 PK_FORM_FIXED, 4, 0
+#define FORM_U8 PK_FORM_FIXED, 8, 0
+#define FORM_F8 PK_FORM_FIXED, 8, 0
+#define FORM_DECIMALNL_SHORT PK_FORM_LINE, 0, 0
+#define FORM_DECIMALNL_LONG PK_FORM_LINE, 0, 0
+#define FORM_FLOATNL PK_FORM_LINE, 0, 0
+#define FORM_STRINGNL PK_FORM_LINE, 0, 0
+#define FORM_STRINGNL_NOESCAPE PK_FORM_LINE, 0, 0
+#define FORM_UNICODESTRINGNL PK_FORM_LINE, 0, 0
+#define FORM_STRINGNL_NOESCAPE_PAIR PK_FORM_LINE2, 0, 0
+#define FORM_STRING1 PK_FORM_COUNTED, 1, 0
+#define FORM_STRING4 PK_FORM_COUNTED, 4, 1
+#define FORM_BYTES1 PK_FORM_COUNTED, 1, 0
+#define FORM_BYTES4 PK_FORM_COUNTED, 4, 0
+#define FORM_BYTES8 PK_FORM_COUNTED, 8, 0
+#define FORM_BYTEARRAY8 PK_FORM_COUNTED, 8, 0
+#define FORM_UNICODE1 PK_FORM_COUNTED, 1, 0
+#define FORM_UNICODE4 PK_FORM_COUNTED, 4, 0
+#define FORM_UNICODE8 PK_FORM_COUNTED, 8, 0
+#define FORM_LONG1 PK_FORM_COUNTED, 1, 0
+#define FORM_LONG4 PK_FORM_COUNTED, 4, 1
+
+const struct pk_opcode_info pk_opcodes[256] = {
     OP(MARK, NONE, 0),
     OP(EMPTY_TUPLE, NONE, 1),
     OP(STOP, NONE, 0),
@@ -86,10 +114,3 @@ static const struct pk_opcode_info table[256] = {
 };
 
 #undef OP
-
-const struct pk_opcode_info *pk_opcode_info(uint8_t code)
-{
-	const struct pk_opcode_info *info = &table[code];
-
-	return info->name ? info : NULL;
-}

@@ -1,16 +1,23 @@
 /*
- * opcodes.h - the pickle opcode set (protocols 0-5) and its metadata.
+ * opcodes.h - the pickle opcode set (protocols 0-5) and its grammar.
  *
- * What: one enum value per opcode byte, and a table (pk_opcode_info) that
+ * What: one enum value per opcode byte, and a table (pk_opcodes) that
  * says, for each of the 68 opcodes, its name as pickletools prints it, the
- * shape of its inline argument and the protocol that introduced it.
+ * kind of its inline argument (pk_arg), where that argument ends (pk_form
+ * and width) and the protocol that introduced it. This is the one place
+ * that says how long an opcode's argument is: the decoder (step), the
+ * disassembler (read_arg) and the value readers (pk_scalar_op_len) all
+ * walk by it. The decoder's fast path keeps the five fixed widths it
+ * handles as constants, for speed (see run_fast).
  * Ownership: the table is static and constant; callers never free it.
  * Invariant: pk_opcode_info(b) returns NULL exactly for bytes that are not
- * opcodes, so a decoder can refuse unknown opcodes with one lookup.
+ * opcodes, so a decoder can refuse unknown opcodes with one lookup; the
+ * row of such a byte in pk_opcodes is all zero (no argument).
  */
 #ifndef PK_OPCODES_H
 #define PK_OPCODES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum pk_op {
@@ -91,40 +98,65 @@ enum pk_op {
 /* Shape of an opcode's inline argument (pickletools' ArgumentDescriptor). */
 enum pk_arg {
 	PK_ARG_NONE,
-	PK_ARG_U1,           /* uint1 */
-	PK_ARG_U2,           /* uint2 */
-	PK_ARG_I4,           /* int4 (signed) */
-	PK_ARG_U4,           /* uint4 */
-	PK_ARG_U8,           /* uint8 */
-	PK_ARG_DECIMALNL_SHORT, /* INT: decimal (or 00/01 bool) then \n */
-	PK_ARG_DECIMALNL_LONG,  /* LONG: decimal, optional L, then \n */
-	PK_ARG_FLOATNL,      /* FLOAT: repr-ish text then \n */
-	PK_ARG_F8,           /* BINFLOAT: big-endian double */
-	PK_ARG_STRINGNL,     /* STRING: quoted Python literal then \n */
-	PK_ARG_STRINGNL_NOESCAPE,      /* PERSID: text then \n */
+	PK_ARG_U1,		  /* uint1 */
+	PK_ARG_U2,		  /* uint2 */
+	PK_ARG_I4,		  /* int4 (signed) */
+	PK_ARG_U4,		  /* uint4 */
+	PK_ARG_U8,		  /* uint8 */
+	PK_ARG_DECIMALNL_SHORT,	  /* INT: decimal (or 00/01 bool) then \n */
+	PK_ARG_DECIMALNL_LONG,	  /* LONG: decimal, optional L, then \n */
+	PK_ARG_FLOATNL,		  /* FLOAT: repr-ish text then \n */
+	PK_ARG_F8,		  /* BINFLOAT: big-endian double */
+	PK_ARG_STRINGNL,	  /* STRING: quoted Python literal then \n */
+	PK_ARG_STRINGNL_NOESCAPE, /* PERSID: text then \n */
 	PK_ARG_STRINGNL_NOESCAPE_PAIR, /* GLOBAL/INST: two lines */
-	PK_ARG_UNICODESTRINGNL, /* UNICODE: raw-unicode-escape then \n */
-	PK_ARG_STRING1,      /* u1 length + bytes */
-	PK_ARG_STRING4,      /* i4 length + bytes (BINSTRING) */
-	PK_ARG_BYTES1,       /* u1 length + bytes */
-	PK_ARG_BYTES4,       /* u4 length + bytes */
-	PK_ARG_BYTES8,       /* u8 length + bytes */
-	PK_ARG_BYTEARRAY8,   /* u8 length + bytes */
-	PK_ARG_UNICODE1,     /* u1 length + utf-8 */
-	PK_ARG_UNICODE4,     /* u4 length + utf-8 */
-	PK_ARG_UNICODE8,     /* u8 length + utf-8 */
-	PK_ARG_LONG1,        /* u1 length + two's complement LE */
-	PK_ARG_LONG4,        /* i4 length + two's complement LE */
+	PK_ARG_UNICODESTRINGNL,	       /* UNICODE: raw-unicode-escape then \n */
+	PK_ARG_STRING1,		       /* u1 length + bytes */
+	PK_ARG_STRING4,		       /* i4 length + bytes (BINSTRING) */
+	PK_ARG_BYTES1,		       /* u1 length + bytes */
+	PK_ARG_BYTES4,		       /* u4 length + bytes */
+	PK_ARG_BYTES8,		       /* u8 length + bytes */
+	PK_ARG_BYTEARRAY8,	       /* u8 length + bytes */
+	PK_ARG_UNICODE1,	       /* u1 length + utf-8 */
+	PK_ARG_UNICODE4,	       /* u4 length + utf-8 */
+	PK_ARG_UNICODE8,	       /* u8 length + utf-8 */
+	PK_ARG_LONG1,		       /* u1 length + two's complement LE */
+	PK_ARG_LONG4,		       /* i4 length + two's complement LE */
+};
+
+/*
+ * Where an opcode's argument ends: the grammar the decoder, the
+ * disassembler and the value readers all walk by (what the bytes mean is
+ * pk_arg's business, and each reader's).
+ */
+enum pk_form {
+	PK_FORM_NONE,	 /* no argument */
+	PK_FORM_FIXED,	 /* `width` bytes */
+	PK_FORM_COUNTED, /* a `width`-byte little-endian count, then that
+			  * many bytes; a signed count (`neg_count`) below 0
+			  * is an error */
+	PK_FORM_LINE,	 /* bytes up to and including a '\n' */
+	PK_FORM_LINE2,	 /* two such lines (GLOBAL, INST) */
 };
 
 struct pk_opcode_info {
 	uint8_t code;
-	uint8_t arg;   /* enum pk_arg */
-	uint8_t proto; /* protocol that introduced the opcode */
+	uint8_t arg;	   /* enum pk_arg */
+	uint8_t proto;	   /* protocol that introduced the opcode */
+	uint8_t form;	   /* enum pk_form */
+	uint8_t width;	   /* FIXED: argument bytes; COUNTED: count bytes */
+	uint8_t neg_count; /* COUNTED: the count is a signed int4 */
 	const char *name;
 };
 
+/* Indexed by opcode byte; a byte that is no opcode has a zeroed row
+ * (name NULL, form PK_FORM_NONE). Hot loops index it directly. */
+extern const struct pk_opcode_info pk_opcodes[256];
+
 /* The metadata of opcode byte `code`, or NULL if it is not an opcode. */
-const struct pk_opcode_info *pk_opcode_info(uint8_t code);
+static inline const struct pk_opcode_info *pk_opcode_info(uint8_t code)
+{
+	return pk_opcodes[code].name ? &pk_opcodes[code] : NULL;
+}
 
 #endif

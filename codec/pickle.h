@@ -231,6 +231,10 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 
 void pk_doc_free(pk_doc *doc);
 
+/* The doc's protocol, which new values are encoded for: the PROTO
+ * number, or 1 / 0 for protocol 1 / 0 pickles (which have no PROTO). */
+int pk_doc_protocol(const pk_doc *doc);
+
 /* Bytes of memory the doc holds (its arena and tables), for caches. */
 size_t pk_doc_bytes(const pk_doc *doc);
 
@@ -244,13 +248,6 @@ int pk_encode_to_buf(pk_doc *doc, pk_buf *out, pk_err *e);
 int pk_encode_to_fd(pk_doc *doc, int fd, pk_err *e);
 
 /* --- reading values ---------------------------------------------------- */
-
-/* The opcode that created the value (scalar: its opcode; node: the op
- * of its first step). */
-uint8_t pk_val_op(pk_val v);
-
-/* Name of a kind as the xattr user.pickle.type shows it. */
-const char *pk_kind_name(int kind);
 
 /* str / bytes / bytearray / Python 2 binary str: the payload bytes,
  * pointing into the input (zero-copy). 0 on success; PK_E_UNSUPPORTED for
@@ -291,6 +288,17 @@ int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
  * tuple of two floats. */
 int pk_val_new_complex(pk_doc *doc, double re, double im, pk_val *out,
 		       pk_err *e);
+/* A new REDUCE of the global module.name with a tuple of nargs args,
+ * as CPython's save_reduce writes it at doc's protocol (STACK_GLOBAL
+ * from protocol 4, else GLOBAL; builtins spelled __builtin__ before
+ * protocol 3; TUPLE1-3 from protocol 2). */
+int pk_val_new_call(pk_doc *doc, const char *module, const char *name,
+		    const pk_val *args, uint32_t nargs, pk_val *out, pk_err *e);
+/* New bytes as CPython pickles them before protocol 3:
+ * REDUCE of _codecs.encode with (the latin-1 str of the bytes,
+ * 'latin1'). */
+int pk_val_new_latin1_bytes(pk_doc *doc, const uint8_t *data, size_t n,
+			    pk_val *out, pk_err *e);
 
 /* Makes a new empty container slot (PK_LIST, PK_DICT, ...). */
 int pk_val_new_container(pk_doc *doc, int kind, pk_val *out, pk_err *e);
@@ -299,7 +307,9 @@ int pk_val_new_container(pk_doc *doc, int kind, pk_val *out, pk_err *e);
  * ADDITEMS), merged into the last step when that is the same batch op. */
 int pk_node_append(pk_doc *doc, pk_node *n, uint8_t op, const pk_val *kids,
 		   uint32_t count, pk_err *e);
-/* Removes kids [first, first+count) (must lie within one step). */
+/* Removes kids [first, first+count) (must lie within one step; of the
+ * creation step only when its kids follow a MARK, or of a short tuple's
+ * TUPLE1-3, which then becomes the opcode of its new length). */
 int pk_node_remove(pk_doc *doc, pk_node *n, uint32_t first, uint32_t count,
 		   pk_err *e);
 

@@ -4,7 +4,9 @@
  * What: the exact strings Python prints (repr of float, complex, str,
  * bytes; decimal of ints of any size) and the parsers that read what a
  * user typed back into a value. Used by the mount (cat / write), by
- * `pickletool dis` (pickletools prints reprs) and by the encoder.
+ * `pickletool dis` (pickletools prints reprs) and by the encoder. Numbers,
+ * bool and None are read and written in text_num.c, float and complex
+ * reprs in text_float.c; UTF-8, str and bytes in text.c.
  * Ownership: output goes to a caller-owned pk_buf (appended, never reset);
  * nothing here allocates anything the caller must free beyond that buf.
  * Invariants: every *_repr / *_format output parses back with the matching
@@ -98,5 +100,23 @@ int pk_raw_unicode_decode(const uint8_t *arg, size_t len, pk_buf *out,
  * \u005c \u0000 \u000a \u000d \u001a, then raw-unicode-escape (code
  * points < 256 as one byte, others \uXXXX / \UXXXXXXXX). */
 int pk_raw_unicode_encode(const uint8_t *utf8, size_t len, pk_buf *out);
+
+/* Appends the UTF-8 of latin-1 bytes (code points 0-255): how Python 2
+ * str and protocol 0-2 bytes (_codecs.encode(s, 'latin1')) read. 0, or
+ * -1 when memory runs out. */
+int pk_latin1_to_utf8(const uint8_t *s, size_t n, pk_buf *out);
+
+/* The inverse: UTF-8 text whose code points are all below 256 as those
+ * bytes, appended to out (NULL: only counted into *count, which may be
+ * NULL too). 0; -1 when the text is not UTF-8 or a code point does not
+ * fit in a byte; -2 when memory runs out. */
+int pk_utf8_to_latin1(const uint8_t *s, size_t n, pk_buf *out, uint64_t *count);
+
+/* Reads one code point of s[0..n) at *i and moves *i past it: 0, or -1
+ * for a sequence Python's UTF-8 decoder rejects (then *cp is
+ * U+DC00 + the byte, as 'surrogateescape' shows it, and *i moves one
+ * byte). Surrogates are accepted when allow_surrogates. */
+int pk_utf8_next(const uint8_t *s, size_t n, size_t *i, uint32_t *cp,
+		 int allow_surrogates);
 
 #endif

@@ -1,10 +1,16 @@
 /*
- * tree.h - building and reshaping pk_node step lists (codec-internal).
+ * tree.h - building and reshaping pk_node step lists, and reading a
+ * scalar's opcode bytes (codec-internal).
  *
- * What: the one place that grows a node's kids and steps, shared by the
- * decoder (which builds nodes) and the edit functions of pickle.h (which
- * reshape them), so the kids/steps invariant of pickle.h is kept in one
- * spot.
+ * What: the functions that append, extend and drop a node's steps and
+ * kids, shared by the decoder (which builds nodes) and the edit functions
+ * of pickle.h (which reshape them), so the kids/steps invariant of
+ * pickle.h is kept in one spot. Two exceptions write a node's first
+ * steps by hand, for speed, and keep the invariant themselves: the
+ * decoder's make_node for a node with no kids, and its fast path, which
+ * fills a new dict or list with one SETITEMS / APPENDS.
+ * Also here: pk_scalar_op_len (where a scalar's bytes end, by the opcode
+ * grammar of opcodes.h).
  * Ownership: everything is allocated from the doc's arena.
  * Invariant kept: sum of the steps' nkids == node->nkids, kids in step
  * order.
@@ -33,15 +39,9 @@ static inline pk_step *pk_node_steps_mut(pk_node *n)
 	return n->nsteps > 2 ? n->step.many : n->step.two;
 }
 
-
-
 /* Length of a scalar's opcode bytes (opcode + inline argument) at `op`,
  * which must have been validated (by the decoder or by the encoder of
  * edits). *payload receives the length of a counted payload (0 for
  * other forms) when payload is not NULL. */
 size_t pk_scalar_op_len(const uint8_t *op, uint64_t *payload);
-
-/* The protocol that new values are encoded for: the PROTO number, or
- * 1 / 0 for protocol 1 / 0 pickles (which have no PROTO). */
-int pk_doc_protocol(const pk_doc *doc);
 #endif

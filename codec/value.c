@@ -4,19 +4,10 @@
 #include <string.h>
 
 #include "arena.h"
+#include "byteorder.h"
 #include "opcodes.h"
 #include "text.h"
 #include "tree.h"
-
-static inline uint64_t rd_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 static size_t line_len(const uint8_t *p)
 {
@@ -29,61 +20,25 @@ static size_t line_len(const uint8_t *p)
 
 size_t pk_scalar_op_len(const uint8_t *op, uint64_t *payload)
 {
+	const struct pk_opcode_info *info = &pk_opcodes[*op];
 	uint64_t n = 0;
-	size_t head = 1, len;
+	size_t len = 1;
 
-	switch (*op) {
-	case PK_OP_NONE:
-	case PK_OP_NEWTRUE:
-	case PK_OP_NEWFALSE:
-	case PK_OP_NEXT_BUFFER:
-		len = 1;
+	switch (info->form) {
+	case PK_FORM_NONE:
 		break;
-	case PK_OP_BININT1:
-	case PK_OP_EXT1:
-		len = 2;
+	case PK_FORM_FIXED:
+		len += info->width;
 		break;
-	case PK_OP_BININT2:
-	case PK_OP_EXT2:
-		len = 3;
+	case PK_FORM_COUNTED:
+		n = pk_le(op + 1, info->width);
+		len += info->width + (size_t)n;
 		break;
-	case PK_OP_BININT:
-	case PK_OP_EXT4:
-		len = 5;
-		break;
-	case PK_OP_BINFLOAT:
-		len = 9;
-		break;
-	case PK_OP_LONG1:
-	case PK_OP_SHORT_BINUNICODE:
-	case PK_OP_SHORT_BINBYTES:
-	case PK_OP_SHORT_BINSTRING:
-		head = 2;
-		n = op[1];
-		len = head + (size_t)n;
-		break;
-	case PK_OP_LONG4:
-	case PK_OP_BINUNICODE:
-	case PK_OP_BINBYTES:
-	case PK_OP_BINSTRING:
-		head = 5;
-		n = rd_le(op + 1, 4);
-		len = head + (size_t)n;
-		break;
-	case PK_OP_BINUNICODE8:
-	case PK_OP_BINBYTES8:
-	case PK_OP_BYTEARRAY8:
-		head = 9;
-		n = rd_le(op + 1, 8);
-		len = head + (size_t)n;
-		break;
-	case PK_OP_GLOBAL:
-	case PK_OP_INST:
-		len = 1 + line_len(op + 1) + 1;
+	case PK_FORM_LINE2:
 		len += line_len(op + len) + 1;
-		break;
-	default: /* one-line text forms: INT LONG FLOAT STRING UNICODE PERSID */
-		len = 1 + line_len(op + 1) + 1;
+		/* fall through */
+	case PK_FORM_LINE:
+		len += line_len(op + len) + 1;
 		break;
 	}
 	if (payload)
@@ -98,46 +53,39 @@ int pk_doc_protocol(const pk_doc *doc)
 	return doc->op_proto >= 1 ? 1 : 0;
 }
 
-uint8_t pk_val_op(pk_val v)
-{
-	if (pk_val_is_node(v))
-		return pk_node_steps(pk_val_node(v))[0].op;
-	return *pk_val_bytes(v);
-}
-
 int pk_val_kind(pk_val v)
 {
 	static const uint8_t kinds[256] = {
-		[PK_OP_NONE] = PK_NONE,
-		[PK_OP_NEWTRUE] = PK_BOOL,
-		[PK_OP_NEWFALSE] = PK_BOOL,
-		[PK_OP_INT] = PK_INT,
-		[PK_OP_BININT] = PK_INT,
-		[PK_OP_BININT1] = PK_INT,
-		[PK_OP_BININT2] = PK_INT,
-		[PK_OP_LONG] = PK_INT,
-		[PK_OP_LONG1] = PK_INT,
-		[PK_OP_LONG4] = PK_INT,
-		[PK_OP_FLOAT] = PK_FLOAT,
-		[PK_OP_BINFLOAT] = PK_FLOAT,
-		[PK_OP_UNICODE] = PK_STR,
-		[PK_OP_BINUNICODE] = PK_STR,
-		[PK_OP_SHORT_BINUNICODE] = PK_STR,
-		[PK_OP_BINUNICODE8] = PK_STR,
-		[PK_OP_STRING] = PK_STRING,
-		[PK_OP_BINSTRING] = PK_STRING,
-		[PK_OP_SHORT_BINSTRING] = PK_STRING,
-		[PK_OP_BINBYTES] = PK_BYTES,
-		[PK_OP_SHORT_BINBYTES] = PK_BYTES,
-		[PK_OP_BINBYTES8] = PK_BYTES,
-		[PK_OP_BYTEARRAY8] = PK_BYTEARRAY,
-		[PK_OP_GLOBAL] = PK_GLOBAL,
-		[PK_OP_INST] = PK_GLOBAL,
-		[PK_OP_EXT1] = PK_EXT,
-		[PK_OP_EXT2] = PK_EXT,
-		[PK_OP_EXT4] = PK_EXT,
-		[PK_OP_PERSID] = PK_PERSID,
-		[PK_OP_NEXT_BUFFER] = PK_BUFFER,
+	    [PK_OP_NONE] = PK_NONE,
+	    [PK_OP_NEWTRUE] = PK_BOOL,
+	    [PK_OP_NEWFALSE] = PK_BOOL,
+	    [PK_OP_INT] = PK_INT,
+	    [PK_OP_BININT] = PK_INT,
+	    [PK_OP_BININT1] = PK_INT,
+	    [PK_OP_BININT2] = PK_INT,
+	    [PK_OP_LONG] = PK_INT,
+	    [PK_OP_LONG1] = PK_INT,
+	    [PK_OP_LONG4] = PK_INT,
+	    [PK_OP_FLOAT] = PK_FLOAT,
+	    [PK_OP_BINFLOAT] = PK_FLOAT,
+	    [PK_OP_UNICODE] = PK_STR,
+	    [PK_OP_BINUNICODE] = PK_STR,
+	    [PK_OP_SHORT_BINUNICODE] = PK_STR,
+	    [PK_OP_BINUNICODE8] = PK_STR,
+	    [PK_OP_STRING] = PK_STRING,
+	    [PK_OP_BINSTRING] = PK_STRING,
+	    [PK_OP_SHORT_BINSTRING] = PK_STRING,
+	    [PK_OP_BINBYTES] = PK_BYTES,
+	    [PK_OP_SHORT_BINBYTES] = PK_BYTES,
+	    [PK_OP_BINBYTES8] = PK_BYTES,
+	    [PK_OP_BYTEARRAY8] = PK_BYTEARRAY,
+	    [PK_OP_GLOBAL] = PK_GLOBAL,
+	    [PK_OP_INST] = PK_GLOBAL,
+	    [PK_OP_EXT1] = PK_EXT,
+	    [PK_OP_EXT2] = PK_EXT,
+	    [PK_OP_EXT4] = PK_EXT,
+	    [PK_OP_PERSID] = PK_PERSID,
+	    [PK_OP_NEXT_BUFFER] = PK_BUFFER,
 	};
 	const uint8_t *b;
 
@@ -149,25 +97,6 @@ int pk_val_kind(pk_val v)
 	    b[3] == '\n')
 		return PK_BOOL;
 	return kinds[*b];
-}
-
-const char *pk_kind_name(int kind)
-{
-	static const char *const names[] = {
-		[PK_NONE] = "none",	  [PK_BOOL] = "bool",
-		[PK_INT] = "int",	  [PK_FLOAT] = "float",
-		[PK_STR] = "str",	  [PK_STRING] = "str",
-		[PK_BYTES] = "bytes",	  [PK_BYTEARRAY] = "bytearray",
-		[PK_GLOBAL] = "global",	  [PK_EXT] = "ext",
-		[PK_PERSID] = "persid",	  [PK_BUFFER] = "buffer",
-		[PK_LIST] = "list",	  [PK_TUPLE] = "tuple",
-		[PK_DICT] = "dict",	  [PK_SET] = "set",
-		[PK_FROZENSET] = "frozenset", [PK_OBJECT] = "object",
-	};
-
-	if (kind <= 0 || kind > PK_OBJECT || !names[kind])
-		return "unknown";
-	return names[kind];
 }
 
 int pk_val_payload(pk_val v, const uint8_t **data, uint64_t *len)
@@ -213,18 +142,6 @@ static int format_decimal_text(const uint8_t *s, size_t n, pk_buf *out)
 	return pk_buf_add(out, s + i, n - i) < 0 ? PK_E_NOMEM : PK_OK;
 }
 
-static double rd_be_double(const uint8_t *p)
-{
-	uint64_t bits = 0;
-	double d;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		bits = (bits << 8) | p[i];
-	memcpy(&d, &bits, sizeof(d));
-	return d;
-}
-
 int pk_val_float(pk_val v, double *out)
 {
 	const uint8_t *op;
@@ -233,7 +150,7 @@ int pk_val_float(pk_val v, double *out)
 		return PK_E_UNSUPPORTED;
 	op = pk_val_bytes(v);
 	if (*op == PK_OP_BINFLOAT) {
-		*out = rd_be_double(op + 1);
+		*out = pk_be_double(op + 1);
 		return PK_OK;
 	}
 	return pk_float_parse((const char *)op + 1, line_len(op + 1), out,
@@ -245,7 +162,8 @@ int pk_val_int64(pk_val v, int64_t *out)
 	const uint8_t *op;
 	uint64_t n;
 
-	if (pk_val_is_node(v) || (pk_val_kind(v) != PK_INT && pk_val_kind(v) != PK_BOOL))
+	if (pk_val_is_node(v) ||
+	    (pk_val_kind(v) != PK_INT && pk_val_kind(v) != PK_BOOL))
 		return PK_E_UNSUPPORTED;
 	op = pk_val_bytes(v);
 	switch (*op) {
@@ -253,10 +171,10 @@ int pk_val_int64(pk_val v, int64_t *out)
 		*out = op[1];
 		return PK_OK;
 	case PK_OP_BININT2:
-		*out = (int64_t)rd_le(op + 1, 2);
+		*out = (int64_t)pk_le16(op + 1);
 		return PK_OK;
 	case PK_OP_BININT:
-		*out = (int32_t)(uint32_t)rd_le(op + 1, 4);
+		*out = (int32_t)(uint32_t)pk_le32(op + 1);
 		return PK_OK;
 	case PK_OP_NEWTRUE:
 		*out = 1;
@@ -266,8 +184,7 @@ int pk_val_int64(pk_val v, int64_t *out)
 		return PK_OK;
 	case PK_OP_LONG1:
 	case PK_OP_LONG4: {
-		size_t head = *op == PK_OP_LONG1 ? 2 : 5;
-		n = *op == PK_OP_LONG1 ? op[1] : rd_le(op + 1, 4);
+		size_t head = pk_scalar_op_len(op, &n) - (size_t)n;
 		if (n > 8)
 			return PK_E_UNSUPPORTED;
 		if (n == 0) {
@@ -275,7 +192,7 @@ int pk_val_int64(pk_val v, int64_t *out)
 			return PK_OK;
 		}
 		{
-			uint64_t u = rd_le(op + head, (int)n);
+			uint64_t u = pk_le(op + head, (int)n);
 			if (n < 8 && (op[head + n - 1] & 0x80))
 				u |= ~0ull << (8 * n);
 			*out = (int64_t)u;
@@ -376,11 +293,13 @@ int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e)
 		rc = pk_buf_addf(out, "%lld", (long long)i64);
 		break;
 	case PK_OP_LONG1:
-		rc = pk_int_le_to_decimal(op + 2, op[1], out);
+	case PK_OP_LONG4: {
+		uint64_t digits;
+		size_t len = pk_scalar_op_len(op, &digits);
+		rc = pk_int_le_to_decimal(op + len - digits, (size_t)digits,
+					  out);
 		break;
-	case PK_OP_LONG4:
-		rc = pk_int_le_to_decimal(op + 5, (size_t)rd_le(op + 1, 4), out);
-		break;
+	}
 	case PK_OP_FLOAT:
 	case PK_OP_BINFLOAT:
 		if ((rc = pk_val_float(v, &f)) == PK_OK)
@@ -389,15 +308,14 @@ int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e)
 	case PK_OP_UNICODE:
 		return pk_raw_unicode_decode(op + 1, line_len(op + 1), out, e);
 	case PK_OP_STRING:
-		return pk_string_literal_decode(op + 1, line_len(op + 1), out, e);
+		return pk_string_literal_decode(op + 1, line_len(op + 1), out,
+						e);
 	case PK_OP_EXT1:
 	case PK_OP_EXT2:
 	case PK_OP_EXT4:
-		rc = pk_buf_addf(out, "%llu",
-				 (unsigned long long)rd_le(
-					 op + 1, *op == PK_OP_EXT1	  ? 1
-						 : *op == PK_OP_EXT2 ? 2
-								     : 4));
+		rc = pk_buf_addf(
+		    out, "%llu",
+		    (unsigned long long)pk_le(op + 1, pk_opcodes[*op].width));
 		break;
 	case PK_OP_PERSID:
 		rc = pk_buf_add(out, op + 1, line_len(op + 1));
@@ -406,7 +324,8 @@ int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e)
 		break;
 	default:
 		if (pk_val_payload(v, &data, &n) != PK_OK)
-			return pk_err_set(e, PK_E_UNSUPPORTED, "not a scalar", 0);
+			return pk_err_set(e, PK_E_UNSUPPORTED, "not a scalar",
+					  0);
 		rc = pk_buf_add(out, data, (size_t)n);
 		break;
 	}
@@ -418,14 +337,6 @@ int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e)
 }
 
 /* ---- editing ----------------------------------------------------------- */
-
-static void wr_le(uint8_t *p, uint64_t v, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* The opcode CPython's pickler writes for an int at protocol `proto`. */
 static int encode_int(const uint8_t *text, size_t len, int proto, pk_buf *op,
@@ -443,12 +354,12 @@ static int encode_int(const uint8_t *text, size_t len, int proto, pk_buf *op,
 		}
 		if (v >= 0 && v <= 0xffff) {
 			b[0] = PK_OP_BININT2;
-			wr_le(b + 1, (uint64_t)v, 2);
+			pk_put_le16(b + 1, (uint16_t)v);
 			return pk_buf_add(op, b, 3);
 		}
 		if (v >= INT32_MIN && v <= INT32_MAX) {
 			b[0] = PK_OP_BININT;
-			wr_le(b + 1, (uint64_t)v, 4);
+			pk_put_le32(b + 1, (uint32_t)v);
 			return pk_buf_add(op, b, 5);
 		}
 	}
@@ -464,7 +375,7 @@ static int encode_int(const uint8_t *text, size_t len, int proto, pk_buf *op,
 				rc = pk_buf_add(op, b, 2);
 			} else {
 				b[0] = PK_OP_LONG4;
-				wr_le(b + 1, le.len, 4);
+				pk_put_le32(b + 1, (uint32_t)le.len);
 				rc = pk_buf_add(op, b, 5);
 			}
 			if (rc == 0)
@@ -506,11 +417,11 @@ static int encode_counted(pk_buf *op, uint8_t op1, uint8_t op4, uint8_t op8,
 		rc = pk_buf_add(op, b, 2);
 	} else if (op4 && len <= 0xffffffffu) {
 		b[0] = op4;
-		wr_le(b + 1, len, 4);
+		pk_put_le32(b + 1, (uint32_t)len);
 		rc = pk_buf_add(op, b, 5);
 	} else if (op8) {
 		b[0] = op8;
-		wr_le(b + 1, len, 8);
+		pk_put_le64(b + 1, len);
 		rc = pk_buf_add(op, b, 9);
 	} else {
 		return PK_E_UNSUPPORTED;
@@ -535,7 +446,8 @@ static int encode_scalar(int kind, int proto, const uint8_t *text, size_t len,
 		if ((rc = pk_bool_parse((const char *)text, len, &b, e)))
 			return rc;
 		if (proto >= 2)
-			return pk_buf_addc(op, b ? PK_OP_NEWTRUE : PK_OP_NEWFALSE);
+			return pk_buf_addc(op,
+					   b ? PK_OP_NEWTRUE : PK_OP_NEWFALSE);
 		return pk_buf_adds(op, b ? "I01\n" : "I00\n");
 	case PK_INT:
 		return encode_int(text, len, proto, op, e);
@@ -543,13 +455,9 @@ static int encode_scalar(int kind, int proto, const uint8_t *text, size_t len,
 		if ((rc = pk_float_parse((const char *)text, len, &f, e)))
 			return rc;
 		if (proto >= 1) {
-			uint64_t bits;
 			uint8_t be[9];
-			int i;
-			memcpy(&bits, &f, 8);
 			be[0] = PK_OP_BINFLOAT;
-			for (i = 0; i < 8; i++)
-				be[1 + i] = (uint8_t)(bits >> (56 - 8 * i));
+			pk_put_be_double(be + 1, f);
 			return pk_buf_add(op, be, 9);
 		}
 		if (pk_buf_addc(op, PK_OP_FLOAT) < 0 || pk_float_repr(f, op) ||
@@ -558,7 +466,8 @@ static int encode_scalar(int kind, int proto, const uint8_t *text, size_t len,
 		return PK_OK;
 	case PK_STR:
 		if (!pk_utf8_valid(text, len, 0))
-			return pk_err_set(e, PK_E_VALUE, "text is not UTF-8", 0);
+			return pk_err_set(e, PK_E_VALUE, "text is not UTF-8",
+					  0);
 		if (proto == 0) {
 			if (pk_buf_addc(op, PK_OP_UNICODE) < 0 ||
 			    pk_raw_unicode_encode(text, len, op) ||
@@ -566,10 +475,10 @@ static int encode_scalar(int kind, int proto, const uint8_t *text, size_t len,
 				return PK_E_NOMEM;
 			return PK_OK;
 		}
-		return encode_counted(op, proto >= 4 ? PK_OP_SHORT_BINUNICODE : 0,
-				      PK_OP_BINUNICODE,
-				      proto >= 4 ? PK_OP_BINUNICODE8 : 0, text,
-				      len);
+		return encode_counted(
+		    op, proto >= 4 ? PK_OP_SHORT_BINUNICODE : 0,
+		    PK_OP_BINUNICODE, proto >= 4 ? PK_OP_BINUNICODE8 : 0, text,
+		    len);
 	case PK_STRING:
 		if (proto == 0) {
 			if (pk_buf_addc(op, PK_OP_STRING) < 0 ||
@@ -648,7 +557,7 @@ int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
 	if (put_len)
 		memcpy(mem + op.len,
 		       pk_val_bytes(*slot) +
-			       pk_scalar_op_len(pk_val_bytes(*slot), NULL),
+			   pk_scalar_op_len(pk_val_bytes(*slot), NULL),
 		       put_len);
 	else
 		mem[op.len] = PK_OP_STOP;
@@ -732,7 +641,8 @@ int pk_node_append(pk_doc *doc, pk_node *n, uint8_t op, const pk_val *kids,
 		uint32_t room, take;
 
 		if (!bin) {
-			/* Protocol 0 has no batches: one APPEND/SETITEM each. */
+			/* Protocol 0 has no batches: one APPEND/SETITEM each.
+			 */
 			if (pk_node_add_step(doc->arena, n,
 					     per == 2 ? PK_OP_SETITEM
 						      : PK_OP_APPEND,
@@ -800,14 +710,24 @@ int pk_node_remove(pk_doc *doc, pk_node *n, uint32_t first, uint32_t count,
 	pk_step *s;
 
 	(void)doc;
-	if (si >= n->nsteps || first + count > start + pk_node_steps(n)[si].nkids)
+	if (si >= n->nsteps ||
+	    first + count > start + pk_node_steps(n)[si].nkids)
 		return pk_err_set(e, PK_E_UNSUPPORTED,
 				  "removal spans several steps", 0);
 	s = pk_node_steps_mut(n);
+	if (si == 0 && !s[0].marked &&
+	    !(s[0].op >= PK_OP_TUPLE1 && s[0].op <= PK_OP_TUPLE3))
+		return pk_err_set(e, PK_E_UNSUPPORTED,
+				  "the step takes a fixed number of items", 0);
 	memmove(n->kids + first, n->kids + first + count,
 		(n->nkids - first - count) * sizeof(pk_val));
 	n->nkids -= count;
 	s[si].nkids -= count;
+	if (s[si].op >= PK_OP_TUPLE1 && s[si].op <= PK_OP_TUPLE3)
+		/* a short tuple's opcode says its length */
+		s[si].op = s[si].nkids
+			       ? (uint8_t)(PK_OP_TUPLE1 + s[si].nkids - 1)
+			       : PK_OP_EMPTY_TUPLE;
 	if (s[si].nkids == 0 && si > 0)
 		pk_node_drop_step(n, si);
 	return PK_OK;
@@ -837,12 +757,62 @@ static pk_node *new_node(pk_doc *doc, int kind)
 	return n;
 }
 
+int pk_val_new_call(pk_doc *doc, const char *module, const char *name,
+		    const pk_val *args, uint32_t nargs, pk_val *out, pk_err *e)
+{
+	static const uint8_t short_tuple[] = {PK_OP_EMPTY_TUPLE, PK_OP_TUPLE1,
+					      PK_OP_TUPLE2, PK_OP_TUPLE3};
+	int proto = pk_doc_protocol(doc);
+	pk_val global, tuple;
+	pk_node *g, *t, *call;
+	pk_buf txt = PK_BUF_INIT;
+	int marked = proto < 2 || nargs > 3;
+
+	if (proto < 3 && strcmp(module, "builtins") == 0)
+		module = "__builtin__";
+	if (proto >= 4) {
+		pk_val names[2] = {{0}, {0}};
+		g = new_node(doc, PK_GLOBAL);
+		if (!g ||
+		    pk_val_set_text(doc, &names[0], PK_STR,
+				    (const uint8_t *)module, strlen(module),
+				    e) ||
+		    pk_val_set_text(doc, &names[1], PK_STR,
+				    (const uint8_t *)name, strlen(name), e) ||
+		    pk_node_add_step(doc->arena, g, PK_OP_STACK_GLOBAL, 0,
+				     names, 2))
+			goto nomem;
+		global = pk_val_of_node(g);
+	} else if (pk_buf_addf(&txt, "c%s\n%s\n", module, name) ||
+		   arena_op(doc, txt.data, txt.len, &global)) {
+		goto nomem;
+	}
+	pk_buf_release(&txt);
+	t = new_node(doc, PK_TUPLE);
+	call = new_node(doc, PK_OBJECT);
+	if (!t || !call ||
+	    pk_node_add_step(doc->arena, t,
+			     marked ? PK_OP_TUPLE : short_tuple[nargs], marked,
+			     args, nargs))
+		goto nomem;
+	tuple = pk_val_of_node(t);
+	{
+		pk_val kids[2] = {global, tuple};
+		if (pk_node_add_step(doc->arena, call, PK_OP_REDUCE, 0, kids,
+				     2))
+			goto nomem;
+	}
+	*out = pk_val_of_node(call);
+	return PK_OK;
+nomem:
+	pk_buf_release(&txt);
+	return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+}
+
 int pk_val_new_complex(pk_doc *doc, double re, double im, pk_val *out,
 		       pk_err *e)
 {
-	int proto = pk_doc_protocol(doc);
-	pk_val parts[2], global, args;
-	pk_node *g = NULL, *t, *call;
+	pk_val parts[2];
 	pk_buf num = PK_BUF_INIT;
 	double v[2] = {re, im};
 	int i, rc = PK_OK;
@@ -851,54 +821,35 @@ int pk_val_new_complex(pk_doc *doc, double re, double im, pk_val *out,
 		parts[i].bits = 0;
 		pk_buf_reset(&num);
 		if (pk_float_repr(v[i], &num))
-			rc = PK_E_NOMEM;
+			rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
 		else
 			rc = pk_val_set_text(doc, &parts[i], PK_FLOAT, num.data,
 					     num.len, e);
 	}
-	if (rc)
-		goto cleanup;
-	if (proto >= 4) {
-		pk_val names[2] = {{0}, {0}};
-		g = new_node(doc, PK_GLOBAL);
-		if (!g || pk_val_set_text(doc, &names[0], PK_STR,
-					  (const uint8_t *)"builtins", 8, e) ||
-		    pk_val_set_text(doc, &names[1], PK_STR,
-				    (const uint8_t *)"complex", 7, e) ||
-		    pk_node_add_step(doc->arena, g, PK_OP_STACK_GLOBAL, 0,
-				     names, 2)) {
-			rc = PK_E_NOMEM;
-			goto cleanup;
-		}
-		global = pk_val_of_node(g);
-	} else {
-		const char *txt = proto >= 3 ? "cbuiltins\ncomplex\n"
-					     : "c__builtin__\ncomplex\n";
-		if ((rc = arena_op(doc, txt, strlen(txt), &global)))
-			goto cleanup;
-	}
-	t = new_node(doc, PK_TUPLE);
-	call = new_node(doc, PK_OBJECT);
-	if (!t || !call ||
-	    pk_node_add_step(doc->arena, t,
-			     proto >= 2 ? PK_OP_TUPLE2 : PK_OP_TUPLE,
-			     proto < 2, parts, 2)) {
-		rc = PK_E_NOMEM;
-		goto cleanup;
-	}
-	args = pk_val_of_node(t);
-	{
-		pk_val kids[2] = {global, args};
-		if (pk_node_add_step(doc->arena, call, PK_OP_REDUCE, 0, kids,
-				     2)) {
-			rc = PK_E_NOMEM;
-			goto cleanup;
-		}
-	}
-	*out = pk_val_of_node(call);
-cleanup:
 	pk_buf_release(&num);
-	if (rc == PK_E_NOMEM)
-		pk_err_set(e, rc, "out of memory", 0);
-	return rc;
+	return rc ? rc
+		  : pk_val_new_call(doc, "builtins", "complex", parts, 2, out,
+				    e);
+}
+
+int pk_val_new_latin1_bytes(pk_doc *doc, const uint8_t *data, size_t n,
+			    pk_val *out, pk_err *e)
+{
+	pk_val parts[2] = {{0}, {0}};
+	pk_buf u = PK_BUF_INIT;
+	int rc;
+
+	/* the bytes as the str of code points 0-255, in UTF-8 */
+	if (pk_latin1_to_utf8(data, n, &u) < 0) {
+		pk_buf_release(&u);
+		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+	}
+	rc = pk_val_set_text(doc, &parts[0], PK_STR,
+			     u.data ? u.data : (const uint8_t *)"", u.len, e);
+	pk_buf_release(&u);
+	if (!rc)
+		rc = pk_val_set_text(doc, &parts[1], PK_STR,
+				     (const uint8_t *)"latin1", 6, e);
+	return rc ? rc
+		  : pk_val_new_call(doc, "_codecs", "encode", parts, 2, out, e);
 }

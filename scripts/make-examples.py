@@ -36,10 +36,15 @@ def main(out):
         with open(os.path.join(out, name), 'wb') as f:
             f.write(data)
 
-    alumnos = {'Jose': 7, 'Arnoldo': 8, 'Maria': 10, 'Lucia': 9,
-               'Pedro': 6}
-    save('alumnos', pickle.dumps(alumnos))
-    save('compress_alumnos', bz2.compress(pickle.dumps(alumnos)))
+    # the tutorial's own dict, saved as it does: pickle.dump to a file
+    # named alumnos, and a bz2.BZ2File copy named compress_alumnos
+    alumnos = {'Jose': 7, 'Arnoldo': 8, 'Mario': 5, 'Maria': 78,
+               'Amara': 50, 'Rolando': 67, 'Hemeregildo': 78,
+               'Prudencio': 79, 'Zoraida': 0}
+    with open(os.path.join(out, 'alumnos'), 'wb') as f:
+        pickle.dump(alumnos, f)
+    with bz2.BZ2File(os.path.join(out, 'compress_alumnos'), 'wb') as f:
+        pickle.dump(alumnos, f)
 
     Model.__module__ = 'examples'
     sys.modules['examples'] = sys.modules[__name__]

@@ -31,15 +31,24 @@
 #   truncations       roundtrip exits 1 with such a message
 #   mutants           roundtrip exits 0 or 1; if 0, the output is a valid
 #                     pickle (pycheck.py vm)
-# Everywhere: no sanitizer report (LeakSanitizer included; for the dis runs
-# only on every 8th, for time), no signal, no timeout.
+# Everywhere: no sanitizer report (LeakSanitizer included), no signal, no
+# timeout.
+#
+# pickletool runs in batches (`pickletool batch`: up to $CORPUS_BATCH
+# commands in one process, one result line each), not once per file: the
+# sanitizer build's start-up was most of the suite's time. A command that
+# ends a batch (crash, report, timeout), and every command of a batch that
+# LeakSanitizer finds a leak in at exit, is run again alone, so each
+# failure is still reported with its own file and reason (see the worker).
 #
 # Prints one line per check group and one per failure ("FAIL file: why",
 # the first $SHOW of each group; all of them in $BUILD/corpus-run/LOG),
 # then "corpus: N passed, N failed".  Exits 1 if anything failed.
 #
 # Environment: BUILD, PYTHON, PICKLETOOL, JOBS (default: nproc),
-# TIMEOUT (seconds per pickletool run, default 30), SHOW (default 20),
+# TIMEOUT (seconds per pickletool command, default 30), SHOW (default 20),
+# CORPUS_BATCH (commands per pickletool process, default 500; 1 gives
+# every command a process of its own),
 # CORPUS_STRICT=1 (literal-tier pickles must be byte-identical too).
 
 set -u
@@ -71,7 +80,8 @@ if [ "${1:-}" = "--worker" ]; then
             why="killed by signal $((rc - 128))"
         fi
     }
-    first_err() { head -c 300 "$err" | head -n1; }
+    # the first line of the run's stderr (its result line's message)
+    first_err() { printf '%s\n' "${msg:0:300}"; }
     kind_of() {
         case $(head -c 3 "$1" | od -An -tx1 | tr -d ' \n') in
             1f8b*) echo gzip ;;
@@ -83,8 +93,7 @@ if [ "${1:-}" = "--worker" ]; then
     fail() { printf 'F\t%s\t%s\n' "$1" "$2" >&3; }
     info() { printf 'I\t%s\n' "$1" >&3; }
     msg_ok() {  # msg_ok FILE: stderr's first line is "FILE: byte N: why"
-        local line=
-        IFS= read -r line <"$err"
+        local line=$msg
         case $line in
             "$1: byte "* | "${1##*/}: byte "*) ;;
             *) return 1 ;;
@@ -92,11 +101,89 @@ if [ "${1:-}" = "--worker" ]; then
         [[ $line =~ :\ byte\ [0-9]+:\ .+ ]]
     }
 
-    ndis=0
-    while IFS=$'\t' read -r kind in tier load dis out; do
+    # The tool runs in batches: `pickletool batch` takes up to $BATCH
+    # commands in one process and prints "STATUS<TAB>first stderr line"
+    # after each (pickletool --help), so the ASan binary starts once per
+    # batch, not once per file. What a run of its own would catch is
+    # still caught, and said the same way, by running alone (run_tool)
+    # whatever the batch cannot tell apart:
+    #   - a command that ends the process (sanitizer report, signal,
+    #     SIGALRM after $TIMEOUT s: the -t option) is the one after the
+    #     last result line; it is run alone for the report, and counts as
+    #     a failure even if alone it passes (then the earlier commands
+    #     left the process broken);
+    #   - a sanitizer report at exit (LeakSanitizer: it looks for leaks
+    #     when the process ends) runs every command of the batch alone.
+    # Every run, in a batch or alone, has leak detection on.
+    # run_alone LINE BRC: one command line of a batch in a process of its
+    # own; prints its result line ("X<TAB>why" for a crash).
+    run_alone() {
+        local c a b
+        IFS=$'\t' read -r c a b <<<"$1"
+        if [ "$c" = dis ]; then
+            run_tool dis "$a"
+            cp "$tmpd/stdout" "$b"
+        else
+            run_tool "$c" "$a" "$b"
+        fi
+        if [ -z "$why" ] && [ "$2" != 0 ]; then
+            why="ended a batch run (exit $2); alone: exit $rc"
+        fi
+        if [ -n "$why" ]; then printf 'X\t%s\n' "$(printf '%s' "$why" | tr '\t\n' '  ')"
+        else printf '%s\t%s\n' "$rc" "$(head -c 300 "$err" | head -n1 | tr '\t' ' ')"; fi
+    }
+    # run_batch CMDS STATUS: runs the command lines of CMDS, one result
+    # line per command into STATUS, in order.
+    run_batch() {
+        local cmds=$1 st=$2 want done=0 end got brc line nx
+        want=$(wc -l <"$cmds")
+        : >"$st"
+        while [ "$done" -lt "$want" ]; do
+            end=$((done + BATCH))
+            [ "$end" -gt "$want" ] && end=$want
+            sed -n "$((done + 1)),${end}p" "$cmds" >"$tmpd/window"
+            timeout -k 5 $((TIMEOUT * 2 + BATCH * 2)) "$TOOL" batch -t "$TIMEOUT" \
+                <"$tmpd/window" >"$tmpd/window.st" 2>"$tmpd/window.err"
+            brc=$?
+            got=$(wc -l <"$tmpd/window.st")
+            if [ "$got" -lt $((end - done)) ]; then
+                head -n "$got" "$tmpd/window.st" >>"$st"
+                run_alone "$(sed -n "$((got + 1))p" "$tmpd/window")" "$brc" >>"$st"
+                done=$((done + got + 1))
+            elif [ "$brc" != 0 ] || grep -qE 'Sanitizer|runtime error:' "$tmpd/window.err"; then
+                nx=0
+                while IFS= read -r line; do
+                    run_alone "$line" 0
+                done <"$tmpd/window" >"$tmpd/window.st"
+                nx=$(grep -c $'^X\t' "$tmpd/window.st")
+                if [ "$nx" = 0 ]; then
+                    # no command alone has it: the first one takes the blame
+                    why="batch run from here ended with exit $brc: $(grep -m1 -E 'ERROR: |runtime error:|SUMMARY:' "$tmpd/window.err" | cut -c1-200)"
+                    sed -i "1s|.*|X\t$(printf '%s' "$why" | tr '\t\n|' '  /')|" "$tmpd/window.st"
+                fi
+                cat "$tmpd/window.st" >>"$st"
+                done=$end
+            else
+                cat "$tmpd/window.st" >>"$st"
+                done=$end
+            fi
+        done
+    }
+
+    # roundtrip: every line; dis: the good pickles that have a
+    # disassembly and whose roundtrip exited 0, in the same order
+    awk -F'\t' '{ print "roundtrip\t" $2 "\t" $6 }' "$list" >"$tmpd/rt.cmds"
+    run_batch "$tmpd/rt.cmds" "$tmpd/rt.st"
+    paste "$list" "$tmpd/rt.st" | awk -F'\t' -v d="$tmpd" '
+        $1 == "good" && $5 != "-" && $7 == "0" { print "dis\t" $2 "\t" d "/dis." NR }' >"$tmpd/dis.cmds"
+    run_batch "$tmpd/dis.cmds" "$tmpd/dis.st"
+    exec 4<"$tmpd/dis.st" 5<"$tmpd/dis.cmds"
+
+    while IFS=$'\t' read -r kind in tier load dis out rc msg; do
+        why=
+        if [ "$rc" = X ]; then why=$msg; fi
         case $kind in
         good)
-            run_tool roundtrip "$in" "$out"
             if [ -n "$why" ]; then fail roundtrip "$in: $why"; continue; fi
             if [ "$rc" != 0 ]; then
                 fail roundtrip "$in: roundtrip exit $rc: $(first_err)"
@@ -125,41 +212,39 @@ if [ "${1:-}" = "--worker" ]; then
                 else info literal-different; fi
             fi
             if [ "$dis" != - ]; then
-                # leak checking costs ~3 ms a run: every 8th dis run has it
-                ndis=$((ndis + 1))
-                if [ $((ndis % 8)) = 0 ]; then run_tool dis "$in"
-                else ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" run_tool dis "$in"; fi
+                IFS=$'\t' read -r rc msg <&4
+                why=
+                if [ "$rc" = X ]; then why=$msg; fi
+                IFS=$'\t' read -r _ _ text <&5
                 if [ -n "$why" ]; then fail dis "$in: $why"
                 elif [ "$rc" != 0 ]; then fail dis "$in: dis exit $rc: $(first_err)"
-                elif cmp -s "$tmpd/stdout" "$dis"; then pass dis
+                elif cmp -s "$text" "$dis"; then pass dis
                 else
-                    fail dis "$in: differs from pickletools at line $(diff "$tmpd/stdout" "$dis" | head -n1 | sed 's/[^0-9].*//')"
+                    fail dis "$in: differs from pickletools at line $(diff "$text" "$dis" | head -n1 | sed 's/[^0-9].*//')"
                 fi
+                rm -f "$text"
             fi
             ;;
         structural|trunc)
             group=$([ "$kind" = trunc ] && echo truncation || echo structural)
-            run_tool roundtrip "$in" "$out"
             if [ -n "$why" ]; then fail "$group" "$in: $why"
             elif [ "$rc" != 1 ]; then fail "$group" "$in: exit $rc, want 1 (refused)"
             elif ! msg_ok "$in"; then fail "$group" "$in: stderr is not 'NAME: byte N: why': $(first_err)"
             else pass "$group"; fi
             ;;
         semantic)
-            run_tool roundtrip "$in" "$out"
             if [ -n "$why" ]; then fail semantic "$in: $why"
             elif [ "$rc" != 0 ] && [ "$rc" != 1 ]; then fail semantic "$in: exit $rc, want 0 or 1"
             else pass semantic; fi
             ;;
         mutant)
-            run_tool roundtrip "$in" "$out"
             if [ -n "$why" ]; then fail mutation "$in: $why"
             elif [ "$rc" = 0 ]; then pass mutation; printf 'A\t%s\t%s\n' "$in" "$out" >&3
             elif [ "$rc" = 1 ]; then pass mutation; rm -f "$out"
             else fail mutation "$in: exit $rc, want 0 or 1"; fi
             ;;
         esac
-    done <"$list"
+    done < <(paste "$list" "$tmpd/rt.st")
     exit 0
 fi
 
@@ -169,6 +254,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 TOOL=${PICKLETOOL:-$BUILD/asan/pickletool}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 TIMEOUT=${TIMEOUT:-30}
+BATCH=${CORPUS_BATCH:-500}
 SHOW=${SHOW:-20}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CORPUS=$BUILD/corpus
@@ -180,7 +266,7 @@ mkdir -p "$BUILD"
 BUILD=$(cd "$BUILD" && pwd)
 CORPUS=$BUILD/corpus
 RUN=$BUILD/corpus-run
-export TOOL TIMEOUT CORPUS_STRICT="${CORPUS_STRICT:-0}"
+export TOOL TIMEOUT BATCH CORPUS_STRICT="${CORPUS_STRICT:-0}"
 # exitcode: tell a sanitizer report from "bad input" (1); max_allocation_size_mb:
 # an allocation over 2 GiB (sized from the input, unchecked) is a report
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=99:detect_leaks=1:max_allocation_size_mb=2048:allocator_may_return_null=0"

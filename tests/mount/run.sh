@@ -279,8 +279,18 @@ check "daemon: serves" test "$(cat "$M/title" 2>&1)" = single
 fusermount3 -u "$M" 2>/dev/null
 check "daemon: unmounted" sh -c "! grep -q ' $M fuse' /proc/mounts"
 
-# ---- the write side: tests/mount/write.sh, its counts folded into ours ------
-BUILD=$BUILD PYTHON=$PYTHON bash "$HERE/write.sh" 2>&1 | tee "$WORK/write.out" | grep -v '^write: [0-9]* passed, [0-9]* failed$'; wsum=$(grep -E '^write: [0-9]+ passed, [0-9]+ failed$' "$WORK/write.out" | tail -n 1); if [ -n "$wsum" ]; then PASS=$((PASS + $(echo "$wsum" | cut -d' ' -f2))); FAIL=$((FAIL + $(echo "$wsum" | cut -d' ' -f4))); else bad "write.sh ended without its summary line"; fi
+# ---- the write side: suites of their own, their counts folded into ours ----
+for sub in write identity usability trust; do
+	BUILD=$BUILD PYTHON=$PYTHON bash "$HERE/$sub.sh" 2>&1 | tee "$WORK/$sub.out" | grep -v "^$sub: [0-9]* passed, [0-9]* failed\$"
+	wsum=$(grep -E "^$sub: [0-9]+ passed, [0-9]+ failed\$" "$WORK/$sub.out" | tail -n 1)
+	if [ -n "$wsum" ]; then
+		PASS=$((PASS + $(echo "$wsum" | cut -d' ' -f2)))
+		FAIL=$((FAIL + $(echo "$wsum" | cut -d' ' -f4)))
+	else
+		bad "$sub.sh ended without its summary line"
+	fi
+done
+
 
 echo "mount: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -167,11 +167,22 @@ if mount_fs "$M" "$S"; then
 	expect "str: truncate -s 0" "$S/strs.pkl" "{'a': '', 'b': 'dos', 'n': 1}" --proto 4
 	echo hola >>"$M/strs.pkl/a"
 	expect "str: truncate -s 0, then echo >>" "$S/strs.pkl" "{'a': 'hola', 'b': 'dos', 'n': 1}" --proto 4
-	# an int cannot be empty: what truncate + append does to one (a note)
-	truncate -s 0 "$M/strs.pkl/n" 2>/dev/null
-	echo "truncate -s 0 on an int: exit $?, file shows '$(cat "$M/strs.pkl/n" | tr '\n' '|')'" >>"$WORK/notes"
-	echo 5 >>"$M/strs.pkl/n" 2>/dev/null
-	echo "then echo 5 >> it: file shows '$(cat "$M/strs.pkl/n" | tr '\n' '|')', pickle: $("$PYTHON" -c 'import pickle,sys; print(pickle.load(open(sys.argv[1],"rb")))' "$S/strs.pkl")" >>"$WORK/notes"
+	# an int cannot be empty (README "Editing", "A refused edit is
+	# visible ..."): the empty text of truncate -s 0 may still become an
+	# int, so it is refused at close() with EINVAL, which truncate
+	# reports (exit 1); "1\n5\n" (echo 5 >> it) can never be one, so
+	# it is refused at write() and echo exits 1. Each refusal is logged
+	# and leaves no trace: cat shows 1, the pickle is not rewritten.
+	cp -p "$S/strs.pkl" "$WORK/strs.before"
+	n_refused=$(grep -c 'strs.pkl: n: edit refused: Invalid argument' "$MLOG")
+	sh_fails "int: truncate -s 0 is refused (at close)" "truncate -s 0 '$M/strs.pkl/n' 2>/dev/null"
+	is "int: after the refused truncate, cat" "$(cat "$M/strs.pkl/n")" 1
+	unchanged "int: after the refused truncate, the pickle" "$S/strs.pkl" "$WORK/strs.before"
+	sh_fails "int: echo 5 >> it is refused (at write)" "echo 5 >> '$M/strs.pkl/n' 2>/dev/null"
+	is "int: after the refused append, cat" "$(cat "$M/strs.pkl/n")" 1
+	unchanged "int: after the refused append, the pickle" "$S/strs.pkl" "$WORK/strs.before"
+	expect "int: refused edits, CPython loads" "$S/strs.pkl" "{'a': 'hola', 'b': 'dos', 'n': 1}" --proto 4
+	is "int: both refusals logged" "$(($(grep -c 'strs.pkl: n: edit refused: Invalid argument' "$MLOG") - n_refused))" 2
 	echo -12345678901234567890123 >"$T/i"
 	TY="upd($TY, i=-12345678901234567890123)"
 	tyexpect "int: big negative"
@@ -201,24 +212,25 @@ if mount_fs "$M" "$S"; then
 	TY="upd($TY, c=(3-4j))"
 	tyexpect "complex: (3-4j)"
 
-	# ---- invalid text: EINVAL at close, pickle byte-identical ---------------
-	pyop "EINVAL: int <- abc" -e EINVAL@close write "$M/e_inval/Jose" $'abc\n'
+	# ---- invalid text: EINVAL at write() once the text can no longer
+	# become a literal (numbers), else at close; pickle byte-identical ---
+	pyop "EINVAL: int <- abc" -e EINVAL@write write "$M/e_inval/Jose" $'abc\n'
 	unchanged "EINVAL: int <- abc: pickle" "$S/e_inval" "$P/e_inval"
 	is "EINVAL: int <- abc: value shown" "$(cat "$M/e_inval/Jose")" 7
-	pyop "EINVAL: int <- 1.5 (open().write)" -e EINVAL@close pywrite "$M/e_inval/Arnoldo" '1.5'
-	unchanged "EINVAL: int <- 1.5: pickle" "$S/e_inval" "$P/e_inval"
+	pyop "EINVAL: int <- 1.5x (open().write)" -e EINVAL@write pywrite "$M/e_inval/Arnoldo" '1.5x'
+	unchanged "EINVAL: int <- 1.5x: pickle" "$S/e_inval" "$P/e_inval"
 	sh_fails "EINVAL: /bin/echo abc > Jose exits non-zero" "/bin/echo abc > '$M/e_inval2/Jose'"
 	unchanged "EINVAL: /bin/echo: pickle" "$S/e_inval2" "$P/e_inval2"
 	cp -p "$S/types.pkl" "$WORK/types.before"
-	pyop "EINVAL: float <- 1.2.3" -e EINVAL@close write "$T/f" '1.2.3'
-	pyop "EINVAL: bool <- yes" -e EINVAL@close write "$T/t" 'yes'
-	pyop "EINVAL: None <- 0" -e EINVAL@close write "$T/n" '0'
+	pyop "EINVAL: float <- 1.2.3" -e EINVAL@write write "$T/f" '1.2.3'
+	pyop "EINVAL: bool <- yes" -e EINVAL@write write "$T/t" 'yes'
+	pyop "EINVAL: int <- 1e (a literal's start: refused at close)" -e EINVAL@close write "$T/i" '1e'
 	pyop "EINVAL: complex <- abc" -e EINVAL@close write "$T/c" 'abc'
 	pyop "EINVAL: int <- empty" -e EINVAL@close write "$T/i" ''
 	unchanged "EINVAL: types.pkl" "$S/types.pkl" "$WORK/types.before"
-	# (echo is a builtin: bash ignores the close error of a redirection)
-	echo nonsense >"$M/e_inval2/Arnoldo" 2>/dev/null
-	echo "bash builtin echo to an int file: exit $?" >>"$WORK/notes"
+	# the builtin echo says so too: the refusal comes at write()
+	sh_fails "EINVAL: builtin echo nonsense > an int fails" "echo nonsense > '$M/e_inval2/Arnoldo'"
+	check "EINVAL: the log names the value and the reason" grep -q "e_inval2: Arnoldo: edit refused: can no longer become a number (Invalid argument)" "$MLOG"
 	unchanged "EINVAL: builtin echo: pickle" "$S/e_inval2" "$P/e_inval2"
 
 	# ---- protocols: kept, and edit-and-back is byte-identical ---------------
@@ -337,9 +349,8 @@ try:
 except OSError as e:
     sys.exit(0)
 sys.exit("created")' "$L/5"
-	# (a note: whether the shell sees that refusal)
-	echo 6 >"$L/5" 2>/dev/null
-	echo "echo 6 > list/5 (list of 4): bash exit $?" >>"$WORK/notes"
+	# a name that can never append is refused at open: the shell says so
+	sh_fails "list: echo 6 > list/5 (list of 4) fails" "echo 6 > '$L/5'"
 	expect "list: refused name leaves the list" "$S/list.pkl" "[1, 2, 3, 4]" --proto 4
 	sh_ok "list: mkdir 4" "mkdir '$L/4'"
 	expect "list: mkdir appends {}" "$S/list.pkl" "[1, 2, 3, 4, {}]" --proto 4
@@ -349,7 +360,8 @@ sys.exit("created")' "$L/5"
 	expect "list: rm -r last" "$S/list.pkl" "[1, 2, 3, 4]" --proto 4
 	sh_ok "list: rm 0" "rm '$L/0'"
 	expect "list: rm first" "$S/list.pkl" "[2, 3, 4]" --proto 4
-	is "list: listing after rm 0" "$(mlisting "$L")" "0 1 2 "
+	# names are identities: the others keep theirs (README, "Identity")
+	is "list: listing after rm 0" "$(mlisting "$L")" "1 2 3 "
 
 	# ---- mkdir, rm, rmdir, mv in a dict -----------------------------------------
 	R=$M/tree.pkl
@@ -433,7 +445,7 @@ sys.exit("created")' "$L/5"
 	expect "numpy: 8 bytes at offset 8 (dd conv=notrunc)" "$S/arr.pkl" "np.array([0.0, 9.5, 2.0, 3.0])" --proto 4
 	cp -p "$S/arr.pkl" "$WORK/arr.before"
 	pyop "numpy: shorter data: EINVAL" -e EINVAL@close write "$M/arr.pkl/data" "$(printf 'x%.0s' $(seq 16))"
-	pyop "numpy: longer data: EINVAL" -e EINVAL@close write "$M/arr.pkl/data" "$(printf 'x%.0s' $(seq 40))"
+	pyop "numpy: longer data: EINVAL" -e EINVAL@write write "$M/arr.pkl/data" "$(printf 'x%.0s' $(seq 40))"
 	pyop "numpy: ftruncate: EINVAL" -e EINVAL ftruncate "$M/arr.pkl/data" 16
 	unchanged "numpy: length change left the pickle alone" "$S/arr.pkl" "$WORK/arr.before"
 	is "numpy: size still 32" "$(stat -c %s "$M/arr.pkl/data")" 32
@@ -639,14 +651,32 @@ if mount_fs "$M" "$C"; then
 	T_WB=$((($(date +%s%N) - t0) / 1000000))
 	umount_fs "$M"
 	is "crash: calibration edit on disk" "$(crash_verify 1)" new
-	echo "crash: one write-back of $(stat -c %s "$C/big.pkl") bytes took ${T_WB} ms" >>"$WORK/notes"
+	# The README states no time for the sanitizer build. The rule here:
+	# one write-back of this ~32 MB pickle takes more than 0 ms and at
+	# most 30 s (the README's release build rewrites 105 MB in 0.44 s;
+	# 30 s leaves room for ASan on a loaded 2-core machine). Slower is
+	# a performance bug, and the kill moments below, drawn from T_WB,
+	# would then miss the write-back anyway.
+	if [ "$T_WB" -gt 0 ] && [ "$T_WB" -le 30000 ]; then ok
+	else bad "crash: one write-back of $(stat -c %s "$C/big.pkl") bytes took ${T_WB} ms (want 1 .. 30000)"; fi
 fi
 OLD=0
 NEW=0
 TEMPS=0
+SAW=0    # rounds that saw the temporary file before the kill
+LEFT=0   # temporary files the previous round left
 for round in $(seq 2 $((CRASH_ROUNDS + 1))); do
 	idx=$((round * 1000))
 	mount_fs "$M" "$C" || break
+	# README "Leftover temporary files": a folder SOURCE's folder is
+	# cleaned the first time it is listed, each removal logged
+	ls "$M" >/dev/null
+	if [ "$LEFT" -gt 0 ]; then
+		is "crash round $round: the mount removed the $LEFT temporary file(s) left" \
+			"$(ls -A "$C" | grep -c '^\.big\.pkl\.pkfs-')" 0
+		is "crash round $round: each removal logged" \
+			"$(grep -c 'removed a temporary file left by an' "$MLOG")" "$((TEMPS))"
+	fi
 	cat "$M/big.pkl/0/v" >/dev/null # parsed before the edit starts
 	"$PYTHON" "$HERE/write_ops.py" write "$M/big.pkl/$idx/v" "$idx.25" >/dev/null 2>&1 &
 	EPID=$!
@@ -657,7 +687,7 @@ for round in $(seq 2 $((CRASH_ROUNDS + 1))); do
 	else
 		# once the temporary file exists, a random fraction later
 		for i in $(seq 400); do
-			ls -A "$C" | grep -q '\.pkfs-' && break
+			if ls -A "$C" | grep -q '\.pkfs-'; then SAW=$((SAW + 1)); break; fi
 			sleep 0.005
 		done
 		sleep "$(awk -v t="$T_WB" -v r="$RANDOM" 'BEGIN { printf "%.3f", t * 0.5 * r / 32768 / 1000 }')"
@@ -668,6 +698,7 @@ for round in $(seq 2 $((CRASH_ROUNDS + 1))); do
 	wait "$EPID" 2>/dev/null
 	n=$(ls -A "$C" | grep -c '^\.big\.pkl\.pkfs-')
 	TEMPS=$((TEMPS + n))
+	LEFT=$n
 	others=$(ls -A "$C" | grep -v '^\.big\.pkl\.pkfs-\|^big\.pkl$' | tr '\n' ' ')
 	is "crash round $round: no unexpected files" "$others" ""
 	v=$(crash_verify "$idx")
@@ -676,13 +707,21 @@ for round in $(seq 2 $((CRASH_ROUNDS + 1))); do
 	new) NEW=$((NEW + 1)); ok ;;
 	*) bad "crash round $round: big.pkl is $v" ;;
 	esac
-	rm -f "$C"/.big.pkl.pkfs-*
+	# what this round left is for the next mount to remove (checked
+	# above); the last round's are removed by hand
 	if grep -q "AddressSanitizer\|runtime error" "$MLOG"; then
 		bad "crash round $round: sanitizer report: $(grep -m3 "Sanitizer\|runtime error" "$MLOG" | tr '\n' ' ')"
 	fi
 done
-echo "crash: $CRASH_ROUNDS kills: $OLD old, $NEW new, $TEMPS leftover temporary files" >>"$WORK/notes"
-
-if [ -f "$WORK/notes" ]; then sed 's/^/note: /' "$WORK/notes"; fi
+rm -f "$C"/.big.pkl.pkfs-*
+# Every round ran and found the old or the new pickle (a round whose
+# mount failed ends the loop: counted here). The rule for the kills
+# themselves (the README states none): the test is only a crash test if
+# some kill landed inside a write-back, so at least one of the rounds
+# that wait for the temporary file must have seen it.
+is "crash: every round gave old or new ($OLD old, $NEW new, $TEMPS leftover temporary files)" \
+	"$((OLD + NEW))" "$CRASH_ROUNDS"
+if [ "$SAW" -ge 1 ]; then ok
+else bad "crash: no round saw the temporary file: no kill landed in a write-back"; fi
 echo "write: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -57,7 +57,10 @@ def run(op, args):
         try:
             at('write', fd_write, fd, text.encode('utf-8', 'surrogateescape'))
         except Step:
-            os.close(fd)
+            try:
+                os.close(fd)  # may refuse what is left too
+            except OSError:
+                pass
             raise
         at('close', os.close, fd)
     elif op == 'pywrite':
@@ -86,7 +89,10 @@ def run(op, args):
         try:
             at('truncate', os.ftruncate, fd, int(n))
         except Step:
-            os.close(fd)
+            try:
+                os.close(fd)  # may refuse what is left too
+            except OSError:
+                pass
             raise
         at('close', os.close, fd)
     elif op == 'rename':

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "memo.h"
 #include "opcodes.h"
 #include "pickle.h"
 
@@ -224,6 +225,22 @@ Test(codec_errors, messages_carry_the_offset)
 	assert_refused("(K\x01t1.", 6, PK_E_STACK, 4);
 }
 
+/* The peak size of this process's address space (VmPeak), in kB. */
+static uint64_t vm_peak_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	unsigned long long kb = 0;
+
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPeak: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	cr_assert_gt(kb, 0);
+	return kb;
+}
+
 /* Lengths and indices from the input are checked before they size
  * anything: these would ask for terabytes if believed. */
 Test(codec_errors, hostile_lengths_allocate_nothing_big)
@@ -232,11 +249,41 @@ Test(codec_errors, hostile_lengths_allocate_nothing_big)
 		       PK_E_TRUNCATED, 0);
 	assert_refused("\x8a\xff", 2, PK_E_TRUNCATED, 0);
 	{
-		/* memo index 4 billion: one entry, not a 64 GB array */
+		/* memo index 4 billion: one entry, not a 32 GB array. The
+		 * decode's peak address space grows by far less than that
+		 * (the memo is an anonymous mapping: an array sized by the
+		 * index would show there even if never touched), and the doc
+		 * holds no more than a small pickle's */
 		const char p[] = "N\x72\xff\xff\xff\xff\x6a\xff\xff\xff\xff.";
+		uint64_t before = vm_peak_kb(), after;
 		pk_doc *doc = decode_ok((const uint8_t *)p, sizeof(p) - 1);
+
+		after = vm_peak_kb();
 		cr_assert_eq(pk_val_kind(doc->root), PK_NONE);
+		cr_assert_lt(after - before, 1024 * 1024,
+			     "VmPeak grew by %llu kB",
+			     (unsigned long long)(after - before));
+		cr_assert_lt(pk_doc_bytes(doc), 1 << 20, "doc holds %zu bytes",
+			     pk_doc_bytes(doc));
 		pk_doc_free(doc);
+	}
+	{
+		/* the memo itself: the far index goes to the hash table */
+		pk_memo m;
+		pk_memo_ent *ent;
+
+		pk_memo_init(&m);
+		ent = pk_memo_put(&m, 0xffffffffu);
+		cr_assert_not_null(ent);
+		ent->val = 8;
+		cr_assert_eq(m.count, 1);
+		cr_assert_leq(m.dense_cap, 1u << 20,
+			      "dense part of %zu entries", m.dense_cap);
+		cr_assert_leq(m.hash_cap, 1024);
+		cr_assert_eq(m.hash_used, 1);
+		cr_assert_eq(pk_memo_get(&m, 0xffffffffu), ent);
+		cr_assert_null(pk_memo_get(&m, 0xfffffffeu));
+		pk_memo_release(&m);
 	}
 }
 

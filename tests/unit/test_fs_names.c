@@ -1,5 +1,5 @@
 /*
- * Unit tests of fs/names.c: escaping, the injective naming of one
+ * Unit tests of fs/view/names.c: escaping, the injective naming of one
  * directory (priorities and "%TYPE" suffixes), long names, list indices.
  */
 #include <criterion/criterion.h>

@@ -1,0 +1,405 @@
+#include "pickle_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errmap.h"
+
+static int io_fail(pk_err *e, const char *msg)
+{
+	return pk_err_set(e, PK_E_IO, msg, 0);
+}
+
+/* mkostemp relative to a folder: the same random names, O_EXCL. */
+static int mkostemp_at(int dirfd, char *tmpl)
+{
+	static const char chars[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	size_t n = strlen(tmpl), i;
+	int tries, fd;
+	unsigned long r;
+	struct timespec ts;
+
+	if (n < 6)
+		return -1;
+	for (tries = 0; tries < 100; tries++) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r = (unsigned long)ts.tv_nsec ^
+		    ((unsigned long)getpid() << 16) ^
+		    (unsigned long)tries * 2654435761u;
+		for (i = n - 6; i < n; i++) {
+			tmpl[i] = chars[r % 62];
+			r = r / 62 + (unsigned long)ts.tv_sec * 31;
+		}
+		fd = openat(dirfd, tmpl, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+			    0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+static int map_fd(int fd, size_t len, void **map, pk_err *e)
+{
+	if (len == 0) {
+		*map = NULL;
+		return PK_OK;
+	}
+	*map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (*map == MAP_FAILED) {
+		*map = NULL;
+		return io_fail(e, "cannot map file");
+	}
+	return PK_OK;
+}
+
+int pk_pickle_file_open(pk_pickle_file *pf, const char *path, pk_err *e)
+{
+	int fd = -1, rc;
+	uint8_t head[4];
+	ssize_t got;
+	void *map = NULL;
+	size_t size;
+
+	memset(pf, 0, sizeof(*pf));
+	pk_buf_init(&pf->mem);
+	pk_err_set(e, PK_OK, NULL, 0);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return io_fail(e, "cannot open file");
+	if (fstat(fd, &pf->st) < 0) {
+		rc = io_fail(e, "cannot stat file");
+		goto cleanup;
+	}
+	got = pread(fd, head, sizeof(head), 0);
+	if (got < 0) {
+		rc = io_fail(e, "cannot read file");
+		goto cleanup;
+	}
+	size = (size_t)pf->st.st_size;
+	if ((rc = map_fd(fd, size, &map, e)))
+		goto cleanup;
+	pf->z.fmt = pk_z_detect(head, (size_t)got);
+	if (pf->z.fmt == PK_Z_NONE) {
+		pf->map = map;
+		pf->map_len = size;
+		pf->data = map;
+		pf->len = size;
+		goto cleanup;
+	}
+	rc = pk_z_decompress_mem(map, size, &pf->mem, &pf->z, 0, e);
+	munmap(map, size);
+	if (rc == PK_OK) {
+		pf->data = pf->mem.data;
+		pf->len = pf->mem.len;
+	}
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (rc != PK_OK) {
+		pk_zinfo z = pf->z;
+		pk_buf_release(&pf->mem);
+		if (pf->map)
+			munmap(pf->map, pf->map_len);
+		memset(pf, 0, sizeof(*pf));
+		pf->z = z;
+	}
+	return rc;
+}
+
+void pk_pickle_file_close(pk_pickle_file *pf)
+{
+	if (pf->map)
+		munmap(pf->map, pf->map_len);
+	pk_buf_release(&pf->mem);
+	memset(pf, 0, sizeof(*pf));
+}
+
+static void describe(const char *name, const pk_pickle_file *pf,
+		     const pk_err *e, pk_buf *out)
+{
+	if (e->code == PK_E_IO) {
+		pk_buf_addf(out, "%s: %s: %s", name, e->msg, strerror(errno));
+		return;
+	}
+	pk_buf_addf(out, "%s: byte %llu%s: %s", name,
+		    (unsigned long long)e->offset,
+		    pf && pf->z.fmt != PK_Z_NONE && e->code != PK_E_COMPRESS
+			? " of the decompressed data"
+			: "",
+		    e->msg ? e->msg : pk_code_name(e->code));
+	if (e->code == PK_E_OPCODE && pf && pf->data && e->offset < pf->len)
+		pk_buf_addf(out, " 0x%02x", pf->data[e->offset]);
+}
+
+void pk_pickle_file_report(const char *name, const pk_pickle_file *pf,
+			   const pk_err *e)
+{
+	pk_buf b = PK_BUF_INIT;
+
+	describe(name, pf, e, &b);
+	fprintf(stderr, "%s\n", b.data ? (char *)b.data : "error");
+	pk_buf_release(&b);
+}
+
+/* ---- temporary files -------------------------------------------------- */
+
+/* mkostemp's alphabet (mkostemp_at above draws from it). */
+static int temp_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
+}
+
+int pk_pickle_file_is_temp(const char *name)
+{
+	static const char tag[] = ".pkfs-";
+	size_t n = strlen(name), t = sizeof(tag) - 1, i;
+
+	/* "." NAME ".pkfs-" XXXXXX, NAME not empty */
+	if (n < 1 + 1 + t + 6 || name[0] != '.')
+		return 0;
+	if (memcmp(name + n - 6 - t, tag, t) != 0)
+		return 0;
+	for (i = n - 6; i < n; i++)
+		if (!temp_char(name[i]))
+			return 0;
+	return 1;
+}
+
+/* The temporary name for path: ".NAME.pkfs-XXXXXX" in path's folder. */
+static char *temp_name(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n = strlen(path) + 16;
+	char *tmp = malloc(n);
+
+	if (!tmp)
+		return NULL;
+	base = base ? base + 1 : path;
+	snprintf(tmp, n, "%.*s.%s.pkfs-XXXXXX", (int)(base - path), path, base);
+	return tmp;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
+			 pk_err *e)
+{
+	return pk_pickle_file_write_at(AT_FDCWD, path, z, doc, e);
+}
+
+int pk_pickle_file_write_at(int dirfd, const char *path, const pk_zinfo *z,
+			    pk_doc *doc, pk_err *e)
+{
+	int rc = pk_pickle_file_replace_at(dirfd, path, NULL, z, doc, NULL, e);
+
+	if (rc == 0)
+		return PK_OK;
+	if (e->code == PK_OK)
+		pk_err_set(e, PK_E_IO, strerror(rc), 0);
+	errno = rc;
+	return e->code;
+}
+
+/* The same file as when it was read: a replacement (another inode) or a
+ * rewrite (size, mtime) is a change. ctime is left out when the file was
+ * moved since (a rename sets it). */
+static int same_identity(const struct stat *a, const struct stat *b,
+			 int ctime_too)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       (!ctime_too || (a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+			       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec));
+}
+
+/* Is the file at path still `expect`? 0, ENOENT (gone) or EAGAIN. */
+static int still_there(int dirfd, const char *path, const struct stat *expect,
+		       pk_err *e)
+{
+	struct stat cur;
+
+	if (fstatat(dirfd, path, &cur, AT_SYMLINK_NOFOLLOW) < 0) {
+		int err = errno;
+		pk_err_set(e, PK_E_IO,
+			   err == ENOENT ? "the file was removed"
+					 : "cannot stat the file",
+			   0);
+		return err;
+	}
+	if (!same_identity(&cur, expect, 1)) {
+		pk_err_set(e, PK_E_IO, "the file changed on disk", 0);
+		return EAGAIN;
+	}
+	return 0;
+}
+
+/* errno of a failed step, with its message in e. */
+static int step_fail(pk_err *e, const char *msg)
+{
+	int err = errno ? errno : EIO;
+
+	pk_err_set(e, PK_E_IO, msg, 0);
+	return err;
+}
+
+/* Encodes doc (compressed as z says) into the new temporary file fd and
+ * gives it the owner, group and mode of the file it will replace (never
+ * another owner than the original's), then syncs it. 0 or errno. */
+static int fill_temp(int fd, const pk_zinfo *z, pk_doc *doc,
+		     const struct stat *like, pk_err *e)
+{
+	struct stat mine;
+	pk_buf plain = PK_BUF_INIT;
+	int rc;
+
+	if (z->fmt == PK_Z_NONE) {
+		rc = pk_encode_to_fd(doc, fd, e);
+	} else {
+		rc = pk_encode_to_buf(doc, &plain, e);
+		if (rc == PK_OK)
+			rc = pk_z_compress_fd(z, plain.data, plain.len, fd, e);
+	}
+	pk_buf_release(&plain);
+	if (rc != PK_OK)
+		return e->code == PK_E_IO && errno ? errno : pf_errno_of(rc);
+	if (fstat(fd, &mine) < 0)
+		return step_fail(e, "cannot stat temporary file");
+	if (like &&
+	    (like->st_uid != mine.st_uid || like->st_gid != mine.st_gid) &&
+	    fchown(fd, like->st_uid != mine.st_uid ? like->st_uid : (uid_t)-1,
+		   like->st_gid != mine.st_gid ? like->st_gid : (gid_t)-1) < 0)
+		return step_fail(e, "cannot give the new file the owner of "
+				    "the old one");
+	if (fchmod(fd, like ? like->st_mode & 07777 : 0644) < 0 ||
+	    fsync(fd) < 0)
+		return step_fail(e, "cannot sync temporary file");
+	return 0;
+}
+
+/* Puts tmp in path's place. With expect, compare and replace: swap the
+ * two names, then look at what we took the name from; if it is not the
+ * file we read, swap back (theirs returns) and fail with EAGAIN. Without
+ * RENAME_EXCHANGE on this filesystem, the check just before a plain
+ * rename has to do. *drop_tmp: whatever tmp names now is ours to remove
+ * (our new file when it did not go in, or the old file swapped out); it
+ * is not after a plain rename, nor when a swap back failed (then tmp is
+ * theirs). 0 or errno. */
+static int swap_in(int dirfd, const char *tmp, const char *path,
+		   const struct stat *expect, int *drop_tmp, pk_err *e)
+{
+	struct stat old;
+	int rc, err;
+
+	*drop_tmp = 1;
+	if (!expect) {
+		if (renameat(dirfd, tmp, dirfd, path) < 0)
+			return step_fail(e, "cannot rename temporary file");
+		*drop_tmp = 0;
+		return 0;
+	}
+	if ((rc = still_there(dirfd, path, expect, e)))
+		return rc;
+	if (renameat2(dirfd, tmp, dirfd, path, RENAME_EXCHANGE) < 0) {
+		err = errno;
+		if (err != EINVAL && err != ENOSYS && err != EOPNOTSUPP)
+			return step_fail(
+			    e, err == ENOENT ? "the file was removed"
+					     : "cannot rename temporary file");
+		if (renameat(dirfd, tmp, dirfd, path) < 0)
+			return step_fail(e, "cannot rename temporary file");
+		*drop_tmp = 0;
+		return 0;
+	}
+	/* the temporary name now holds the file we replaced (its ctime is
+	 * the exchange's) */
+	if (fstatat(dirfd, tmp, &old, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    same_identity(&old, expect, 0))
+		return 0;
+	/* someone rewrote it: theirs goes back */
+	if (renameat2(dirfd, tmp, dirfd, path, RENAME_EXCHANGE) < 0) {
+		/* cannot happen short of a crash of the folder */
+		*drop_tmp = 0;
+		return step_fail(e, "cannot swap the file back");
+	}
+	pk_err_set(e, PK_E_IO, "the file changed on disk", 0);
+	return EAGAIN;
+}
+
+int pk_pickle_file_replace_at(int dirfd, const char *path,
+			      const struct stat *expect, const pk_zinfo *z,
+			      pk_doc *doc, struct stat *now, pk_err *e)
+{
+	char *dircopy = NULL, *tmp = NULL;
+	int fd = -1, dfd = -1, rc, tmp_is_ours = 0;
+	struct stat st;
+	const struct stat *like = NULL;
+
+	pk_err_set(e, PK_OK, NULL, 0);
+	if (expect) {
+		/* changed already: no need to encode anything */
+		if ((rc = still_there(dirfd, path, expect, e)))
+			goto cleanup;
+		like = expect;
+	} else if (fstatat(dirfd, path, &st, 0) == 0) {
+		like = &st;
+	}
+	dircopy = strdup(path);
+	tmp = temp_name(path);
+	if (!dircopy || !tmp) {
+		pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+		rc = ENOMEM;
+		goto cleanup;
+	}
+	/* beside the file: same filesystem, so the rename is atomic;
+	 * hidden, so `ls` doesn't show it */
+	fd = mkostemp_at(dirfd, tmp);
+	if (fd < 0) {
+		rc = step_fail(e, "cannot create temporary file");
+		goto cleanup;
+	}
+	tmp_is_ours = 1;
+	if ((rc = fill_temp(fd, z, doc, like, e)))
+		goto cleanup;
+	if ((rc = swap_in(dirfd, tmp, path, expect, &tmp_is_ours, e)))
+		goto cleanup;
+	if (now && fstat(fd, now) < 0) {
+		rc = step_fail(e, "cannot stat the new file");
+		goto cleanup;
+	}
+	if (tmp_is_ours) {
+		/* the old file, swapped out */
+		unlinkat(dirfd, tmp, 0);
+		tmp_is_ours = 0;
+	}
+	dfd =
+	    openat(dirfd, dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0) {
+		rc = step_fail(e, "cannot sync folder");
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (rc && tmp_is_ours) {
+		int saved = errno;
+		unlinkat(dirfd, tmp, 0);
+		errno = saved;
+	}
+	free(dircopy);
+	free(tmp);
+	return rc;
+}

@@ -1,0 +1,87 @@
+/*
+ * pickle_file.h - a pickle file on disk: open it (mapped, decompressed if
+ * gzip/bzip2) and write a doc back to it atomically.
+ *
+ * What: the file-level half of the codec's users: mapping and
+ * decompression for pickletool, the "NAME: byte N: message" report, and
+ * the temp-file + fsync + rename + fsync(dir) write-back that pickletool
+ * and the mount share.
+ * Ownership: a pk_pickle_file owns its mapping, its decompressed copy and
+ * its descriptors; pk_pickle_file_close releases them. `data` stays valid
+ * until then, so docs decoded from it must be freed first.
+ * Invariants: data/len are the (decompressed) pickle bytes; z.fmt says
+ * how the file on disk is compressed; st is the stat of the file as it
+ * was opened (to notice changes on disk).
+ */
+#ifndef PK_PICKLE_FILE_H
+#define PK_PICKLE_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "compress.h"
+#include "error.h"
+#include "pickle.h"
+
+typedef struct pk_pickle_file {
+	const uint8_t *data;
+	size_t len;
+	pk_zinfo z;
+	struct stat st;
+	/* private */
+	void *map;
+	size_t map_len;
+	pk_buf mem; /* decompressed in memory */
+} pk_pickle_file;
+
+/* Opens path: plain pickles are mapped, compressed ones decompressed
+ * into memory (pickletool's needs; the mount streams big compressed
+ * pickles into cache files itself, fs/core/source.c). */
+int pk_pickle_file_open(pk_pickle_file *pf, const char *path, pk_err *e);
+void pk_pickle_file_close(pk_pickle_file *pf);
+
+/* Prints "NAME: byte N: message" on stderr (the offset in the
+ * decompressed bytes, said so, for compressed files). */
+void pk_pickle_file_report(const char *name, const pk_pickle_file *pf,
+			   const pk_err *e);
+
+/* Encodes doc, compresses it as z says, and replaces path atomically:
+ * a temporary file beside it, fsync, rename over path, fsync of the
+ * folder. On failure path is untouched and no temporary file is left.
+ * The new file keeps path's owner, group and permission bits when path
+ * exists. PK_OK or a code (PK_E_IO: errno says why). */
+int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
+			 pk_err *e);
+/* Same, path relative to the folder dirfd (AT_FDCWD for the cwd). */
+int pk_pickle_file_write_at(int dirfd, const char *path, const pk_zinfo *z,
+			    pk_doc *doc, pk_err *e);
+
+/* Compare and replace: writes doc over path (relative to dirfd) only if
+ * the file there is still `expect` (device, inode, size, mtime, ctime:
+ * the file the doc was read from). The new file takes expect's owner,
+ * group and mode. The temporary file takes path's name with
+ * renameat2(RENAME_EXCHANGE); then the file swapped out is checked to be
+ * `expect` and removed. Where the filesystem cannot exchange, the
+ * identity is checked and the temporary file renamed over path.
+ * expect NULL: replace whatever is at path (keeping its owner and mode),
+ * or create it. now (may be NULL) receives the stat of the new file.
+ * Returns 0 or an errno, e saying which step failed:
+ *   EAGAIN   path is not `expect` any more (rewritten or replaced by
+ *            someone else): their file is left at path, untouched;
+ *   ENOENT   path was removed: nothing is created;
+ *   EPERM    the new file cannot get the old one's owner;
+ *   ENOSPC, EIO, EACCES, EROFS, ENOMEM, EINVAL (the doc cannot be
+ *            encoded) ...: path is unchanged.
+ * On any failure no temporary file is left. */
+int pk_pickle_file_replace_at(int dirfd, const char *path,
+			      const struct stat *expect, const pk_zinfo *z,
+			      pk_doc *doc, struct stat *now, pk_err *e);
+
+/* Whether name (a file name, no folder) is one of the temporary files
+ * the writers above make: "." NAME ".pkfs-" and 6 characters of
+ * [A-Za-z0-9], NAME not empty. Such a file left by a crash is garbage. */
+int pk_pickle_file_is_temp(const char *name);
+
+#endif

@@ -1,0 +1,663 @@
+#include "source.h"
+
+#include "pickle_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compress.h"
+#include "errmap.h"
+#include "log.h"
+#include "pickle.h"
+#include "progress.h"
+#include "sniff.h"
+
+/* Pickles up to this size (on disk) are parsed at the first lookup, so a
+ * broken one never shows as a directory. */
+#define EAGER_PARSE_MAX (1u << 20)
+
+/* An unlinked file for a decompressed pickle: on disk, not in RAM
+ * ($TMPDIR, else /var/tmp, which unlike /tmp is rarely a tmpfs). */
+static int cache_file(void)
+{
+	const char *dirs[3] = {getenv("TMPDIR"), "/var/tmp", "/tmp"};
+	char tmpl[4096];
+	int i, fd;
+
+	for (i = 0; i < 3; i++) {
+		if (!dirs[i] || !*dirs[i])
+			continue;
+		fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		snprintf(tmpl, sizeof(tmpl), "%s/picklefs-XXXXXX", dirs[i]);
+		fd = mkstemp(tmpl);
+		if (fd >= 0) {
+			unlink(tmpl);
+			return fd;
+		}
+	}
+	return -1;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static int try_drop(pf_cache_item *it);
+
+pf_source *pf_source_new(int dirfd, const char *path, const char *display)
+{
+	pf_source *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->path = strdup(path);
+	s->display = strdup(display);
+	if (!s->path || !s->display) {
+		free(s->path);
+		free(s->display);
+		free(s);
+		return NULL;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	s->dirfd = dirfd;
+	s->cache.try_drop = try_drop;
+	return s;
+}
+
+static void drop_tree(pf_source *s)
+{
+	pf_docview_free(s->dv);
+	pk_doc_free(s->doc);
+	s->dv = NULL;
+	s->doc = NULL;
+	if (s->map_old) {
+		/* the bytes of a file our write-back replaced: the tree is
+		 * decoded again from the file on disk */
+		pf_map_unref(s->map);
+		s->map = NULL;
+		s->map_old = 0;
+	}
+}
+
+/* Forgets everything read from the file (it changed on disk). */
+static void reset(pf_source *s)
+{
+	if (s->dv)
+		pf_cache_remove(&s->cache);
+	drop_tree(s);
+	pf_map_unref(s->map);
+	s->map = NULL;
+	s->state = PF_SRC_UNKNOWN;
+	s->broken = 0;
+	memset(&s->err, 0, sizeof(s->err));
+	s->epoch++;
+}
+
+void pf_source_free(pf_source *s)
+{
+	if (!s)
+		return;
+	reset(s);
+	pthread_mutex_destroy(&s->lock);
+	free(s->path);
+	free(s->display);
+	free(s);
+}
+
+static int try_drop(pf_cache_item *it)
+{
+	pf_source *s = (pf_source *)((char *)it - offsetof(pf_source, cache));
+
+	if (pthread_mutex_trylock(&s->lock) != 0)
+		return 0;
+	/* a dirty tree holds edits not on disk yet: never drop it */
+	if (s->pins > 0 || !s->dv || s->dirty) {
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	drop_tree(s);
+	pthread_mutex_unlock(&s->lock);
+	return 1;
+}
+
+/* ---- loading ----------------------------------------------------------- */
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The file changed on disk, or was removed (lock held): the outside
+ * change wins. Edits waiting for the write-back are dropped, said in
+ * the log, and reported (ESTALE) to the next fsync/close. */
+static void outside_change(pf_source *s, const char *how)
+{
+	if (s->dirty) {
+		pf_log("%s: %s on disk; %u pending edits not written",
+		       s->display, how, s->pending);
+		s->wb_err = ESTALE;
+		s->dirty = 0;
+		s->pending = 0;
+	}
+	reset(s);
+}
+
+static void set_io_err(pk_err *e, const char *msg)
+{
+	pk_err_set(e, PK_E_IO, msg, 0);
+}
+
+static int copy_fd(int in, int out, uint64_t len)
+{
+	char buf[1 << 16];
+	uint64_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(in, buf, sizeof(buf), (off_t)done), w = 0;
+		if (n <= 0)
+			return n < 0 ? -1 : (errno = EIO, -1);
+		while (w < n) {
+			ssize_t k = write(out, buf + w, (size_t)(n - w));
+			if (k < 0)
+				return -1;
+			w += k;
+		}
+		done += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Maps the file, or decompresses it into a cache file and maps that. */
+static int map_source(pf_source *s, pf_progress *pg, pk_err *e)
+{
+	int fd, out = -1, rc = 0;
+	struct stat st;
+	pf_map *m = NULL;
+
+	fd = openat(s->dirfd, s->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = errno;
+		set_io_err(e, "cannot open the file");
+		goto cleanup;
+	}
+	/* what the tree is read from: a write-back replaces only this */
+	s->base = st;
+	s->st = st;
+	if (s->zfmt == PK_Z_NONE) {
+		memset(&s->z, 0, sizeof(s->z));
+		m = pf_map_file(fd, (size_t)st.st_size, 1);
+		if (!m && errno == ENOSPC) {
+			/* no room to guard one more mapping: serve a copy */
+			out = cache_file();
+			if (out < 0 || copy_fd(fd, out, (uint64_t)st.st_size)) {
+				rc = errno ? errno : EIO;
+				set_io_err(e, "cannot copy into a cache file");
+				goto cleanup;
+			}
+			m = pf_map_file(out, (size_t)st.st_size, 0);
+		}
+	} else {
+		pk_zinfo info;
+		uint64_t outlen = 0;
+		int zrc;
+		out = cache_file();
+		if (out < 0) {
+			rc = errno;
+			set_io_err(e, "cannot create a cache file");
+			goto cleanup;
+		}
+		pg->what = "decompressing";
+		zrc = pk_z_decompress_fd(fd, out, &info, &outlen,
+					 pf_progress_cb, pg, e);
+		if (zrc != PK_OK) {
+			rc = pf_errno_of(zrc);
+			goto cleanup;
+		}
+		s->z = info;
+		m = pf_map_file(out, (size_t)outlen, 0);
+	}
+	if (!m) {
+		rc = errno ? errno : ENOMEM;
+		set_io_err(e, "cannot map the file");
+		goto cleanup;
+	}
+	s->map = m;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (out >= 0)
+		close(out);
+	return rc;
+}
+
+static size_t tree_bytes(const pf_source *s)
+{
+	return pk_doc_bytes(s->doc) + pf_docview_bytes(s->dv);
+}
+
+/* While the decoder reads on, the pages it has passed leave our resident
+ * set (they stay in the page cache and come back on a read of a value
+ * that points there): a big pickle's bytes and its tree are not both
+ * resident at the peak. */
+struct decode_pass {
+	pf_progress *pg;
+	pf_map *map;
+	uint64_t dropped;
+};
+
+static int decode_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct decode_pass *dp = ctx;
+	uint64_t page = 4096, upto = done & ~(page - 1);
+
+	if (dp->map->addr && dp->map->data == dp->map->addr &&
+	    upto > dp->dropped) {
+		madvise((char *)dp->map->addr + dp->dropped,
+			(size_t)(upto - dp->dropped), MADV_DONTNEED);
+		dp->dropped = upto;
+	}
+	return pf_progress_cb(dp->pg, done, total);
+}
+
+/* Loads the tree (lock held). strict: the whole file must be one pickle
+ * (how a file without magic proves it is one). */
+static int load(pf_source *s, int strict, int show_progress, pk_err *e)
+{
+	pf_progress pg;
+	int rc = 0, drc;
+
+	pf_progress_start(&pg, s->display, "indexing", show_progress);
+	if (!s->map && (rc = map_source(s, &pg, e)))
+		goto cleanup;
+	pg.what = "indexing";
+	{
+		struct decode_pass dp = {&pg, s->map, 0};
+		drc = pk_decode_ex(s->map->data, s->map->len,
+				   strict ? PK_DEC_STRICT_END : 0,
+				   decode_progress, &dp, &s->doc, e);
+	}
+	if (drc != PK_OK) {
+		s->doc = NULL;
+		rc = pf_errno_of(drc);
+		goto cleanup;
+	}
+	s->serial++;
+	pg.what = "linking";
+	rc = pf_docview_new_ex(s->doc, pf_progress_cb, &pg, &s->dv);
+	if (rc) {
+		pk_doc_free(s->doc);
+		s->doc = NULL;
+		pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+		goto cleanup;
+	}
+	s->gen++;
+	pf_cache_update(&s->cache, tree_bytes(s));
+cleanup:
+	pf_progress_done(&pg);
+	return rc;
+}
+
+static void mark_broken(pf_source *s, const pk_err *e, int log_it)
+{
+	char msg[1200];
+
+	s->broken = 1;
+	s->err = *e;
+	s->state = PF_SRC_FILE;
+	if (log_it) {
+		pf_source_describe_error(s, msg, sizeof(msg));
+		pf_log("%s (shown as a plain file)", msg);
+	}
+}
+
+void pf_source_describe_error(const pf_source *s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s: byte %llu: %s", s->display,
+		 (unsigned long long)s->err.offset,
+		 s->err.msg ? s->err.msg : "cannot be read");
+}
+
+static void stamp(pf_source *s)
+{
+	clock_gettime(CLOCK_MONOTONIC, &s->checked);
+}
+
+/* Sniffs (and if needed parses) the current file. Lock held. */
+static void classify_locked(pf_source *s, int quick)
+{
+	int fd, kind;
+	pk_err e = {0, NULL, 0};
+
+	fd = openat(s->dirfd, s->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		s->state = PF_SRC_FILE;
+		return;
+	}
+	kind = pf_sniff(fd, (uint64_t)s->st.st_size, s->path, &s->zfmt);
+	close(fd);
+	s->sniffed = kind;
+	switch (kind) {
+	case PF_SNIFF_NO:
+		s->state = PF_SRC_FILE;
+		return;
+	case PF_SNIFF_MAYBE:
+	case PF_SNIFF_CUT:
+		if (quick)
+			return; /* stays PF_SRC_UNKNOWN */
+		if (load(s, kind == PF_SNIFF_MAYBE, 0, &e) == ENOMEM) {
+			s->state = PF_SRC_UNKNOWN; /* no verdict: try again */
+			return;
+		}
+		if (e.code != PK_OK) {
+			mark_broken(s, &e, kind == PF_SNIFF_CUT);
+			return;
+		}
+		s->state = PF_SRC_PICKLE;
+		return;
+	}
+	s->state = PF_SRC_PICKLE;
+	if (!quick && (uint64_t)s->st.st_size <= EAGER_PARSE_MAX &&
+	    load(s, 0, 0, &e) && e.code != PK_E_NOMEM)
+		mark_broken(s, &e, 1);
+}
+
+int pf_source_classify(pf_source *s, const struct stat *st, int quick)
+{
+	int state;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->state != PF_SRC_UNKNOWN && !same_file(&s->st, st))
+		outside_change(s, "changed");
+	s->st = *st;
+	stamp(s);
+	if (s->state == PF_SRC_UNKNOWN)
+		classify_locked(s, quick);
+	else if (!quick && s->state == PF_SRC_PICKLE && !s->dv && !s->broken &&
+		 (uint64_t)st->st_size <= EAGER_PARSE_MAX &&
+		 s->sniffed == PF_SNIFF_PICKLE && s->gen == 0) {
+		/* sniffed by a readdir: parse now that it is looked up */
+		pk_err e = {0, NULL, 0};
+		if (load(s, 0, 0, &e) && e.code != PK_E_NOMEM)
+			mark_broken(s, &e, 1);
+	}
+	state = s->state;
+	pthread_mutex_unlock(&s->lock);
+	return state;
+}
+
+/* Re-reads the file's identity at most once a second. Lock held. A
+ * change on disk wins over edits waiting for the write-back. */
+static void refresh(pf_source *s)
+{
+	struct timespec now;
+	struct stat st;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - s->checked.tv_sec < 1 && s->state != PF_SRC_UNKNOWN)
+		return;
+	s->checked = now;
+	if (fstatat(s->dirfd, s->path, &st, 0) < 0) {
+		/* gone: keep serving what we have, but pending edits can
+		 * never be written (a removed source is not re-created) */
+		if (s->dirty && errno == ENOENT)
+			outside_change(s, "removed");
+		return;
+	}
+	if (s->state != PF_SRC_UNKNOWN && same_file(&s->st, &st) &&
+	    !pf_map_torn(s->map))
+		return;
+	outside_change(s, "changed");
+	s->st = st;
+	classify_locked(s, 0);
+}
+
+int pf_source_enter(pf_source *s)
+{
+	pk_err e = {0, NULL, 0};
+
+	pthread_mutex_lock(&s->lock);
+	if (pf_map_torn(s->map))
+		s->checked.tv_sec -= 2; /* shrank under us: look now */
+	refresh(s);
+	if (s->state != PF_SRC_PICKLE) {
+		pthread_mutex_unlock(&s->lock);
+		/* broken: the decode error's errno (errmap.c) */
+		return s->broken
+			   ? pf_errno_of(s->err.code ? s->err.code : PK_E_IO)
+			   : ESTALE;
+	}
+	if (!s->dv) {
+		int rc = load(s, s->sniffed == PF_SNIFF_MAYBE, 0, &e);
+		if (rc) {
+			/* out of memory says nothing about the pickle */
+			if (rc != ENOMEM)
+				mark_broken(s, &e, 1);
+			pthread_mutex_unlock(&s->lock);
+			return rc == ENOMEM
+				   ? ENOMEM
+				   : pf_errno_of(e.code ? e.code : PK_E_IO);
+		}
+	}
+	return 0;
+}
+
+void pf_source_leave(pf_source *s)
+{
+	if (s->dv)
+		pf_cache_update(&s->cache, tree_bytes(s));
+	pthread_mutex_unlock(&s->lock);
+	pf_cache_trim();
+}
+
+int pf_source_load_now(pf_source *s, int progress, pk_err *e)
+{
+	int fd, rc = 0;
+	struct stat st;
+
+	pthread_mutex_lock(&s->lock);
+	fd = openat(s->dirfd, s->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = errno;
+		set_io_err(e, strerror(rc));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	s->st = st;
+	stamp(s);
+	s->sniffed = pf_sniff(fd, (uint64_t)st.st_size, s->path, &s->zfmt);
+	close(fd);
+	if (s->sniffed == PF_SNIFF_NO) {
+		/* a file SOURCE was named on purpose: try it anyway */
+		s->sniffed = PF_SNIFF_PICKLE;
+	}
+	rc = load(s, 0, progress, e);
+	if (rc) {
+		s->broken = 1;
+		s->err = *e;
+		s->state = PF_SRC_FILE;
+	} else {
+		s->state = PF_SRC_PICKLE;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int pf_source_enter_edit(pf_source *s)
+{
+	pthread_mutex_lock(&s->lock);
+	/* look at the disk now, also with edits pending: a change there
+	 * wins over them */
+	s->checked.tv_sec -= 2;
+	pthread_mutex_unlock(&s->lock);
+	return pf_source_enter(s);
+}
+
+/* Replaces the file the tree was read from with the doc (lock held):
+ * 0, or an errno and the file is unchanged (EAGAIN: someone changed it,
+ * ENOENT: it was removed; pk_pickle_file_replace_at). */
+static int write_back(pf_source *s, pk_err *e)
+{
+	struct stat now;
+	int rc;
+
+	pk_err_set(e, PK_OK, NULL, 0);
+	if (!s->doc || !s->map)
+		return ESTALE;
+	rc = pk_pickle_file_replace_at(s->dirfd, s->path, &s->base, &s->z,
+				       s->doc, &now, e);
+	if (rc)
+		return rc;
+	s->dirty = 0;
+	s->pending = 0;
+	s->wb_logged = 0;
+	/* our own write: not a change by someone else; the bytes mapped
+	 * are the old file's (the doc points into them), the doc is the new
+	 * file's: once the doc goes, the new file is mapped */
+	s->st = now;
+	s->base = now;
+	s->map_old = 1;
+	stamp(s);
+	return 0;
+}
+
+static const char *wb_reason(const pk_err *e, int rc)
+{
+	return e->code == PK_E_IO || !e->msg ? strerror(rc) : e->msg;
+}
+
+/* Forgets the edited tree (lock held): the next access decodes the
+ * bytes mapped, which are the file on disk. */
+static void forget_edits(pf_source *s)
+{
+	if (s->dv)
+		pf_cache_remove(&s->cache);
+	drop_tree(s);
+	s->gen++;
+}
+
+int pf_source_commit(pf_source *s, unsigned delay_s)
+{
+	pf_docview *dv = NULL;
+	pk_err e;
+	int rc = 0;
+
+	if (delay_s) {
+		if (!s->dirty)
+			clock_gettime(CLOCK_MONOTONIC, &s->dirty_since);
+		s->dirty = 1;
+		s->pending++;
+	} else {
+		rc = write_back(s, &e);
+		if (rc) {
+			pf_log("%s: cannot write back: %s", s->display,
+			       wb_reason(&e, rc));
+			/* the edit is refused: the tree goes back to what
+			 * is on disk (read again, if that changed) */
+			if (rc == EAGAIN)
+				reset(s);
+			else
+				forget_edits(s);
+			return rc;
+		}
+	}
+	/* the doc changed: entries moved, names changed */
+	if (pf_docview_new(s->doc, &dv) == 0) {
+		pf_docview_free(s->dv);
+		s->dv = dv;
+	} else {
+		rc = rc ? rc : ENOMEM;
+	}
+	s->gen++;
+	return rc;
+}
+
+/* The write-back of pending edits (lock held). */
+static int flush_locked(pf_source *s, int final)
+{
+	pk_err e;
+	int rc;
+
+	if (!s->dirty)
+		return 0;
+	rc = write_back(s, &e);
+	if (!rc) {
+		s->wb_err = 0; /* written after all: nothing was lost */
+		return 0;
+	}
+	if (rc == EAGAIN || rc == ENOENT || rc == ESTALE) {
+		/* the file changed or went away: the outside change wins */
+		outside_change(s, rc == ENOENT ? "removed" : "changed");
+		return ESTALE;
+	}
+	if (final) {
+		pf_log("%s: cannot write back: %s; edits lost", s->display,
+		       wb_reason(&e, rc));
+	} else if (rc != s->wb_logged) {
+		pf_log("%s: cannot write back: %s; trying again", s->display,
+		       wb_reason(&e, rc));
+		s->wb_logged = rc;
+	}
+	s->wb_err = rc;
+	return rc;
+}
+
+int pf_source_flush(pf_source *s, unsigned delay_s, int force)
+{
+	struct timespec now;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (s->dirty &&
+	    (force || now.tv_sec - s->dirty_since.tv_sec >= (time_t)delay_s))
+		rc = flush_locked(s, force > 1);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int pf_source_sync(pf_source *s)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = flush_locked(s, 0);
+	if (!rc)
+		rc = s->wb_err;
+	s->wb_err = 0; /* reported */
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int pf_source_take_error(pf_source *s)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = s->wb_err;
+	s->wb_err = 0;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int pf_source_pending(pf_source *s)
+{
+	int dirty;
+
+	pthread_mutex_lock(&s->lock);
+	dirty = s->dirty;
+	pthread_mutex_unlock(&s->lock);
+	return dirty;
+}

@@ -1,0 +1,147 @@
+/*
+ * source.h - one pickle file of the mount, from bytes on disk to a tree.
+ *
+ * What: a pf_source is a file that is (or may be) a pickle. It sniffs the
+ * file (sniff.h), maps it (or, compressed, decompresses it once into an
+ * unlinked cache file and maps that), decodes it on first use, builds its
+ * docview, and drops the tree again when the cache (cache.h) needs the
+ * memory. A source notices when its file changed on disk (inode, size,
+ * mtime, ctime) and starts over; its edits are written back only over the
+ * file they were made to (compare and replace), never over someone
+ * else's change and never into a file that was removed. A pickle that
+ * fails to decode is "broken": it is shown as its raw file and the reason
+ * is logged with the byte offset.
+ *
+ * Ownership: the source owns its mapping (refcounted pf_map, mapping.h:
+ * open files keep the bytes they serve alive after the tree is dropped;
+ * a file that shrinks under it does not crash the daemon), its doc
+ * and docview. The caller owns the source (pf_source_free).
+ * Invariants / locking: every field is guarded by the source's mutex.
+ * pf_source_enter returns with the mutex held and the tree loaded; the
+ * view and doc may only be used until pf_source_leave. `gen` changes each
+ * time a tree is (re)built: pointers into an older tree are invalid;
+ * `epoch` changes when the bytes the tree is read from change.
+ */
+#ifndef PF_SOURCE_H
+#define PF_SOURCE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "cache.h"
+#include "compress.h"
+#include "docview.h"
+#include "error.h"
+#include "mapping.h"
+
+enum pf_src_state {
+	PF_SRC_UNKNOWN = 0, /* not sniffed yet */
+	PF_SRC_PICKLE,	    /* shown as a directory */
+	PF_SRC_FILE,	    /* not a pickle, or broken: shown raw */
+};
+
+typedef struct pf_source {
+	pthread_mutex_t lock;
+	int dirfd;	  /* directory the path is relative to (borrowed) */
+	char *path;	  /* relative to dirfd */
+	char *display;	  /* the name in messages */
+	struct stat st;	  /* the file as last seen */
+	struct stat base; /* the file the mapped bytes were read from */
+	struct timespec checked; /* when st was last compared to the disk */
+	int state;		 /* enum pf_src_state */
+	int sniffed;		 /* enum pf_sniff of the current file */
+	int zfmt;		 /* enum pk_zfmt */
+	pk_zinfo z;		 /* its header and level, to write it back */
+	int writable;		 /* the mount takes changes (not -o ro) */
+	int dirty;		 /* edited, not written back yet */
+	struct timespec dirty_since;
+	unsigned pending; /* edits committed since the last write-back */
+	int wb_err;	  /* a write-back error not reported yet */
+	int wb_logged;	  /* the errno last logged for a retried write */
+	int broken;	  /* decode failed (err says why) */
+	pk_err err;
+	pf_map *map;
+	int map_old; /* map holds a file our write-back replaced since */
+	pk_doc *doc;
+	pf_docview *dv;
+	uint64_t gen;
+	uint64_t serial; /* changes each time a doc is decoded: pointers
+			    into a doc are valid while it is the same */
+	uint64_t epoch;	 /* changes when the file changed on disk and is read
+			    anew (not when a tree is dropped and parsed again
+			    from the same bytes): names kept for edited
+			    directories (entries.h) belong to one epoch */
+	int pins;
+	pf_cache_item cache;
+} pf_source;
+
+/* Like pf_source_enter, for an edit: looks at the file on disk first
+ * (not at most once a second), so an edit applies to what is there now:
+ * a pickle someone else rewrote is read again before it is changed, and
+ * edits still waiting for the write-back are dropped then (the outside
+ * change wins; logged, and reported as ESTALE by pf_source_sync /
+ * pf_source_take_error). */
+int pf_source_enter_edit(pf_source *s);
+
+/* After the doc was changed (lock held): writes the pickle back now, or,
+ * when delay_s > 0, marks it dirty for pf_source_flush; then rebuilds the
+ * view (gen changes: entry refs are resolved again). The write-back is a
+ * compare and replace (pk_pickle_file_replace_at): it replaces only the
+ * file the tree was read from. Returns 0 or an errno; on an error the
+ * file on disk is unchanged and the edit is gone from the tree too (the
+ * tree is dropped and decoded again from the file: gen changes):
+ *   EAGAIN  the file changed on disk between pf_source_enter_edit and
+ *           the replace; the source is reset (read again on next use).
+ *           The caller may redo the whole edit from scratch (enter_edit,
+ *           resolve, change, commit): it then applies to the new file;
+ *   ENOENT  the file was removed meanwhile; it is not created again;
+ *   EPERM   the new file could not get the old one's owner;
+ *   ENOSPC, EIO, EROFS, EACCES, ENOMEM ...: the write failed.
+ * With delay_s > 0 nothing is written and 0 is returned (but ENOMEM). */
+int pf_source_commit(pf_source *s, unsigned delay_s);
+/* Writes a dirty pickle back (takes the lock). force 0: only when it has
+ * been dirty for delay_s seconds; 1: now; 2: now, and this is the last
+ * try (unmount: the log says the edits are lost if it fails). A failed
+ * write keeps the edits pending (the next call tries again) and is kept
+ * for pf_source_sync / pf_source_take_error, logged once per errno. If
+ * the file changed on disk or was removed, the pending edits are dropped
+ * (logged "NAME: changed on disk; N pending edits not written"), the
+ * source is read again and ESTALE is returned and kept. 0 or errno. */
+int pf_source_flush(pf_source *s, unsigned delay_s, int force);
+/* fsync: writes pending edits now (takes the lock). 0 when everything
+ * is on disk; else the error of this write or of an earlier one not
+ * reported yet (which is then cleared: reported once). */
+int pf_source_sync(pf_source *s);
+/* The write-back error not reported yet (0 if none), cleared. */
+int pf_source_take_error(pf_source *s);
+/* Whether edits wait for the write-back. */
+int pf_source_pending(pf_source *s);
+
+pf_source *pf_source_new(int dirfd, const char *path, const char *display);
+void pf_source_free(pf_source *s);
+
+/* How the file at st (just stat'ed by the caller) is shown: PF_SRC_PICKLE
+ * or PF_SRC_FILE. Sniffs the first time and whenever the file changed;
+ * small pickles are parsed right away so a broken one shows as a file
+ * from the first lookup. quick (readdir): never parse; a file that only a
+ * parse can classify gives PF_SRC_UNKNOWN. */
+int pf_source_classify(pf_source *s, const struct stat *st, int quick);
+
+/* Locks the source and makes sure its tree is loaded. 0: locked, use
+ * s->dv / s->doc / s->map, then pf_source_leave. Else an errno and the
+ * lock is not held (EIO: broken, see s->err; ESTALE: no longer a
+ * pickle). */
+int pf_source_enter(pf_source *s);
+void pf_source_leave(pf_source *s);
+
+/* Parses now (the file SOURCE at mount start); progress: a bar on
+ * stderr while it takes long (pf_progress decides when). On failure *e
+ * says why. 0 or errno. */
+int pf_source_load_now(pf_source *s, int progress, pk_err *e);
+
+/* "NAME: byte N: message" for a broken source, into buf. */
+void pf_source_describe_error(const pf_source *s, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * xattr.c - the user.pickle.* extended attributes: type, key type, key,
+ * class, protocol, compression (README, "Extended attributes").
+ */
+#include "vfs_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compress.h"
+#include "content.h"
+#include "docview.h"
+#include "edit.h"
+#include "log.h"
+#include "entries.h"
+#include "names.h"
+#include "pickle_file.h"
+#include "repr.h"
+#include "form.h"
+
+/* Class of an object-like directory ("collections.OrderedDict"). */
+static int class_text(const pk_doc *doc, pf_ref r, pk_buf *out)
+{
+	pf_obj o;
+	pf_content c;
+	pf_ref cls;
+	int form, rc;
+
+	if (r.part != PF_PART_SELF)
+		return ENODATA;
+	form = pf_form_of(r.val);
+	if (form != PF_FORM_OBJECT && form != PF_FORM_DICTCALL &&
+	    form != PF_FORM_NDARRAY)
+		return ENODATA;
+	if (pf_obj_parse(r.val, &o))
+		return ENODATA;
+	if (form == PF_FORM_NDARRAY) {
+		if (!pf_global_is(o.callable, "numpy.core.multiarray",
+				  "_reconstruct"))
+			return pk_buf_adds(out, "numpy.ndarray") ? ENOMEM : 0;
+		cls.val = &pf_node(o.args)->kids[0];
+		cls.part = PF_PART_SELF;
+	} else {
+		cls.val = o.cls;
+		cls.part = PF_PART_SELF;
+	}
+	if (cls.part == PF_PART_SELF && pf_form_of(cls.val) != PF_FORM_GLOBAL)
+		return ENODATA;
+	rc = pf_content_get(doc, cls, 0, &c, NULL);
+	if (!rc && pk_buf_add(out, c.data, c.len))
+		rc = ENOMEM;
+	pf_content_release(&c);
+	return rc;
+}
+
+/* Type (or repr) of the key naming the entry in. */
+static int key_xattr(pf_source *s, pf_inode *in, int repr, pk_buf *out)
+{
+	pf_child ch;
+	uint64_t pos;
+	int rc;
+
+	if (in->kind != PF_I_VALUE)
+		return ENODATA;
+	if ((rc = vfs_entry_pos(in->parent, in->index, &pos)) ||
+	    (rc = pf_docview_child(s->dv, in->parent->ref, pos, &ch)))
+		return rc;
+	if (repr) {
+		if (!ch.e.key)
+			return ENODATA;
+		return pf_repr(s->doc, ch.e.key, 1 << 16, out);
+	}
+	if (ch.e.key)
+		return pk_buf_adds(out, pf_key_type_name(ch.e.key)) ? ENOMEM
+								    : 0;
+	return pk_buf_adds(out, ch.e.reserved ? "attr" : "index") ? ENOMEM : 0;
+}
+
+static int value_xattr(pf_inode *in, const char *name, pk_buf *out)
+{
+	pf_source *s = in->src;
+	int rc = vfs_enter(in);
+
+	if (rc)
+		return rc;
+	if (strcmp(name, XA_TYPE) == 0) {
+		rc = pk_buf_adds(out, pf_ref_type_name(in->ref)) ? ENOMEM : 0;
+	} else if (strcmp(name, XA_KEYTYPE) == 0) {
+		rc = key_xattr(s, in, 0, out);
+	} else if (strcmp(name, XA_KEY) == 0) {
+		rc = key_xattr(s, in, 1, out);
+	} else if (strcmp(name, XA_CLASS) == 0) {
+		rc = class_text(s->doc, in->ref, out);
+	} else if (strcmp(name, XA_PROTO) == 0 && in->kind == PF_I_PICKLE) {
+		rc = pk_buf_addf(out, "%d", pk_doc_protocol(s->doc)) ? ENOMEM
+								     : 0;
+	} else if (strcmp(name, XA_COMPRESS) == 0 && in->kind == PF_I_PICKLE) {
+		rc = pk_buf_adds(out, pk_z_name(s->zfmt)) ? ENOMEM : 0;
+	} else {
+		rc = ENODATA;
+	}
+	pf_source_leave(s);
+	return rc;
+}
+
+int pf_fs_getxattr(pf_fs *fs, pf_inode *in, const char *name, pk_buf *out)
+{
+	if (in->kind != PF_I_VALUE && in->kind != PF_I_PICKLE)
+		return ENODATA;
+	return value_xattr(in, name, out);
+}
+
+int pf_fs_listxattr(pf_fs *fs, pf_inode *in, pk_buf *out)
+{
+	static const char *const names[] = {XA_TYPE,  XA_KEYTYPE, XA_KEY,
+					    XA_CLASS, XA_PROTO,	  XA_COMPRESS};
+	size_t i;
+	pk_buf scratch = PK_BUF_INIT;
+
+	if (in->kind != PF_I_VALUE && in->kind != PF_I_PICKLE)
+		return 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int rc;
+		pk_buf_reset(&scratch);
+		rc = value_xattr(in, names[i], &scratch);
+		if (rc == ENODATA)
+			continue;
+		if (rc) {
+			pk_buf_release(&scratch);
+			return rc;
+		}
+		if (pk_buf_add(out, names[i], strlen(names[i]) + 1)) {
+			pk_buf_release(&scratch);
+			return ENOMEM;
+		}
+	}
+	pk_buf_release(&scratch);
+	return 0;
+}

@@ -1,0 +1,638 @@
+#include "content.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "errmap.h"
+#include "form.h"
+#include "text.h"
+
+void pf_content_init(pf_content *c)
+{
+	memset(c, 0, sizeof(*c));
+	pk_buf_init(&c->owned);
+}
+
+void pf_content_release(pf_content *c)
+{
+	pk_buf_release(&c->owned);
+	pf_content_init(c);
+}
+
+/* Points c at the owned buffer once it is complete. */
+static void use_owned(pf_content *c, int nl)
+{
+	c->data = c->owned.data ? c->owned.data : (const uint8_t *)"";
+	c->len = c->owned.len;
+	c->nl = nl;
+}
+
+/* Raw bytes of a bytes-like slot (bytes, bytearray, Python 2 str). */
+static int raw_bytes(const pk_doc *doc, const pk_val *v, pf_content *c,
+		     pk_err *e)
+{
+	const uint8_t *p;
+	uint64_t n;
+	int rc;
+
+	if (pk_val_payload(*v, &p, &n) == PK_OK) {
+		c->data = p;
+		c->len = n;
+		return 0;
+	}
+	/* text-form opcodes (STRING) must be decoded */
+	rc = pk_val_format(doc, *v, &c->owned, e);
+	if (rc != PK_OK)
+		return pf_errno_of(rc);
+	use_owned(c, 0);
+	return 0;
+}
+
+static int latin1_of_str(const pk_doc *doc, const pk_val *str, unsigned flags,
+			 pf_content *c, pk_err *e)
+{
+	const uint8_t *p;
+	uint64_t n, count;
+	pk_buf text = PK_BUF_INIT;
+	int rc = 0, r;
+
+	if (pk_val_payload(*str, &p, &n) != PK_OK) {
+		rc = pf_str_text(doc, str, &text, e);
+		if (rc)
+			goto cleanup;
+		p = text.data;
+		n = text.len;
+	}
+	if (flags & PF_CONTENT_SIZE_ONLY) {
+		r = pk_utf8_to_latin1(p, n, NULL, &count);
+		c->len = count;
+	} else {
+		r = pk_utf8_to_latin1(p, n, &c->owned, &count);
+		use_owned(c, 0);
+	}
+	if (r == -2)
+		rc = ENOMEM;
+	else if (r < 0)
+		rc = EIO; /* not what _codecs.encode(s, 'latin1') accepts */
+cleanup:
+	pk_buf_release(&text);
+	return rc;
+}
+
+int pf_str_latin1(const pk_doc *doc, const pk_val *v, int *latin1)
+{
+	const uint8_t *p;
+	uint64_t n;
+	pk_buf raw = PK_BUF_INIT;
+	pk_err e;
+	int rc;
+
+	*latin1 = 0;
+	if (pf_kind(v) != PK_STRING)
+		return 0;
+	if (pk_val_payload(*v, &p, &n) == PK_OK) {
+		*latin1 = !pk_utf8_valid(p, n, 0);
+		return 0;
+	}
+	rc = pk_val_format(doc, *v, &raw, &e);
+	if (rc == PK_OK)
+		*latin1 = !pk_utf8_valid(raw.data, raw.len, 0);
+	pk_buf_release(&raw);
+	return pf_errno_of(rc);
+}
+
+int pf_str_text(const pk_doc *doc, const pk_val *v, pk_buf *out, pk_err *e)
+{
+	const uint8_t *p;
+	uint64_t n, i;
+	size_t start = out->len;
+	int rc;
+
+	if (pk_val_payload(*v, &p, &n) == PK_OK) {
+		if (pf_kind(v) == PK_STR || pk_utf8_valid(p, n, 0))
+			return pk_buf_add(out, p, n) ? ENOMEM : 0;
+	} else {
+		rc = pk_val_format(doc, *v, out, e);
+		if (rc != PK_OK)
+			return pf_errno_of(rc);
+		if (pf_kind(v) == PK_STR ||
+		    pk_utf8_valid(out->data + start, out->len - start, 0))
+			return 0;
+		/* keep the raw bytes aside and re-add them as latin-1 */
+		{
+			pk_buf raw = PK_BUF_INIT;
+			if (pk_buf_add(&raw, out->data + start,
+				       out->len - start)) {
+				pk_buf_release(&raw);
+				return ENOMEM;
+			}
+			out->len = start;
+			out->data[start] = '\0';
+			for (i = 0; i < raw.len; i++) {
+				uint8_t b = raw.data[i];
+				if ((b < 0x80
+					 ? pk_buf_addc(out, b)
+					 : (pk_buf_addc(out, 0xc0 | (b >> 6)) ||
+					    pk_buf_addc(out,
+							0x80 | (b & 0x3f))))) {
+					pk_buf_release(&raw);
+					return ENOMEM;
+				}
+			}
+			pk_buf_release(&raw);
+			return 0;
+		}
+	}
+	/* A Python 2 str that is not UTF-8: Python 3 reads such pickles with
+	 * encoding='latin1', so show that text. */
+	for (i = 0; i < n; i++) {
+		uint8_t b = p[i];
+		int r = b < 0x80 ? pk_buf_addc(out, b)
+				 : (pk_buf_addc(out, 0xc0 | (b >> 6)) ||
+				    pk_buf_addc(out, 0x80 | (b & 0x3f)));
+		if (r)
+			return ENOMEM;
+	}
+	return 0;
+}
+
+static int scalar_content(const pk_doc *doc, const pk_val *v, pf_content *c,
+			  pk_err *e)
+{
+	const uint8_t *p;
+	uint64_t n;
+	int rc;
+
+	switch (pf_kind(v)) {
+	case PK_STR:
+		/* an empty str is an empty file (not a lone newline), so
+		 * `truncate -s 0` then `>>` builds the text from nothing */
+		if (pk_val_payload(*v, &p, &n) == PK_OK) {
+			c->data = p;
+			c->len = n;
+			c->nl = n > 0;
+			return 0;
+		}
+		break;
+	case PK_STRING:
+		if (pk_val_payload(*v, &p, &n) == PK_OK &&
+		    pk_utf8_valid(p, n, 0)) {
+			c->data = p;
+			c->len = n;
+			c->nl = n > 0;
+			return 0;
+		}
+		rc = pf_str_text(doc, v, &c->owned, e);
+		if (rc)
+			return rc;
+		use_owned(c, c->owned.len > 0);
+		return 0;
+	case PK_BYTES:
+	case PK_BYTEARRAY:
+		return raw_bytes(doc, v, c, e);
+	case PK_BUFFER:
+		/* an out-of-band buffer: its bytes are not in the pickle */
+		c->data = (const uint8_t *)"";
+		c->len = 0;
+		return 0;
+	}
+	rc = pk_val_format(doc, *v, &c->owned, e);
+	if (rc != PK_OK)
+		return pf_errno_of(rc);
+	use_owned(c, !(pf_kind(v) == PK_STR && c->owned.len == 0));
+	return 0;
+}
+
+static int global_content(const pk_val *v, pf_content *c)
+{
+	const uint8_t *m, *q;
+	size_t ml, ql;
+
+	if (pf_global_parts(v, &m, &ml, &q, &ql))
+		return EIO;
+	if (pk_buf_add(&c->owned, m, ml) || pk_buf_addc(&c->owned, '.') ||
+	    pk_buf_add(&c->owned, q, ql))
+		return ENOMEM;
+	use_owned(c, 1);
+	return 0;
+}
+
+static int number_of(const pk_val *v, double *out)
+{
+	int64_t i;
+
+	if (pf_kind(v) == PK_FLOAT)
+		return pk_val_float(*v, out) == PK_OK ? 0 : -1;
+	if (pk_val_int64(*v, &i) == PK_OK) {
+		*out = (double)i;
+		return 0;
+	}
+	return -1;
+}
+
+static int complex_content(const pf_obj *o, pf_content *c)
+{
+	const pk_node *args = pf_node(o->args);
+	double re = 0, im = 0;
+
+	if (number_of(&args->kids[0], &re) ||
+	    (args->nkids > 1 && number_of(&args->kids[1], &im)))
+		return EIO;
+	if (pk_complex_repr(re, im, &c->owned))
+		return ENOMEM;
+	use_owned(c, 1);
+	return 0;
+}
+
+/* bytes-like value: raw bytes, _codecs.encode call, READONLY_BUFFER. */
+static int byteslike_content(const pk_doc *doc, const pk_val *v, unsigned flags,
+			     pf_content *c, pk_err *e)
+{
+	int form = pf_form_of(v);
+	pf_obj o;
+
+	/* READONLY_BUFFER wraps the bytes, perhaps more than once: unwrap
+	 * in a loop (the input decides how many) */
+	while (form == PF_FORM_BUFFER) {
+		const pk_node *n = pf_node(v);
+		if (n->nkids != 1)
+			return EIO;
+		v = &n->kids[0];
+		form = pf_form_of(v);
+	}
+	if (form == PF_FORM_LATIN1) {
+		pf_obj_parse(v, &o);
+		return latin1_of_str(doc, &pf_node(o.args)->kids[0], flags, c,
+				     e);
+	}
+	if (form == PF_FORM_BYTESCALL) {
+		const pk_node *args;
+		pf_obj_parse(v, &o);
+		args = pf_node(o.args);
+		if (args->nkids == 0) {
+			c->data = (const uint8_t *)"";
+			c->len = 0;
+			return 0;
+		}
+		if (args->nkids == 2)
+			return latin1_of_str(doc, &args->kids[0], flags, c, e);
+		/* one level: form.c only accepts raw bytes or a latin-1
+		 * call here, never another bytes call */
+		return byteslike_content(doc, &args->kids[0], flags, c, e);
+	}
+	if (pf_is_node(v))
+		return EIO;
+	if (pf_kind(v) == PK_BYTES || pf_kind(v) == PK_BYTEARRAY ||
+	    pf_kind(v) == PK_STRING)
+		return raw_bytes(doc, v, c, e);
+	return EIO;
+}
+
+/* ---- numpy parts ------------------------------------------------------- */
+
+static int tuple_at(const pk_val *t, uint32_t i, const pk_val **out)
+{
+	if (!t || !pf_is_node(t) || pf_kind(t) != PK_TUPLE ||
+	    i >= pf_node(t)->nkids)
+		return -1;
+	*out = &pf_node(t)->kids[i];
+	return 0;
+}
+
+static int add_str_val(const pk_doc *doc, const pk_val *v, pk_buf *out)
+{
+	if (!v || (pf_kind(v) != PK_STR && pf_kind(v) != PK_STRING) ||
+	    pf_is_node(v))
+		return EIO;
+	return pf_str_text(doc, v, out, NULL);
+}
+
+static int shape_content(const pk_doc *doc, const pk_val *shape, pf_content *c,
+			 pk_err *e);
+
+/* dtype.str: byte order + type code ('<f8', '|u1', '<U5', '|O'). */
+static int dtype_str(const pk_doc *doc, const pk_val *dt, pk_buf *out)
+{
+	pf_obj o;
+	const pk_val *code, *state = NULL, *endian = NULL, *meta, *unit;
+	pk_buf code_text = PK_BUF_INIT;
+	char order = '|';
+	int rc;
+
+	if (pf_obj_parse(dt, &o) || !o.args || tuple_at(o.args, 0, &code))
+		return EIO;
+	rc = add_str_val(doc, code, &code_text);
+	if (rc)
+		goto cleanup;
+	if (o.node->nsteps > 1 && pk_node_steps(o.node)[1].nkids == 1)
+		state = &o.node->kids[o.first_after];
+	if (state && tuple_at(state, 1, &endian) == 0) {
+		pk_buf eb = PK_BUF_INIT;
+		if (add_str_val(doc, endian, &eb) == 0 && eb.len == 1)
+			order = (char)eb.data[0];
+		pk_buf_release(&eb);
+	}
+	if (order == '=')
+		order = '<'; /* native order of the machines numpy pickles on */
+	if (code_text.len && code_text.data[0] == 'O') {
+		rc = pk_buf_adds(out, "|O") ? ENOMEM : 0;
+		goto done;
+	}
+	if (pk_buf_addc(out, (uint8_t)order) ||
+	    pk_buf_add(out, code_text.data, code_text.len)) {
+		rc = ENOMEM;
+		goto cleanup;
+	}
+	/* datetime64 / timedelta64 carry their unit in the state's metadata:
+	 * (unit, count, ...), or ({}, (unit, count, ...)) as numpy writes it
+	 * now; the unit is bytes (at protocol 2, _codecs.encode of it) */
+	if (code_text.len &&
+	    (code_text.data[0] == 'M' || code_text.data[0] == 'm') &&
+	    tuple_at(state, 8, &meta) == 0 && tuple_at(meta, 0, &unit) == 0) {
+		pf_content uc;
+		pf_ref ur;
+		const pk_val *num;
+		int64_t k = 1;
+		if (pf_is_node(unit) && pf_kind(unit) == PK_DICT &&
+		    (tuple_at(meta, 1, &meta) || tuple_at(meta, 0, &unit)))
+			goto done;
+		if (tuple_at(meta, 1, &num) == 0)
+			pk_val_int64(*num, &k);
+		ur.val = unit;
+		ur.part = PF_PART_SELF;
+		if (pf_content_get(doc, ur, 0, &uc, NULL) == 0) {
+			if (pk_buf_addc(out, '[') ||
+			    (k > 1 && pk_buf_addf(out, "%lld", (long long)k)) ||
+			    pk_buf_add(out, uc.data, uc.len) ||
+			    pk_buf_addc(out, ']'))
+				rc = ENOMEM;
+			pf_content_release(&uc);
+			if (rc)
+				goto cleanup;
+		}
+	}
+done:
+cleanup:
+	pk_buf_release(&code_text);
+	return rc;
+}
+
+/* The state tuple of a dtype object (after its BUILD), or NULL. */
+static const pk_val *dtype_state(const pk_val *dt)
+{
+	pf_obj o;
+
+	if (pf_obj_parse(dt, &o) || o.node->nsteps < 2 ||
+	    pk_node_steps(o.node)[1].nkids != 1)
+		return NULL;
+	return &o.node->kids[o.first_after];
+}
+
+/* Bytes per item of a dtype: the state's elsize for flexible types
+ * ('U8', 'V44'), else the digits of the type code ('f8' -> 8). */
+static int64_t dtype_itemsize(const pk_doc *doc, const pk_val *dt)
+{
+	const pk_val *state = dtype_state(dt), *elsize, *code;
+	pk_buf text = PK_BUF_INIT;
+	pf_obj o;
+	int64_t n = -1;
+	size_t i;
+
+	if (state && tuple_at(state, 5, &elsize) == 0 &&
+	    pk_val_int64(*elsize, &n) == PK_OK && n >= 0)
+		return n;
+	n = 0;
+	if (pf_obj_parse(dt, &o) == 0 && o.args &&
+	    tuple_at(o.args, 0, &code) == 0 &&
+	    add_str_val(doc, code, &text) == 0)
+		for (i = 0; i < text.len && n < (1ll << 40); i++)
+			if (text.data[i] >= '0' && text.data[i] <= '9')
+				n = n * 10 + (text.data[i] - '0');
+	pk_buf_release(&text);
+	return n;
+}
+
+/* Value of the field `name` (a str slot) in the fields dict. */
+static const pk_val *field_of(const pk_doc *doc, const pk_val *fields,
+			      const pk_val *name)
+{
+	const pk_node *d = pf_node(fields);
+	pk_buf want = PK_BUF_INIT, have = PK_BUF_INIT;
+	const pk_val *found = NULL;
+	uint32_t i;
+
+	if (pf_str_text(doc, name, &want, NULL))
+		goto out;
+	for (i = 0; i + 1 < d->nkids && !found; i += 2) {
+		pk_buf_reset(&have);
+		if (pf_kind(&d->kids[i]) == PK_STR &&
+		    pf_str_text(doc, &d->kids[i], &have, NULL) == 0 &&
+		    have.len == want.len &&
+		    memcmp(have.data, want.data, want.len) == 0)
+			found = &d->kids[i + 1];
+	}
+out:
+	pk_buf_release(&want);
+	pk_buf_release(&have);
+	return found;
+}
+
+/* A structured dtype as numpy's dtype.descr prints it:
+ * [('name', '<U8'), ('', '|V4'), ('x', '<f8', (3,))]. Nested structured
+ * fields show as their '|Vn' (the text is one level deep on purpose: the
+ * depth of a dtype is the input's to choose). 1 when dt is structured
+ * and was written, 0 when it is not structured, or an errno < 0. */
+static int dtype_descr(const pk_doc *doc, const pk_val *dt, pk_buf *out)
+{
+	const pk_val *state = dtype_state(dt), *names, *fields, *elsize;
+	const pk_node *nt;
+	int64_t offset = 0, total = 0;
+	uint32_t i;
+
+	if (!state || tuple_at(state, 3, &names) ||
+	    tuple_at(state, 4, &fields) || !pf_is_node(names) ||
+	    pf_kind(names) != PK_TUPLE || !pf_is_node(fields) ||
+	    pf_kind(fields) != PK_DICT)
+		return 0;
+	if (tuple_at(state, 5, &elsize) == 0)
+		pk_val_int64(*elsize, &total);
+	nt = pf_node(names);
+	if (pk_buf_addc(out, '['))
+		return -ENOMEM;
+	for (i = 0; i < nt->nkids; i++) {
+		const pk_val *f = field_of(doc, fields, &nt->kids[i]), *sub,
+			     *off;
+		const pk_val *sstate, *subarr, *base, *shape;
+		pk_buf name = PK_BUF_INIT;
+		int64_t at = offset, size = 0;
+		pf_content sc;
+		int rc;
+
+		if (!f || tuple_at(f, 0, &sub) || tuple_at(f, 1, &off))
+			return -EIO;
+		pk_val_int64(*off, &at);
+		if (i && pk_buf_adds(out, ", "))
+			return -ENOMEM;
+		if (at > offset && pk_buf_addf(out, "('', '|V%lld'), ",
+					       (long long)(at - offset)))
+			return -ENOMEM;
+		if (pf_str_text(doc, &nt->kids[i], &name, NULL) ||
+		    pk_buf_addc(out, '(') ||
+		    pk_repr_str(name.data ? name.data : (const uint8_t *)"",
+				name.len, out) ||
+		    pk_buf_adds(out, ", '")) {
+			pk_buf_release(&name);
+			return -ENOMEM;
+		}
+		pk_buf_release(&name);
+		sstate = dtype_state(sub);
+		if (sstate && tuple_at(sstate, 2, &subarr) == 0 &&
+		    tuple_at(subarr, 0, &base) == 0 &&
+		    tuple_at(subarr, 1, &shape) == 0) {
+			pf_content_init(&sc);
+			if ((rc = dtype_str(doc, base, out)) ||
+			    pk_buf_adds(out, "', ") ||
+			    (rc = shape_content(doc, shape, &sc, NULL)) ||
+			    pk_buf_add(out, sc.data, sc.len)) {
+				pf_content_release(&sc);
+				return -(rc ? rc : ENOMEM);
+			}
+			pf_content_release(&sc);
+		} else if ((rc = dtype_str(doc, sub, out)) ||
+			   pk_buf_addc(out, '\'')) {
+			return -(rc ? rc : ENOMEM);
+		}
+		if (pk_buf_addc(out, ')'))
+			return -ENOMEM;
+		size = dtype_itemsize(doc, sub);
+		offset = at + size;
+	}
+	if (total > offset &&
+	    pk_buf_addf(out, "%s('', '|V%lld')", nt->nkids ? ", " : "",
+			(long long)(total - offset)))
+		return -ENOMEM;
+	return pk_buf_addc(out, ']') ? -ENOMEM : 1;
+}
+
+/* dtype.str, or dtype.descr for structured dtypes. */
+static int dtype_content(const pk_doc *doc, const pk_val *dt, pf_content *c)
+{
+	int rc = dtype_descr(doc, dt, &c->owned);
+
+	if (rc < 0)
+		return -rc;
+	if (rc == 0 && (rc = dtype_str(doc, dt, &c->owned)))
+		return rc;
+	use_owned(c, 1);
+	return 0;
+}
+
+static int shape_content(const pk_doc *doc, const pk_val *shape, pf_content *c,
+			 pk_err *e)
+{
+	const pk_node *t = pf_node(shape);
+	uint32_t i;
+	int rc;
+
+	if (pk_buf_addc(&c->owned, '('))
+		return ENOMEM;
+	for (i = 0; i < t->nkids; i++) {
+		if (i && pk_buf_adds(&c->owned, ", "))
+			return ENOMEM;
+		rc = pk_val_format(doc, t->kids[i], &c->owned, e);
+		if (rc != PK_OK)
+			return pf_errno_of(rc);
+	}
+	if (pk_buf_adds(&c->owned, t->nkids == 1 ? ",)" : ")"))
+		return ENOMEM;
+	use_owned(c, 1);
+	return 0;
+}
+
+int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
+		   pk_err *e)
+{
+	const pk_val *v = ref.val;
+	pf_ndarray arr;
+	pf_obj o;
+	int form;
+
+	pf_content_init(c);
+	switch (ref.part) {
+	case PF_PART_SELF:
+		break;
+	case PF_PART_DTYPE:
+		if (pf_ndarray_parse(v, &arr) || !arr.dtype)
+			return EIO;
+		return dtype_content(doc, arr.dtype, c);
+	case PF_PART_SHAPE:
+		if (pf_ndarray_parse(v, &arr))
+			return EIO;
+		return shape_content(doc, arr.shape, c, e);
+	case PF_PART_ORDER: {
+		int fortran = 0;
+		if (pf_ndarray_parse(v, &arr))
+			return EIO;
+		if (arr.fortran && pf_kind(arr.fortran) == PK_BOOL) {
+			pk_buf t = PK_BUF_INIT;
+			fortran = pk_val_format(doc, *arr.fortran, &t, NULL) ==
+				      PK_OK &&
+				  t.len == 4 && memcmp(t.data, "True", 4) == 0;
+			pk_buf_release(&t);
+		}
+		if (arr.order)
+			fortran = pf_str_is(arr.order, "F");
+		if (pk_buf_adds(&c->owned, fortran ? "F" : "C"))
+			return ENOMEM;
+		use_owned(c, 1);
+		return 0;
+	}
+	case PF_PART_DATA:
+		if (pf_ndarray_parse(v, &arr))
+			return EIO;
+		return byteslike_content(doc, arr.data, flags, c, e);
+	default:
+		return EISDIR;
+	}
+
+	form = pf_form_of(v);
+	switch (form) {
+	case PF_FORM_SCALAR:
+		return scalar_content(doc, v, c, e);
+	case PF_FORM_GLOBAL:
+		return global_content(v, c);
+	case PF_FORM_COMPLEX:
+		pf_obj_parse(v, &o);
+		return complex_content(&o, c);
+	case PF_FORM_BUFFER:
+	case PF_FORM_LATIN1:
+	case PF_FORM_BYTESCALL:
+		return byteslike_content(doc, v, flags, c, e);
+	}
+	return EISDIR;
+}
+
+const char *pf_ref_type_name(pf_ref ref)
+{
+	switch (ref.part) {
+	case PF_PART_SELF:
+		return pf_type_name(ref.val);
+	case PF_PART_DTYPE:
+	case PF_PART_SHAPE:
+	case PF_PART_ORDER:
+		return pf_kind_type_name(PK_STR);
+	case PF_PART_DATA:
+		return pf_kind_type_name(PK_BYTES);
+	case PF_PART_WRAP:
+		/* the top directory of a pickle whose value is a file: the
+		 * type is the value's (`pickle.dump(42)` is an int) */
+		return pf_type_name(ref.val);
+	case PF_PART_INST_ARGS:
+		return pf_kind_type_name(PK_TUPLE);
+	case PF_PART_LISTITEMS:
+		return pf_kind_type_name(PK_LIST);
+	case PF_PART_DICTITEMS:
+		return pf_kind_type_name(PK_DICT);
+	}
+	return pf_kind_type_name(PK_OBJECT);
+}

@@ -1,0 +1,58 @@
+/*
+ * content.h - the bytes `cat` prints for a file in the mount.
+ *
+ * What: the exact content of every file the mount shows: scalar text
+ * forms (str as UTF-8 + "\n", bytes raw, int decimal + "\n", float repr
+ * + "\n", True/False/None, complex repr, globals "module.qualname"),
+ * the scalar-like objects (complex, bytes from _codecs.encode, bytearray
+ * calls) and the synthetic files of numpy arrays (dtype, shape, order,
+ * data). Large payloads are not copied: the content points into the
+ * mapped pickle.
+ * Ownership: a pf_content either points into the doc's input (which the
+ * caller keeps mapped while it uses the content) or owns `owned`, which
+ * pf_content_release frees.
+ * Invariants: pf_content_size == data length + (nl ? 1 : 0), and what
+ * PF_CONTENT_SIZE_ONLY reports equals what a full pf_content_get gives.
+ */
+#ifndef PF_CONTENT_H
+#define PF_CONTENT_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "pickle.h"
+#include "ref.h"
+
+typedef struct pf_content {
+	const uint8_t *data; /* NULL when only the size was asked for */
+	uint64_t len;
+	int nl; /* a '\n' follows data */
+	pk_buf owned;
+} pf_content;
+
+enum { PF_CONTENT_SIZE_ONLY = 1 };
+
+void pf_content_init(pf_content *c);
+void pf_content_release(pf_content *c);
+static inline uint64_t pf_content_size(const pf_content *c)
+{
+	return c->len + (c->nl ? 1 : 0);
+}
+
+/* Content of a file ref. Returns 0 or an errno (EISDIR for a
+ * directory ref); *e gets the codec error if there was one. */
+int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
+		   pk_err *e);
+
+/* UTF-8 text of a str slot (PK_STR, or a Python 2 str: its bytes when
+ * they are UTF-8, else read as latin-1), appended to out. 0 or errno. */
+int pf_str_text(const pk_doc *doc, const pk_val *v, pk_buf *out, pk_err *e);
+/* Whether pf_str_text reads the str slot v as latin-1 (a Python 2 str
+ * whose bytes are not UTF-8): *latin1 1 or 0. 0 or errno. Writing it
+ * back encodes the new text the same way (fs/view/edit.c). */
+int pf_str_latin1(const pk_doc *doc, const pk_val *v, int *latin1);
+
+/* Type name of a file ref (user.pickle.type). */
+const char *pf_ref_type_name(pf_ref ref);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * ref.h - a thing the mount shows: a value slot, or a synthetic part of
+ * one (an array's dtype, an object's __args__ ...).
+ *
+ * What: the one small type every presentation module and the mount's
+ * inodes pass around, kept apart so that naming it does not pull in what
+ * uses it (contents, layouts).
+ * Ownership: a pf_ref borrows its slot from a doc; it is valid while the
+ * doc lives and the slot has not moved (kids arrays move on structural
+ * edits: the mount resolves refs again after each, inode.h).
+ * Invariants: part is an enum pf_part; val is never NULL in a ref that
+ * names something.
+ */
+#ifndef PF_REF_H
+#define PF_REF_H
+
+#include <stdint.h>
+
+#include "pickle.h"
+
+/* Parts of an object node shown as synthetic entries. */
+enum pf_part {
+	PF_PART_SELF = 0,
+	PF_PART_WRAP,	   /* dir: a pickle whose top value is a file */
+	PF_PART_INST_ARGS, /* dir: INST / OBJ arguments */
+	PF_PART_LISTITEMS, /* dir: APPEND(S) kids of an object */
+	PF_PART_DICTITEMS, /* dir: SETITEM(S) pairs of an object */
+	PF_PART_DTYPE,	   /* file: numpy dtype.str */
+	PF_PART_SHAPE,	   /* file: numpy shape tuple repr */
+	PF_PART_ORDER,	   /* file: "F" for Fortran-ordered arrays */
+	PF_PART_DATA,	   /* file: numpy array bytes */
+};
+
+/* A thing shown in the mount: a value, or a part of an object value. */
+typedef struct pf_ref {
+	const pk_val *val;
+	uint32_t part; /* enum pf_part */
+} pf_ref;
+
+#endif
