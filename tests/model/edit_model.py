@@ -37,8 +37,12 @@ import sys
 import time
 import traceback
 
-from hypothesis import HealthCheck, Phase, settings, strategies as st
-from hypothesis.stateful import (RuleBasedStateMachine, initialize,
+# Hypothesis keeps its files in the run's folder, not in the work tree
+os.environ.setdefault('HYPOTHESIS_STORAGE_DIRECTORY', os.path.join(
+    os.environ.get('MODEL_WORK') or '/tmp', '.hypothesis'))
+
+from hypothesis import HealthCheck, Phase, settings, strategies as st  # noqa: E402
+from hypothesis.stateful import (RuleBasedStateMachine, initialize,  # noqa: E402
                                  precondition, rule, run_state_machine_as_test)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -99,11 +103,14 @@ tops = st.builds(
 VALUES = {'int': ints, 'float': floats, 'bool': st.booleans(),
           'none': st.none(), 'str': strs, 'bytes': binaries,
           'complex': complexes}
-INVALID = {'int': ['abc', '1.5', '', '12x', '--1'],
-           'float': ['abc', '1.2.3', '', 'x1'],
-           'bool': ['yes', 'true', '1', ''],
-           'none': ['0', 'none', 'null', ''],
+INVALID = {'int': ['abc', '', '12x', '--1', '1e', '(1+2j)'],
+           'float': ['abc', '1.2.3', '', 'x1', '(1+2j)'],
+           'bool': ['yes', 'true', '', '1e'],
            'complex': ['abc', '(1+2j', 'j1']}
+# texts that widen the value (README "Numbers widen"): bool -> int ->
+# float; None becomes whatever a new file with the text would be
+WIDER = {'bool': st.one_of(ints, floats), 'int': floats,
+         'none': st.one_of(ints, floats, st.booleans(), strs)}
 
 
 def text_for(v):
@@ -158,7 +165,9 @@ class EditMachine(RuleBasedStateMachine):
         elif t == 'bytes':
             text = data.draw(st.text(BYTES_TEXT, max_size=6), 'text')
         else:
-            text = text_for(data.draw(VALUES[t], 'value'))
+            v = data.draw(VALUES[t] if t not in WIDER else
+                          st.one_of(VALUES[t], WIDER[t]), 'value')
+            text = text_for(v)
             if tool in ('python', 'replace'):
                 text += data.draw(st.sampled_from(['\n', '', '\n\n']), 'end')
         d.write(path, tool, text)
@@ -174,7 +183,8 @@ class EditMachine(RuleBasedStateMachine):
                 data.draw(st.integers(0, 3), 'invalid?') == 0:
             text = data.draw(st.sampled_from(INVALID[t]), 'text') + '\n'
         else:
-            text = text_for(data.draw(VALUES[t], 'value')) + '\n'
+            text = text_for(data.draw(VALUES[t] if t not in WIDER else
+                                      st.one_of(VALUES[t], WIDER[t]), 'value')) + '\n'
         n = len(text.encode())
         d.read_during_write(path, text, data.draw(st.integers(0, n), 'split'))
 

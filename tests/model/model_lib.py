@@ -19,9 +19,11 @@ DESIGN "Identity"):
   dropped); rm removes the key; mv renames in place; mv onto an existing
   scalar gives it a's text read as b's type, in b's place; sed -i, vim
   and os.replace keep type and place.
-- writing a scalar reads the text as the node's own type; text that is not
-  a literal of it fails with EINVAL (at write or close) and nothing
-  changes (the pickle on disk is byte-identical, cat shows the old value).
+- writing a scalar reads the text as the node's own type, numbers widening
+  as Python's do (bool -> int -> float; None takes any text as a new file
+  would); text that is not a literal of it fails with EINVAL (at write or
+  close) and nothing changes (the pickle on disk is byte-identical, cat
+  shows the old value).
 - an open file whose entry another process removed: write+close fails
   with ENOENT or ESTALE, and nothing else changes.
 - an outside rewrite of the source shows within ~1 s; later edits apply
@@ -132,10 +134,25 @@ def type_name(v):
     return 'none' if v is None else type(v).__name__
 
 
-def parse(raw, tname):
+def parse(raw, tname, widen=False):
     """raw bytes written to a scalar file of type `tname` -> the value, or
     Invalid. Only the forms the strategies make are decided; anything the
-    model cannot judge raises AssertionError (a bug in the test)."""
+    model cannot judge raises AssertionError (a bug in the test).
+
+    widen (what a write does, README "Numbers widen as Python's arithmetic
+    does"): bool -> int -> float, never back, so an int file takes a float
+    literal and a bool file an int or float one; None takes any text and
+    becomes what a new file with that content would be. setfattr and mv
+    onto an existing entry read the text as the type itself (widen=False).
+    """
+    if widen and tname == 'none':
+        return infer(raw)
+    if widen and tname in ('bool', 'int'):
+        t = raw.decode('utf-8').strip()
+        if tname == 'bool' and INT_RE.fullmatch(t):
+            return int(t)
+        if FLOAT_RE.fullmatch(t) and not INT_RE.fullmatch(t):
+            return float(t)
     if tname == 'bytes':
         return bytes(raw)
     s = raw.decode('utf-8')
@@ -569,7 +586,7 @@ class Driver:
         parent, idx, old = self.node(path)
         raw = text.encode() if tool in ('python', 'replace') else (text + '\n').encode()
         try:
-            new = parse(raw, type_name(old))
+            new = parse(raw, type_name(old), widen=True)
             valid = True
         except Invalid:
             valid = False
@@ -638,7 +655,7 @@ class Driver:
         raw = text_of(old)[:size] if size <= len(text_of(old)) else \
             text_of(old) + b'\0' * (size - len(text_of(old)))
         try:
-            new = parse(raw, type_name(old))
+            new = parse(raw, type_name(old), widen=True)
             valid = True
         except (Invalid, UnicodeDecodeError):
             valid = False
@@ -793,7 +810,7 @@ class Driver:
     def _removed_write(self, path, sibling, text):
         parent, idx, n = self.node(path)
         raw = text.encode()
-        parse(raw, type_name(n))  # valid: only the removal can fail it
+        parse(raw, type_name(n), widen=True)  # valid: only the removal can fail it
         fd = os.open(self.fs(path), os.O_WRONLY | os.O_TRUNC)
         err = None
         try:
@@ -843,7 +860,7 @@ class Driver:
         parent, idx, old = self.node(path)
         raw = text.encode()
         try:
-            new = parse(raw, type_name(old))
+            new = parse(raw, type_name(old), widen=True)
             valid = True
         except Invalid:
             valid = False

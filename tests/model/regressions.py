@@ -40,12 +40,12 @@ def test_identity_rm_r_list():
 
 
 def test_identity_append_after_rm():
-    """After rm l/1 the next new name is 5 (highest shown + 1); 1 and 4
+    """After rm l/1 the next new name is 5 (highest shown + 1); 1 and 6
     are refused with EINVAL; names are 0..n-1 again after a remount."""
     with Driver(Config('file', 5, 'none', 0), {'l': [10, 20, 30, 40, 50]}) as d:
         d.rm(('l', '1'))
         d.create(('l',), '1', 'python', '7\n')
-        d.create(('l',), '4', 'python', '7\n')
+        d.create(('l',), '6', 'python', '7\n')
         d.create(('l',), '5', 'echo', '60')
         d.mkdir(('l',), '6')
         d.remount()
@@ -90,7 +90,8 @@ def test_einval_keeps_everything():
     with Driver(Config('file', 0, 'bzip2', 0),
                 {'i': 7, 'f': 2.5, 'b': True, 'n': None, 'c': (1 + 2j)}) as d:
         d.write(('i',), 'python', 'abc')
-        d.write(('i',), 'echo', '1.5')
+        d.write(('i',), 'echo', '1e')
+        d.write(('i',), 'echo', '(1+2j)')
         d.write(('f',), 'replace', '1.2.3')
         d.write(('b',), 'python', 'yes')
         d.write(('n',), 'echo', '0')
@@ -244,10 +245,13 @@ def test_found_open_leak_at_unmount():
 
 def test_found_einval_bool_shows_torn_text():
     """'1\\n' written into the bool True (another open read it after the
-    O_TRUNC): EINVAL as it should, but cat then shows b'1\\nue\\n' (the
-    rejected bytes over the old text), expected b'True\\n'."""
+    O_TRUNC): before numbers widened it was refused with EINVAL, and cat
+    then showed b'1\\nue\\n' (the rejected bytes over the old text),
+    expected b'True\\n'. Now '1' makes it the int 1; 'yes' is refused."""
     with Driver(Config('folder', 5, 'gzip', 0), {'l': [-8200], 'v9': True}) as d:
         d.read_during_write(('v9',), '1\n', 0)
+    with Driver(Config('folder', 5, 'gzip', 0), {'l': [-8200], 'v9': True}) as d:
+        d.read_during_write(('v9',), 'yes\n', 0)
 
 
 # ------------------------------------------------------- runner
