@@ -18,7 +18,7 @@ model_lib.Driver (every edit with a real tool, every check after every
 step), and unmounts (the exit status and the log's sanitizer reports are
 checked, and the pickle after unmount). Environment:
 
-  MODEL_EXAMPLES   examples per group (default: 30 file, 20 folder, 15 each wb)
+  MODEL_EXAMPLES   examples per group (default: 60 file, 40 folder, 30 each wb)
   MODEL_STEPS      steps per example (default 20)
   MODEL_AVOID      known failures to step around, to find others (below)
   MODEL_SHRINK_SECONDS  time to spend shrinking failures (default 20;
@@ -347,10 +347,10 @@ class EditMachine(RuleBasedStateMachine):
 
 
 GROUPS = {  # name: SOURCE, -o writeback, default examples (the CI budget)
-    'file': ('file', 0, 30),
-    'folder': ('folder', 0, 20),
-    'file-wb': ('file', 1, 15),
-    'folder-wb': ('folder', 1, 15),
+    'file': ('file', 0, 60),
+    'folder': ('folder', 0, 40),
+    'file-wb': ('file', 1, 30),
+    'folder-wb': ('folder', 1, 30),
 }
 
 

@@ -254,6 +254,33 @@ def test_found_einval_bool_shows_torn_text():
         d.read_during_write(('v9',), 'yes\n', 0)
 
 
+def test_found_refused_write_commits_the_part_before():
+    """After the merge of main: '1' then '.2.3\\n' written into the float
+    0.0 (another open reads it in between): the second write() is refused
+    with EINVAL, but close() returns 0 and the pickle on disk has a = 1.0
+    (the part written before the refusal), expected 0.0 untouched ("a
+    refused edit leaves no trace"). Without the reader too: '12' then
+    'x\\n' into the int 7 leaves 12."""
+    with Driver(Config('file', 4, 'none', 0), {'a': 0.0}) as d:
+        d.read_during_write(('a',), '1.2.3\n', 1)
+
+
+def test_found_refused_newline_leaves_torn_text():
+    """After the merge: '\\n' into the int 0 (read by another open after
+    the O_TRUNC) is refused, the pickle is untouched, but cat shows
+    b'\\n\\n', expected b'0\\n'."""
+    with Driver(Config('file', 0, 'none', 0), {'l': [0], 'a': 0}) as d:
+        d.read_during_write(('l', '0'), '\n', 0)
+
+
+def test_found_refused_bool_leaves_torn_text():
+    """After the merge: 'true\\n' into the bool False, the reader in
+    between after 'true': refused, but cat shows b'Fals\\n\\n', expected
+    b'False\\n'."""
+    with Driver(Config('file', 4, 'none', 0), {'c': False}) as d:
+        d.read_during_write(('c',), 'true\n', 4)
+
+
 # ------------------------------------------------------- runner
 
 def main():
