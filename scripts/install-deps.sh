@@ -9,7 +9,7 @@ PKGS=(
   libfuse3-dev fuse3 zlib1g-dev libbz2-dev libcriterion-dev
   python3 python3-numpy python3-pandas python3-dill python3-sklearn
   libpython3.11-testsuite vim attr tree gzip bzip2 perl sed coreutils
-  findutils grep time bc
+  findutils grep time bc python3-hypothesis python3-joblib
 )
 
 missing=()

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test suite: Criterion unit tests (ASan+UBSan), the corpus
-# suite (CPython's pickles and real producers through pickletool) and the
-# mount suite (real FUSE mounts driven by real tools). Prints one
+# suite (CPython's pickles and real producers through pickletool), the
+# mount suite (real FUSE mounts driven by real tools) and the model suite
+# (tests/model: a Hypothesis model of the write side, its regressions and
+# a concurrency soak, on real mounts). Prints one
 # summary line per suite and a total "N passed, N failed" line.
 set -u
 BUILD=${BUILD:-build}
@@ -42,7 +44,7 @@ uf=$(sed -nE 's/.*Failing: ([0-9]+) \| Crashing: ([0-9]+).*/\1 \2/p' <<<"$syn")
 echo "unit: ${up:-0} passed, $(( ${uf% *} + ${uf#* } )) failed" >"$tmp/unit.sum"
 count unit "$tmp/unit.sum" "$rc"
 
-for suite in corpus mount; do
+for suite in corpus mount model; do
 	[ -f "tests/$suite/run.sh" ] || continue
 	echo "== $suite tests"
 	bash "tests/$suite/run.sh" 2>&1 | tee "$tmp/$suite"
