@@ -20,26 +20,9 @@
 # Ends with "identity: N passed, N failed"; exit 1 when something failed.
 set -u
 
-BUILD=${BUILD:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
-HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-BIN=${PICKLEFS:-$REPO/$BUILD/asan/picklefs}
-case "$BUILD" in /*) BIN=${PICKLEFS:-$BUILD/asan/picklefs} ;; esac
+SUITE=identity
+. "$(dirname "$0")/lib.sh"
 
-PASS=0
-FAIL=0
-WORK=$(mktemp -d /tmp/picklefs-identity-XXXXXX)
-MOUNTS=()
-PIDS=()
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-. "$HERE/lib.sh"
-
-is() { # is NAME GOT WANT
-	if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', expected '$3'"; fi
-}
-mlisting() { ls -f "$1" | grep -v '^\.\.\?$' | tr '\n' ' '; }
 # loads FILE and prints repr(EXPR) where `d` is the loaded value
 pyval() { "$PYTHON" -c "import pickle,sys; d=pickle.load(open(sys.argv[1],'rb')); print(repr($2))" "$1" 2>&1; }
 

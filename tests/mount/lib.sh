@@ -1,7 +1,26 @@
-# tests/mount/lib.sh - what both mount suites (run.sh, write.sh) share:
-# cleanup on exit (every mount unmounted, every picklefs we started
-# stopped, by pid), pass/fail counting and mounting. The caller sets BIN,
-# WORK, PASS=0, FAIL=0, PIDS=() and MOUNTS=() before sourcing it.
+# tests/mount/lib.sh - what the mount suites (run.sh, write.sh,
+# identity.sh, usability.sh, trust.sh) share: their setup (binary, work
+# folder, counters, sanitizer options), cleanup on exit (every mount
+# unmounted, every picklefs we started stopped, by pid), pass/fail
+# counting, mounting and the small checks. A suite sets SUITE (the name
+# of its work folder) and sources it; BIN, WORK, PASS, FAIL, MOUNTS and
+# PIDS are set here unless the suite set them first.
+
+BUILD=${BUILD:-build}
+PYTHON=${PYTHON:-/usr/bin/python3}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+if [ -z "${BIN:-}" ]; then
+	BIN=${PICKLEFS:-$REPO/$BUILD/asan/picklefs}
+	case "$BUILD" in /*) BIN=${PICKLEFS:-$BUILD/asan/picklefs} ;; esac
+fi
+PASS=${PASS:-0}
+FAIL=${FAIL:-0}
+WORK=${WORK:-$(mktemp -d "/tmp/picklefs-${SUITE:-mount}-XXXXXX")}
+[ -n "${MOUNTS+x}" ] || MOUNTS=() # mount points we mounted
+[ -n "${PIDS+x}" ] || PIDS=()     # processes we started
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 cleanup() {
 	local m p
@@ -64,3 +83,8 @@ umount_fs() {
 		bad "sanitizer report on $mp: $(grep -m3 "Sanitizer\|runtime error" "$MLOG" | tr '\n' ' ')"
 	else ok; fi
 }
+
+is() { # is NAME GOT WANT
+	if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', expected '$3'"; fi
+}
+mlisting() { ls -f "$1" | grep -v '^\.\.\?$' | tr '\n' ' '; } # in the mount, in order

@@ -20,26 +20,9 @@
 # Ends with "usability: N passed, N failed"; exit 1 when something failed.
 set -u
 
-BUILD=${BUILD:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
-HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-BIN=${PICKLEFS:-$REPO/$BUILD/asan/picklefs}
-case "$BUILD" in /*) BIN=${PICKLEFS:-$BUILD/asan/picklefs} ;; esac
+SUITE=usability
+. "$(dirname "$0")/lib.sh"
 
-PASS=0
-FAIL=0
-WORK=$(mktemp -d /tmp/picklefs-usability-XXXXXX)
-MOUNTS=()
-PIDS=()
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-. "$HERE/lib.sh"
-
-is() { # is NAME GOT WANT
-	if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', expected '$3'"; fi
-}
-mlisting() { ls -f "$1" | grep -v '^\.\.\?$' | tr '\n' ' '; }
 # pyval FILE EXPR: repr(EXPR) with d the loaded pickle (gzip/bz2 by magic)
 pyval() {
 	"$PYTHON" - "$1" "$2" <<'EOF' 2>&1
