@@ -58,90 +58,127 @@ static int callable_name(const pk_doc *doc, const pf_obj *o, const pk_val *v,
 
 /* Writes a value that has no items of its own, or opens a container
  * (pushing a frame). */
+/* A value shown as its text: a str's repr(), bytes' and bytearray's
+ * repr(), or the content text of a global, complex or other scalar. */
+static int emit_text(const pk_doc *doc, const pk_val *v, pk_buf *out)
+{
+	const char *type = pf_type_name(v);
+	int is_bytes = strcmp(type, "bytes") == 0;
+	int is_ba = strcmp(type, "bytearray") == 0;
+	pf_ref r = {v, PF_PART_SELF};
+	pf_content c;
+	pk_buf t = PK_BUF_INIT;
+	int rc;
+
+	if (pf_kind(v) == PK_STR || pf_kind(v) == PK_STRING) {
+		rc = pf_str_text(doc, v, &t, NULL);
+		if (!rc && pk_repr_str(t.data ? t.data : (const uint8_t *)"",
+				       t.len, out))
+			rc = ENOMEM;
+		pk_buf_release(&t);
+		return rc;
+	}
+	rc = pf_content_get(doc, r, 0, &c, NULL);
+	if (rc)
+		return rc;
+	if (is_ba && add(out, "bytearray("))
+		rc = ENOMEM;
+	else if ((is_bytes || is_ba) ? pk_repr_bytes(c.data, c.len, out)
+				     : pk_buf_add(out, c.data, c.len))
+		rc = ENOMEM;
+	else if (is_ba && add(out, ")"))
+		rc = ENOMEM;
+	pf_content_release(&c);
+	return rc;
+}
+
+/* Opens a list, tuple, set or frozenset (also a set() call): its opening
+ * text now, its items as the frame to walk. */
+static int open_seq(const pk_val *v, int form, struct frame *fr, pk_buf *out)
+{
+	const pk_val *kids = NULL;
+	uint32_t n = 0;
+	int kind = pf_kind(v), rc;
+	pf_obj o;
+
+	if (form == PF_FORM_SETCALL) {
+		pf_obj_parse(v, &o);
+		kind = strcmp(pf_type_name(v), "set") ? PK_FROZENSET : PK_SET;
+		if (pf_node(o.args)->nkids)
+			pf_seq_kids(&pf_node(o.args)->kids[0], &kids, &n);
+	} else {
+		pf_seq_kids(v, &kids, &n);
+	}
+	fr->kids = kids;
+	fr->n = n;
+	switch (kind) {
+	case PK_LIST:
+		rc = add(out, "[");
+		fr->close = "]";
+		break;
+	case PK_TUPLE:
+		rc = add(out, "(");
+		fr->close = ")";
+		fr->one_comma = n == 1;
+		break;
+	case PK_SET:
+		rc = add(out, n ? "{" : "set(");
+		fr->close = n ? "}" : ")";
+		break;
+	default:
+		rc = add(out, n ? "frozenset({" : "frozenset(");
+		fr->close = n ? "})" : ")";
+		break;
+	}
+	return rc;
+}
+
+/* Opens an object: its callable's name and "(", its arguments as the
+ * frame to walk. */
+static int open_object(const pk_doc *doc, const pk_val *v, struct frame *fr,
+		       pk_buf *out)
+{
+	pf_obj o;
+	int rc;
+
+	if (pf_obj_parse(v, &o))
+		return add(out, "<object>");
+	rc = callable_name(doc, &o, v, out);
+	if (!rc)
+		rc = add(out, "(");
+	if (rc)
+		return rc;
+	if (o.args && pf_is_node(o.args) && pf_kind(o.args) == PK_TUPLE &&
+	    !o.hide_args) {
+		fr->kids = pf_node(o.args)->kids;
+		fr->n = pf_node(o.args)->nkids;
+	} else if (!o.args) {
+		fr->kids = o.node->kids + o.inl_first;
+		fr->n = o.inl_count;
+	}
+	fr->close = ")";
+	return 0;
+}
+
 static int emit(const pk_doc *doc, const pk_val *v, struct stack *st,
 		pk_buf *out)
 {
-	int form = pf_form_of(v), rc = 0;
-	pf_content c;
-	pf_ref r = {v, PF_PART_SELF};
-	pf_obj o;
+	int form = pf_form_of(v), rc;
 	struct frame fr;
 
 	memset(&fr, 0, sizeof(fr));
 	switch (form) {
 	case PF_FORM_SCALAR:
-		if (pf_kind(v) == PK_STR || pf_kind(v) == PK_STRING) {
-			pk_buf t = PK_BUF_INIT;
-			rc = pf_str_text(doc, v, &t, NULL);
-			if (!rc &&
-			    pk_repr_str(t.data ? t.data : (const uint8_t *)"",
-					t.len, out))
-				rc = ENOMEM;
-			pk_buf_release(&t);
-			return rc;
-		}
-		if (pf_kind(v) == PK_BUFFER)
-			return add(out, "<picklebuffer>");
-		/* fall through */
 	case PF_FORM_GLOBAL:
 	case PF_FORM_COMPLEX:
 	case PF_FORM_LATIN1:
 	case PF_FORM_BYTESCALL:
-	case PF_FORM_BUFFER: {
-		const char *type = pf_type_name(v);
-		int is_bytes = strcmp(type, "bytes") == 0;
-		int is_ba = strcmp(type, "bytearray") == 0;
-		rc = pf_content_get(doc, r, 0, &c, NULL);
-		if (rc)
-			return rc;
-		if (is_ba && add(out, "bytearray("))
-			rc = ENOMEM;
-		else if ((is_bytes || is_ba) ? pk_repr_bytes(c.data, c.len, out)
-					     : pk_buf_add(out, c.data, c.len))
-			rc = ENOMEM;
-		else if (is_ba && add(out, ")"))
-			rc = ENOMEM;
-		pf_content_release(&c);
-		return rc;
-	}
+	case PF_FORM_BUFFER:
+		return emit_text(doc, v, out);
 	case PF_FORM_SEQ:
-	case PF_FORM_SETCALL: {
-		const pk_val *kids = NULL;
-		uint32_t n = 0;
-		int kind = pf_kind(v);
-		if (form == PF_FORM_SETCALL) {
-			pf_obj_parse(v, &o);
-			kind = strcmp(pf_type_name(v), "set") ? PK_FROZENSET
-							      : PK_SET;
-			if (pf_node(o.args)->nkids)
-				pf_seq_kids(&pf_node(o.args)->kids[0], &kids,
-					    &n);
-		} else {
-			pf_seq_kids(v, &kids, &n);
-		}
-		fr.kids = kids;
-		fr.n = n;
-		switch (kind) {
-		case PK_LIST:
-			rc = add(out, "[");
-			fr.close = "]";
-			break;
-		case PK_TUPLE:
-			rc = add(out, "(");
-			fr.close = ")";
-			fr.one_comma = n == 1;
-			break;
-		case PK_SET:
-			rc = add(out, n ? "{" : "set(");
-			fr.close = n ? "}" : ")";
-			break;
-		default:
-			rc = add(out, n ? "frozenset({" : "frozenset(");
-			fr.close = n ? "})" : ")";
-			break;
-		}
+	case PF_FORM_SETCALL:
+		rc = open_seq(v, form, &fr, out);
 		return rc ? rc : push(st, fr);
-	}
 	case PF_FORM_DICT:
 		fr.kids = pf_node(v)->kids;
 		fr.n = pf_node(v)->nkids & ~1u;
@@ -149,23 +186,9 @@ static int emit(const pk_doc *doc, const pk_val *v, struct stack *st,
 		fr.close = "}";
 		return add(out, "{") ? ENOMEM : push(st, fr);
 	case PF_FORM_OBJECT:
-		if (pf_obj_parse(v, &o))
-			return add(out, "<object>");
-		rc = callable_name(doc, &o, v, out);
-		if (!rc)
-			rc = add(out, "(");
-		if (rc)
-			return rc;
-		if (o.args && pf_is_node(o.args) &&
-		    pf_kind(o.args) == PK_TUPLE && !o.hide_args) {
-			fr.kids = pf_node(o.args)->kids;
-			fr.n = pf_node(o.args)->nkids;
-		} else if (!o.args) {
-			fr.kids = o.node->kids + o.inl_first;
-			fr.n = o.inl_count;
-		}
-		fr.close = ")";
-		return push(st, fr);
+		rc = open_object(doc, v, &fr, out);
+		/* an unparsable object printed "<object>" and has no frame */
+		return rc || !fr.close ? rc : push(st, fr);
 	}
 	if (add(out, "<") || add(out, pf_type_name(v)) || add(out, ">"))
 		return ENOMEM;

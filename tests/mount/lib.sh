@@ -1,10 +1,10 @@
-# tests/mount/lib.sh - what the mount suites (run.sh, write.sh,
-# identity.sh, usability.sh, trust.sh) share: their setup (binary, work
-# folder, counters, sanitizer options), cleanup on exit (every mount
-# unmounted, every picklefs we started stopped, by pid), pass/fail
+# tests/mount/lib.sh - what the mount suites (run.sh and every suite it
+# runs) share: their setup (binary, work folder, counters, sanitizer
+# options), cleanup on exit (every mount unmounted, every picklefs we
+# started stopped, by pid, every small tmpfs unmounted), pass/fail
 # counting, mounting and the small checks. A suite sets SUITE (the name
-# of its work folder) and sources it; BIN, WORK, PASS, FAIL, MOUNTS and
-# PIDS are set here unless the suite set them first.
+# of its work folder) and sources it; BIN, WORK, PASS, FAIL, MOUNTS, PIDS
+# and TMPFS are set here unless the suite set them first.
 
 BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -19,6 +19,7 @@ FAIL=${FAIL:-0}
 WORK=${WORK:-$(mktemp -d "/tmp/picklefs-${SUITE:-mount}-XXXXXX")}
 [ -n "${MOUNTS+x}" ] || MOUNTS=() # mount points we mounted
 [ -n "${PIDS+x}" ] || PIDS=()     # processes we started
+[ -n "${TMPFS+x}" ] || TMPFS=()   # tmpfs mounts we made (small_tmpfs)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
@@ -32,9 +33,21 @@ cleanup() {
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 	done
+	# a daemon we stopped may still hold a file on a tmpfs for a moment
+	[ ${#TMPFS[@]} -eq 0 ] || sleep 0.2
+	for m in "${TMPFS[@]}"; do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+	done
 	rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
+
+# small_tmpfs DIR SIZE: a tmpfs of SIZE on DIR (unmounted at exit)
+small_tmpfs() {
+	mkdir -p "$1"
+	mount -t tmpfs -o "size=$2" tmpfs "$1" || return 1
+	TMPFS+=("$1")
+}
 
 ok() { PASS=$((PASS + 1)); }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL $*"; }

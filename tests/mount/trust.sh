@@ -28,50 +28,13 @@
 # exit status 1 when something failed. Needs root (tmpfs mounts).
 set -u
 
-BUILD=${BUILD:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
-HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-BIN=${PICKLEFS:-$REPO/$BUILD/asan/picklefs}
-case "$BUILD" in /*) BIN=${PICKLEFS:-$BUILD/asan/picklefs} ;; esac
+SUITE=trust
 BIG_ROWS=${BIG_ROWS:-1500000} # ~60 MB at protocol 4
 RACE_ROUNDS=${RACE_ROUNDS:-5}
-
-PASS=0
-FAIL=0
-WORK=$(mktemp -d /tmp/picklefs-trust-XXXXXX)
-MOUNTS=()   # mount points we mounted
-PIDS=()     # processes we started
-TMPFS=()    # tmpfs mounts we made
-
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
-trust_cleanup() {
-	local m
-	for m in "${MOUNTS[@]}"; do
-		if mountpoint -q "$m" 2>/dev/null; then
-			fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null
-		fi
-	done
-	for m in "${PIDS[@]}"; do
-		kill "$m" 2>/dev/null
-	done
-	sleep 0.2
-	for m in "${TMPFS[@]}"; do
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-	done
-	cleanup
-}
-trap trust_cleanup EXIT INT TERM
+. "$(dirname "$0")/lib.sh"
 
 OPS=$HERE/trust_ops.py
 ops() { "$PYTHON" "$OPS" "$@" 2>&1; }
-is() { # is NAME GOT WANT
-	if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', expected '$3'"; fi
-}
 AL() { echo "{'Jose': $1, 'Arnoldo': $2, 'Maria': $3}"; }
 mkal() { # mkal FILE: {'Jose': 7, 'Arnoldo': 8, 'Maria': 10}, protocol 4
 	"$PYTHON" -c 'import pickle,sys; pickle.dump({"Jose": 7, "Arnoldo": 8, "Maria": 10}, open(sys.argv[1], "wb"), protocol=4)' "$1"
@@ -101,12 +64,6 @@ umount_rc() {
 	if grep -q "AddressSanitizer\|LeakSanitizer\|runtime error" "$MLOG"; then
 		bad "sanitizer report on $mp: $(grep -m3 "Sanitizer\|runtime error" "$MLOG" | tr '\n' ' ')"
 	else ok; fi
-}
-# small_tmpfs DIR SIZE: a tmpfs of SIZE on DIR (unmounted at exit)
-small_tmpfs() {
-	mkdir -p "$1"
-	mount -t tmpfs -o "size=$2" tmpfs "$1" || return 1
-	TMPFS+=("$1")
 }
 # the 200 kB pickle of the tmpfs tests, and a check of it
 WB0="{'Jose': 7, 'Arnoldo': 8, 'Maria': 10, 'pad': 'x' * 200000}"

@@ -43,25 +43,10 @@
 # exit status 1 when something failed.
 set -u
 
-BUILD=${BUILD:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
-HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-BIN=${PICKLEFS:-$REPO/$BUILD/asan/picklefs}
-case "$BUILD" in /*) BIN=${PICKLEFS:-$BUILD/asan/picklefs} ;; esac
+SUITE=write
 CRASH_ROWS=${CRASH_ROWS:-850000} # ~32 MB at protocol 4
 CRASH_ROUNDS=${CRASH_ROUNDS:-10}
-
-PASS=0
-FAIL=0
-WORK=$(mktemp -d /tmp/picklefs-write-XXXXXX)
-MOUNTS=()   # mount points we mounted
-PIDS=()     # processes we started
-
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "$0")/lib.sh"
 sh_ok() { # sh_ok NAME 'bash code': passes when the code succeeds
 	check "$1" bash -c "$2"
 }
@@ -79,9 +64,6 @@ pyop() { # pyop NAME [-e ERRNO[@STEP]] OP ARGS...
 	local name=$1
 	shift
 	check "$name" "$PYTHON" "$HERE/write_ops.py" "$@"
-}
-is() { # is NAME GOT WANT
-	if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', expected '$3'"; fi
 }
 # unchanged NAME FILE ORIGINAL: same bytes and same mtime (not rewritten)
 unchanged() {
