@@ -10,6 +10,7 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -74,7 +75,9 @@ static int key_xattr(pf_source *s, pf_inode *in, int repr, pk_buf *out)
 	if (repr) {
 		if (!ch.e.key)
 			return ENODATA;
-		return pf_repr(s->doc, ch.e.key, 1 << 16, out);
+		/* cut to what one xattr value can hold, "..." marking the cut
+		 */
+		return pf_repr(s->doc, ch.e.key, XATTR_SIZE_MAX, out);
 	}
 	if (ch.e.key)
 		return pk_buf_adds(out, pf_key_type_name(ch.e.key)) ? ENOMEM

@@ -24,7 +24,21 @@ struct dircache {
 	pf_layout lay;
 	pf_names names;
 	int named;
+	const void *ident; /* its key in dirs: pf_ref_ident(dir), dir.part */
+	uint32_t part;
 };
+
+/*
+ * The directory caches are bounded: a walk down a pickle nested a million
+ * deep (chdir + ls at each level) must not leave a million listings
+ * behind (a small dict's layout and names cost about 5 KB). Once
+ * DIRCACHE_KEEP directories are cached, the small ones (under
+ * DIRCACHE_BIG entries, cheap to build again on the next visit) are
+ * dropped; big ones stay, since their names cost time to build and
+ * their number is bounded by the doc's size.
+ */
+#define DIRCACHE_KEEP 4096
+#define DIRCACHE_BIG 1024
 
 struct pf_docview {
 	const pk_doc *doc;
@@ -42,6 +56,7 @@ struct pf_docview {
 	pf_ptrmap dirs; /* (ident, part) -> struct dircache * */
 	struct dircache **dlist;
 	size_t ndl, capdl;
+	size_t shed_at; /* ndl at which the small caches are dropped */
 	size_t bytes;
 };
 
@@ -236,6 +251,7 @@ int pf_docview_new_ex(const pk_doc *doc,
 	dv->gen = view_generation();
 	dv->linked = doc->shared_nodes != 0;
 	pf_ptrmap_init(&dv->dirs);
+	dv->shed_at = DIRCACHE_KEEP;
 	rc = dv->linked ? walk(dv, progress, ctx) : 0;
 	if (rc) {
 		pf_docview_free(dv);
@@ -245,17 +261,30 @@ int pf_docview_new_ex(const pk_doc *doc,
 	return 0;
 }
 
+/* Bytes a directory cache holds, for pf_docview_bytes. */
+static size_t dircache_bytes(const struct dircache *dc)
+{
+	return sizeof(*dc) +
+	       (dc->lay.segs != dc->lay.inl ? dc->lay.cap * sizeof(pf_seg)
+					    : 0) +
+	       (dc->named ? dc->names.bytes : 0);
+}
+
+static void dircache_free(struct dircache *dc)
+{
+	pf_layout_release(&dc->lay);
+	pf_names_release(&dc->names);
+	free(dc);
+}
+
 void pf_docview_free(pf_docview *dv)
 {
 	size_t i;
 
 	if (!dv)
 		return;
-	for (i = 0; i < dv->ndl; i++) {
-		pf_layout_release(&dv->dlist[i]->lay);
-		pf_names_release(&dv->dlist[i]->names);
-		free(dv->dlist[i]);
-	}
+	for (i = 0; i < dv->ndl; i++)
+		dircache_free(dv->dlist[i]);
 	free(dv->dlist);
 	free(dv->recs);
 	pf_ptrmap_release(&dv->dirs);
@@ -275,6 +304,41 @@ pf_ref pf_docview_root(const pf_docview *dv)
 
 /* ---- directory caches -------------------------------------------------- */
 
+/* Drops the small directory caches (see DIRCACHE_KEEP). No cache
+ * pointer a caller got earlier survives this: every query fetches its
+ * cache again. 0, or ENOMEM (then nothing was dropped). */
+static int shed_small(pf_docview *dv)
+{
+	pf_ptrmap keep;
+	size_t i, n = 0;
+
+	pf_ptrmap_init(&keep);
+	for (i = 0; i < dv->ndl; i++) {
+		struct dircache *dc = dv->dlist[i];
+		if (dc->lay.n >= DIRCACHE_BIG &&
+		    pf_ptrmap_put(&keep, dc->ident, dc->part,
+				  (uint64_t)(uintptr_t)dc)) {
+			pf_ptrmap_release(&keep);
+			return ENOMEM;
+		}
+	}
+	for (i = 0; i < dv->ndl; i++) {
+		struct dircache *dc = dv->dlist[i];
+		if (dc->lay.n >= DIRCACHE_BIG) {
+			dv->dlist[n++] = dc;
+		} else {
+			dv->bytes -= dircache_bytes(dc);
+			dircache_free(dc);
+		}
+	}
+	dv->ndl = n;
+	pf_ptrmap_release(&dv->dirs);
+	dv->dirs = keep;
+	/* the big ones that stay do not count against the next round */
+	dv->shed_at = n + DIRCACHE_KEEP;
+	return 0;
+}
+
 static int dircache(pf_docview *dv, pf_ref dir, struct dircache **out)
 {
 	uint64_t v;
@@ -287,6 +351,8 @@ static int dircache(pf_docview *dv, pf_ref dir, struct dircache **out)
 	}
 	if (!pf_ref_is_dir(dir))
 		return ENOTDIR;
+	if (dv->ndl >= dv->shed_at && (rc = shed_small(dv)))
+		return rc;
 	dc = calloc(1, sizeof(*dc));
 	if (!dc)
 		return ENOMEM;
@@ -296,6 +362,8 @@ static int dircache(pf_docview *dv, pf_ref dir, struct dircache **out)
 		return rc;
 	}
 	pf_names_init(&dc->names);
+	dc->ident = pf_ref_ident(dir);
+	dc->part = dir.part;
 	if (pk_vec_grow((void **)&dv->dlist, &dv->capdl, dv->ndl + 1,
 			sizeof(*dv->dlist)) ||
 	    pf_ptrmap_put(&dv->dirs, pf_ref_ident(dir), dir.part,
@@ -305,9 +373,7 @@ static int dircache(pf_docview *dv, pf_ref dir, struct dircache **out)
 		return ENOMEM;
 	}
 	dv->dlist[dv->ndl++] = dc;
-	dv->bytes +=
-	    sizeof(*dc) +
-	    (dc->lay.segs != dc->lay.inl ? dc->lay.cap * sizeof(pf_seg) : 0);
+	dv->bytes += dircache_bytes(dc);
 	*out = dc;
 	return 0;
 }

@@ -12,8 +12,11 @@
  * (parent directory, entry index) and survive that.
  *
  * Ownership: a pf_docview owns its maps, listings and names; it borrows
- * the doc (the caller frees the doc after the view). Pointers it returns
- * (names, refs) stay valid until pf_docview_free.
+ * the doc (the caller frees the doc after the view). Names are copied
+ * into the caller's buffer; refs point into the doc and stay valid while
+ * it lives. The per-directory caches are bounded: past 4096 cached
+ * directories the small ones are dropped and built again when visited,
+ * so walking a pickle nested a million deep keeps a few thousand.
  * Invariants: the first-occurrence walk is iterative (explicit stack) and
  * visits each container once, so a hostile self-referencing pickle
  * terminates; not thread-safe (the caller holds the pickle's lock).

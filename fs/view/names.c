@@ -13,6 +13,10 @@ struct pf_pool_chunk {
 	char data[];
 };
 
+/* Chunks start small and double up to POOL_CHUNK: most directories
+ * have a few short names, and a walk down a deep pickle names thousands
+ * of them (a 64 KiB first chunk each cost 4 KiB of RSS per level). */
+#define POOL_FIRST 256
 #define POOL_CHUNK 65536
 
 void pf_names_init(pf_names *t)
@@ -40,14 +44,17 @@ char *pf_names_store(pf_names *t, const void *s, size_t n)
 	char *p;
 
 	if (!c || c->cap - c->used < n + 1) {
-		size_t cap = n + 1 > POOL_CHUNK / 4 ? n + 1 : POOL_CHUNK;
+		size_t step = !c ? POOL_FIRST
+			      : c->cap >= POOL_CHUNK / 2 ? POOL_CHUNK
+							 : c->cap * 2;
+		size_t cap = n + 1 > step / 4 ? n + 1 : step;
 		struct pf_pool_chunk *nc = malloc(sizeof(*nc) + cap);
 		if (!nc)
 			return NULL;
 		nc->used = 0;
 		nc->cap = cap;
 		t->bytes += sizeof(*nc) + cap;
-		if (c && cap != POOL_CHUNK) {
+		if (c && cap != step) {
 			/* a big string: keep the current chunk in front so
 			 * its free space is still used */
 			nc->next = c->next;

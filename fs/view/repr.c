@@ -195,6 +195,19 @@ static int emit(const pk_doc *doc, const pk_val *v, struct stack *st,
 	return 0;
 }
 
+/* Cuts the text from start to at most cap bytes, the last three "...",
+ * at a character boundary (a long str key's repr is one emit). */
+static int cut(pk_buf *out, size_t start, size_t cap)
+{
+	size_t keep = cap > 3 ? cap - 3 : 0;
+
+	while (keep > 0 && (out->data[start + keep] & 0xc0) == 0x80)
+		keep--;
+	out->len = start + keep;
+	out->data[out->len] = '\0';
+	return add(out, cap >= 3 ? "..." : "");
+}
+
 int pf_repr(const pk_doc *doc, const pk_val *v, size_t cap, pk_buf *out)
 {
 	struct stack st = {NULL, 0, 0};
@@ -224,5 +237,7 @@ int pf_repr(const pk_doc *doc, const pk_val *v, size_t cap, pk_buf *out)
 		rc = emit(doc, &f->kids[f->next++], &st, out);
 	}
 	free(st.f);
+	if (!rc && out->len - start > cap)
+		rc = cut(out, start, cap);
 	return rc;
 }

@@ -8,8 +8,9 @@
  * the pickle's own description of the value, not the class's __repr__).
  * Ownership: output is appended to a caller-owned pk_buf.
  * Invariants: iterative (a key nested a million deep costs heap, not
- * stack); the output stops near `cap` bytes ("..." marks the cut), so a
- * self-containing key still terminates.
+ * stack); the output is at most `cap` bytes: a longer repr is cut at a
+ * character boundary and ends with "...", so a self-containing key still
+ * terminates and a key's repr fits an xattr (64 KiB).
  */
 #ifndef PF_REPR_H
 #define PF_REPR_H

@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,4 +200,63 @@ Test(docview, nsubdirs_counts_the_entries_that_are_directories)
 		}
 		ut_close_doc(&f);
 	}
+}
+
+/* {'k0': {'x0': 0}, 'k1': {'x1': 1}, ...}: n small dicts, protocol 2 */
+static uint8_t *many_small_dicts(uint32_t n, size_t *len)
+{
+	pk_buf b = PK_BUF_INIT;
+	uint32_t i;
+
+	cr_assert_eq(pk_buf_add(&b, "\x80\x02}(", 4), 0);
+	for (i = 0; i < n; i++) {
+		char k[16], x[16];
+		int kl = snprintf(k, sizeof(k), "k%u", i);
+		int xl = snprintf(x, sizeof(x), "x%u", i);
+		cr_assert_eq(pk_buf_addc(&b, 'U'), 0); /* SHORT_BINSTRING */
+		cr_assert_eq(pk_buf_addc(&b, (char)kl), 0);
+		cr_assert_eq(pk_buf_add(&b, k, (size_t)kl), 0);
+		cr_assert_eq(pk_buf_add(&b, "}U", 2), 0);
+		cr_assert_eq(pk_buf_addc(&b, (char)xl), 0);
+		cr_assert_eq(pk_buf_add(&b, x, (size_t)xl), 0);
+		cr_assert_eq(pk_buf_add(&b, "K\x00s", 3), 0);
+	}
+	cr_assert_eq(pk_buf_add(&b, "u.", 2), 0);
+	*len = b.len;
+	return b.data;
+}
+
+Test(docview, the_directory_caches_stay_bounded_and_correct)
+{
+	size_t len, after_first, after_all;
+	uint8_t *p = many_small_dicts(20000, &len);
+	ut_doc f = ut_open_doc(p, len);
+	pf_ref root = pf_docview_root(f.dv);
+	char name[16];
+	uint32_t i;
+
+	/* visit 20000 small directories, naming their entries, as a walk
+	 * with ls in each would */
+	for (i = 0; i < 20000; i++) {
+		pf_ref d;
+		snprintf(name, sizeof(name), "k%u", i);
+		d = ut_child(&f, root, name, NULL).e.target;
+		snprintf(name, sizeof(name), "x%u", i);
+		ut_child(&f, d, name, NULL);
+		if (i == 999)
+			after_first = pf_docview_bytes(f.dv);
+	}
+	after_all = pf_docview_bytes(f.dv);
+	/* 20x the directories, not 20x the memory: at most 4096 small
+	 * ones are kept (the root, with 20000 names, stays) */
+	cr_assert_lt(after_all, after_first * 6,
+		     "%zu bytes after 1000, %zu "
+		     "after 20000",
+		     after_first, after_all);
+	/* a dropped directory is built again, with the same names */
+	ut_child(&f, ut_child(&f, root, "k0", NULL).e.target, "x0", NULL);
+	cr_assert_str_eq(
+	    ut_name_of(&f, ut_child(&f, root, "k7", NULL).e.target, 0), "x7");
+	ut_close_doc(&f);
+	free(p);
 }
