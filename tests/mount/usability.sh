@@ -201,6 +201,24 @@ if mount_fs "$RM" "$R"; then
 fi
 check "nothing in the hostile pickles ran" test ! -e /tmp/picklefs-hostile-ran
 
+# ---- a key longer than an xattr holds ----------------------------------------
+# user.pickle.key is the key's repr; the kernel caps one xattr value at
+# 64 KiB, so a longer repr is cut there and ends with "..." (README,
+# "Extended attributes"), where it used to fail with E2BIG.
+K=$WORK/longkey
+mkdir -p "$K"
+"$PYTHON" -c 'import pickle,sys; pickle.dump({"k" * 100000: 1, "short": 2}, open(sys.argv[1], "wb"))' "$K/a.pkl"
+KM=$WORK/m_longkey
+if mount_fs "$KM" "$K"; then
+	long=$(ls "$KM/a.pkl" | grep -v '^short$')
+	v=$(getfattr --absolute-names --only-values -n user.pickle.key "$KM/a.pkl/$long" 2>&1 | head -c 70000)
+	is "a 100000-byte key: user.pickle.key is 65536 bytes" "${#v}" 65536
+	is "a 100000-byte key: its repr's start" "${v:0:4}" "'kkk"
+	is "a 100000-byte key: the cut is marked" "${v: -4}" "k..."
+	is "a short key is whole" "$(getfattr --absolute-names --only-values -n user.pickle.key "$KM/a.pkl/short" 2>&1)" "'short'"
+	umount_fs "$KM"
+fi
+
 # ---- the bundled examples (what make run mounts) ----------------------------
 EX=$WORK/examples
 EM=$WORK/exm
