@@ -58,6 +58,17 @@ static int is_space(char c)
 	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
+/* [*a, *b): the text without the white space around it. */
+static void nt_trim(const struct numtext *nt, size_t *a, size_t *b)
+{
+	*a = 0;
+	*b = nt->n;
+	while (*a < *b && is_space(nt->s[*a]))
+		(*a)++;
+	while (*b > *a && is_space(nt->s[*b - 1]))
+		(*b)--;
+}
+
 static int nt_init(struct numtext *nt, const char *text, size_t len,
 		   int drop_underscores, pk_err *e)
 {
@@ -524,11 +535,7 @@ int pk_float_parse(const char *text, size_t len, double *out, pk_err *e)
 	rc = nt_init(&nt, text, len, 1, e);
 	if (rc)
 		return rc;
-	b = nt.n;
-	while (a < b && is_space(nt.s[a]))
-		a++;
-	while (b > a && is_space(nt.s[b - 1]))
-		b--;
+	nt_trim(&nt, &a, &b);
 	used = float_prefix(nt.s + a, b - a, &v);
 	if (used == SIZE_MAX) {
 		rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
@@ -644,11 +651,7 @@ static int word_parse(const char *text, size_t len, const char *const *words,
 	rc = nt_init(&nt, text, len, 0, e);
 	if (rc)
 		return rc;
-	b = nt.n;
-	while (a < b && is_space(nt.s[a]))
-		a++;
-	while (b > a && is_space(nt.s[b - 1]))
-		b--;
+	nt_trim(&nt, &a, &b);
 	for (w = 0; w < nwords; w++) {
 		if (strlen(words[w]) == b - a &&
 		    memcmp(nt.s + a, words[w], b - a) == 0) {
