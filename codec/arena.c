@@ -41,6 +41,8 @@ struct pk_arena {
 	int ahead_on;
 	struct chunk *ahead;
 	pk_prefault pf;
+	size_t limit; /* bytes total may reach; 0: no limit */
+	int over;     /* an allocation was refused for the limit */
 };
 
 #define HDR ((sizeof(struct chunk) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
@@ -150,6 +152,26 @@ void pk_arena_free(pk_arena *a)
 	free(a);
 }
 
+void pk_arena_limit(pk_arena *a, size_t bytes)
+{
+	a->limit = bytes;
+}
+
+int pk_arena_over(const pk_arena *a)
+{
+	return a->over;
+}
+
+/* Whether `more` bytes may be mapped; if not, remembers that the limit
+ * refused them. */
+static int room_for(pk_arena *a, size_t more)
+{
+	if (!a->limit || (a->total <= a->limit && more <= a->limit - a->total))
+		return 1;
+	a->over = 1;
+	return 0;
+}
+
 void *pk_arena_alloc_slow(pk_arena *a, size_t n)
 {
 	struct chunk *c;
@@ -161,6 +183,8 @@ void *pk_arena_alloc_slow(pk_arena *a, size_t n)
 	if (n == 0)
 		n = ALIGN;
 	if (n > BIG_MIN) {
+		if (!room_for(a, HDR + n))
+			return NULL;
 		c = chunk_new(n);
 		if (!c)
 			return NULL;
@@ -177,6 +201,8 @@ void *pk_arena_alloc_slow(pk_arena *a, size_t n)
 	size = a->next_chunk ? a->next_chunk : CHUNK_MIN;
 	while (size < n)
 		size *= 2;
+	if (!room_for(a, HDR + size))
+		return NULL;
 	c = ahead_take(a);
 	if (c && c->size < size) {
 		chunk_free(c);
@@ -209,8 +235,10 @@ void *pk_arena_grow(pk_arena *a, void *p, size_t old, size_t n)
 				break;
 		if (c) {
 			size_t nn = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
-			struct chunk *nc =
-			    mremap(c, HDR + c->size, HDR + nn, MREMAP_MAYMOVE);
+			struct chunk *nc;
+			if (!room_for(a, nn > c->size ? nn - c->size : 0))
+				return NULL;
+			nc = mremap(c, HDR + c->size, HDR + nn, MREMAP_MAYMOVE);
 			if (nc != MAP_FAILED) {
 				/* one call faults the new part in: far cheaper
 				 * than a fault per page as it is filled */

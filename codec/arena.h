@@ -53,6 +53,11 @@ void pk_prefault_wait(pk_prefault *pf);
 
 pk_arena *pk_arena_new(void);
 void pk_arena_free(pk_arena *a);
+/* From now on, allocations that would map more than `bytes` in all
+ * (pk_arena_used) fail with NULL and pk_arena_over turns true: a hostile
+ * pickle of a few MB can ask for GBs of nodes. 0: no limit. */
+void pk_arena_limit(pk_arena *a, size_t bytes);
+int pk_arena_over(const pk_arena *a);
 /* on: from now on, big chunks are prepared ahead by a helper thread (for
  * a burst of allocation: a decode). off: joins the helper and unmaps the
  * chunk it prepared, so an idle doc holds no spare memory. */

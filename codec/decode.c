@@ -208,14 +208,15 @@ out:
 
 /* The machine at the start of data: an empty doc in a fresh arena. */
 static int dec_open(struct dec *d, const uint8_t *data, size_t len,
-		    pk_decode_progress_fn progress, void *ctx, pk_err *e)
+		    const pk_decode_opts *o, pk_err *e)
 {
 	memset(d, 0, sizeof(*d));
 	d->base = d->p = data;
 	d->end = data + len;
 	d->e = e;
-	d->progress = progress;
-	d->progress_ctx = ctx;
+	d->progress = o->progress;
+	d->progress_ctx = o->ctx;
+	d->max_tree = o->max_tree;
 	pk_buf_init(&d->scratch);
 	pk_memo_init(&d->memo);
 	d->doc = calloc(1, sizeof(*d->doc));
@@ -223,6 +224,10 @@ static int dec_open(struct dec *d, const uint8_t *data, size_t len,
 	if (!d->doc || !d->arena)
 		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
 	d->doc->arena = d->arena;
+	if (o->max_tree)
+		pk_arena_limit(d->arena, o->max_tree > SIZE_MAX
+					     ? SIZE_MAX
+					     : (size_t)o->max_tree);
 	pk_arena_ahead(d->arena, 1);
 	d->doc->shared = calloc(1, sizeof(*d->doc->shared));
 	if (!d->doc->shared)
@@ -297,9 +302,8 @@ static int dec_run(struct dec *d)
 	return PK_OK;
 }
 
-int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
-		 pk_decode_progress_fn progress, void *ctx, pk_doc **out,
-		 pk_err *e)
+int pk_decode_with(const uint8_t *data, size_t len, const pk_decode_opts *o,
+		   pk_doc **out, pk_err *e)
 {
 	struct dec d;
 	pk_err local;
@@ -309,14 +313,13 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 		e = &local;
 	pk_err_set(e, PK_OK, NULL, 0);
 	*out = NULL;
-	if ((rc = dec_open(&d, data, len, progress, ctx, e)) ||
-	    (rc = dec_run(&d)))
+	if ((rc = dec_open(&d, data, len, o, e)) || (rc = dec_run(&d)))
 		goto cleanup;
 	d.doc->end = (size_t)(d.p - data);
 	if (d.doc->proto >= 0)
 		d.doc->op_proto = d.doc->proto;
 	d.doc->memo_mixed = d.saw_put && d.saw_memoize;
-	if ((flags & PK_DEC_STRICT_END) && d.p != d.end) {
+	if ((o->flags & PK_DEC_STRICT_END) && d.p != d.end) {
 		rc =
 		    pk_err_set(e, PK_E_TRAILING, "data after STOP", d.doc->end);
 		goto cleanup;
@@ -326,8 +329,23 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 	d.doc = NULL;
 	d.arena = NULL;
 cleanup:
+	/* the arena refused a node for the limit: say so, not "out of
+	 * memory" */
+	if (rc == PK_E_NOMEM && d.arena && pk_arena_over(d.arena))
+		rc = pk_err_set(e, PK_E_LIMIT,
+				"the decoded tree passes its memory limit",
+				e->offset);
 	dec_close(&d);
 	return rc;
+}
+
+int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
+		 pk_decode_progress_fn progress, void *ctx, pk_doc **out,
+		 pk_err *e)
+{
+	pk_decode_opts o = {flags, 0, progress, ctx};
+
+	return pk_decode_with(data, len, &o, out, e);
 }
 
 int pk_decode(const uint8_t *data, size_t len, unsigned flags, pk_doc **out,

@@ -19,6 +19,13 @@
 __attribute__((cold, noinline)) static int grow_stack(struct dec *d,
 						      const uint8_t *op)
 {
+	/* the stack counts against the tree's limit: a run of pushes
+	 * that nothing pops costs 8 bytes each and builds no node */
+	if (d->max_tree &&
+	    (d->scap + 1) * 2 * sizeof(*d->stack) + pk_arena_used(d->arena) >
+		d->max_tree)
+		return fail(d, PK_E_LIMIT,
+			    "the decoded tree passes its memory limit", op);
 	if (pk_vec_grow((void **)&d->stack, &d->scap, d->scap + 1,
 			sizeof(*d->stack)))
 		return fail(d, PK_E_NOMEM, "out of memory", op);

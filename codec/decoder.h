@@ -52,6 +52,7 @@ struct dec {
 	pk_buf scratch;
 	pk_decode_progress_fn progress;
 	void *progress_ctx;
+	uint64_t max_tree; /* pk_decode_opts; 0: none */
 };
 
 static inline int fail(struct dec *d, int code, const char *msg,

@@ -223,11 +223,27 @@ enum {
 int pk_decode(const uint8_t *data, size_t len, unsigned flags, pk_doc **out,
 	      pk_err *e);
 
-/* Progress reporting for long decodes (called every few MB). */
+/* Progress reporting for long decodes (called every few MB; a nonzero
+ * return stops the decode with PK_E_IO "interrupted"). */
 typedef int (*pk_decode_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 		 pk_decode_progress_fn progress, void *ctx, pk_doc **out,
 		 pk_err *e);
+
+/* Everything a decode can be asked; zeroed fields are the defaults. */
+typedef struct pk_decode_opts {
+	unsigned flags; /* PK_DEC_* */
+	/* Bytes the tree may take while it is built (its arena and the
+	 * unpickling stack); 0: no limit. A few MB of hostile opcodes can
+	 * ask for GBs of nodes (an EMPTY_LIST is one byte, its node 40);
+	 * past the limit the decode fails with PK_E_LIMIT at the opcode
+	 * that asked. */
+	uint64_t max_tree;
+	pk_decode_progress_fn progress; /* may be NULL */
+	void *ctx;
+} pk_decode_opts;
+int pk_decode_with(const uint8_t *data, size_t len, const pk_decode_opts *o,
+		   pk_doc **out, pk_err *e);
 
 void pk_doc_free(pk_doc *doc);
 
