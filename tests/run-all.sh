@@ -15,8 +15,8 @@ total_pass=0
 total_fail=0
 failed_suites=()
 
-count() { # suite-name, output file, exit code
-	local name=$1 out=$2 rc=$3 line p f
+count() { # suite-name, output file, exit code, seconds it took
+	local name=$1 out=$2 rc=$3 secs=$4 line p f
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
 	p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' | tail -n 1)
 	f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' | tail -n 1)
@@ -25,7 +25,7 @@ count() { # suite-name, output file, exit code
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1 # a suite that died without counting its failure
 	fi
-	echo "== $name: $p passed, $f failed (exit $rc)"
+	echo "== $name: $p passed, $f failed (exit $rc, ${secs}s)"
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
 	[ "$f" -eq 0 ] || failed_suites+=("$name")
@@ -36,19 +36,21 @@ trap 'rm -rf "$tmp"' EXIT
 
 # Criterion prints "Synthesis: Tested: N | Passing: N | Failing: N | Crashing: N".
 echo "== unit tests (ASan+UBSan)"
+start=$SECONDS
 ASAN_OPTIONS=detect_leaks=1 "$BUILD/asan/test-unit" --jobs 2 2>&1 | tee "$tmp/unit"
 rc=${PIPESTATUS[0]}
 syn=$(grep -E 'Synthesis' "$tmp/unit" | tail -n 1)
 up=$(sed -nE 's/.*Passing: ([0-9]+).*/\1/p' <<<"$syn")
 uf=$(sed -nE 's/.*Failing: ([0-9]+) \| Crashing: ([0-9]+).*/\1 \2/p' <<<"$syn")
 echo "unit: ${up:-0} passed, $(( ${uf% *} + ${uf#* } )) failed" >"$tmp/unit.sum"
-count unit "$tmp/unit.sum" "$rc"
+count unit "$tmp/unit.sum" "$rc" $((SECONDS - start))
 
 for suite in corpus mount model; do
 	[ -f "tests/$suite/run.sh" ] || continue
 	echo "== $suite tests"
+	start=$SECONDS
 	bash "tests/$suite/run.sh" 2>&1 | tee "$tmp/$suite"
-	count "$suite" "$tmp/$suite" "${PIPESTATUS[0]}"
+	count "$suite" "$tmp/$suite" "${PIPESTATUS[0]}" $((SECONDS - start))
 done
 
 echo
