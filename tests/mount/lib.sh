@@ -1,5 +1,5 @@
 # tests/mount/lib.sh - what the mount suites (run.sh, write.sh,
-# identity.sh, usability.sh, trust.sh) share: their setup (binary, work
+# identity.sh, usability.sh, trust.sh, security.sh) share: their setup (binary, work
 # folder, counters, sanitizer options), cleanup on exit (every mount
 # unmounted, every picklefs we started stopped, by pid), pass/fail
 # counting, mounting and the small checks. A suite sets SUITE (the name
