@@ -52,7 +52,8 @@ void pk_pickle_file_report(const char *name, const pk_pickle_file *pf,
  * folder. On failure path is untouched and no temporary file is left.
  * The new file keeps path's owner, group and permission bits when path
  * exists. A path that is a symlink replaces the file it names (the
- * folders of path are followed as given: pickletool's command line).
+ * folders of path are followed as given: pickletool's command line); a
+ * dangling one is refused (ELOOP), not replaced.
  * PK_OK or a code (PK_E_IO: errno says why). */
 int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
 			 pk_err *e);
