@@ -27,6 +27,8 @@
 #               chown (no CAP_CHOWN) refuses with EPERM and logs the file
 #   perms       (e) root-only files, pickles and folders of SOURCE are
 #               closed to the user through the mount (default_permissions)
+#   file        (f) a file SOURCE in the user's folder swapped for a
+#               symlink to a root-only pickle: not read, by root either
 #
 # RACE_SECONDS (3) is the length of each race, PLANT_PAUSE (0.001) the
 # pause between two swaps of the folder in (b); SEC_DEBUG=1 prints the
@@ -263,6 +265,20 @@ is "perms: nor a 0644 file in it read" "$(user_sh "cat '$M/rootdir/inside.txt'" 
 is "perms: a root 0644 pickle is readable" "$(user_sh "cat '$M/r644.pkl/key'")" 6
 is "perms: but not writable by the user" "$(user_put "$M/r644.pkl/key" 9)" "Permission denied"
 is "perms: the root pickles are unchanged" "$(pyval "$S/root.pkl" "d['key']"),$(pyval "$S/r644.pkl" "d['key']")" 5,6
+
+# ---- (f) a file SOURCE swapped for a symlink ------------------------------------------
+MF=$WORK/mf
+mkpkl "$S/pub/u/solo.pkl" "{'key': 'mine'}"
+chown "$U:$U" "$S/pub/u/solo.pkl"
+if mount_fs "$MF" -o allow_other "$S/pub/u/solo.pkl"; then
+	is "file SOURCE: the user reads it" "$(user_sh "cat '$MF/key'")" mine
+	user_sh "ln -s '$R/secret.pkl' '$S/pub/u/solo.new' && mv -fT '$S/pub/u/solo.new' '$S/pub/u/solo.pkl'" >/dev/null
+	sleep 1.2 # the mount looks at its file again after a second
+	is "file SOURCE swapped for a symlink: root does not read the file it names" "$(cat "$MF/key" 2>&1 | grep -c TOPSECRET)" 0
+	is "file SOURCE swapped for a symlink: nor does the user" "$(user_sh "cat '$MF/key'" | grep -c TOPSECRET)" 0
+	umount_fs "$MF"
+fi
+rm -f "$S/pub/u/solo.pkl"
 
 # ---- unmount: both daemons exit 0, no sanitizer report -----------------------------
 MPID=$MPID_RW MLOG=$MLOG_RW umount_fs "$M"
