@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "compress.h"
 #include "content.h"
 #include "docview.h"
@@ -63,7 +64,7 @@ int vfs_mirror_lookup(pf_fs *fs, pf_inode *dir, const char *name,
 		rc = ENOENT; /* a write-back's temporary file: not shown */
 		goto out;
 	}
-	if (fstatat(fs->dirfd, path, st, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (pf_beneath_stat(fs->dirfd, path, st) < 0) {
 		rc = errno;
 		goto out;
 	}
@@ -105,11 +106,7 @@ out:
 
 int vfs_mirror_attr(pf_fs *fs, pf_inode *in, struct stat *st)
 {
-	int r = strcmp(in->path, ".") == 0
-		    ? fstat(fs->dirfd, st)
-		    : fstatat(fs->dirfd, in->path, st, AT_SYMLINK_NOFOLLOW);
-
-	if (r < 0)
+	if (pf_beneath_stat(fs->dirfd, in->path, st) < 0)
 		return errno;
 	mirror_fix(st);
 	return 0;
@@ -123,7 +120,7 @@ int vfs_mirror_opendir(pf_fs *fs, pf_inode *in, pf_dirh *d)
 	size_t cap = 0;
 
 	vfs_sweep_folder(fs, in->path); /* the first listing */
-	fd = openat(fs->dirfd, in->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = pf_beneath_open(fs->dirfd, in->path, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return errno;
 	dir = fdopendir(fd);
@@ -198,8 +195,8 @@ int vfs_mirror_readdir(pf_fs *fs, pf_inode *in, pf_dirh *d, uint64_t off,
 		if (t == DT_REG || t == DT_UNKNOWN) {
 			char *path = child_path(in, d->names[i]);
 			struct stat fst;
-			if (path && fstatat(fs->dirfd, path, &fst,
-					    AT_SYMLINK_NOFOLLOW) == 0) {
+			if (path &&
+			    pf_beneath_stat(fs->dirfd, path, &fst) == 0) {
 				t = S_ISDIR(fst.st_mode)   ? DT_DIR
 				    : S_ISREG(fst.st_mode) ? DT_REG
 							   : DT_UNKNOWN;

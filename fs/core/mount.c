@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "compress.h"
 #include "content.h"
 #include "docview.h"
@@ -77,9 +78,9 @@ int pf_fs_writable(const pf_fs *fs)
 int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 {
 	pf_fs *fs = calloc(1, sizeof(*fs));
-	struct stat st;
+	struct stat st, cur;
 	char *copy1 = NULL, *copy2 = NULL;
-	int rc = 0;
+	int rc = 0, srcfd = -1;
 
 	*out = NULL;
 	if (!fs) {
@@ -94,19 +95,17 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 	fs->writeback = cfg->writeback;
 	fs->next_scratch_ino = 1ull << 62;
 	clock_gettime(CLOCK_REALTIME, &fs->started);
-	if (stat(cfg->source, &st) < 0) {
+	/* SOURCE itself is resolved once, here, as the command line names
+	 * it; inside it nothing is followed (beneath.h) */
+	srcfd = open(cfg->source, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (srcfd < 0 || fstat(srcfd, &st) < 0) {
 		rc = errno;
 		snprintf(msg, n, "%s: %s", cfg->source, strerror(rc));
 		goto fail;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		fs->dirfd =
-		    open(cfg->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fs->dirfd < 0) {
-			rc = errno;
-			snprintf(msg, n, "%s: %s", cfg->source, strerror(rc));
-			goto fail;
-		}
+		fs->dirfd = srcfd;
+		srcfd = -1;
 		fs->itab = pf_itable_new(PF_I_MIRROR_DIR, ".", NULL, st.st_ino);
 		vfs_sweep_folder(fs, ".");
 	} else if (S_ISREG(st.st_mode)) {
@@ -125,6 +124,15 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 		if (fs->dirfd < 0) {
 			rc = errno;
 			snprintf(msg, n, "%s: %s", cfg->source, strerror(rc));
+			goto fail;
+		}
+		/* the file in that folder is still the one opened above
+		 * (not swapped meanwhile, not a symlink now) */
+		if (pf_beneath_stat(fs->dirfd, basename(copy2), &cur) < 0 ||
+		    cur.st_dev != st.st_dev || cur.st_ino != st.st_ino) {
+			rc = EAGAIN;
+			snprintf(msg, n, "%s: changed while being mounted",
+				 cfg->source);
 			goto fail;
 		}
 		fs->file_src =
@@ -157,11 +165,15 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 		snprintf(msg, n, "out of memory");
 		goto fail;
 	}
+	if (srcfd >= 0)
+		close(srcfd);
 	free(copy1);
 	free(copy2);
 	*out = fs;
 	return 0;
 fail:
+	if (srcfd >= 0)
+		close(srcfd);
 	free(copy1);
 	free(copy2);
 	pf_fs_free(fs);
@@ -322,7 +334,7 @@ void vfs_sweep_folder(pf_fs *fs, const char *path)
 	pthread_mutex_unlock(&fs->slock);
 	if (!first)
 		return;
-	dfd = openat(fs->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = pf_beneath_open(fs->dirfd, path, O_RDONLY | O_DIRECTORY);
 	if (dfd < 0)
 		return;
 	dir = fdopendir(dfd);

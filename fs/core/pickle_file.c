@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "errmap.h"
 
 static int io_fail(pk_err *e, const char *msg)
@@ -174,17 +174,16 @@ int pk_pickle_file_is_temp(const char *name)
 	return 1;
 }
 
-/* The temporary name for path: ".NAME.pkfs-XXXXXX" in path's folder. */
-static char *temp_name(const char *path)
+/* The temporary name for the file `name`: ".NAME.pkfs-XXXXXX", in the
+ * same folder. */
+static char *temp_name(const char *name)
 {
-	const char *base = strrchr(path, '/');
-	size_t n = strlen(path) + 16;
+	size_t n = strlen(name) + 16;
 	char *tmp = malloc(n);
 
 	if (!tmp)
 		return NULL;
-	base = base ? base + 1 : path;
-	snprintf(tmp, n, "%.*s.%s.pkfs-XXXXXX", (int)(base - path), path, base);
+	snprintf(tmp, n, ".%s.pkfs-XXXXXX", name);
 	return tmp;
 }
 
@@ -193,14 +192,41 @@ static char *temp_name(const char *path)
 int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
 			 pk_err *e)
 {
-	return pk_pickle_file_write_at(AT_FDCWD, path, z, doc, e);
-}
+	char *real = realpath(path, NULL), *dir = NULL;
+	const char *slash, *base;
+	int rc, dfd = -1;
 
-int pk_pickle_file_write_at(int dirfd, const char *path, const pk_zinfo *z,
-			    pk_doc *doc, pk_err *e)
-{
-	int rc = pk_pickle_file_replace_at(dirfd, path, NULL, z, doc, NULL, e);
-
+	pk_err_set(e, PK_OK, NULL, 0);
+	/* the file a symlink names (as for a file SOURCE); the folders on
+	 * the way are the caller's choice, a command line's */
+	if (!real && errno == ENOENT)
+		real = strdup(path); /* a new file */
+	if (!real) {
+		rc = errno ? errno : ENOMEM;
+		pk_err_set(e, PK_E_IO, "cannot resolve the path", 0);
+		goto cleanup;
+	}
+	slash = strrchr(real, '/');
+	base = slash ? slash + 1 : real;
+	dir = slash ? strndup(real, slash == real ? 1 : (size_t)(slash - real))
+		    : strdup(".");
+	if (!dir) {
+		rc = ENOMEM;
+		pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+		goto cleanup;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		rc = errno;
+		pk_err_set(e, PK_E_IO, "cannot open the folder", 0);
+		goto cleanup;
+	}
+	rc = pk_pickle_file_replace_at(dfd, base, NULL, z, doc, NULL, e);
+cleanup:
+	if (dfd >= 0)
+		close(dfd);
+	free(real);
+	free(dir);
 	if (rc == 0)
 		return PK_OK;
 	if (e->code == PK_OK)
@@ -223,13 +249,14 @@ static int same_identity(const struct stat *a, const struct stat *b,
 			       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec));
 }
 
-/* Is the file at path still `expect`? 0, ENOENT (gone) or EAGAIN. */
-static int still_there(int dirfd, const char *path, const struct stat *expect,
+/* Is the entry `name` of the folder dfd still `expect`? 0, ENOENT (gone)
+ * or EAGAIN. */
+static int still_there(int dfd, const char *name, const struct stat *expect,
 		       pk_err *e)
 {
 	struct stat cur;
 
-	if (fstatat(dirfd, path, &cur, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (fstatat(dfd, name, &cur, AT_SYMLINK_NOFOLLOW) < 0) {
 		int err = errno;
 		pk_err_set(e, PK_E_IO,
 			   err == ENOENT ? "the file was removed"
@@ -253,9 +280,22 @@ static int step_fail(pk_err *e, const char *msg)
 	return err;
 }
 
+/* The new file would not have the old one's owner, group or mode: the
+ * edit is refused with EPERM, whatever the failed call said. */
+static int keep_fail(pk_err *e)
+{
+	pk_err_set(e, PK_E_IO,
+		   "the new file cannot keep the owner, group and mode of "
+		   "the old one",
+		   0);
+	errno = EPERM;
+	return EPERM;
+}
+
 /* Encodes doc (compressed as z says) into the new temporary file fd and
  * gives it the owner, group and mode of the file it will replace (never
- * another owner than the original's), then syncs it. 0 or errno. */
+ * another owner than the original's; EPERM when it cannot have them),
+ * then syncs it. 0 or errno. */
 static int fill_temp(int fd, const pk_zinfo *z, pk_doc *doc,
 		     const struct stat *like, pk_err *e)
 {
@@ -279,23 +319,31 @@ static int fill_temp(int fd, const pk_zinfo *z, pk_doc *doc,
 	    (like->st_uid != mine.st_uid || like->st_gid != mine.st_gid) &&
 	    fchown(fd, like->st_uid != mine.st_uid ? like->st_uid : (uid_t)-1,
 		   like->st_gid != mine.st_gid ? like->st_gid : (gid_t)-1) < 0)
-		return step_fail(e, "cannot give the new file the owner of "
-				    "the old one");
-	if (fchmod(fd, like ? like->st_mode & 07777 : 0644) < 0 ||
-	    fsync(fd) < 0)
+		return keep_fail(e);
+	/* after fchown, which clears the set-id bits */
+	if (fchmod(fd, like ? like->st_mode & 07777 : 0644) < 0)
+		return keep_fail(e);
+	/* a set-group-id bit may be dropped silently: look */
+	if (fstat(fd, &mine) < 0)
+		return step_fail(e, "cannot stat temporary file");
+	if (like &&
+	    (mine.st_uid != like->st_uid || mine.st_gid != like->st_gid ||
+	     (mine.st_mode & 07777) != (like->st_mode & 07777)))
+		return keep_fail(e);
+	if (fsync(fd) < 0)
 		return step_fail(e, "cannot sync temporary file");
 	return 0;
 }
 
-/* Puts tmp in path's place. With expect, compare and replace: swap the
- * two names, then look at what we took the name from; if it is not the
- * file we read, swap back (theirs returns) and fail with EAGAIN. Without
- * RENAME_EXCHANGE on this filesystem, the check just before a plain
- * rename has to do. *drop_tmp: whatever tmp names now is ours to remove
+/* Puts tmp in name's place, both entries of the folder dfd. With expect,
+ * compare and replace: swap the two names, then look at what we took the name
+ * from; if it is not the file we read, swap back (theirs returns) and fail with
+ * EAGAIN. Without RENAME_EXCHANGE on this filesystem, the check just before a
+ * plain rename has to do. *drop_tmp: whatever tmp names now is ours to remove
  * (our new file when it did not go in, or the old file swapped out); it
  * is not after a plain rename, nor when a swap back failed (then tmp is
  * theirs). 0 or errno. */
-static int swap_in(int dirfd, const char *tmp, const char *path,
+static int swap_in(int dfd, const char *tmp, const char *name,
 		   const struct stat *expect, int *drop_tmp, pk_err *e)
 {
 	struct stat old;
@@ -303,31 +351,31 @@ static int swap_in(int dirfd, const char *tmp, const char *path,
 
 	*drop_tmp = 1;
 	if (!expect) {
-		if (renameat(dirfd, tmp, dirfd, path) < 0)
+		if (renameat(dfd, tmp, dfd, name) < 0)
 			return step_fail(e, "cannot rename temporary file");
 		*drop_tmp = 0;
 		return 0;
 	}
-	if ((rc = still_there(dirfd, path, expect, e)))
+	if ((rc = still_there(dfd, name, expect, e)))
 		return rc;
-	if (renameat2(dirfd, tmp, dirfd, path, RENAME_EXCHANGE) < 0) {
+	if (renameat2(dfd, tmp, dfd, name, RENAME_EXCHANGE) < 0) {
 		err = errno;
 		if (err != EINVAL && err != ENOSYS && err != EOPNOTSUPP)
 			return step_fail(
 			    e, err == ENOENT ? "the file was removed"
 					     : "cannot rename temporary file");
-		if (renameat(dirfd, tmp, dirfd, path) < 0)
+		if (renameat(dfd, tmp, dfd, name) < 0)
 			return step_fail(e, "cannot rename temporary file");
 		*drop_tmp = 0;
 		return 0;
 	}
 	/* the temporary name now holds the file we replaced (its ctime is
 	 * the exchange's) */
-	if (fstatat(dirfd, tmp, &old, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if (fstatat(dfd, tmp, &old, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    same_identity(&old, expect, 0))
 		return 0;
 	/* someone rewrote it: theirs goes back */
-	if (renameat2(dirfd, tmp, dirfd, path, RENAME_EXCHANGE) < 0) {
+	if (renameat2(dfd, tmp, dfd, name, RENAME_EXCHANGE) < 0) {
 		/* cannot happen short of a crash of the folder */
 		*drop_tmp = 0;
 		return step_fail(e, "cannot swap the file back");
@@ -340,30 +388,47 @@ int pk_pickle_file_replace_at(int dirfd, const char *path,
 			      const struct stat *expect, const pk_zinfo *z,
 			      pk_doc *doc, struct stat *now, pk_err *e)
 {
-	char *dircopy = NULL, *tmp = NULL;
+	char *tmp = NULL;
+	const char *name = NULL;
 	int fd = -1, dfd = -1, rc, tmp_is_ours = 0;
 	struct stat st;
 	const struct stat *like = NULL;
 
 	pk_err_set(e, PK_OK, NULL, 0);
+	/* the folder, opened once and without following a symlink
+	 * (beneath.h): every step below names one entry of it, so the
+	 * temporary file, the rename and the sync all happen there */
+	dfd = pf_beneath_parent(dirfd, path, &name);
+	if (dfd < 0) {
+		rc = step_fail(e, errno == ENOENT ? "the file was removed"
+				  : errno == ELOOP
+				      ? "a folder on the way is a symlink"
+				      : "cannot open the folder");
+		goto cleanup;
+	}
 	if (expect) {
 		/* changed already: no need to encode anything */
-		if ((rc = still_there(dirfd, path, expect, e)))
+		if ((rc = still_there(dfd, name, expect, e)))
 			goto cleanup;
 		like = expect;
-	} else if (fstatat(dirfd, path, &st, 0) == 0) {
+	} else if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			/* a symlink is not followed, nor replaced */
+			errno = S_ISLNK(st.st_mode) ? ELOOP : EISDIR;
+			rc = step_fail(e, "not a regular file");
+			goto cleanup;
+		}
 		like = &st;
 	}
-	dircopy = strdup(path);
-	tmp = temp_name(path);
-	if (!dircopy || !tmp) {
+	tmp = temp_name(name);
+	if (!tmp) {
 		pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
 		rc = ENOMEM;
 		goto cleanup;
 	}
 	/* beside the file: same filesystem, so the rename is atomic;
 	 * hidden, so `ls` doesn't show it */
-	fd = mkostemp_at(dirfd, tmp);
+	fd = mkostemp_at(dfd, tmp);
 	if (fd < 0) {
 		rc = step_fail(e, "cannot create temporary file");
 		goto cleanup;
@@ -371,7 +436,7 @@ int pk_pickle_file_replace_at(int dirfd, const char *path,
 	tmp_is_ours = 1;
 	if ((rc = fill_temp(fd, z, doc, like, e)))
 		goto cleanup;
-	if ((rc = swap_in(dirfd, tmp, path, expect, &tmp_is_ours, e)))
+	if ((rc = swap_in(dfd, tmp, name, expect, &tmp_is_ours, e)))
 		goto cleanup;
 	if (now && fstat(fd, now) < 0) {
 		rc = step_fail(e, "cannot stat the new file");
@@ -379,12 +444,10 @@ int pk_pickle_file_replace_at(int dirfd, const char *path,
 	}
 	if (tmp_is_ours) {
 		/* the old file, swapped out */
-		unlinkat(dirfd, tmp, 0);
+		unlinkat(dfd, tmp, 0);
 		tmp_is_ours = 0;
 	}
-	dfd =
-	    openat(dirfd, dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
+	if (fsync(dfd) < 0) {
 		rc = step_fail(e, "cannot sync folder");
 		goto cleanup;
 	}
@@ -392,14 +455,13 @@ int pk_pickle_file_replace_at(int dirfd, const char *path,
 cleanup:
 	if (fd >= 0)
 		close(fd);
-	if (dfd >= 0)
-		close(dfd);
 	if (rc && tmp_is_ours) {
 		int saved = errno;
-		unlinkat(dirfd, tmp, 0);
+		unlinkat(dfd, tmp, 0);
 		errno = saved;
 	}
-	free(dircopy);
+	if (dfd >= 0)
+		close(dfd);
 	free(tmp);
 	return rc;
 }

@@ -51,27 +51,33 @@ void pk_pickle_file_report(const char *name, const pk_pickle_file *pf,
  * a temporary file beside it, fsync, rename over path, fsync of the
  * folder. On failure path is untouched and no temporary file is left.
  * The new file keeps path's owner, group and permission bits when path
- * exists. PK_OK or a code (PK_E_IO: errno says why). */
+ * exists. A path that is a symlink replaces the file it names (the
+ * folders of path are followed as given: pickletool's command line); a
+ * dangling one is refused (ELOOP), not replaced.
+ * PK_OK or a code (PK_E_IO: errno says why). */
 int pk_pickle_file_write(const char *path, const pk_zinfo *z, pk_doc *doc,
 			 pk_err *e);
-/* Same, path relative to the folder dirfd (AT_FDCWD for the cwd). */
-int pk_pickle_file_write_at(int dirfd, const char *path, const pk_zinfo *z,
-			    pk_doc *doc, pk_err *e);
 
-/* Compare and replace: writes doc over path (relative to dirfd) only if
+/* Compare and replace: writes doc over path (relative to dirfd, resolved
+ * beneath it without following any symlink, beneath.h: the folder is
+ * opened once and every step names one entry of it) only if
  * the file there is still `expect` (device, inode, size, mtime, ctime:
  * the file the doc was read from). The new file takes expect's owner,
  * group and mode. The temporary file takes path's name with
  * renameat2(RENAME_EXCHANGE); then the file swapped out is checked to be
  * `expect` and removed. Where the filesystem cannot exchange, the
  * identity is checked and the temporary file renamed over path.
- * expect NULL: replace whatever is at path (keeping its owner and mode),
- * or create it. now (may be NULL) receives the stat of the new file.
- * Returns 0 or an errno, e saying which step failed:
+ * expect NULL: replace the regular file at path (keeping its owner and
+ * mode), or create it. now (may be NULL) receives the stat of the new
+ * file. Returns 0 or an errno, e saying which step failed:
  *   EAGAIN   path is not `expect` any more (rewritten or replaced by
- *            someone else): their file is left at path, untouched;
+ *            someone else, by a symlink too): their file is left at
+ *            path, untouched;
  *   ENOENT   path was removed: nothing is created;
- *   EPERM    the new file cannot get the old one's owner;
+ *   ELOOP    a folder of path is a symlink (or, expect NULL, path is);
+ *   EXDEV    path leads out of dirfd;
+ *   EPERM    the new file cannot get the old one's owner, group or
+ *            mode (fchown, fchmod failed or dropped a bit);
  *   ENOSPC, EIO, EACCES, EROFS, ENOMEM, EINVAL (the doc cannot be
  *            encoded) ...: path is unchanged.
  * On any failure no temporary file is left. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "compress.h"
 #include "content.h"
 #include "docview.h"
@@ -71,7 +72,7 @@ int pf_fs_readlink(pf_fs *fs, pf_inode *in, pk_buf *out)
 	int rc;
 
 	if (in->kind == PF_I_MIRROR_FILE) {
-		n = readlinkat(fs->dirfd, in->path, buf, sizeof(buf));
+		n = pf_beneath_readlink(fs->dirfd, in->path, buf, sizeof(buf));
 		if (n < 0)
 			return errno;
 		return pk_buf_add(out, buf, (size_t)n) ? ENOMEM : 0;
@@ -232,9 +233,18 @@ int pf_fs_open(pf_fs *fs, pf_inode *in, int flags, pf_file **out,
 	f->fd = -1;
 	pf_content_init(&f->c);
 	if (in->kind == PF_I_MIRROR_FILE) {
-		f->fd = openat(fs->dirfd, in->path, O_RDONLY | O_CLOEXEC);
-		if (f->fd < 0) {
-			rc = errno;
+		struct stat st;
+		/* no symlink is followed (beneath.h); a file swapped for a
+		 * fifo since the lookup does not block the daemon, nor is
+		 * anything but a regular file opened */
+		f->fd = pf_beneath_open(fs->dirfd, in->path,
+					O_RDONLY | O_NONBLOCK | O_NOCTTY);
+		rc = f->fd < 0 || fstat(f->fd, &st) < 0 ? errno
+		     : !S_ISREG(st.st_mode)		? ESTALE
+							: 0;
+		if (rc) {
+			if (f->fd >= 0)
+				close(f->fd);
 			free(f);
 			return rc;
 		}

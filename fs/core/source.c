@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "compress.h"
 #include "errmap.h"
 #include "log.h"
@@ -44,6 +45,15 @@ static int cache_file(void)
 		}
 	}
 	return -1;
+}
+
+/* The pickle file, opened beneath the source folder without following a
+ * symlink (beneath.h); O_NONBLOCK: a file swapped for a fifo does not
+ * block the daemon. -1 and errno (ELOOP: a symlink on the way). */
+static int open_file(const pf_source *s)
+{
+	return pf_beneath_open(s->dirfd, s->path,
+			       O_RDONLY | O_NONBLOCK | O_NOCTTY);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -185,7 +195,7 @@ static int map_source(pf_source *s, pf_progress *pg, pk_err *e)
 	struct stat st;
 	pf_map *m = NULL;
 
-	fd = openat(s->dirfd, s->path, O_RDONLY | O_CLOEXEC);
+	fd = open_file(s);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = errno;
 		set_io_err(e, "cannot open the file");
@@ -339,7 +349,7 @@ static void classify_locked(pf_source *s, int quick)
 	int fd, kind;
 	pk_err e = {0, NULL, 0};
 
-	fd = openat(s->dirfd, s->path, O_RDONLY | O_CLOEXEC);
+	fd = open_file(s);
 	if (fd < 0) {
 		s->state = PF_SRC_FILE;
 		return;
@@ -407,7 +417,7 @@ static void refresh(pf_source *s)
 	if (now.tv_sec - s->checked.tv_sec < 1 && s->state != PF_SRC_UNKNOWN)
 		return;
 	s->checked = now;
-	if (fstatat(s->dirfd, s->path, &st, 0) < 0) {
+	if (pf_beneath_stat(s->dirfd, s->path, &st) < 0) {
 		/* gone: keep serving what we have, but pending edits can
 		 * never be written (a removed source is not re-created) */
 		if (s->dirty && errno == ENOENT)
@@ -466,7 +476,7 @@ int pf_source_load_now(pf_source *s, int progress, pk_err *e)
 	struct stat st;
 
 	pthread_mutex_lock(&s->lock);
-	fd = openat(s->dirfd, s->path, O_RDONLY | O_CLOEXEC);
+	fd = open_file(s);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = errno;
 		set_io_err(e, strerror(rc));
@@ -533,8 +543,17 @@ static int write_back(pf_source *s, pk_err *e)
 	return 0;
 }
 
-static const char *wb_reason(const pk_err *e, int rc)
+/* Why a write-back failed, for the log: the errno's words, or the
+ * codec's; for the refusals that keep the daemon from being turned
+ * against its host (an owner or mode that cannot be kept, a symlink on
+ * the way, beneath.h) the step too, errno in parentheses. */
+static const char *wb_reason(const pk_err *e, int rc, char *buf, size_t n)
 {
+	if (e->code == PK_E_IO && e->msg &&
+	    (rc == EPERM || rc == ELOOP || rc == EXDEV)) {
+		snprintf(buf, n, "%s (%s)", e->msg, strerror(rc));
+		return buf;
+	}
 	return e->code == PK_E_IO || !e->msg ? strerror(rc) : e->msg;
 }
 
@@ -552,6 +571,7 @@ int pf_source_commit(pf_source *s, unsigned delay_s)
 {
 	pf_docview *dv = NULL;
 	pk_err e;
+	char why[256];
 	int rc = 0;
 
 	if (delay_s) {
@@ -563,7 +583,7 @@ int pf_source_commit(pf_source *s, unsigned delay_s)
 		rc = write_back(s, &e);
 		if (rc) {
 			pf_log("%s: cannot write back: %s", s->display,
-			       wb_reason(&e, rc));
+			       wb_reason(&e, rc, why, sizeof(why)));
 			/* the edit is refused: the tree goes back to what
 			 * is on disk (read again, if that changed) */
 			if (rc == EAGAIN)
@@ -588,6 +608,7 @@ int pf_source_commit(pf_source *s, unsigned delay_s)
 static int flush_locked(pf_source *s, int final)
 {
 	pk_err e;
+	char why[256];
 	int rc;
 
 	if (!s->dirty)
@@ -604,10 +625,10 @@ static int flush_locked(pf_source *s, int final)
 	}
 	if (final) {
 		pf_log("%s: cannot write back: %s; edits lost", s->display,
-		       wb_reason(&e, rc));
+		       wb_reason(&e, rc, why, sizeof(why)));
 	} else if (rc != s->wb_logged) {
 		pf_log("%s: cannot write back: %s; trying again", s->display,
-		       wb_reason(&e, rc));
+		       wb_reason(&e, rc, why, sizeof(why)));
 		s->wb_logged = rc;
 	}
 	s->wb_err = rc;
