@@ -45,6 +45,8 @@ const char *pk_code_name(int code)
 		return "unsupported";
 	case PK_E_REFUSED:
 		return "edit refused";
+	case PK_E_LIMIT:
+		return "over the limit";
 	}
 	return "error";
 }

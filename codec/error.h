@@ -2,10 +2,12 @@
  * error.h - the codec's error type.
  *
  * What: every codec function that can fail fills a pk_err: a code, a
- * constant message and the byte offset in the (decompressed) input where
- * the problem was found. Only fs/ maps codes to errno, in one place.
- * Ownership: `msg` always points to a string literal; nothing to free.
- * Invariant: code == PK_OK means msg is NULL and offset is 0.
+ * constant message and the byte offset in the input where the problem
+ * was found: for a decoder error the pickle bytes (decompressed, for a
+ * compressed file), for a decompression error the compressed bytes. The
+ * caller knows which step failed and says so. Only fs/ maps codes to errno, in
+ * one place. Ownership: `msg` always points to a string literal; nothing to
+ * free. Invariant: code == PK_OK means msg is NULL and offset is 0.
  */
 #ifndef PK_ERROR_H
 #define PK_ERROR_H
@@ -29,6 +31,8 @@ enum pk_code {
 	PK_E_UNSUPPORTED, /* valid pickle the operation cannot handle */
 	PK_E_REFUSED,	  /* the value cannot take that edit (an object's
 			     __class__, a tuple's new member ...) */
+	PK_E_LIMIT,	  /* a bound the caller set was reached (a
+			     decompressed size past max_out) */
 };
 
 typedef struct pk_err {

@@ -218,7 +218,7 @@ static int map_source(pf_source *s, pf_progress *pg, pk_err *e)
 			goto cleanup;
 		}
 		pg->what = "decompressing";
-		zrc = pk_z_decompress_fd(fd, out, &info, &outlen,
+		zrc = pk_z_decompress_fd(fd, out, &info, &outlen, 0,
 					 pf_progress_cb, pg, e);
 		if (zrc != PK_OK) {
 			rc = pf_errno_of(zrc);

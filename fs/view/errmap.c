@@ -14,6 +14,10 @@ int pf_errno_of(int pk_code)
 		return EINVAL;
 	case PK_E_UNSUPPORTED:
 		return EOPNOTSUPP;
+	case PK_E_LIMIT:
+		/* past a size bound (-o max_expand, the cache folder's free
+		 * space): the file is too large to take, as write(2) says */
+		return EFBIG;
 	case PK_E_REFUSED:
 		/* a value that cannot take that edit: the request is at
 		 * fault, not the pickle */
