@@ -168,9 +168,35 @@ static void note_tail(const pf_source *s, const pk_zinfo *z, uint64_t size)
 	       z->fmt == PK_Z_GZIP ? "gzip member" : "bzip2 stream");
 }
 
+/* A lookup's decompression (cap > 0) also has a time budget: a stream
+ * that reads on and on without giving 1 MiB (the progress callback comes
+ * every few MB of input) stops as if it had. */
+#define EAGER_BUDGET_NS 500000000ll
+
+struct budget {
+	pf_progress *pg;
+	struct timespec start;
+	int expired;
+};
+
+static int budget_cb(void *ctx, uint64_t done, uint64_t total)
+{
+	struct budget *b = ctx;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - b->start.tv_sec) * 1000000000ll +
+		(now.tv_nsec - b->start.tv_nsec) >
+	    EAGER_BUDGET_NS) {
+		b->expired = 1;
+		return 1;
+	}
+	return pf_progress_cb(b->pg, done, total);
+}
+
 /* Maps the file, or decompresses it into a cache file (bounded,
- * expand.h; by cap too when cap > 0) and maps that. A failed
- * decompression sets s->err_in_z. */
+ * expand.h; by cap too when cap > 0, and by EAGER_BUDGET_NS) and maps
+ * that. A failed decompression sets s->err_in_z. */
 static int map_source(pf_source *s, pf_progress *pg, uint64_t cap, pk_err *e)
 {
 	int fd, out = -1, rc = 0;
@@ -201,9 +227,19 @@ static int map_source(pf_source *s, pf_progress *pg, uint64_t cap, pk_err *e)
 			m = pf_map_file(out, (size_t)st.st_size, 0);
 		}
 	} else {
+		struct budget bud = {pg, {0, 0}, 0};
 		int zrc;
 		pg->what = "decompressing";
-		zrc = pf_expand_fd(fd, cap, pf_progress_cb, pg, &s->zres, e);
+		clock_gettime(CLOCK_MONOTONIC, &bud.start);
+		zrc =
+		    pf_expand_fd(fd, cap, cap ? budget_cb : pf_progress_cb,
+				 cap ? (void *)&bud : (void *)pg, &s->zres, e);
+		if (zrc != PK_OK && bud.expired) {
+			/* out of time: as if past the cap */
+			zrc = pk_err_set(e, PK_E_LIMIT,
+					 "expands past the limit", e->offset);
+			s->zres.by_caller = 1;
+		}
 		if (zrc != PK_OK) {
 			s->err_in_z = 1;
 			rc = zrc == PK_E_IO && s->zres.sys_errno
