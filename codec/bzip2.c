@@ -13,14 +13,17 @@
 
 /* ---- bzip2 decompression ---------------------------------------------- */
 
-/* Decompresses one bzip2 stream starting at the current position. */
+/* Decompresses one bzip2 stream starting at the current position.
+ * After the first stream, bytes libbz2 rejects before this stream gave
+ * any output are not a stream: *skip is set and PK_OK returned (the
+ * caller stops there, as Python's bz2 does). */
 static int bz_stream_one(struct zin *r, struct zout *o, bz_stream *bs,
-			 int first_stream, pk_err *e)
+			 int first_stream, int *skip, pk_err *e)
 {
 	uint8_t *dst;
 	unsigned avail;
 	size_t avail_in, made, used;
-	uint64_t start = pk_zin_off(r);
+	uint64_t start = pk_zin_off(r), out0 = o->total;
 	int rc, br;
 
 	for (;;) {
@@ -54,13 +57,17 @@ static int bz_stream_one(struct zin *r, struct zout *o, bz_stream *bs,
 			return pk_err_set(e, PK_E_NOMEM, "out of memory",
 					  pk_zin_off(r));
 		case BZ_DATA_ERROR_MAGIC:
+		case BZ_DATA_ERROR:
+			if (!first_stream && o->total == out0) {
+				*skip = 1;
+				return PK_OK;
+			}
+			if (br == BZ_DATA_ERROR_MAGIC)
+				return pk_err_set(e, PK_E_COMPRESS,
+						  "not a bzip2 stream", start);
 			return pk_err_set(e, PK_E_COMPRESS,
-					  first_stream
-					      ? "not a bzip2 stream"
-					      : "trailing garbage after "
-						"bzip2 stream",
-					  start);
-		default: /* BZ_DATA_ERROR and the can't-happen ones */
+					  "corrupt bzip2 data", pk_zin_off(r));
+		default: /* the can't-happen ones */
 			return pk_err_set(e, PK_E_COMPRESS,
 					  "corrupt bzip2 data", pk_zin_off(r));
 		}
@@ -72,15 +79,19 @@ static int bz_stream_one(struct zin *r, struct zout *o, bz_stream *bs,
 }
 
 /*
- * Like Python's bz2 module, anything after a stream must be another
- * stream: trailing bytes, zeros included, are refused with the offset
- * where they start.
+ * After a stream, Python's bz2 module (bz2.decompress and bz2.open
+ * alike) tries the rest as another stream and, when libbz2 rejects it at
+ * once, ignores it: trailing zeros or junk are skipped (info->tail_at
+ * says where they start). A next stream that is cut short is refused by
+ * both; one that is corrupt after giving output is refused too, as
+ * bz2.open refuses it (bz2.decompress would drop its output).
  */
 int pk_bz_decompress(struct zin *r, struct zout *o, pk_zinfo *info, pk_err *e)
 {
 	bz_stream bs;
 	size_t have;
-	int rc, inited = 0;
+	uint64_t at;
+	int rc, skip = 0, inited = 0;
 
 	for (;;) {
 		rc = pk_zin_peek(r, 4, &have, e);
@@ -105,11 +116,16 @@ int pk_bz_decompress(struct zin *r, struct zout *o, pk_zinfo *info, pk_err *e)
 			goto cleanup;
 		}
 		inited = 1;
-		rc = bz_stream_one(r, o, &bs, info->members == 0, e);
+		at = pk_zin_off(r);
+		rc = bz_stream_one(r, o, &bs, info->members == 0, &skip, e);
 		if (rc)
 			goto cleanup;
 		BZ2_bzDecompressEnd(&bs);
 		inited = 0;
+		if (skip) {
+			info->tail_at = at;
+			break;
+		}
 		info->members++;
 	}
 	rc = PK_OK;

@@ -81,7 +81,8 @@ int pk_z_decompress_mem(const uint8_t *in, size_t n, pk_buf *out,
 }
 
 int pk_z_decompress_fd(int in_fd, int out_fd, pk_zinfo *info, uint64_t *out_len,
-		       pk_progress_fn progress, void *ctx, pk_err *e)
+		       uint64_t max_out, pk_progress_fn progress, void *ctx,
+		       pk_err *e)
 {
 	struct zin r;
 	struct zout o;
@@ -102,6 +103,7 @@ int pk_z_decompress_fd(int in_fd, int out_fd, pk_zinfo *info, uint64_t *out_len,
 			r.total = (uint64_t)(st.st_size - here);
 	}
 	o.fd = out_fd;
+	o.max = max_out;
 	r.buf = malloc(ZIN_BUFSZ);
 	o.obuf = malloc(ZOUT_BUFSZ);
 	if (!r.buf || !o.obuf) {

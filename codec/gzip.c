@@ -251,13 +251,17 @@ int pk_gz_decompress(struct zin *r, struct zout *o, pk_zinfo *info, pk_err *e)
 					pk_zin_off(r));
 			goto cleanup;
 		}
+		start = pk_zin_off(r);
 		do {
 			rc = pk_zin_byte(r, &c, e);
 			if (rc)
 				goto cleanup;
 		} while (c == 0);
-		if (c < 0)
+		if (c < 0) {
+			if (pk_zin_off(r) > start)
+				info->tail_at = start; /* zero padding */
 			break;
+		}
 		r->pos--; /* pk_zin_byte left the byte in the window */
 	}
 	rc = PK_OK;

@@ -131,18 +131,20 @@ int pk_zout_space(struct zout *o, uint8_t **dst, unsigned *avail, uint64_t off,
 
 	if (!o->buf) {
 		*dst = o->obuf;
-		*avail = ZOUT_BUFSZ;
-		return PK_OK;
+		room = ZOUT_BUFSZ;
+	} else {
+		if (pk_buf_grow(o->buf, ZMEM_CHUNK) < 0)
+			return pk_err_set(e, PK_E_NOMEM, "out of memory", off);
+		room = o->buf->cap - o->buf->len - 1;
+		if (room > ZFEED_MAX)
+			room = ZFEED_MAX;
+		*dst = o->buf->data + o->buf->len;
 	}
-	if (pk_buf_grow(o->buf, ZMEM_CHUNK) < 0)
-		return pk_err_set(e, PK_E_NOMEM, "out of memory", off);
-	room = o->buf->cap - o->buf->len - 1;
-	if (room > ZFEED_MAX)
-		room = ZFEED_MAX;
-	/* a bomb overshoots the bound by one byte, not by a doubling */
+	/* a bomb overshoots the bound by one byte, not by a buffer: the
+	 * byte past it is found where the input makes it, and never
+	 * stored */
 	if (o->max && room > o->max - o->total + 1)
 		room = (size_t)(o->max - o->total + 1);
-	*dst = o->buf->data + o->buf->len;
 	*avail = (unsigned)room;
 	return PK_OK;
 }
@@ -152,8 +154,7 @@ int pk_zout_commit(struct zout *o, size_t n, uint64_t off, pk_err *e)
 	if (!n)
 		return PK_OK;
 	if (o->max && (n > o->max || o->total > o->max - n))
-		return pk_err_set(e, PK_E_UNSUPPORTED,
-				  "decompressed size over the limit", off);
+		return pk_err_set(e, PK_E_LIMIT, "expands past the limit", off);
 	o->total += n;
 	if (o->buf) {
 		o->buf->len += n;

@@ -54,7 +54,7 @@ struct zout {
 	pk_buf *buf;   /* memory output, or NULL */
 	int fd;	       /* fd output when buf is NULL */
 	uint8_t *obuf; /* fd: ZOUT_BUFSZ bytes of staging */
-	uint64_t max;  /* 0 = unbounded */
+	uint64_t max;  /* bytes the output may have; 0 = unbounded */
 	uint64_t total;
 };
 

@@ -69,7 +69,7 @@ int pk_pickle_file_open(pk_pickle_file *pf, const char *path, pk_err *e)
 	size_t size;
 
 	memset(pf, 0, sizeof(*pf));
-	pk_buf_init(&pf->mem);
+	pf->zres.fd = -1;
 	pk_err_set(e, PK_OK, NULL, 0);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -84,32 +84,46 @@ int pk_pickle_file_open(pk_pickle_file *pf, const char *path, pk_err *e)
 		goto cleanup;
 	}
 	size = (size_t)pf->st.st_size;
-	if ((rc = map_fd(fd, size, &map, e)))
-		goto cleanup;
 	pf->z.fmt = pk_z_detect(head, (size_t)got);
 	if (pf->z.fmt == PK_Z_NONE) {
+		if ((rc = map_fd(fd, size, &map, e)))
+			goto cleanup;
 		pf->map = map;
 		pf->map_len = size;
 		pf->data = map;
 		pf->len = size;
 		goto cleanup;
 	}
-	rc = pk_z_decompress_mem(map, size, &pf->mem, &pf->z, 0, e);
-	munmap(map, size);
-	if (rc == PK_OK) {
-		pf->data = pf->mem.data;
-		pf->len = pf->mem.len;
+	/* streamed into a file, never into memory: a bomb is stopped at
+	 * the bound, having cost a few buffers */
+	rc = pf_expand_fd(fd, 0, NULL, NULL, &pf->zres, e);
+	if (rc != PK_OK) {
+		pf->in_z = 1;
+		errno = pf->zres.sys_errno;
+		goto cleanup;
 	}
+	pf->z = pf->zres.z;
+	rc = map_fd(pf->zres.fd, (size_t)pf->zres.len, &map, e);
+	close(pf->zres.fd);
+	pf->zres.fd = -1;
+	if (rc != PK_OK)
+		goto cleanup;
+	pf->map = map;
+	pf->map_len = (size_t)pf->zres.len;
+	pf->data = map ? map : (const uint8_t *)"";
+	pf->len = (size_t)pf->zres.len;
 cleanup:
 	if (fd >= 0)
 		close(fd);
 	if (rc != PK_OK) {
-		pk_zinfo z = pf->z;
-		pk_buf_release(&pf->mem);
+		int saved = errno;
 		if (pf->map)
 			munmap(pf->map, pf->map_len);
-		memset(pf, 0, sizeof(*pf));
-		pf->z = z;
+		pf->map = NULL;
+		pf->map_len = 0;
+		pf->data = NULL;
+		pf->len = 0;
+		errno = saved;
 	}
 	return rc;
 }
@@ -118,23 +132,27 @@ void pk_pickle_file_close(pk_pickle_file *pf)
 {
 	if (pf->map)
 		munmap(pf->map, pf->map_len);
-	pk_buf_release(&pf->mem);
 	memset(pf, 0, sizeof(*pf));
 }
 
 static void describe(const char *name, const pk_pickle_file *pf,
 		     const pk_err *e, pk_buf *out)
 {
+	char msg[1200];
+
+	if (pf && pf->in_z) {
+		pf_expand_describe(name, e, &pf->zres, msg, sizeof(msg));
+		pk_buf_adds(out, msg);
+		return;
+	}
 	if (e->code == PK_E_IO) {
 		pk_buf_addf(out, "%s: %s: %s", name, e->msg, strerror(errno));
 		return;
 	}
-	pk_buf_addf(out, "%s: byte %llu%s: %s", name,
-		    (unsigned long long)e->offset,
-		    pf && pf->z.fmt != PK_Z_NONE && e->code != PK_E_COMPRESS
-			? " of the decompressed data"
-			: "",
-		    e->msg ? e->msg : pk_code_name(e->code));
+	pk_buf_addf(
+	    out, "%s: byte %llu%s: %s", name, (unsigned long long)e->offset,
+	    pf && pf->z.fmt != PK_Z_NONE ? " of the decompressed data" : "",
+	    e->msg ? e->msg : pk_code_name(e->code));
 	if (e->code == PK_E_OPCODE && pf && pf->data && e->offset < pf->len)
 		pk_buf_addf(out, " 0x%02x", pf->data[e->offset]);
 }

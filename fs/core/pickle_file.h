@@ -3,12 +3,13 @@
  * gzip/bzip2) and write a doc back to it atomically.
  *
  * What: the file-level half of the codec's users: mapping and
- * decompression for pickletool, the "NAME: byte N: message" report, and
- * the temp-file + fsync + rename + fsync(dir) write-back that pickletool
- * and the mount share.
- * Ownership: a pk_pickle_file owns its mapping, its decompressed copy and
- * its descriptors; pk_pickle_file_close releases them. `data` stays valid
- * until then, so docs decoded from it must be freed first.
+ * decompression for pickletool (into an unlinked cache file, bounded as
+ * expand.h says, so a bomb costs neither memory nor unbounded disk), the
+ * "NAME: byte N: message" report, and the temp-file + fsync + rename +
+ * fsync(dir) write-back that pickletool and the mount share.
+ * Ownership: a pk_pickle_file owns its mapping (of the file, or of its
+ * decompressed cache file); pk_pickle_file_close releases it. `data`
+ * stays valid until then, so docs decoded from it must be freed first.
  * Invariants: data/len are the (decompressed) pickle bytes; z.fmt says
  * how the file on disk is compressed; st is the stat of the file as it
  * was opened (to notice changes on disk).
@@ -23,6 +24,7 @@
 #include "buf.h"
 #include "compress.h"
 #include "error.h"
+#include "expand.h"
 #include "pickle.h"
 
 typedef struct pk_pickle_file {
@@ -33,17 +35,22 @@ typedef struct pk_pickle_file {
 	/* private */
 	void *map;
 	size_t map_len;
-	pk_buf mem; /* decompressed in memory */
+	int in_z;	 /* open failed while decompressing */
+	pf_zresult zres; /* that decompression */
 } pk_pickle_file;
 
 /* Opens path: plain pickles are mapped, compressed ones decompressed
- * into memory (pickletool's needs; the mount streams big compressed
- * pickles into cache files itself, fs/core/source.c). */
+ * into an unlinked cache file (pf_expand_fd: bounded by the configured
+ * maximum and the folder's room) and that is mapped. On failure pf->z
+ * says the format, and pk_pickle_file_report can say why. */
 int pk_pickle_file_open(pk_pickle_file *pf, const char *path, pk_err *e);
 void pk_pickle_file_close(pk_pickle_file *pf);
 
-/* Prints "NAME: byte N: message" on stderr (the offset in the
- * decompressed bytes, said so, for compressed files). */
+/* Prints on stderr "NAME: byte N: message" (a plain pickle), "NAME:
+ * byte N of the decompressed data: message" (a compressed one that does
+ * not decode) or "NAME: byte N of the compressed input: message" (its
+ * decompression failed, expand.h), or for a failed system call
+ * "NAME: message: strerror". */
 void pk_pickle_file_report(const char *name, const pk_pickle_file *pf,
 			   const pk_err *e);
 

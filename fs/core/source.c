@@ -14,38 +14,11 @@
 #include "beneath.h"
 #include "compress.h"
 #include "errmap.h"
+#include "expand.h"
 #include "log.h"
 #include "pickle.h"
 #include "progress.h"
 #include "sniff.h"
-
-/* Pickles up to this size (on disk) are parsed at the first lookup, so a
- * broken one never shows as a directory. */
-#define EAGER_PARSE_MAX (1u << 20)
-
-/* An unlinked file for a decompressed pickle: on disk, not in RAM
- * ($TMPDIR, else /var/tmp, which unlike /tmp is rarely a tmpfs). */
-static int cache_file(void)
-{
-	const char *dirs[3] = {getenv("TMPDIR"), "/var/tmp", "/tmp"};
-	char tmpl[4096];
-	int i, fd;
-
-	for (i = 0; i < 3; i++) {
-		if (!dirs[i] || !*dirs[i])
-			continue;
-		fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			return fd;
-		snprintf(tmpl, sizeof(tmpl), "%s/picklefs-XXXXXX", dirs[i]);
-		fd = mkstemp(tmpl);
-		if (fd >= 0) {
-			unlink(tmpl);
-			return fd;
-		}
-	}
-	return -1;
-}
 
 /* The pickle file, opened beneath the source folder without following a
  * symlink (beneath.h); O_NONBLOCK: a file swapped for a fifo does not
@@ -106,6 +79,9 @@ static void reset(pf_source *s)
 	s->state = PF_SRC_UNKNOWN;
 	s->broken = 0;
 	memset(&s->err, 0, sizeof(s->err));
+	s->err_in_z = 0;
+	s->big = 0;
+	s->zfail = 0;
 	s->epoch++;
 }
 
@@ -188,13 +164,56 @@ static int copy_fd(int in, int out, uint64_t len)
 	return 0;
 }
 
-/* Maps the file, or decompresses it into a cache file and maps that. */
-static int map_source(pf_source *s, pf_progress *pg, pk_err *e)
+/* Logs the bytes after the compressed data that were skipped, as
+ * Python skips them (they are not written back). */
+static void note_tail(const pf_source *s, const pk_zinfo *z, uint64_t size)
+{
+	if (!z->tail_at || z->tail_at >= size)
+		return;
+	pf_log("%s: byte %llu of the compressed input: %llu bytes after the "
+	       "last %s ignored, as Python ignores them (an edit writes the "
+	       "file without them)",
+	       s->display, (unsigned long long)z->tail_at,
+	       (unsigned long long)(size - z->tail_at),
+	       z->fmt == PK_Z_GZIP ? "gzip member" : "bzip2 stream");
+}
+
+/* A lookup's decompression (cap > 0) also has a time budget: a stream
+ * that reads on and on without giving 1 MiB (the progress callback comes
+ * every few MB of input) stops as if it had. */
+#define EAGER_BUDGET_NS 500000000ll
+
+struct budget {
+	pf_progress *pg;
+	struct timespec start;
+	int expired;
+};
+
+static int budget_cb(void *ctx, uint64_t done, uint64_t total)
+{
+	struct budget *b = ctx;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - b->start.tv_sec) * 1000000000ll +
+		(now.tv_nsec - b->start.tv_nsec) >
+	    EAGER_BUDGET_NS) {
+		b->expired = 1;
+		return 1;
+	}
+	return pf_progress_cb(b->pg, done, total);
+}
+
+/* Maps the file, or decompresses it into a cache file (bounded,
+ * expand.h; by cap too when cap > 0, and by EAGER_BUDGET_NS) and maps
+ * that. A failed decompression sets s->err_in_z. */
+static int map_source(pf_source *s, pf_progress *pg, uint64_t cap, pk_err *e)
 {
 	int fd, out = -1, rc = 0;
 	struct stat st;
 	pf_map *m = NULL;
 
+	s->err_in_z = 0;
 	fd = open_file(s);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = errno;
@@ -209,7 +228,7 @@ static int map_source(pf_source *s, pf_progress *pg, pk_err *e)
 		m = pf_map_file(fd, (size_t)st.st_size, 1);
 		if (!m && errno == ENOSPC) {
 			/* no room to guard one more mapping: serve a copy */
-			out = cache_file();
+			out = pf_expand_cache_file(NULL);
 			if (out < 0 || copy_fd(fd, out, (uint64_t)st.st_size)) {
 				rc = errno ? errno : EIO;
 				set_io_err(e, "cannot copy into a cache file");
@@ -218,24 +237,30 @@ static int map_source(pf_source *s, pf_progress *pg, pk_err *e)
 			m = pf_map_file(out, (size_t)st.st_size, 0);
 		}
 	} else {
-		pk_zinfo info;
-		uint64_t outlen = 0;
+		struct budget bud = {pg, {0, 0}, 0};
 		int zrc;
-		out = cache_file();
-		if (out < 0) {
-			rc = errno;
-			set_io_err(e, "cannot create a cache file");
-			goto cleanup;
-		}
 		pg->what = "decompressing";
-		zrc = pk_z_decompress_fd(fd, out, &info, &outlen,
-					 pf_progress_cb, pg, e);
+		clock_gettime(CLOCK_MONOTONIC, &bud.start);
+		zrc =
+		    pf_expand_fd(fd, cap, cap ? budget_cb : pf_progress_cb,
+				 cap ? (void *)&bud : (void *)pg, &s->zres, e);
+		if (zrc != PK_OK && bud.expired) {
+			/* out of time: as if past the cap */
+			zrc = pk_err_set(e, PK_E_LIMIT,
+					 "expands past the limit", e->offset);
+			s->zres.by_caller = 1;
+		}
 		if (zrc != PK_OK) {
-			rc = pf_errno_of(zrc);
+			s->err_in_z = 1;
+			rc = zrc == PK_E_IO && s->zres.sys_errno
+				 ? s->zres.sys_errno
+				 : pf_errno_of(zrc);
 			goto cleanup;
 		}
-		s->z = info;
-		m = pf_map_file(out, (size_t)outlen, 0);
+		out = s->zres.fd;
+		s->z = s->zres.z;
+		note_tail(s, &s->z, (uint64_t)st.st_size);
+		m = pf_map_file(out, (size_t)s->zres.len, 0);
 	}
 	if (!m) {
 		rc = errno ? errno : ENOMEM;
@@ -281,14 +306,17 @@ static int decode_progress(void *ctx, uint64_t done, uint64_t total)
 }
 
 /* Loads the tree (lock held). strict: the whole file must be one pickle
- * (how a file without magic proves it is one). */
-static int load(pf_source *s, int strict, int show_progress, pk_err *e)
+ * (how a file without magic proves it is one). cap > 0: a compressed
+ * file is decompressed only that far (a lookup's budget): past it, the
+ * load fails with PK_E_LIMIT and s->zres.by_caller set. */
+static int load(pf_source *s, int strict, int show_progress, uint64_t cap,
+		pk_err *e)
 {
 	pf_progress pg;
 	int rc = 0, drc;
 
 	pf_progress_start(&pg, s->display, "indexing", show_progress);
-	if (!s->map && (rc = map_source(s, &pg, e)))
+	if (!s->map && (rc = map_source(s, &pg, cap, e)))
 		goto cleanup;
 	pg.what = "indexing";
 	{
@@ -333,8 +361,13 @@ static void mark_broken(pf_source *s, const pk_err *e, int log_it)
 
 void pf_source_describe_error(const pf_source *s, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s: byte %llu: %s", s->display,
+	if (s->err_in_z) {
+		pf_expand_describe(s->display, &s->err, &s->zres, buf, n);
+		return;
+	}
+	snprintf(buf, n, "%s: byte %llu%s: %s", s->display,
 		 (unsigned long long)s->err.offset,
+		 s->zfmt != PK_Z_NONE ? " of the decompressed data" : "",
 		 s->err.msg ? s->err.msg : "cannot be read");
 }
 
@@ -343,10 +376,75 @@ static void stamp(pf_source *s)
 	clock_gettime(CLOCK_MONOTONIC, &s->checked);
 }
 
+/* A lookup's decompression stopped at its budget (PF_EAGER_MAX). */
+static int stopped_early(const pf_source *s, const pk_err *e)
+{
+	return s->err_in_z && e->code == PK_E_LIMIT && s->zres.by_caller;
+}
+
+/* The decompression was refused by a bound or could not write its cache
+ * file: not the pickle's fault, but trying again at once would redo the
+ * same work for the same end. Remembered (zfail) and logged. */
+static int zfail_kind(const pf_source *s, const pk_err *e)
+{
+	return s->err_in_z && !stopped_early(s, e) &&
+	       (e->code == PK_E_LIMIT || e->code == PK_E_IO);
+}
+
+static void set_zfail(pf_source *s, const pk_err *e, int rc)
+{
+	char msg[1200];
+
+	s->err = *e;
+	s->zfail = rc ? rc : EIO;
+	s->zfail_retry = s->zres.by_space || e->code == PK_E_IO;
+	clock_gettime(CLOCK_MONOTONIC, &s->zfail_at);
+	pf_source_describe_error(s, msg, sizeof(msg));
+	pf_log("%s", msg);
+}
+
+/* Whether a remembered zfail still stands (lock held). */
+static int zfail_stands(pf_source *s)
+{
+	struct timespec now;
+
+	if (!s->zfail)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (s->zfail_retry &&
+	    now.tv_sec - s->zfail_at.tv_sec >= ZFAIL_RETRY_S) {
+		s->zfail = 0;
+		return 0;
+	}
+	return 1;
+}
+
+/* A lookup's parse of a small pickle (lock held; state PF_SRC_PICKLE):
+ * a broken one shows as a file from the first lookup on. Compressed,
+ * it is decompressed only up to PF_EAGER_MAX bytes; a bigger one stays
+ * a directory, parsed when it is opened. */
+static void eager_load(pf_source *s)
+{
+	pk_err e = {0, NULL, 0};
+	int rc;
+
+	if ((uint64_t)s->st.st_size > PF_EAGER_MAX || s->big || s->zfail)
+		return;
+	rc = load(s, 0, 0, PF_EAGER_MAX, &e);
+	if (!rc || e.code == PK_E_NOMEM)
+		return;
+	if (stopped_early(s, &e))
+		s->big = 1;
+	else if (zfail_kind(s, &e))
+		set_zfail(s, &e, rc);
+	else
+		mark_broken(s, &e, 1);
+}
+
 /* Sniffs (and if needed parses) the current file. Lock held. */
 static void classify_locked(pf_source *s, int quick)
 {
-	int fd, kind;
+	int fd, kind, rc;
 	pk_err e = {0, NULL, 0};
 
 	fd = open_file(s);
@@ -365,8 +463,23 @@ static void classify_locked(pf_source *s, int quick)
 	case PF_SNIFF_CUT:
 		if (quick)
 			return; /* stays PF_SRC_UNKNOWN */
-		if (load(s, kind == PF_SNIFF_MAYBE, 0, &e) == ENOMEM) {
+		/* only a whole parse tells: compressed, a lookup
+		 * decompresses no more than PF_EAGER_MAX for it */
+		rc = load(s, kind == PF_SNIFF_MAYBE, 0,
+			  s->zfmt != PK_Z_NONE ? PF_EAGER_MAX : 0, &e);
+		if (rc == ENOMEM) {
 			s->state = PF_SRC_UNKNOWN; /* no verdict: try again */
+			return;
+		}
+		if (rc && stopped_early(s, &e)) {
+			/* too big to tell at a lookup: not shown as a
+			 * pickle (a .pkl.gz name would make it one) */
+			s->state = PF_SRC_FILE;
+			return;
+		}
+		if (rc && zfail_kind(s, &e)) {
+			set_zfail(s, &e, rc);
+			s->state = PF_SRC_FILE;
 			return;
 		}
 		if (e.code != PK_OK) {
@@ -377,9 +490,8 @@ static void classify_locked(pf_source *s, int quick)
 		return;
 	}
 	s->state = PF_SRC_PICKLE;
-	if (!quick && (uint64_t)s->st.st_size <= EAGER_PARSE_MAX &&
-	    load(s, 0, 0, &e) && e.code != PK_E_NOMEM)
-		mark_broken(s, &e, 1);
+	if (!quick)
+		eager_load(s);
 }
 
 int pf_source_classify(pf_source *s, const struct stat *st, int quick)
@@ -394,13 +506,9 @@ int pf_source_classify(pf_source *s, const struct stat *st, int quick)
 	if (s->state == PF_SRC_UNKNOWN)
 		classify_locked(s, quick);
 	else if (!quick && s->state == PF_SRC_PICKLE && !s->dv && !s->broken &&
-		 (uint64_t)st->st_size <= EAGER_PARSE_MAX &&
-		 s->sniffed == PF_SNIFF_PICKLE && s->gen == 0) {
-		/* sniffed by a readdir: parse now that it is looked up */
-		pk_err e = {0, NULL, 0};
-		if (load(s, 0, 0, &e) && e.code != PK_E_NOMEM)
-			mark_broken(s, &e, 1);
-	}
+		 s->sniffed == PF_SNIFF_PICKLE && s->gen == 0)
+		eager_load(s); /* sniffed by a readdir: parse now that it
+				  is looked up */
 	state = s->state;
 	pthread_mutex_unlock(&s->lock);
 	return state;
@@ -441,21 +549,31 @@ int pf_source_enter(pf_source *s)
 		s->checked.tv_sec -= 2; /* shrank under us: look now */
 	refresh(s);
 	if (s->state != PF_SRC_PICKLE) {
+		int rc = s->broken
+			     ? pf_errno_of(s->err.code ? s->err.code : PK_E_IO)
+			     : ESTALE;
 		pthread_mutex_unlock(&s->lock);
 		/* broken: the decode error's errno (errmap.c) */
-		return s->broken
-			   ? pf_errno_of(s->err.code ? s->err.code : PK_E_IO)
-			   : ESTALE;
+		return rc;
 	}
 	if (!s->dv) {
-		int rc = load(s, s->sniffed == PF_SNIFF_MAYBE, 0, &e);
+		int rc;
+		if (zfail_stands(s)) {
+			rc = s->zfail;
+			pthread_mutex_unlock(&s->lock);
+			return rc;
+		}
+		rc = load(s, s->sniffed == PF_SNIFF_MAYBE, 0, 0, &e);
 		if (rc) {
-			/* out of memory says nothing about the pickle */
-			if (rc != ENOMEM)
+			/* out of memory says nothing about the pickle, nor
+			 * does a bound or the cache folder (remembered) */
+			if (zfail_kind(s, &e))
+				set_zfail(s, &e, rc);
+			else if (rc != ENOMEM)
 				mark_broken(s, &e, 1);
 			pthread_mutex_unlock(&s->lock);
-			return rc == ENOMEM
-				   ? ENOMEM
+			return rc == ENOMEM || zfail_kind(s, &e)
+				   ? rc
 				   : pf_errno_of(e.code ? e.code : PK_E_IO);
 		}
 	}
@@ -492,7 +610,7 @@ int pf_source_load_now(pf_source *s, int progress, pk_err *e)
 		/* a file SOURCE was named on purpose: try it anyway */
 		s->sniffed = PF_SNIFF_PICKLE;
 	}
-	rc = load(s, 0, progress, e);
+	rc = load(s, 0, progress, 0, e);
 	if (rc) {
 		s->broken = 1;
 		s->err = *e;

@@ -34,6 +34,7 @@
 #include "compress.h"
 #include "docview.h"
 #include "error.h"
+#include "expand.h"
 #include "mapping.h"
 
 enum pf_src_state {
@@ -62,6 +63,19 @@ typedef struct pf_source {
 	int wb_logged;	  /* the errno last logged for a retried write */
 	int broken;	  /* decode failed (err says why) */
 	pk_err err;
+	int err_in_z;	 /* err is the decompression's (offsets in the
+			    compressed input; zres says more) */
+	pf_zresult zres; /* the last decompression: its bound, folder */
+	int big;	 /* compressed, and more than a lookup parses: it
+			    is parsed when opened */
+	int zfail;	 /* errno of a decompression refused by a bound
+			    or a failed write (EFBIG, ENOSPC ...): every
+			    access fails with it, without decompressing
+			    again, until the file changes (or, when the
+			    cache folder's room was the cause, until
+			    ZFAIL_RETRY_S seconds passed) */
+	int zfail_retry;
+	struct timespec zfail_at;
 	pf_map *map;
 	int map_old; /* map holds a file our write-back replaced since */
 	pk_doc *doc;
@@ -125,14 +139,20 @@ void pf_source_free(pf_source *s);
 /* How the file at st (just stat'ed by the caller) is shown: PF_SRC_PICKLE
  * or PF_SRC_FILE. Sniffs the first time and whenever the file changed;
  * small pickles are parsed right away so a broken one shows as a file
- * from the first lookup. quick (readdir): never parse; a file that only a
- * parse can classify gives PF_SRC_UNKNOWN. */
+ * from the first lookup. Small means at most PF_EAGER_MAX bytes on disk
+ * and, compressed, at most PF_EAGER_MAX bytes decompressed: the
+ * decompression stops there, and a bigger one is a directory parsed
+ * when it is opened (a protocol 0/1 candidate, which must parse whole to
+ * count, is then its plain file). quick (readdir): never parse; a file
+ * that only a parse can classify gives PF_SRC_UNKNOWN. */
 int pf_source_classify(pf_source *s, const struct stat *st, int quick);
 
 /* Locks the source and makes sure its tree is loaded. 0: locked, use
  * s->dv / s->doc / s->map, then pf_source_leave. Else an errno and the
  * lock is not held (EIO: broken, see s->err; ESTALE: no longer a
- * pickle). */
+ * pickle; EFBIG: it expands past the bound, expand.h; ENOSPC, EIO ...:
+ * the cache file could not be written; both logged as
+ * "NAME: byte N of the compressed input: REASON"). */
 int pf_source_enter(pf_source *s);
 void pf_source_leave(pf_source *s);
 
@@ -141,7 +161,16 @@ void pf_source_leave(pf_source *s);
  * says why. 0 or errno. */
 int pf_source_load_now(pf_source *s, int progress, pk_err *e);
 
-/* "NAME: byte N: message" for a broken source, into buf. */
+/* The most a lookup parses (on disk, and decompressed). */
+#define PF_EAGER_MAX (1u << 20)
+/* How long a decompression the cache folder's room refused is not
+ * tried again. */
+#define ZFAIL_RETRY_S 30
+
+/* What went wrong with s, into buf: "NAME: byte N: message" (a plain
+ * pickle), "NAME: byte N of the decompressed data: message" (a
+ * compressed pickle that does not decode), "NAME: byte N of the
+ * compressed input: message" (its decompression failed; expand.h). */
 void pf_source_describe_error(const pf_source *s, char *buf, size_t n);
 
 #endif

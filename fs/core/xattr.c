@@ -112,17 +112,26 @@ static int value_xattr(pf_inode *in, const char *name, pk_buf *out)
 	return rc;
 }
 
+static const char *const names[] = {XA_TYPE,  XA_KEYTYPE, XA_KEY,
+				    XA_CLASS, XA_PROTO,	  XA_COMPRESS};
+
 int pf_fs_getxattr(pf_fs *fs, pf_inode *in, const char *name, pk_buf *out)
 {
+	size_t i;
+
 	if (in->kind != PF_I_VALUE && in->kind != PF_I_PICKLE)
 		return ENODATA;
-	return value_xattr(in, name, out);
+	/* an attribute we never have (ls -l asks every entry for
+	 * security.selinux and system.posix_acl_*): answered without
+	 * parsing the pickle */
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return value_xattr(in, name, out);
+	return ENODATA;
 }
 
 int pf_fs_listxattr(pf_fs *fs, pf_inode *in, pk_buf *out)
 {
-	static const char *const names[] = {XA_TYPE,  XA_KEYTYPE, XA_KEY,
-					    XA_CLASS, XA_PROTO,	  XA_COMPRESS};
 	size_t i;
 	pk_buf scratch = PK_BUF_INIT;
 

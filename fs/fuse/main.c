@@ -3,8 +3,8 @@
  *
  *     picklefs [options] SOURCE MOUNTPOINT
  *
- * Parses the command line (fuse_opt_parse for SOURCE and -o cache_size,
- * fuse_parse_cmdline for the standard options), opens SOURCE (a pickle
+ * Parses the command line (fuse_opt_parse for SOURCE and picklefs's -o
+ * options, fuse_parse_cmdline for the standard options), opens SOURCE (a pickle
  * file is parsed now, so a broken one fails here with its byte offset),
  * mounts, daemonizes unless -f, and runs the multi-threaded session loop.
  * Exit codes: 0 ok, 1 SOURCE unusable (or the mount failed), 2 bad
@@ -14,9 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <errno.h>
 
 #include "cache.h"
+#include "expand.h"
 #include "fuse_ops.h"
 #include "log.h"
 #include "vfs.h"
@@ -26,6 +29,8 @@
 struct options {
 	char *source;
 	char *cache_size;
+	char *max_expand;
+	char *cache_dir;
 	int nonopts;
 	int ro;
 	int writeback;
@@ -35,6 +40,8 @@ enum { KEY_RO = 1 };
 
 static const struct fuse_opt spec[] = {
     {"cache_size=%s", offsetof(struct options, cache_size), 0},
+    {"max_expand=%s", offsetof(struct options, max_expand), 0},
+    {"cache_dir=%s", offsetof(struct options, cache_dir), 0},
     {"writeback=%d", offsetof(struct options, writeback), 0},
     /* seen here and passed on: the kernel enforces it too */
     FUSE_OPT_KEY("ro", KEY_RO),
@@ -135,6 +142,14 @@ static void usage(const char *prog)
 	    "512M;\n"
 	    "                           trees of unused pickles are dropped "
 	    "beyond it)\n"
+	    "    -o max_expand=SIZE     the most a gzip/bzip2 pickle may "
+	    "decompress to\n"
+	    "                           (default 16G; never more than the "
+	    "cache\n"
+	    "                           folder's free space less a margin)\n"
+	    "    -o cache_dir=DIR       folder for decompressed pickles "
+	    "(default\n"
+	    "                           $TMPDIR, else /var/tmp)\n"
 	    "    -o ro                  read-only mount (every change fails "
 	    "with EROFS)\n"
 	    "    -o writeback=SECONDS   write edits back within SECONDS "
@@ -154,7 +169,7 @@ static void usage(const char *prog)
 static int parse_command_line(struct fuse_args *args, struct options *o,
 			      struct fuse_cmdline_opts *cl, const char *prog)
 {
-	uint64_t cache = 512ull << 20;
+	uint64_t cache = 512ull << 20, expand = PF_EXPAND_DEFAULT;
 
 	if (fuse_opt_parse(args, o, spec, take_source) != 0 ||
 	    fuse_parse_cmdline(args, cl) != 0)
@@ -183,6 +198,29 @@ static int parse_command_line(struct fuse_args *args, struct options *o,
 		return 2;
 	}
 	pf_cache_set_limit(cache);
+	if (o->max_expand &&
+	    (pf_parse_size(o->max_expand, &expand) != 0 || expand == 0)) {
+		fprintf(stderr,
+			"picklefs: bad max_expand '%s' (use e.g. 16G; not 0)\n",
+			o->max_expand);
+		return 2;
+	}
+	if (o->cache_dir) {
+		/* absolute: the daemon's working folder becomes / */
+		char *abs = realpath(o->cache_dir, NULL);
+		struct stat st;
+		if (!abs || stat(abs, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "picklefs: bad cache_dir '%s': %s\n",
+				o->cache_dir,
+				abs ? "not a folder" : strerror(errno));
+			free(abs);
+			return 2;
+		}
+		free(o->cache_dir);
+		o->cache_dir = abs;
+	}
+	pf_expand_configure(expand, o->cache_dir, "-o max_expand=SIZE",
+			    "-o cache_dir=DIR");
 	if (o->writeback < 0) {
 		fprintf(stderr, "picklefs: bad writeback '%d' (seconds)\n",
 			o->writeback);
@@ -194,7 +232,7 @@ static int parse_command_line(struct fuse_args *args, struct options *o,
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct options o = {NULL, NULL, 0, 0, 0};
+	struct options o = {NULL, NULL, NULL, NULL, 0, 0, 0};
 	struct fuse_cmdline_opts cl;
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *lc = NULL;
@@ -279,6 +317,8 @@ out:
 	free(cl.mountpoint);
 	free(o.source);
 	free(o.cache_size);
+	free(o.max_expand);
+	free(o.cache_dir);
 	fuse_opt_free_args(&args);
 	return rc;
 }

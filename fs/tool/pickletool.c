@@ -6,6 +6,11 @@
  *   pickletool batch [-t SECONDS]  many of those in one process: commands
  *                                  on stdin, one result line each
  *
+ * --max-expand SIZE before the command bounds what a gzip/bzip2 FILE may
+ * decompress to (default 16G, and never more than the free space of the
+ * temporary folder less a margin; expand.h): the decompressed bytes go
+ * to an unlinked temporary file, not to memory.
+ *
  * Exit status: 0 ok, 1 bad input (the message names the file and the
  * byte offset), 2 bad usage.
  */
@@ -20,8 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "compress.h"
 #include "dis.h"
+#include "expand.h"
 #include "pickle.h"
 #include "pickle_file.h"
 
@@ -29,12 +36,15 @@
 #define EXIT_USAGE 2
 
 static const char usage[] =
-    "usage: pickletool dis FILE\n"
-    "       pickletool roundtrip IN OUT\n"
-    "       pickletool bench FILE      (decode/encode timings, in memory)\n"
-    "       pickletool batch [-t SECONDS] <COMMANDS\n"
+    "usage: pickletool [--max-expand SIZE] dis FILE\n"
+    "       pickletool [--max-expand SIZE] roundtrip IN OUT\n"
+    "       pickletool [--max-expand SIZE] bench FILE  (decode/encode "
+    "timings)\n"
+    "       pickletool [--max-expand SIZE] batch [-t SECONDS] <COMMANDS\n"
     "Reads Python pickles without executing them. FILE may be gzip or\n"
-    "bzip2 compressed.\n"
+    "bzip2 compressed: it is decompressed into an unlinked file in\n"
+    "$TMPDIR (else /var/tmp), at most SIZE bytes (default 16G) and never\n"
+    "more than that folder's free space less a margin.\n"
     "\n"
     "batch runs many commands in one process (a test corpus of thousands\n"
     "of files without starting the tool for each). Each line of standard\n"
@@ -278,6 +288,22 @@ static int cmd_batch(unsigned secs)
 
 int main(int argc, char **argv)
 {
+	uint64_t max = PF_EXPAND_DEFAULT;
+
+	if (argc >= 3 && !strcmp(argv[1], "--max-expand")) {
+		if (pf_parse_size(argv[2], &max) != 0 || max == 0) {
+			fprintf(stderr,
+				"pickletool: bad --max-expand '%s' (use e.g. "
+				"16G; not 0)\n",
+				argv[2]);
+			return EXIT_USAGE;
+		}
+		argv[2] = argv[0];
+		argv += 2;
+		argc -= 2;
+	}
+	pf_expand_configure(max, NULL, "--max-expand SIZE",
+			    "the TMPDIR variable");
 	if (argc >= 2 &&
 	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(usage, stdout);

@@ -27,6 +27,8 @@
 #                     dis` prints what `python3 -m pickletools` prints (for
 #                     those it can disassemble in under 32 MiB of text)
 #   structural bad    roundtrip exits 1 and stderr starts "NAME: byte N: why"
+#                     (for a compressed file "NAME: byte N of the compressed
+#                     input: why" or "... of the decompressed data: why")
 #   semantic bad      roundtrip exits 0 or 1 (no crash)
 #   truncations       roundtrip exits 1 with such a message
 #   mutants           roundtrip exits 0 or 1; if 0, the output is a valid
@@ -93,12 +95,14 @@ if [ "${1:-}" = "--worker" ]; then
     fail() { printf 'F\t%s\t%s\n' "$1" "$2" >&3; }
     info() { printf 'I\t%s\n' "$1" >&3; }
     msg_ok() {  # msg_ok FILE: stderr's first line is "FILE: byte N: why"
+        # (compressed: "byte N of the compressed input" / "... of the
+        # decompressed data", whose offset it is)
         local line=$msg
         case $line in
             "$1: byte "* | "${1##*/}: byte "*) ;;
             *) return 1 ;;
         esac
-        [[ $line =~ :\ byte\ [0-9]+:\ .+ ]]
+        [[ $line =~ :\ byte\ [0-9]+(\ of\ the\ (compressed\ input|decompressed\ data))?:\ .+ ]]
     }
 
     # The tool runs in batches: `pickletool batch` takes up to $BATCH
@@ -229,7 +233,7 @@ if [ "${1:-}" = "--worker" ]; then
             group=$([ "$kind" = trunc ] && echo truncation || echo structural)
             if [ -n "$why" ]; then fail "$group" "$in: $why"
             elif [ "$rc" != 1 ]; then fail "$group" "$in: exit $rc, want 1 (refused)"
-            elif ! msg_ok "$in"; then fail "$group" "$in: stderr is not 'NAME: byte N: why': $(first_err)"
+            elif ! msg_ok "$in"; then fail "$group" "$in: stderr is not 'NAME: byte N[ of the ...]: why': $(first_err)"
             else pass "$group"; fi
             ;;
         semantic)

@@ -196,7 +196,7 @@ ParameterizedTest(struct good_fx *f, compress_fixture, decompress_fd)
 	out_fd = tmpfile_fd(NULL, 0);
 	payload = slurp(FX "payload.pkl", &plen);
 	cr_assert_eq(
-	    pk_z_decompress_fd(in_fd, out_fd, &zi, &out_len, NULL, NULL, &e),
+	    pk_z_decompress_fd(in_fd, out_fd, &zi, &out_len, 0, NULL, NULL, &e),
 	    PK_OK, "%s: %s at %llu", f->file, e.msg,
 	    (unsigned long long)e.offset);
 	cr_expect_eq(out_len, plen);
@@ -357,7 +357,7 @@ ParameterizedTest(struct bad_fx *f, compress_error, fixture_fd)
 	cr_assert(in_fd >= 0 && fstat(in_fd, &st) == 0);
 	out_fd = tmpfile_fd(NULL, 0);
 	cr_assert_neq(
-	    pk_z_decompress_fd(in_fd, out_fd, &zi, &out_len, NULL, NULL, &e),
+	    pk_z_decompress_fd(in_fd, out_fd, &zi, &out_len, 0, NULL, NULL, &e),
 	    PK_OK, "%s decompressed", f->file);
 	check_bad(f, (size_t)st.st_size, &e);
 	close(in_fd);
@@ -478,29 +478,158 @@ Test(compress_error, gzip_trailing)
 	free(in);
 }
 
-/* Python's bz2 refuses anything after a stream, zeros included. */
+/* After a bzip2 stream, bytes that libbz2 rejects before any output are
+ * ignored, as Python's bz2.decompress and bz2.open both ignore them (the
+ * oracle test below asks /usr/bin/python3); a next stream cut short is
+ * refused, as Python refuses it. */
 Test(compress_error, bzip2_trailing)
 {
-	size_t n;
+	static const struct {
+		const char *tail;
+		size_t len;
+		int ok;
+	} cases[] = {
+	    {"\0\0\0\0\0\0\0\0", 8, 1},
+	    {"junk", 4, 1},
+	    {"x", 1, 1},
+	    {"BZh0", 4, 1},
+	    /* a block header, then bytes that cannot be a block */
+	    {"BZh91AY&SY\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1"
+	     "\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1",
+	     50, 1},
+	    /* too short to tell: Python says "ended before the
+	     * end-of-stream marker" */
+	    {"BZh91AY&SY\1\1\1\1", 14, 0},
+	    {"BZh9", 4, 0},
+	    {"B", 1, 0},
+	    {"BZ", 2, 0},
+	};
+	size_t n, plen, i;
 	uint8_t *in = slurp(FX "multi.bz2", &n);
-	uint8_t *big = malloc(n + 8);
+	uint8_t *payload = slurp(FX "payload.pkl", &plen);
+	uint8_t *big = malloc(n + 64);
+	pk_buf out = PK_BUF_INIT;
+	pk_zinfo zi;
 	pk_err e;
 
 	cr_assert(big);
 	memcpy(big, in, n);
-	memset(big + n, 0, 8);
-	cr_expect_eq(decompress_err(big, n + 8, &e), PK_E_COMPRESS);
-	cr_expect_str_eq(e.msg, "trailing garbage after bzip2 stream");
-	cr_expect_eq(e.offset, n);
-	memcpy(big + n, "BZh9", 4);
-	cr_expect_eq(decompress_err(big, n + 4, &e), PK_E_COMPRESS);
-	cr_expect_str_eq(e.msg, "bzip2 stream truncated");
-	cr_expect_eq(e.offset, n + 4);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(big + n, cases[i].tail, cases[i].len);
+		pk_buf_reset(&out);
+		memset(&e, 0, sizeof(e));
+		if (cases[i].ok) {
+			cr_expect_eq(pk_z_decompress_mem(big, n + cases[i].len,
+							 &out, &zi, 0, &e),
+				     PK_OK, "tail %zu: %s at %llu", i, e.msg,
+				     (unsigned long long)e.offset);
+			cr_expect(out.len == plen &&
+				      memcmp(out.data, payload, plen) == 0,
+				  "tail %zu: output", i);
+			cr_expect_eq(zi.members, 3, "tail %zu", i);
+			cr_expect_eq(zi.tail_at, n, "tail %zu", i);
+		} else {
+			cr_expect_eq(decompress_err(big, n + cases[i].len, &e),
+				     PK_E_COMPRESS, "tail %zu", i);
+			cr_expect_str_eq(e.msg, "bzip2 stream truncated");
+			cr_expect_eq(e.offset, n + cases[i].len);
+		}
+	}
+	/* nothing after the streams: no tail */
+	pk_buf_reset(&out);
+	cr_expect_eq(pk_z_decompress_mem(in, n, &out, &zi, 0, &e), PK_OK);
+	cr_expect_eq(zi.tail_at, 0);
+	pk_buf_release(&out);
 	free(big);
+	free(in);
+	free(payload);
+}
+
+/* A second stream that gives output and then turns out corrupt is
+ * refused (bz2.open refuses it; only bz2.decompress would drop it). */
+Test(compress_error, bzip2_corrupt_second_stream)
+{
+	size_t n, i;
+	uint8_t *in = slurp(FX "multi.bz2", &n);
+	uint8_t *data = malloc(200000), *big;
+	uint64_t st = 3;
+	pk_buf second = PK_BUF_INIT;
+	pk_zinfo zi;
+	pk_err e;
+
+	cr_assert(data);
+	for (i = 0; i < 200000; i++) {
+		st = st * 6364136223846793005ull + 1442695040888963407ull;
+		data[i] = (uint8_t)(st >> 56);
+	}
+	memset(&zi, 0, sizeof(zi));
+	zi.fmt = PK_Z_BZIP2;
+	zi.level = 1; /* 100k blocks: two of them */
+	cr_assert_eq(pk_z_compress_mem(&zi, data, 200000, &second, &e), PK_OK);
+	big = malloc(n + second.len);
+	cr_assert(big);
+	memcpy(big, in, n);
+	memcpy(big + n, second.data, second.len);
+	big[n + second.len - 20] ^= 0x55; /* in the second block */
+	cr_expect_eq(decompress_err(big, n + second.len, &e), PK_E_COMPRESS);
+	cr_expect_str_eq(e.msg, "corrupt bzip2 data");
+	cr_expect_gt(e.offset, n);
+	pk_buf_release(&second);
+	free(big);
+	free(data);
 	free(in);
 }
 
-Test(compress_error, max_out)
+/* The trailing bytes above, asked of /usr/bin/python3: what bz2.open and
+ * gzip.open read (or refuse) is what we read (or refuse). */
+Test(compress_python, trailing_bytes_as_python)
+{
+	static const char *tails[] = {
+	    "",	  "00000000", "6a756e6b",	"78",	"425a6830", "425a6839",
+	    "42", "425a",     "0000006a756e6b", "1f8b", "1f"};
+	char dir[] = "/tmp/pk-compress-tail-XXXXXX", cmd[1024], path[300];
+	const char *fmts[] = {"gzip", "bz2"};
+	size_t i, f, n;
+	uint8_t *in;
+	pk_buf out = PK_BUF_INIT;
+	pk_zinfo zi;
+	pk_err e;
+
+	cr_assert(mkdtemp(dir));
+	for (f = 0; f < 2; f++) {
+		for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+			int py_ok, ours;
+			snprintf(path, sizeof(path), "%s/t.%zu.%zu", dir, f, i);
+			snprintf(cmd, sizeof(cmd),
+				 PY " -c 'import sys,gzip,bz2,pickle\n"
+				    "m=%s\n"
+				    "d=m.compress(pickle.dumps({1:2}))+"
+				    "bytes.fromhex(\"%s\")\n"
+				    "open(sys.argv[1],\"wb\").write(d)\n"
+				    "try: m.open(sys.argv[1]).read(); "
+				    "m.decompress(d)\n"
+				    "except Exception: sys.exit(3)' %s",
+				 fmts[f], tails[i], path);
+			py_ok = run(cmd) == 0;
+			in = slurp(path, &n);
+			pk_buf_reset(&out);
+			ours = pk_z_decompress_mem(in, n, &out, &zi, 0, &e) ==
+			       PK_OK;
+			cr_expect_eq(
+			    ours, py_ok, "%s + %s: python %s, we %s (%s)",
+			    fmts[f], tails[i], py_ok ? "reads" : "refuses",
+			    ours ? "read" : "refuse", ours ? "" : e.msg);
+			free(in);
+			unlink(path);
+		}
+	}
+	rmdir(dir);
+	pk_buf_release(&out);
+}
+
+/* ---- the bound on the decompressed size -------------------------------- */
+
+Test(compress_bound, max_out)
 {
 	size_t n, plen;
 	uint8_t *in = slurp(FX "multi.gz", &n);
@@ -516,13 +645,133 @@ Test(compress_error, max_out)
 	cr_expect(memcmp(out.data + 3, payload, plen) == 0);
 	pk_buf_reset(&out);
 	cr_expect_eq(pk_z_decompress_mem(in, n, &out, &zi, plen - 1, &e),
-		     PK_E_UNSUPPORTED);
+		     PK_E_LIMIT);
+	cr_expect_str_eq(e.msg, "expands past the limit");
 	cr_expect_eq(out.len, 0);
 	cr_expect_gt(e.offset, 0);
 	cr_expect_leq(e.offset, n);
 	pk_buf_release(&out);
 	free(in);
 	free(payload);
+}
+
+/* A bomb: 64 MiB of zeros, compressed. */
+#define BOMB_LEN (64u << 20)
+static uint8_t *bomb(int fmt, size_t *n)
+{
+	uint8_t *zeros = calloc(1, BOMB_LEN);
+	pk_buf out = PK_BUF_INIT;
+	pk_zinfo zi;
+	pk_err e;
+
+	cr_assert(zeros);
+	memset(&zi, 0, sizeof(zi));
+	zi.fmt = fmt;
+	cr_assert_eq(pk_z_compress_mem(&zi, zeros, BOMB_LEN, &out, &e), PK_OK);
+	free(zeros);
+	return pk_buf_detach(&out, n);
+}
+
+static int bomb_fd(int fmt, size_t *n)
+{
+	int fd = tmpfile_fd(NULL, 0);
+	uint8_t *in = bomb(fmt, n);
+
+	cr_assert(write(fd, in, *n) == (ssize_t)*n);
+	free(in);
+	return fd;
+}
+
+/* The fd path stops at the bound: what it wrote is at most the bound,
+ * the error is PK_E_LIMIT at an offset inside the compressed input. The
+ * exact size passes, one byte less does not. */
+Test(compress_bound, fd_bomb)
+{
+	const int fmts[] = {PK_Z_GZIP, PK_Z_BZIP2};
+	const uint64_t maxes[] = {1u << 20, 300000, 1};
+	size_t n, i, j;
+	pk_zinfo zi;
+	pk_err e;
+	uint64_t out_len;
+	struct stat st;
+
+	for (i = 0; i < 2; i++) {
+		int in_fd = bomb_fd(fmts[i], &n);
+		for (j = 0; j < 3; j++) {
+			int out_fd = tmpfile_fd(NULL, 0);
+			cr_assert(lseek(in_fd, 0, SEEK_SET) == 0);
+			memset(&e, 0, sizeof(e));
+			out_len = 12345;
+			cr_expect_eq(
+			    pk_z_decompress_fd(in_fd, out_fd, &zi, &out_len,
+					       maxes[j], NULL, NULL, &e),
+			    PK_E_LIMIT, "%s max %llu", pk_z_name(fmts[i]),
+			    (unsigned long long)maxes[j]);
+			cr_expect_str_eq(e.msg, "expands past the limit");
+			cr_expect_leq(e.offset, n);
+			cr_expect_leq(out_len, maxes[j]);
+			cr_assert(fstat(out_fd, &st) == 0);
+			cr_expect_leq((uint64_t)st.st_size, maxes[j],
+				      "%s wrote %lld past %llu",
+				      pk_z_name(fmts[i]), (long long)st.st_size,
+				      (unsigned long long)maxes[j]);
+			close(out_fd);
+		}
+		/* exactly the size: fine; one less: refused */
+		for (j = 0; j < 2; j++) {
+			int out_fd = tmpfile_fd(NULL, 0);
+			cr_assert(lseek(in_fd, 0, SEEK_SET) == 0);
+			cr_expect_eq(pk_z_decompress_fd(in_fd, out_fd, &zi,
+							&out_len, BOMB_LEN - j,
+							NULL, NULL, &e),
+				     j ? PK_E_LIMIT : PK_OK);
+			if (!j)
+				cr_expect_eq(out_len, BOMB_LEN);
+			close(out_fd);
+		}
+		close(in_fd);
+	}
+}
+
+/* The memory path: same bound, nothing kept past it. */
+Test(compress_bound, mem_bomb)
+{
+	size_t n;
+	uint8_t *in = bomb(PK_Z_BZIP2, &n);
+	pk_buf out = PK_BUF_INIT;
+	pk_zinfo zi;
+	pk_err e;
+
+	cr_expect_lt(n, 1000, "a bzip2 bomb is small: %zu bytes", n);
+	cr_expect_eq(pk_z_decompress_mem(in, n, &out, &zi, 1u << 20, &e),
+		     PK_E_LIMIT);
+	cr_expect_eq(out.len, 0);
+	cr_expect_leq(out.cap, (4u << 20), "grew to %zu", out.cap);
+	cr_expect_leq(e.offset, n);
+	pk_buf_release(&out);
+	free(in);
+}
+
+/* A write that fails (a full disk) is PK_E_IO "write failed" with the
+ * errno kept, at an offset in the compressed input. */
+Test(compress_bound, full_disk)
+{
+	size_t n;
+	int in_fd = bomb_fd(PK_Z_GZIP, &n), full = open("/dev/full", O_WRONLY);
+	pk_zinfo zi;
+	pk_err e;
+	uint64_t out_len;
+
+	cr_assert(full >= 0);
+	cr_assert(lseek(in_fd, 0, SEEK_SET) == 0);
+	cr_expect_eq(
+	    pk_z_decompress_fd(in_fd, full, &zi, &out_len, 0, NULL, NULL, &e),
+	    PK_E_IO);
+	cr_expect_eq(errno, ENOSPC);
+	cr_expect_str_eq(e.msg, "write failed");
+	cr_expect_leq(e.offset, n);
+	close(full);
+	close(in_fd);
 }
 
 /* ---- compressing from scratch ----------------------------------------- */
@@ -605,11 +854,13 @@ Test(compress_fd, io_errors)
 	int wo = open("/dev/null", O_WRONLY);
 
 	cr_assert(rd >= 0 && ro >= 0 && wo >= 0);
-	cr_expect_eq(pk_z_decompress_fd(rd, ro, &zi, &out_len, NULL, NULL, &e),
-		     PK_E_IO);
+	cr_expect_eq(
+	    pk_z_decompress_fd(rd, ro, &zi, &out_len, 0, NULL, NULL, &e),
+	    PK_E_IO);
 	cr_expect_eq(errno, EBADF);
-	cr_expect_eq(pk_z_decompress_fd(wo, wr, &zi, &out_len, NULL, NULL, &e),
-		     PK_E_IO);
+	cr_expect_eq(
+	    pk_z_decompress_fd(wo, wr, &zi, &out_len, 0, NULL, NULL, &e),
+	    PK_E_IO);
 	cr_expect_eq(errno, EBADF);
 	memset(&zi, 0, sizeof(zi));
 	zi.fmt = PK_Z_GZIP;
@@ -758,7 +1009,7 @@ Test(compress_fd, read_from_slow_pipe)
 	close(p[1]);
 	start_ticking();
 	cr_assert_eq(
-	    pk_z_decompress_fd(p[0], sink, &zi, &out_len, NULL, NULL, &e),
+	    pk_z_decompress_fd(p[0], sink, &zi, &out_len, 0, NULL, NULL, &e),
 	    PK_OK, "%s at %llu", e.msg, (unsigned long long)e.offset);
 	stop_ticking();
 	close(p[0]);
@@ -893,7 +1144,7 @@ Test(compress_large, gzip_20mb_bounded)
 	cr_assert(lseek(in, 0, SEEK_SET) == 0);
 	before = maxrss_kb();
 	cr_assert_eq(
-	    pk_z_decompress_fd(in, out, &zi, &out_len, on_progress, &pg, &e),
+	    pk_z_decompress_fd(in, out, &zi, &out_len, 0, on_progress, &pg, &e),
 	    PK_OK, "%s at %llu", e.msg, (unsigned long long)e.offset);
 	after = maxrss_kb();
 	cr_expect_eq(out_len, BIG_LEN);
@@ -922,7 +1173,7 @@ Test(compress_large, bzip2_multistream_bounded)
 	cr_assert(lseek(in, 0, SEEK_SET) == 0);
 	before = maxrss_kb();
 	cr_assert_eq(
-	    pk_z_decompress_fd(in, out, &zi, &out_len, on_progress, &pg, &e),
+	    pk_z_decompress_fd(in, out, &zi, &out_len, 0, on_progress, &pg, &e),
 	    PK_OK, "%s at %llu", e.msg, (unsigned long long)e.offset);
 	after = maxrss_kb();
 	cr_expect_eq(out_len, BIG_LEN);
@@ -946,7 +1197,7 @@ Test(compress_large, progress_abort)
 	cr_assert(lseek(in, 0, SEEK_SET) == 0);
 	pg.abort_at = 1;
 	cr_expect_eq(
-	    pk_z_decompress_fd(in, out, &zi, &out_len, on_progress, &pg, &e),
+	    pk_z_decompress_fd(in, out, &zi, &out_len, 0, on_progress, &pg, &e),
 	    PK_E_IO);
 	cr_expect_eq(errno, ECANCELED);
 	cr_expect_eq(pg.calls, 1);

@@ -8,11 +8,14 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cache.h"
+#include "compress.h"
 #include "edit.h"
 #include "sniff.h"
 #include "source.h"
@@ -256,4 +259,127 @@ Test(source, change_on_disk_is_read_again, .init = setup, .fini = teardown)
 	cr_assert_eq(pk_val_node(s->doc->root)->nkids, 4);
 	pf_source_leave(s);
 	pf_source_free(s);
+}
+
+/* ---- compressed pickles at lookup, and the bound ------------------------ */
+
+/* A lookup decompresses no more than PF_EAGER_MAX: a small compressed
+ * pickle is parsed (a broken one would show as a file at once); a bomb
+ * stays a directory, not decompressed, until it is opened; then the
+ * bound refuses it with EFBIG, logged, remembered (not decompressed
+ * again) until the file changes. */
+Test(source, compressed_bomb_at_lookup, .init = setup, .fini = teardown)
+{
+	pf_source *small, *bomb;
+	char msg[512], want[512];
+	int state;
+
+	pf_expand_configure(4u << 20, ut_dir, NULL, NULL);
+	ut_put_bomb("small.pkl.gz", PK_Z_GZIP, 1000);
+	ut_put_bomb("bomb.pkl.bz2", PK_Z_BZIP2, 8u << 20);
+	small = source("small.pkl.gz", &state);
+	cr_expect_eq(state, PF_SRC_PICKLE);
+	cr_expect(small->dv != NULL, "a small one is parsed at lookup");
+	bomb = source("bomb.pkl.bz2", &state);
+	cr_expect_eq(state, PF_SRC_PICKLE);
+	cr_expect(bomb->big);
+	cr_expect(bomb->dv == NULL && bomb->map == NULL,
+		  "a big one is left for later");
+	cr_expect_eq(bomb->broken, 0);
+	/* opened: past the bound of 4 MiB */
+	cr_expect_eq(pf_source_enter(bomb), EFBIG);
+	cr_expect_eq(bomb->zfail, EFBIG);
+	pf_source_describe_error(bomb, msg, sizeof(msg));
+	snprintf(want, sizeof(want),
+		 "bomb.pkl.bz2: byte %llu of the compressed input: expands "
+		 "past the limit of 4 MiB (-o max_expand=SIZE)",
+		 (unsigned long long)bomb->err.offset);
+	cr_expect_str_eq(msg, want);
+	/* still a directory (not a broken file); refused again without
+	 * decompressing again, even with a bigger bound now */
+	pf_expand_configure(16u << 20, ut_dir, NULL, NULL);
+	cr_expect_eq(pf_source_classify(bomb, &bomb->st, 0), PF_SRC_PICKLE);
+	cr_expect_eq(pf_source_enter(bomb), EFBIG);
+	/* the file changes: read anew, under the new bound */
+	ut_put_bomb("bomb.pkl.bz2", PK_Z_BZIP2, 9u << 20);
+	cr_expect_eq(pf_source_enter_edit(bomb), 0);
+	cr_expect_eq(bomb->map->len, (9u << 20) + 12);
+	pf_source_leave(bomb);
+	pf_source_free(small);
+	pf_source_free(bomb);
+	pf_expand_configure(0, NULL, NULL, NULL);
+}
+
+/* A protocol 0/1 candidate (no pickle name) must parse whole to count:
+ * compressed, a lookup gives up past PF_EAGER_MAX and shows its file. */
+Test(source, compressed_maybe_too_big_to_tell, .init = setup, .fini = teardown)
+{
+	size_t n = (2u << 20) + 5;
+	uint8_t *p = malloc(n);
+	pk_buf out = PK_BUF_INIT;
+	pk_zinfo zi;
+	pk_err e;
+	pf_source *big, *small;
+	int state;
+
+	cr_assert(p);
+	/* S'aaaa...'\n. : a protocol 0 str of 2 MiB */
+	memset(p, 'a', n);
+	memcpy(p, "S'", 2);
+	memcpy(p + n - 3, "'\n.", 3);
+	memset(&zi, 0, sizeof(zi));
+	zi.fmt = PK_Z_GZIP;
+	cr_assert_eq(pk_z_compress_mem(&zi, p, n, &out, &e), PK_OK);
+	ut_put("p0big", out.data, out.len);
+	pk_buf_reset(&out);
+	cr_assert_eq(
+	    pk_z_compress_mem(&zi, ut_alumnos0, sizeof(ut_alumnos0), &out, &e),
+	    PK_OK);
+	ut_put("p0small", out.data, out.len);
+	big = source("p0big", &state);
+	cr_expect_eq(big->sniffed, PF_SNIFF_MAYBE);
+	cr_expect_eq(state, PF_SRC_FILE);
+	cr_expect_eq(big->broken, 0);
+	small = source("p0small", &state);
+	cr_expect_eq(state, PF_SRC_PICKLE);
+	pk_buf_release(&out);
+	free(p);
+	pf_source_free(big);
+	pf_source_free(small);
+}
+
+/* The messages of a compressed source say whose offset it is. */
+Test(source, compressed_error_messages, .init = setup, .fini = teardown)
+{
+	pk_buf out = PK_BUF_INIT;
+	pk_zinfo zi;
+	pk_err e;
+	pf_source *cut, *crc;
+	char msg[512], want[512];
+	int state;
+
+	memset(&zi, 0, sizeof(zi));
+	zi.fmt = PK_Z_GZIP;
+	cr_assert_eq(pk_z_compress_mem(&zi, ut_alumnos4, 20, &out, &e), PK_OK);
+	ut_put("cut.pkl.gz", out.data, out.len);
+	out.data[out.len - 8] ^= 1; /* the CRC */
+	ut_put("crc.pkl.gz", out.data, out.len);
+	cut = source("cut.pkl.gz", &state);
+	cr_expect_eq(state, PF_SRC_FILE);
+	pf_source_describe_error(cut, msg, sizeof(msg));
+	snprintf(want, sizeof(want),
+		 "cut.pkl.gz: byte %llu of the decompressed data: %s",
+		 (unsigned long long)cut->err.offset, cut->err.msg);
+	cr_expect_str_eq(msg, want);
+	crc = source("crc.pkl.gz", &state);
+	cr_expect_eq(state, PF_SRC_FILE);
+	pf_source_describe_error(crc, msg, sizeof(msg));
+	snprintf(want, sizeof(want),
+		 "crc.pkl.gz: byte %zu of the compressed input: gzip CRC "
+		 "mismatch",
+		 out.len - 8);
+	cr_expect_str_eq(msg, want);
+	pk_buf_release(&out);
+	pf_source_free(cut);
+	pf_source_free(crc);
 }

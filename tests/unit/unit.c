@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compress.h"
 #include "log.h"
 
 const uint8_t ut_alumnos4[47] = {
@@ -48,6 +49,29 @@ void ut_put(const char *name, const void *data, size_t n)
 	cr_assert(f, "%s: %s", path, strerror(errno));
 	cr_assert_eq(fwrite(data, 1, n, f), n);
 	cr_assert_eq(fclose(f), 0);
+}
+
+void ut_put_bomb(const char *name, int fmt, size_t zeros)
+{
+	size_t n = 11 + zeros + 1, i;
+	uint8_t *p = calloc(1, n);
+	pk_buf out = PK_BUF_INIT;
+	pk_zinfo zi;
+	pk_err e;
+
+	cr_assert(p);
+	p[0] = 0x80;
+	p[1] = 4;
+	p[2] = 0x8e; /* BINBYTES8 */
+	for (i = 0; i < 8; i++)
+		p[3 + i] = (uint8_t)((uint64_t)zeros >> (8 * i));
+	p[n - 1] = '.';
+	memset(&zi, 0, sizeof(zi));
+	zi.fmt = fmt;
+	cr_assert_eq(pk_z_compress_mem(&zi, p, n, &out, &e), PK_OK);
+	ut_put(name, out.data, out.len);
+	pk_buf_release(&out);
+	free(p);
 }
 
 uint8_t *ut_slurp(const char *name, size_t *n)

@@ -33,6 +33,10 @@ void ut_make_dir(void);
 void ut_remove_dir(void);
 /* ut_dir/name gets n bytes of data */
 void ut_put(const char *name, const void *data, size_t n);
+/* ut_dir/name gets a pickle of `zeros` zero bytes (protocol 4,
+ * BINBYTES8: 12 bytes more), compressed as fmt (enum pk_zfmt): a small
+ * file that expands a lot */
+void ut_put_bomb(const char *name, int fmt, size_t zeros);
 /* The bytes of ut_dir/name, malloc'ed, *n their count (the caller
  * frees) */
 uint8_t *ut_slurp(const char *name, size_t *n);
