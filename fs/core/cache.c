@@ -1,7 +1,11 @@
 #include "cache.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include "expand.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pf_cache_item *head, *tail; /* head: most recently used */
@@ -25,6 +29,35 @@ uint64_t pf_cache_total(void)
 	v = total;
 	pthread_mutex_unlock(&lock);
 	return v;
+}
+
+static uint64_t tree_max;
+static const char *tree_max_how = "-o max_tree=SIZE";
+
+void pf_cache_set_tree_max(uint64_t bytes, const char *how)
+{
+	tree_max = bytes;
+	if (how)
+		tree_max_how = how;
+}
+
+uint64_t pf_cache_tree_max(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	if (tree_max)
+		return tree_max;
+	if (pages <= 0 || size <= 0)
+		return 8ull << 30; /* unknown machine: 8 GiB */
+	return (uint64_t)pages * (uint64_t)size / 2;
+}
+
+void pf_cache_tree_max_text(char *buf, size_t n)
+{
+	char size[32];
+
+	pf_expand_size_text(pf_cache_tree_max(), size, sizeof(size));
+	snprintf(buf, n, "%s (%s)", size, tree_max_how);
 }
 
 void pf_cache_set_limit(uint64_t bytes)

@@ -42,6 +42,17 @@ void pf_cache_remove(pf_cache_item *it);
  * holding any source lock. */
 void pf_cache_trim(void);
 
+/* The most one pickle's tree may take while it is parsed (-o max_tree,
+ * pickletool --max-tree): a few MB of hostile opcodes can ask for GBs of
+ * nodes, and past this the parse fails (pk_decode_opts.max_tree). 0 (the
+ * default): half the machine's memory. `how` says how a user changes it,
+ * for messages ("-o max_tree=SIZE"); borrowed for the process's life.
+ * Set once at start-up, before any thread. */
+void pf_cache_set_tree_max(uint64_t bytes, const char *how);
+uint64_t pf_cache_tree_max(void);
+/* "12 GiB (-o max_tree=SIZE)": the bound in force, for a message. */
+void pf_cache_tree_max_text(char *buf, size_t n);
+
 /* Parses "512M", "2G", "100k", "1048576" into bytes. -1 when invalid. */
 int pf_parse_size(const char *s, uint64_t *out);
 

@@ -135,6 +135,22 @@ void pk_pickle_file_close(pk_pickle_file *pf)
 	memset(pf, 0, sizeof(*pf));
 }
 
+void pk_describe_decode_error(const char *name, int compressed, const pk_err *e,
+			      char *buf, size_t n)
+{
+	char limit[96] = "", max[80];
+
+	if (e->code == PK_E_LIMIT) {
+		/* the only limit a decode has: the tree's */
+		pf_cache_tree_max_text(max, sizeof(max));
+		snprintf(limit, sizeof(limit), " of %s", max);
+	}
+	snprintf(buf, n, "%s: byte %llu%s: %s%s", name,
+		 (unsigned long long)e->offset,
+		 compressed ? " of the decompressed data" : "",
+		 e->msg ? e->msg : pk_code_name(e->code), limit);
+}
+
 static void describe(const char *name, const pk_pickle_file *pf,
 		     const pk_err *e, pk_buf *out)
 {
@@ -149,12 +165,19 @@ static void describe(const char *name, const pk_pickle_file *pf,
 		pk_buf_addf(out, "%s: %s: %s", name, e->msg, strerror(errno));
 		return;
 	}
-	pk_buf_addf(
-	    out, "%s: byte %llu%s: %s", name, (unsigned long long)e->offset,
-	    pf && pf->z.fmt != PK_Z_NONE ? " of the decompressed data" : "",
-	    e->msg ? e->msg : pk_code_name(e->code));
+	pk_describe_decode_error(name, pf && pf->z.fmt != PK_Z_NONE, e, msg,
+				 sizeof(msg));
+	pk_buf_adds(out, msg);
 	if (e->code == PK_E_OPCODE && pf && pf->data && e->offset < pf->len)
 		pk_buf_addf(out, " 0x%02x", pf->data[e->offset]);
+}
+
+int pk_pickle_file_decode(const pk_pickle_file *pf, unsigned flags,
+			  pk_doc **out, pk_err *e)
+{
+	pk_decode_opts o = {flags, pf_cache_tree_max(), NULL, NULL};
+
+	return pk_decode_with(pf->data, pf->len, &o, out, e);
 }
 
 void pk_pickle_file_report(const char *name, const pk_pickle_file *pf,

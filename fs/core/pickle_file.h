@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "cache.h"
 #include "compress.h"
 #include "error.h"
 #include "expand.h"
@@ -53,6 +54,14 @@ void pk_pickle_file_close(pk_pickle_file *pf);
  * "NAME: message: strerror". */
 void pk_pickle_file_report(const char *name, const pk_pickle_file *pf,
 			   const pk_err *e);
+/* The decode part of that: "NAME: byte N[ of the decompressed data]:
+ * MSG", and for PK_E_LIMIT the tree's limit in force (cache.h), into buf
+ * (always NUL-terminated). */
+void pk_describe_decode_error(const char *name, int compressed, const pk_err *e,
+			      char *buf, size_t n);
+/* Decodes the opened file, its tree bounded by pf_cache_tree_max(). */
+int pk_pickle_file_decode(const pk_pickle_file *pf, unsigned flags,
+			  pk_doc **out, pk_err *e);
 
 /* Encodes doc, compresses it as z says, and replaces path atomically:
  * a temporary file beside it, fsync, rename over path, fsync of the

@@ -321,9 +321,9 @@ static int load(pf_source *s, int strict, int show_progress, uint64_t cap,
 	pg.what = "indexing";
 	{
 		struct decode_pass dp = {&pg, s->map, 0};
-		drc = pk_decode_ex(s->map->data, s->map->len,
-				   strict ? PK_DEC_STRICT_END : 0,
-				   decode_progress, &dp, &s->doc, e);
+		pk_decode_opts o = {strict ? PK_DEC_STRICT_END : 0,
+				    pf_cache_tree_max(), decode_progress, &dp};
+		drc = pk_decode_with(s->map->data, s->map->len, &o, &s->doc, e);
 	}
 	if (drc != PK_OK) {
 		s->doc = NULL;
@@ -365,10 +365,8 @@ void pf_source_describe_error(const pf_source *s, char *buf, size_t n)
 		pf_expand_describe(s->display, &s->err, &s->zres, buf, n);
 		return;
 	}
-	snprintf(buf, n, "%s: byte %llu%s: %s", s->display,
-		 (unsigned long long)s->err.offset,
-		 s->zfmt != PK_Z_NONE ? " of the decompressed data" : "",
-		 s->err.msg ? s->err.msg : "cannot be read");
+	pk_describe_decode_error(s->display, s->zfmt != PK_Z_NONE, &s->err, buf,
+				 n);
 }
 
 static void stamp(pf_source *s)

@@ -30,6 +30,7 @@ struct options {
 	char *source;
 	char *cache_size;
 	char *max_expand;
+	char *max_tree;
 	char *cache_dir;
 	int nonopts;
 	int ro;
@@ -41,6 +42,7 @@ enum { KEY_RO = 1 };
 static const struct fuse_opt spec[] = {
     {"cache_size=%s", offsetof(struct options, cache_size), 0},
     {"max_expand=%s", offsetof(struct options, max_expand), 0},
+    {"max_tree=%s", offsetof(struct options, max_tree), 0},
     {"cache_dir=%s", offsetof(struct options, cache_dir), 0},
     {"writeback=%d", offsetof(struct options, writeback), 0},
     /* seen here and passed on: the kernel enforces it too */
@@ -147,6 +149,10 @@ static void usage(const char *prog)
 	    "                           (default 16G; never more than the "
 	    "cache\n"
 	    "                           folder's free space less a margin)\n"
+	    "    -o max_tree=SIZE       the most memory one parsed pickle "
+	    "may take\n"
+	    "                           (default: half the machine's "
+	    "memory)\n"
 	    "    -o cache_dir=DIR       folder for decompressed pickles "
 	    "(default\n"
 	    "                           $TMPDIR, else /var/tmp)\n"
@@ -169,7 +175,7 @@ static void usage(const char *prog)
 static int parse_command_line(struct fuse_args *args, struct options *o,
 			      struct fuse_cmdline_opts *cl, const char *prog)
 {
-	uint64_t cache = 512ull << 20, expand = PF_EXPAND_DEFAULT;
+	uint64_t cache = 512ull << 20, expand = PF_EXPAND_DEFAULT, tree = 0;
 
 	if (fuse_opt_parse(args, o, spec, take_source) != 0 ||
 	    fuse_parse_cmdline(args, cl) != 0)
@@ -205,6 +211,14 @@ static int parse_command_line(struct fuse_args *args, struct options *o,
 			o->max_expand);
 		return 2;
 	}
+	if (o->max_tree &&
+	    (pf_parse_size(o->max_tree, &tree) != 0 || tree == 0)) {
+		fprintf(stderr,
+			"picklefs: bad max_tree '%s' (use e.g. 4G; not 0)\n",
+			o->max_tree);
+		return 2;
+	}
+	pf_cache_set_tree_max(tree, "-o max_tree=SIZE");
 	if (o->cache_dir) {
 		/* absolute: the daemon's working folder becomes / */
 		char *abs = realpath(o->cache_dir, NULL);
@@ -232,7 +246,7 @@ static int parse_command_line(struct fuse_args *args, struct options *o,
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct options o = {NULL, NULL, NULL, NULL, 0, 0, 0};
+	struct options o = {NULL, NULL, NULL, NULL, NULL, 0, 0, 0};
 	struct fuse_cmdline_opts cl;
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *lc = NULL;
@@ -318,6 +332,7 @@ out:
 	free(o.source);
 	free(o.cache_size);
 	free(o.max_expand);
+	free(o.max_tree);
 	free(o.cache_dir);
 	fuse_opt_free_args(&args);
 	return rc;

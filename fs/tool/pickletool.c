@@ -9,7 +9,8 @@
  * --max-expand SIZE before the command bounds what a gzip/bzip2 FILE may
  * decompress to (default 16G, and never more than the free space of the
  * temporary folder less a margin; expand.h): the decompressed bytes go
- * to an unlinked temporary file, not to memory.
+ * to an unlinked temporary file, not to memory. --max-tree SIZE bounds
+ * the memory of a parsed pickle (cache.h; default half the machine's).
  *
  * Exit status: 0 ok, 1 bad input (the message names the file and the
  * byte offset), 2 bad usage.
@@ -36,15 +37,18 @@
 #define EXIT_USAGE 2
 
 static const char usage[] =
-    "usage: pickletool [--max-expand SIZE] dis FILE\n"
-    "       pickletool [--max-expand SIZE] roundtrip IN OUT\n"
-    "       pickletool [--max-expand SIZE] bench FILE  (decode/encode "
-    "timings)\n"
-    "       pickletool [--max-expand SIZE] batch [-t SECONDS] <COMMANDS\n"
+    "usage: pickletool [OPTIONS] dis FILE\n"
+    "       pickletool [OPTIONS] roundtrip IN OUT\n"
+    "       pickletool [OPTIONS] bench FILE  (decode/encode timings)\n"
+    "       pickletool [OPTIONS] batch [-t SECONDS] <COMMANDS\n"
     "Reads Python pickles without executing them. FILE may be gzip or\n"
     "bzip2 compressed: it is decompressed into an unlinked file in\n"
-    "$TMPDIR (else /var/tmp), at most SIZE bytes (default 16G) and never\n"
-    "more than that folder's free space less a margin.\n"
+    "$TMPDIR (else /var/tmp), never more than that folder's free space\n"
+    "less a margin. OPTIONS:\n"
+    "    --max-expand SIZE   the most a compressed FILE may decompress\n"
+    "                        to (default 16G)\n"
+    "    --max-tree SIZE     the most memory a parsed pickle may take\n"
+    "                        (default: half the machine's memory)\n"
     "\n"
     "batch runs many commands in one process (a test corpus of thousands\n"
     "of files without starting the tool for each). Each line of standard\n"
@@ -111,7 +115,7 @@ static int cmd_roundtrip(const char *in, const char *out)
 		pk_pickle_file_report(in, &pf, &e);
 		return EXIT_BAD_INPUT;
 	}
-	if (pk_decode(pf.data, pf.len, 0, &doc, &e) != PK_OK) {
+	if (pk_pickle_file_decode(&pf, 0, &doc, &e) != PK_OK) {
 		pk_pickle_file_report(in, &pf, &e);
 		goto cleanup;
 	}
@@ -163,7 +167,7 @@ static int cmd_bench(const char *path)
 		sink ^= pf.data[i];
 	c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 	t0 = now();
-	if (pk_decode(pf.data, pf.len, 0, &doc, &e) != PK_OK) {
+	if (pk_pickle_file_decode(&pf, 0, &doc, &e) != PK_OK) {
 		pk_pickle_file_report(path, &pf, &e);
 		goto cleanup;
 	}
@@ -288,22 +292,28 @@ static int cmd_batch(unsigned secs)
 
 int main(int argc, char **argv)
 {
-	uint64_t max = PF_EXPAND_DEFAULT;
+	uint64_t max = PF_EXPAND_DEFAULT, tree = 0;
 
-	if (argc >= 3 && !strcmp(argv[1], "--max-expand")) {
-		if (pf_parse_size(argv[2], &max) != 0 || max == 0) {
+	/* leading options, in any order */
+	while (argc >= 3 && (!strcmp(argv[1], "--max-expand") ||
+			     !strcmp(argv[1], "--max-tree"))) {
+		int is_tree = !strcmp(argv[1], "--max-tree");
+		uint64_t v;
+		if (pf_parse_size(argv[2], &v) != 0 || v == 0) {
 			fprintf(stderr,
-				"pickletool: bad --max-expand '%s' (use e.g. "
-				"16G; not 0)\n",
-				argv[2]);
+				"pickletool: bad %s '%s' (use e.g. 16G; not "
+				"0)\n",
+				argv[1], argv[2]);
 			return EXIT_USAGE;
 		}
+		*(is_tree ? &tree : &max) = v;
 		argv[2] = argv[0];
 		argv += 2;
 		argc -= 2;
 	}
 	pf_expand_configure(max, NULL, "--max-expand SIZE",
 			    "the TMPDIR variable");
+	pf_cache_set_tree_max(tree, "--max-tree SIZE");
 	if (argc >= 2 &&
 	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(usage, stdout);

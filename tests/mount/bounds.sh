@@ -28,6 +28,10 @@
 #   pickletool    on a bomb: exit 1, the message, max RSS under 100 MB
 #                 (/usr/bin/time), with --max-expand and with the
 #                 folder's room as the bound
+#   max_tree      20 MB of EMPTY_LIST (1 GB of nodes): pickletool
+#                 --max-tree 64M and -o max_tree=64M refuse it with the
+#                 offset and the bound, memory stays bounded, a normal
+#                 pickle beside it is unaffected
 #
 # Ends with "bounds: N passed, N failed"; exit 1 when something failed.
 set -u
@@ -219,6 +223,38 @@ check "-o max_expand=lots: says why" grep -q "bad max_expand 'lots'" "$WORK/opt.
 rc=$?
 check "-o cache_dir=missing: exit 2 (got $rc)" test "$rc" -eq 2
 check "-o cache_dir=missing: says why" grep -q "bad cache_dir" "$WORK/opt.err"
+
+# ---- the tree a pickle builds: -o max_tree / --max-tree ----------------------
+# 20 MB of EMPTY_LIST opcodes ask for about 1 GB of nodes (an opcode is
+# one byte, its node 40, its stack slot 8): a hostile pickle that is
+# small on disk and large in memory. Past the bound the parse stops,
+# with the offset where it was.
+T=$WORK/tree
+mkdir -p "$T"
+"$PYTHON" -c 'import sys; open(sys.argv[1], "wb").write(b"\x80\x04" + b"]" * 20000000 + b".")' "$T/amp.pkl"
+"$PYTHON" -c 'import pickle,sys; pickle.dump([[i] for i in range(1000)], open(sys.argv[1], "wb"), protocol=4)' "$T/fine.pkl"
+/usr/bin/time -f "%M" -o "$WORK/rss" "$TOOL" --max-tree 64M roundtrip "$T/amp.pkl" "$WORK/amp.out" 2>"$WORK/tool.err"
+rc=$?
+rss=$(tail -n 1 "$WORK/rss")
+check "pickletool --max-tree 64M on 20 MB of EMPTY_LIST: exit 1 (got $rc)" test "$rc" -eq 1
+check "pickletool --max-tree: max RSS ${rss} KB under 300 MB" test "${rss:-999999}" -lt 307200
+check "pickletool --max-tree: the message" grep -qE "^$T/amp\.pkl: byte [0-9]+: the decoded tree passes its memory limit of 64 MiB \(--max-tree SIZE\)\$" "$WORK/tool.err"
+check "pickletool --max-tree: nothing written" test ! -e "$WORK/amp.out"
+check "pickletool --max-tree 64M: a normal pickle still round-trips" "$TOOL" --max-tree 64M roundtrip "$T/fine.pkl" "$WORK/fine.out"
+check "pickletool --max-tree 0 is a usage error" sh -c "'$TOOL' --max-tree 0 dis '$T/fine.pkl' 2>/dev/null; test \$? -eq 2"
+if mount_fs "$M" -o max_tree=64M "$T"; then
+	ls "$M/amp.pkl" >/dev/null 2>"$WORK/ls.err"
+	check "-o max_tree=64M: the big tree is refused" grep -q "File too large" "$WORK/ls.err"
+	hwm=$(awk '/VmHWM/ {print $2}' "/proc/$MPID/status")
+	check "-o max_tree=64M: the daemon's peak RSS ${hwm} KB under 400 MB (ASan)" test "${hwm:-999999}" -lt 409600
+	check "-o max_tree: the log names the file, offset and bound" grep -qE "amp\.pkl: byte [0-9]+: the decoded tree passes its memory limit of 64 MiB \(-o max_tree=SIZE\)" "$MLOG"
+	is "-o max_tree: the other pickle is whole" "$(ls "$M/fine.pkl" | wc -l)" 1000
+	is "-o max_tree: the mount is up" "$(cat "$M/fine.pkl/7/0")" 7
+	umount_fs "$M"
+fi
+"$BIN" -f -o max_tree=lots "$S" "$M" 2>"$WORK/opt.err"
+rc=$?
+check "-o max_tree=lots: exit 2 (got $rc)" test "$rc" -eq 2
 
 echo "bounds: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
