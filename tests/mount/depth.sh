@@ -12,6 +12,8 @@
 #   object    C() with state {'a': C() ...}, DEPTH levels: __class__
 #             and a state dict at each level
 #   list      [[[...]]], DEPTH levels
+#   find      find(1) down a dict chain DEPTH/4 deep: every level found,
+#             under 1 KB kept per level
 #
 # The walk is tests/mount/depth_walk.py (listdir, lstat of every entry,
 # chdir into `a`), the memory is the daemon's VmRSS from /proc. It uses
@@ -45,6 +47,9 @@ with open(d + '/dict.pkl', 'wb') as f:
 with open(d + '/object.pkl', 'wb') as f:
     f.write(b'\x80\x02' + (b'c__main__\nC\n)\x81}' + key) * n + b'N' +
             b'sb' * n + b'.')
+with open(d + '/find.pkl', 'wb') as f:
+    m = n // 4
+    f.write(b'\x80\x02' + (b'}' + key) * m + b'}' + b's' * m + b'.')
 with open(d + '/list.pkl', 'wb') as f:
     f.write(b'\x80\x02' + b']' * n + b']' + b'a' * n + b'.')
 PY
@@ -91,6 +96,17 @@ PY
 		bad "$kind: the daemon kept $per bytes per level (over 1 KB: a 1M-deep walk would pass 1 GB): $out"
 	fi
 done
+# find(1) down a dict chain DEPTH/4 deep: every level listed and stat'd
+FIND_DEPTH=$((DEPTH / 4))
+rss0=$(awk '/VmRSS/ {print $2}' "/proc/$MPID/status")
+n=$(find "$M/find.pkl" 2>"$WORK/find.err" | wc -l)
+rss1=$(awk '/VmRSS/ {print $2}' "/proc/$MPID/status")
+is "find: every level found" "$n" "$((FIND_DEPTH + 1))"
+per=$(( (rss1 - rss0) * 1024 / FIND_DEPTH ))
+echo "info: find: $n entries, daemon RSS ${rss0} kB -> ${rss1} kB, $per bytes per level"
+if [ "$per" -lt 1024 ]; then ok; else
+	bad "find: the daemon kept $per bytes per level (over 1 KB)"
+fi
 umount_fs "$M"
 echo "depth: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
