@@ -75,11 +75,69 @@ int pf_fs_writable(const pf_fs *fs)
 	return !fs->ro;
 }
 
+/* A file SOURCE (st: what the open at mount found): its folder opened,
+ * the file in it checked to be that one, and the pickle loaded. 0, or an
+ * errno with msg set. */
+static int mount_file(pf_fs *fs, const pf_fs_config *cfg, const struct stat *st,
+		      char *msg, size_t n)
+{
+	pk_err e = {0, NULL, 0};
+	struct stat cur;
+	char *copy1, *copy2 = NULL, *name;
+	int rc = 0;
+
+	/* the file itself, not a symlink to it: the write-back replaces
+	 * the file a symlink SOURCE points to */
+	copy1 = realpath(cfg->source, NULL);
+	copy2 = copy1 ? strdup(copy1) : NULL;
+	if (!copy1 || !copy2) {
+		rc = copy1 ? ENOMEM : errno;
+		snprintf(msg, n, "%s: %s", cfg->source, strerror(rc));
+		goto out;
+	}
+	name = basename(copy2);
+	fs->dirfd = open(dirname(copy1), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fs->dirfd < 0) {
+		rc = errno;
+		snprintf(msg, n, "%s: %s", cfg->source, strerror(rc));
+		goto out;
+	}
+	/* the file in that folder is still the one opened at mount (not
+	 * swapped meanwhile, not a symlink now) */
+	if (pf_beneath_stat(fs->dirfd, name, &cur) < 0 ||
+	    cur.st_dev != st->st_dev || cur.st_ino != st->st_ino) {
+		rc = EAGAIN;
+		snprintf(msg, n, "%s: changed while being mounted",
+			 cfg->source);
+		goto out;
+	}
+	fs->file_src = pf_source_new(fs->dirfd, name, cfg->source);
+	if (!fs->file_src) {
+		rc = ENOMEM;
+		snprintf(msg, n, "out of memory");
+		goto out;
+	}
+	fs->file_src->writable = !fs->ro;
+	vfs_sweep_folder(fs, ".");
+	rc = pf_source_load_now(fs->file_src, cfg->progress, &e);
+	if (rc) {
+		if (e.msg)
+			pf_source_describe_error(fs->file_src, msg, n);
+		else
+			snprintf(msg, n, "%s: %s", cfg->source, strerror(rc));
+		goto out;
+	}
+	fs->itab = pf_itable_new(PF_I_PICKLE, name, fs->file_src, st->st_ino);
+out:
+	free(copy1);
+	free(copy2);
+	return rc;
+}
+
 int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 {
 	pf_fs *fs = calloc(1, sizeof(*fs));
-	struct stat st, cur;
-	char *copy1 = NULL, *copy2 = NULL;
+	struct stat st;
 	int rc = 0, srcfd = -1;
 
 	*out = NULL;
@@ -109,52 +167,8 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 		fs->itab = pf_itable_new(PF_I_MIRROR_DIR, ".", NULL, st.st_ino);
 		vfs_sweep_folder(fs, ".");
 	} else if (S_ISREG(st.st_mode)) {
-		pk_err e = {0, NULL, 0};
-		/* the file itself, not a symlink to it: the write-back
-		 * replaces the file a symlink SOURCE points to */
-		copy1 = realpath(cfg->source, NULL);
-		copy2 = copy1 ? strdup(copy1) : NULL;
-		if (!copy1 || !copy2) {
-			rc = copy1 ? ENOMEM : errno;
-			snprintf(msg, n, "%s: %s", cfg->source, strerror(rc));
+		if ((rc = mount_file(fs, cfg, &st, msg, n)))
 			goto fail;
-		}
-		fs->dirfd =
-		    open(dirname(copy1), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fs->dirfd < 0) {
-			rc = errno;
-			snprintf(msg, n, "%s: %s", cfg->source, strerror(rc));
-			goto fail;
-		}
-		/* the file in that folder is still the one opened above
-		 * (not swapped meanwhile, not a symlink now) */
-		if (pf_beneath_stat(fs->dirfd, basename(copy2), &cur) < 0 ||
-		    cur.st_dev != st.st_dev || cur.st_ino != st.st_ino) {
-			rc = EAGAIN;
-			snprintf(msg, n, "%s: changed while being mounted",
-				 cfg->source);
-			goto fail;
-		}
-		fs->file_src =
-		    pf_source_new(fs->dirfd, basename(copy2), cfg->source);
-		if (!fs->file_src) {
-			rc = ENOMEM;
-			snprintf(msg, n, "out of memory");
-			goto fail;
-		}
-		fs->file_src->writable = !fs->ro;
-		vfs_sweep_folder(fs, ".");
-		rc = pf_source_load_now(fs->file_src, cfg->progress, &e);
-		if (rc) {
-			if (e.msg)
-				pf_source_describe_error(fs->file_src, msg, n);
-			else
-				snprintf(msg, n, "%s: %s", cfg->source,
-					 strerror(rc));
-			goto fail;
-		}
-		fs->itab = pf_itable_new(PF_I_PICKLE, basename(copy2),
-					 fs->file_src, st.st_ino);
 	} else {
 		rc = EINVAL;
 		snprintf(msg, n, "%s: not a file or a directory", cfg->source);
@@ -167,15 +181,11 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 	}
 	if (srcfd >= 0)
 		close(srcfd);
-	free(copy1);
-	free(copy2);
 	*out = fs;
 	return 0;
 fail:
 	if (srcfd >= 0)
 		close(srcfd);
-	free(copy1);
-	free(copy2);
 	pf_fs_free(fs);
 	return rc;
 }
