@@ -35,6 +35,22 @@ static int sys_openat2(int dirfd, const char *path, int flags)
 	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 }
 
+/* Whether openat2 works at all, asked once when a first call fails with
+ * EPERM: a seccomp filter that does not know the call (older container
+ * runtimes) answers EPERM where a kernel without it answers ENOSYS.
+ * errno is kept. */
+static int openat2_works(int dirfd)
+{
+	int saved = errno, fd, ok;
+
+	fd = sys_openat2(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ok = fd >= 0 || (errno != ENOSYS && errno != EPERM);
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+	return ok;
+}
+
 /* One component at a time: the folders as O_PATH descriptors, none of
  * them followed if it is a symlink, ".." refused. */
 static int walk(int dirfd, const char *path, int flags)
@@ -106,13 +122,15 @@ static int resolve(int dirfd, const char *path, int flags)
 	flags |= O_NOFOLLOW | O_CLOEXEC;
 	if (how != 0) {
 		fd = sys_openat2(dirfd, path, flags);
-		if (fd >= 0 || errno != ENOSYS) {
-			if (how < 0)
-				__atomic_store_n(&use_openat2, 1,
-						 __ATOMIC_RELAXED);
-			return fd;
+		if (fd < 0 && how < 0 &&
+		    (errno == ENOSYS ||
+		     (errno == EPERM && !openat2_works(dirfd)))) {
+			__atomic_store_n(&use_openat2, 0, __ATOMIC_RELAXED);
+			return walk(dirfd, path, flags);
 		}
-		__atomic_store_n(&use_openat2, 0, __ATOMIC_RELAXED);
+		if (how < 0)
+			__atomic_store_n(&use_openat2, 1, __ATOMIC_RELAXED);
+		return fd;
 	}
 	return walk(dirfd, path, flags);
 }

@@ -16,10 +16,12 @@
  * absolute path) is refused. A symlink fails with ELOOP, a way out with
  * EXDEV.
  * How: openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
- * RESOLVE_NO_MAGICLINKS (Linux 5.6). Where openat2 fails with ENOSYS
- * (an older kernel, a seccomp filter that does not know it) the path is
- * walked one component at a time with openat(O_NOFOLLOW), ".." refused
- * even where it stays inside: the same rule, more system calls.
+ * RESOLVE_NO_MAGICLINKS (Linux 5.6). Where openat2 does not work (ENOSYS
+ * from an older kernel; EPERM from a seccomp filter that does not know
+ * it, as older container runtimes answer, told apart from a real EPERM
+ * by a probe of ".") the path is walked one component at a time with
+ * openat(O_NOFOLLOW), ".." refused even where it stays inside: the same
+ * rule, more system calls. The choice is made once, at the first call.
  * Operations on the last component (rename, unlink, creating a file
  * beside it) use pf_beneath_parent: a descriptor of the folder holding
  * it, opened by the rule, and the last component's name, which the *at
