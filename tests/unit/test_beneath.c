@@ -11,8 +11,13 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "beneath.h"
@@ -213,4 +218,38 @@ Test(beneath, writeback_through_swapped_folder_without_openat2, .init = setup,
 {
 	pf_beneath_use_openat2(0);
 	check_swapped_folder();
+}
+
+/* A seccomp filter like older container runtimes': openat2 answers
+ * EPERM (the call itself is refused), everything else is allowed. The
+ * filter stays with this test's process (Criterion runs each test in a
+ * process of its own). */
+static void block_openat2(void)
+{
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		     offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & 0xffff)),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
+
+	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+}
+
+Test(beneath, a_seccomp_filter_blocking_openat2_falls_back_to_the_walk,
+     .init = setup, .fini = teardown)
+{
+	int fd;
+
+	block_openat2();
+	pf_beneath_use_openat2(1); /* not known yet: asked at the first call */
+	fd = pf_beneath_open(dfd, "d/sub/g", O_RDONLY);
+	cr_assert_geq(fd, 0, "open through the walk: %s", strerror(errno));
+	close(fd);
+	/* and the walk keeps the rule */
+	cr_assert_eq(open_errno("ld/f", O_RDONLY), ELOOP);
+	cr_assert_eq(open_errno("lf", O_RDONLY), ELOOP);
 }
