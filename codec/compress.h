@@ -53,7 +53,9 @@ typedef struct pk_zinfo {
 	int level;     /* as detected: 1..9 (gzip XFL; bzip2 block size; xz and
 			  lzma the preset of the dictionary size, preset 0 as
 			  1; zlib FLEVEL); zstd 3 (not recorded in a frame) */
-	uint8_t check; /* xz: the stream's check type (4: CRC64) */
+	uint8_t check; /* xz: 1 + the stream's check type (lzma_check: 0
+			  none, 1 CRC32, 4 CRC64, 10 SHA-256); 0: not known,
+			  CRC64 is written */
 	uint8_t zstd_flags; /* zstd: PK_ZSTD_SIZE | PK_ZSTD_CHECKSUM */
 	/* gzip header of the first member */
 	uint32_t mtime;

@@ -63,7 +63,7 @@ static void xz_header_info(const uint8_t *h, size_t n, pk_zinfo *info)
 	info->level = 6;
 	if (n < 12)
 		return;
-	info->check = h[7] & 0x0f;
+	info->check = (uint8_t)(1 + (h[7] & 0x0f));
 	/* block header: size, flags, [compressed size], [uncompressed
 	 * size], filter flags */
 	if (n < at + 2 || h[at] == 0)
@@ -172,6 +172,11 @@ static int xz_stream_one(struct zin *r, struct zout *o, int fmt,
 			goto done;
 		}
 		if (!used && !made && r->eof && r->pos == r->len) {
+			if (!first_stream && o->total == out0) {
+				*skip = 1; /* a few bytes, no stream */
+				rc = PK_OK;
+				goto done;
+			}
 			rc = pk_err_set(e, PK_E_COMPRESS,
 					"xz / lzma stream truncated",
 					pk_zin_off(r));
@@ -254,7 +259,7 @@ int pk_xz_compress(const pk_zinfo *info, const uint8_t *data, size_t n,
 	uint32_t preset =
 	    info->level >= 1 && info->level <= 9 ? (uint32_t)info->level : 6;
 	lzma_check check = info->fmt == PK_Z_XZ && info->check
-			       ? (lzma_check)info->check
+			       ? (lzma_check)(info->check - 1)
 			       : LZMA_CHECK_CRC64;
 	int rc;
 

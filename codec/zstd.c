@@ -80,10 +80,15 @@ static int zstd_frame_one(struct zin *r, struct zout *o, ZSTD_DStream *ds,
 		}
 		if (ret == 0)
 			return PK_OK;
-		if (!used && !made && r->eof && r->pos == r->len)
+		if (!used && !made && r->eof && r->pos == r->len) {
+			if (!first && o->total == out0) {
+				*skip = 1; /* a few bytes, no frame */
+				return PK_OK;
+			}
 			return pk_err_set(e, PK_E_COMPRESS,
 					  "zstd frame truncated",
 					  pk_zin_off(r));
+		}
 	}
 }
 
