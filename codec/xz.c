@@ -117,9 +117,8 @@ static int xz_fail(lzma_ret lr, uint64_t off, pk_err *e)
 }
 
 /* Decodes one stream at the current position. After the first stream,
- * bytes liblzma rejects before this stream gave any output are not a
- * stream: *skip is set and PK_OK returned (as Python's lzma skips
- * them). */
+ * bytes liblzma rejects, or that end, before this stream gave any output
+ * are not a stream: *skip is set and PK_OK returned. */
 static int xz_stream_one(struct zin *r, struct zout *o, int fmt,
 			 int first_stream, int *skip, pk_err *e)
 {
@@ -191,8 +190,10 @@ done:
 /*
  * After a stream, Python's lzma module (lzma.open and lzma.decompress)
  * tries the rest as another stream and ignores it when liblzma rejects
- * it at once: stream padding, zeros and junk are skipped (info->tail_at).
- * A next stream cut short or corrupt after giving output is refused.
+ * it at once: junk is skipped (info->tail_at). Zeros (xz stream padding)
+ * are skipped too, which Python refuses ("ended before the end-of-stream
+ * marker"). A next stream cut short or corrupt after giving output is
+ * refused.
  * An lzma-alone file is one stream (Python's FORMAT_ALONE reads one).
  */
 int pk_xz_decompress(struct zin *r, struct zout *o, pk_zinfo *info, pk_err *e)

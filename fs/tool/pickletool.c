@@ -6,7 +6,7 @@
  *   pickletool batch [-t SECONDS]  many of those in one process: commands
  *                                  on stdin, one result line each
  *
- * --max-expand SIZE before the command bounds what a gzip/bzip2 FILE may
+ * --max-expand SIZE before the command bounds what a compressed FILE may
  * decompress to (default 16G, and never more than the free space of the
  * temporary folder less a margin; expand.h): the decompressed bytes go
  * to an unlinked temporary file, not to memory. --max-tree SIZE bounds
