@@ -16,10 +16,12 @@
 #            lzma.open / zlib.decompress / joblib.load / zstandard and
 #            the zstd CLI, with the new value and the rest unchanged;
 #            files not edited stay byte-identical
-#   bombs    -o max_expand=8M: an xz and a zstd bomb fail with EFBIG, the
-#            log says "NAME: byte N of the compressed input: expands past
-#            the limit of 8 MiB (-o max_expand=SIZE)"; pickletool
-#            --max-expand 8M exits 1 with the same message
+#   bombs    an xz and a zstd bomb: ls -la of them decompresses at most
+#            1 MiB of each (the daemon's wchar); with -o max_expand=8M
+#            opening one fails with EFBIG, the log says "NAME: byte N of
+#            the compressed input: expands past the limit of 8 MiB (-o
+#            max_expand=SIZE)"; pickletool --max-expand 8M exits 1 with
+#            the same message
 #
 # Ends with "zformats: N passed, N failed"; exit 1 when something failed.
 set -u
@@ -145,8 +147,14 @@ xz=$(stat -c %s "$B/bomb.pkl.xz")
 zs=$(stat -c %s "$B/bomb.pkl.zst")
 check "the xz bomb is small ($xz bytes)" test "$xz" -lt 20000
 check "the zstd bomb is small ($zs bytes)" test "$zs" -lt 20000
+wchar() { sed -n 's/^wchar: //p' "/proc/$1/io"; }
 if mount_fs "$M" -o max_expand=8M -o cache_dir="$WORK/cache" "$B"; then
+	w0=$(wchar "$MPID")
+	ls -la "$M" >"$WORK/ls.out" 2>&1
+	w1=$(wchar "$MPID")
+	check "ls -la of the bombs decompresses at most 1 MiB of each (daemon wrote $((w1 - w0)) bytes)" test $((w1 - w0)) -lt $((3 << 20))
 	for b in bomb.pkl.xz bomb.pkl.zst; do
+		is "$b is a directory until opened" "$(stat -c %F "$M/$b")" directory
 		ls "$M/$b/" >"$WORK/out.$b" 2>&1
 		check "$b: opening it fails with EFBIG" grep -q "File too large" "$WORK/out.$b"
 		bre=${b//./\\.}
