@@ -8,7 +8,8 @@
 #
 #   browse   each is a directory (xz, zstd and zlib by content, whatever
 #            the name; lzma-alone when named .lzma), values cat right,
-#            user.pickle.compression names the format; a file starting
+#            user.pickle.compression names the format; junk after an xz
+#            stream or a zstd frame is skipped and logged; a file starting
 #            with a zlib-like 0x78 header that is not a zlib pickle stays
 #            a plain file, its bytes unchanged
 #   edit     one value changed in each: the file keeps its format (magic,
@@ -65,6 +66,8 @@ df = pandas.DataFrame({'a': [1, 2, 3], 'b': ['x', 'y', 'z']})
 df.to_pickle(src + '/frame.pkl.xz', compression='xz')
 df.to_pickle(src + '/frame.pkl.zst', compression='zstd')
 open(src + '/formula.txt', 'wb').write(b'x^2 + 1 = 0\n')
+open(src + '/junk.pkl.xz', 'wb').write(lzma.compress(pickle.dumps({'j': 5}, 4)) + b'junk')
+open(src + '/junk.pkl.zst', 'wb').write(zstandard.ZstdCompressor().compress(pickle.dumps({'j': 6}, 4)) + b'junk')
 r = bytes((i * 7919 + 13) % 251 for i in range(4096))
 open(src + '/random.bin', 'wb').write(b'\x78\x9c' + r)
 
@@ -109,6 +112,10 @@ if mount_fs "$M" "$S"; then
 	for f in cfg.pkl.xz:xz cfg.pkl.zst:zstd model.z:zlib old.lzma:lzma; do
 		is "${f%%:*}: user.pickle.compression" "$(getfattr --absolute-names --only-values -n user.pickle.compression "$M/${f%%:*}" 2>&1)" "${f##*:}"
 	done
+	is "xz + junk: read" "$(cat "$M/junk.pkl.xz/j")" 5
+	is "zstd + junk: read" "$(cat "$M/junk.pkl.zst/j")" 6
+	check "xz + junk: the skipped bytes are logged" in_log "junk\.pkl\.xz: byte [0-9]+ of the compressed input: 4 bytes after the last xz / lzma stream ignored"
+	check "zstd + junk: the skipped bytes are logged" in_log "junk\.pkl\.zst: byte [0-9]+ of the compressed input: 4 bytes after the last zstd frame ignored"
 	is "0x78 text is a plain file" "$(stat -c %F "$M/formula.txt")" "regular file"
 	check "0x78 text: its bytes" cmp -s "$M/formula.txt" "$S/formula.txt"
 	is "0x78 random bytes are a plain file" "$(stat -c %F "$M/random.bin")" "regular file"
