@@ -13,7 +13,7 @@ PREFIX  ?= /usr/local
 BUILD   := build
 FUZZ_SECONDS ?= 60
 
-PKGS    := fuse3 zlib bzip2
+PKGS    := fuse3 zlib bzip2 liblzma libzstd
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
                -Wno-unused-parameter -MMD -MP
 ifeq ($(DEBUG),1)
@@ -23,7 +23,8 @@ else
 endif
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null)
-Z_LIBS      := $(shell pkg-config --libs zlib 2>/dev/null || echo -lz) -lbz2
+Z_LIBS      := $(shell pkg-config --libs zlib 2>/dev/null || echo -lz) -lbz2 \
+               $(shell pkg-config --libs liblzma libzstd 2>/dev/null || echo -llzma -lzstd)
 CRIT_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
 CRIT_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -111,7 +112,8 @@ unit: $(ASAN)/test-unit
 	$(ASAN)/test-unit
 
 # ---- fuzzing ------------------------------------------------------------
-FUZZ_SRC := $(filter-out codec/compress.c codec/gzip.c codec/bzip2.c codec/zstream.c,$(CODEC_SRC))
+FUZZ_SRC := $(filter-out codec/compress.c codec/gzip.c codec/bzip2.c codec/zstream.c \
+	codec/xz.c codec/zstd.c codec/zlib.c,$(CODEC_SRC))
 $(BUILD)/fuzz-decode: tests/fuzz/fuzz_decode.c $(FUZZ_SRC)
 	@mkdir -p $(BUILD)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Icodec -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread -lm

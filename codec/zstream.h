@@ -1,7 +1,8 @@
 /*
  * zstream.h - what the compressed-stream files of the codec share:
  * compress.c (the formats' entry points, compress.h), zstream.c (input
- * and output windows), gzip.c, bzip2.c.
+ * and output windows), gzip.c, bzip2.c, xz.c (xz and lzma-alone), zstd.c,
+ * zlib.c.
  *
  * What: a compressed input read through a window over memory or over an
  * fd (struct zin), and an output into a pk_buf (with an optional bound)
@@ -78,5 +79,20 @@ int pk_bz_decompress(struct zin *r, struct zout *o, pk_zinfo *info, pk_err *e);
 int pk_bz_compress(const pk_zinfo *info, const uint8_t *data, size_t n,
 		   struct zout *o, pk_err *e);
 size_t pk_bz_peek(const uint8_t *in, size_t n, uint8_t *out, size_t cap);
+/* xz.c: info->fmt says PK_Z_XZ or PK_Z_LZMA */
+int pk_xz_decompress(struct zin *r, struct zout *o, pk_zinfo *info, pk_err *e);
+int pk_xz_compress(const pk_zinfo *info, const uint8_t *data, size_t n,
+		   struct zout *o, pk_err *e);
+size_t pk_xz_peek(int fmt, const uint8_t *in, size_t n, uint8_t *out,
+		  size_t cap);
+int pk_zstd_decompress(struct zin *r, struct zout *o, pk_zinfo *info,
+		       pk_err *e);
+int pk_zstd_compress(const pk_zinfo *info, const uint8_t *data, size_t n,
+		     struct zout *o, pk_err *e);
+size_t pk_zstd_peek(const uint8_t *in, size_t n, uint8_t *out, size_t cap);
+int pk_zl_decompress(struct zin *r, struct zout *o, pk_zinfo *info, pk_err *e);
+int pk_zl_compress(const pk_zinfo *info, const uint8_t *data, size_t n,
+		   struct zout *o, pk_err *e);
+size_t pk_zl_peek(const uint8_t *in, size_t n, uint8_t *out, size_t cap);
 
 #endif

@@ -95,6 +95,12 @@ static void set_bound(int fd, pf_zresult *res)
 int pf_expand_fd(int in_fd, uint64_t cap, pk_progress_fn progress, void *ctx,
 		 pf_zresult *res, pk_err *e)
 {
+	return pf_expand_fd_as(PK_Z_NONE, in_fd, cap, progress, ctx, res, e);
+}
+
+int pf_expand_fd_as(int fmt, int in_fd, uint64_t cap, pk_progress_fn progress,
+		    void *ctx, pf_zresult *res, pk_err *e)
+{
 	uint64_t bound;
 	int rc;
 
@@ -121,8 +127,8 @@ int pf_expand_fd(int in_fd, uint64_t cap, pk_progress_fn progress, void *ctx,
 		rc = pk_err_set(e, PK_E_IO, "read failed", 0);
 		goto fail;
 	}
-	rc = pk_z_decompress_fd(in_fd, res->fd, &res->z, &res->len, bound,
-				progress, ctx, e);
+	rc = pk_z_decompress_fd_as(fmt, in_fd, res->fd, &res->z, &res->len,
+				   bound, progress, ctx, e);
 	if (rc == PK_OK)
 		return PK_OK;
 	res->sys_errno = errno;

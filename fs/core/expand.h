@@ -2,7 +2,8 @@
  * expand.h - how far a compressed pickle may expand, where it expands
  * to, and what to say when it cannot.
  *
- * What: a gzip or bzip2 pickle is decompressed into an unlinked cache
+ * What: a compressed pickle (gzip, bzip2, xz, lzma, zstd, zlib) is
+ * decompressed into an unlinked cache
  * file (the mount's sources, pickletool), never into memory. The cache
  * folder is the one configured (-o cache_dir), else $TMPDIR, /var/tmp,
  * /tmp, the first that takes a file. The decompressed size is bounded by
@@ -66,6 +67,10 @@ typedef struct pf_zresult {
  * file is gone. */
 int pf_expand_fd(int in_fd, uint64_t cap, pk_progress_fn progress, void *ctx,
 		 pf_zresult *res, pk_err *e);
+/* Same, the format given (enum pk_zfmt, as pf_sniff_zfmt says; PK_Z_NONE:
+ * by content). */
+int pf_expand_fd_as(int fmt, int in_fd, uint64_t cap, pk_progress_fn progress,
+		    void *ctx, pf_zresult *res, pk_err *e);
 
 /* An unlinked file in the cache folder, -1 with errno on failure; *dir
  * (may be NULL) receives the folder. */

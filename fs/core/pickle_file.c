@@ -11,6 +11,7 @@
 
 #include "beneath.h"
 #include "errmap.h"
+#include "sniff.h"
 
 static int io_fail(pk_err *e, const char *msg)
 {
@@ -63,7 +64,7 @@ static int map_fd(int fd, size_t len, void **map, pk_err *e)
 int pk_pickle_file_open(pk_pickle_file *pf, const char *path, pk_err *e)
 {
 	int fd = -1, rc;
-	uint8_t head[4];
+	uint8_t head[4096];
 	ssize_t got;
 	void *map = NULL;
 	size_t size;
@@ -84,7 +85,7 @@ int pk_pickle_file_open(pk_pickle_file *pf, const char *path, pk_err *e)
 		goto cleanup;
 	}
 	size = (size_t)pf->st.st_size;
-	pf->z.fmt = pk_z_detect(head, (size_t)got);
+	pf->z.fmt = pf_sniff_zfmt(head, (size_t)got, path);
 	if (pf->z.fmt == PK_Z_NONE) {
 		if ((rc = map_fd(fd, size, &map, e)))
 			goto cleanup;
@@ -96,7 +97,7 @@ int pk_pickle_file_open(pk_pickle_file *pf, const char *path, pk_err *e)
 	}
 	/* streamed into a file, never into memory: a bomb is stopped at
 	 * the bound, having cost a few buffers */
-	rc = pf_expand_fd(fd, 0, NULL, NULL, &pf->zres, e);
+	rc = pf_expand_fd_as(pf->z.fmt, fd, 0, NULL, NULL, &pf->zres, e);
 	if (rc != PK_OK) {
 		pf->in_z = 1;
 		errno = pf->zres.sys_errno;

@@ -1,6 +1,7 @@
 /*
  * pickle_file.h - a pickle file on disk: open it (mapped, decompressed if
- * gzip/bzip2) and write a doc back to it atomically.
+ * compressed: gzip, bzip2, xz, lzma, zstd, zlib, as sniff.h's
+ * pf_sniff_zfmt tells them) and write a doc back to it atomically.
  *
  * What: the file-level half of the codec's users: mapping and
  * decompression for pickletool (into an unlinked cache file, bounded as

@@ -3,14 +3,19 @@
  *
  * What: a folder mount must show pickles as directories without parsing
  * them, so a file is classified by its head (and, when uncompressed, its
- * last byte): a PROTO opcode, a gzip / bzip2 stream whose first
- * decompressed bytes are a pickle, or a protocol 0/1 opcode. Protocol
+ * last byte): a PROTO opcode, a gzip / bzip2 / xz / zstd stream whose
+ * first decompressed bytes are a pickle, a zlib stream (joblib's .z) or a
+ * file named .lzma with an lzma-alone header whose first decompressed
+ * bytes start a pickle, or a protocol 0/1 opcode. Protocol
  * 0/1 pickles have no magic: when the name says pickle (.pkl .pickle .p
- * .pk, before any .gz / .bz2) they are taken as pickles, otherwise they
- * are only "maybe" and must parse whole to count.
+ * .pk, before any .gz .gzip .bz2 .xz .lzma .zst .zstd .z) they are taken
+ * as pickles, otherwise they are only "maybe" and must parse whole to
+ * count.
  * Ownership: nothing is allocated; the fd stays the caller's.
  * Invariant: reads at most a few KB of the file (compressed: inflates
- * only the first block), so a folder of a thousand pickles sniffs fast.
+ * only the first block; zstd: up to 132 KiB when its first block is
+ * bigger than the first 4 KiB), so a folder of a thousand pickles sniffs
+ * fast.
  */
 #ifndef PF_SNIFF_H
 #define PF_SNIFF_H
@@ -30,8 +35,15 @@ enum pf_sniff {
  * decides the protocol 0/1 case). *zfmt receives enum pk_zfmt. */
 int pf_sniff(int fd, uint64_t size, const char *name, int *zfmt);
 
+/* The compression of a file whose first bytes are raw[0..n) and whose
+ * name is name (enum pk_zfmt): gzip, bzip2, xz, zstd by their magic;
+ * zlib by its header when its first decompressed bytes start a pickle;
+ * lzma-alone when the name ends in .lzma, the header is plausible and the
+ * first decompressed bytes start a pickle; else PK_Z_NONE. */
+int pf_sniff_zfmt(const uint8_t *raw, size_t n, const char *name);
+
 /* 1 when the name ends in a pickle extension (.pkl, .pickle, .p, .pk),
- * optionally followed by .gz / .gzip / .bz2. */
+ * optionally followed by .gz .gzip .bz2 .xz .lzma .zst .zstd .z. */
 int pf_name_says_pickle(const char *name);
 
 #endif

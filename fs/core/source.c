@@ -175,7 +175,11 @@ static void note_tail(const pf_source *s, const pk_zinfo *z, uint64_t size)
 	       "file without them)",
 	       s->display, (unsigned long long)z->tail_at,
 	       (unsigned long long)(size - z->tail_at),
-	       z->fmt == PK_Z_GZIP ? "gzip member" : "bzip2 stream");
+	       z->fmt == PK_Z_GZIP    ? "gzip member"
+	       : z->fmt == PK_Z_BZIP2 ? "bzip2 stream"
+	       : z->fmt == PK_Z_ZSTD  ? "zstd frame"
+	       : z->fmt == PK_Z_ZLIB  ? "zlib stream"
+				      : "xz / lzma stream");
 }
 
 /* A lookup's decompression (cap > 0) also has a time budget: a stream
@@ -241,9 +245,9 @@ static int map_source(pf_source *s, pf_progress *pg, uint64_t cap, pk_err *e)
 		int zrc;
 		pg->what = "decompressing";
 		clock_gettime(CLOCK_MONOTONIC, &bud.start);
-		zrc =
-		    pf_expand_fd(fd, cap, cap ? budget_cb : pf_progress_cb,
-				 cap ? (void *)&bud : (void *)pg, &s->zres, e);
+		zrc = pf_expand_fd_as(
+		    s->zfmt, fd, cap, cap ? budget_cb : pf_progress_cb,
+		    cap ? (void *)&bud : (void *)pg, &s->zres, e);
 		if (zrc != PK_OK && bud.expired) {
 			/* out of time: as if past the cap */
 			zrc = pk_err_set(e, PK_E_LIMIT,

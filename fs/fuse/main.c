@@ -144,7 +144,7 @@ static void usage(const char *prog)
 	    "512M;\n"
 	    "                           trees of unused pickles are dropped "
 	    "beyond it)\n"
-	    "    -o max_expand=SIZE     the most a gzip/bzip2 pickle may "
+	    "    -o max_expand=SIZE     the most a compressed pickle may "
 	    "decompress to\n"
 	    "                           (default 16G; never more than the "
 	    "cache\n"

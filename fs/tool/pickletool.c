@@ -6,7 +6,7 @@
  *   pickletool batch [-t SECONDS]  many of those in one process: commands
  *                                  on stdin, one result line each
  *
- * --max-expand SIZE before the command bounds what a gzip/bzip2 FILE may
+ * --max-expand SIZE before the command bounds what a compressed FILE may
  * decompress to (default 16G, and never more than the free space of the
  * temporary folder less a margin; expand.h): the decompressed bytes go
  * to an unlinked temporary file, not to memory. --max-tree SIZE bounds
@@ -41,8 +41,9 @@ static const char usage[] =
     "       pickletool [OPTIONS] roundtrip IN OUT\n"
     "       pickletool [OPTIONS] bench FILE  (decode/encode timings)\n"
     "       pickletool [OPTIONS] batch [-t SECONDS] <COMMANDS\n"
-    "Reads Python pickles without executing them. FILE may be gzip or\n"
-    "bzip2 compressed: it is decompressed into an unlinked file in\n"
+    "Reads Python pickles without executing them. FILE may be gzip,\n"
+    "bzip2, xz, lzma (named .lzma), zstd or zlib (joblib's .z)\n"
+    "compressed: it is decompressed into an unlinked file in\n"
     "$TMPDIR (else /var/tmp), never more than that folder's free space\n"
     "less a margin. OPTIONS:\n"
     "    --max-expand SIZE   the most a compressed FILE may decompress\n"

@@ -404,7 +404,8 @@ Test(compress_error, cut_anywhere_gzip)
 	cr_expect_str_eq(e.msg, "gzip trailer truncated");
 	cr_expect_eq(e.offset, n - 3);
 	decompress_err(in, 0, &e);
-	cr_expect_str_eq(e.msg, "not a gzip or bzip2 stream");
+	cr_expect_str_eq(
+	    e.msg, "not a compressed stream (gzip, bzip2, xz, zstd, zlib)");
 	free(in);
 }
 
@@ -443,7 +444,8 @@ Test(compress_error, bad_header)
 	cr_expect_eq(e.offset, 2);
 	cr_expect_eq(decompress_err(plain, sizeof(plain) - 1, &e),
 		     PK_E_COMPRESS);
-	cr_expect_str_eq(e.msg, "not a gzip or bzip2 stream");
+	cr_expect_str_eq(
+	    e.msg, "not a compressed stream (gzip, bzip2, xz, zstd, zlib)");
 	cr_expect_eq(e.offset, 0);
 	free(in);
 }
@@ -1262,4 +1264,359 @@ Test(compress_python, big_pickles_identical)
 	pk_buf_release(&out);
 	pk_buf_release(&again);
 	free(payload);
+}
+
+/* ---- xz, lzma-alone, zstd, zlib ------------------------------------------
+ * Files made at test time by Python's lzma, zlib and zstandard modules and
+ * the zstd CLI (tests/unit/zformats.py).
+ */
+
+Test(zformats_detect, magic)
+{
+	const uint8_t xz[] = {0xfd, '7', 'z', 'X', 'Z', 0};
+	const uint8_t zst[] = {0x28, 0xb5, 0x2f, 0xfd};
+	const uint8_t zl[][2] = {
+	    {0x78, 0x01}, {0x78, 0x5e}, {0x78, 0x9c}, {0x78, 0xda}};
+	/* header check off by one; preset dictionary (FDICT); CM 8 but a
+	 * smaller window (not what zlib writes by default) */
+	const uint8_t notzl[][2] = {{0x78, 0x9d}, {0x78, 0xbb}, {0x28, 0x53}};
+	/* Python's lzma FORMAT_ALONE header: 0x5d, 8 MiB, size unknown */
+	uint8_t alone[13] = {0x5d, 0,	 0,    0x80, 0,	   0xff, 0xff,
+			     0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	size_t i;
+
+	cr_expect_eq(pk_z_detect(xz, 6), PK_Z_XZ);
+	cr_expect_eq(pk_z_detect(xz, 5), PK_Z_NONE);
+	cr_expect_eq(pk_z_detect(zst, 4), PK_Z_ZSTD);
+	cr_expect_eq(pk_z_detect(zst, 3), PK_Z_NONE);
+	for (i = 0; i < 4; i++)
+		cr_expect_eq(pk_z_detect(zl[i], 2), PK_Z_ZLIB, "%zu", i);
+	for (i = 0; i < 3; i++) {
+		cr_expect_eq((notzl[i][0] * 256 + notzl[i][1]) % 31 == 0,
+			     i != 0);
+		cr_expect_eq(pk_z_detect(notzl[i], 2), PK_Z_NONE, "%zu", i);
+	}
+	cr_expect_eq(pk_z_detect(zl[0], 1), PK_Z_NONE);
+	cr_expect(pk_z_lzma_header_ok(alone, 13));
+	cr_expect(!pk_z_lzma_header_ok(alone, 12));
+	cr_expect_eq(pk_z_detect(alone, 13), PK_Z_NONE);
+	alone[5] = 0; /* a known size: 2^56 - 1 is too big */
+	cr_expect(!pk_z_lzma_header_ok(alone, 13));
+	memset(alone + 5, 0, 8);
+	alone[5] = 100; /* 100 bytes */
+	cr_expect(pk_z_lzma_header_ok(alone, 13));
+	alone[3] = 0x70; /* a dictionary of 7 MiB: not 2^n or 3 * 2^n */
+	cr_expect(!pk_z_lzma_header_ok(alone, 13));
+	alone[3] = 0xc0; /* 12 MiB = 3 * 2^22 */
+	cr_expect(pk_z_lzma_header_ok(alone, 13));
+	alone[0] = 225;
+	cr_expect(!pk_z_lzma_header_ok(alone, 13));
+	cr_expect_str_eq(pk_z_name(PK_Z_XZ), "xz");
+	cr_expect_str_eq(pk_z_name(PK_Z_LZMA), "lzma");
+	cr_expect_str_eq(pk_z_name(PK_Z_ZSTD), "zstd");
+	cr_expect_str_eq(pk_z_name(PK_Z_ZLIB), "zlib");
+}
+
+struct zfx {
+	const char *file;
+	int fmt, level, check, zflags;
+	unsigned members;
+	int tail;      /* 4 bytes of junk after the stream, skipped */
+	int identical; /* recompression gives the file back */
+};
+
+static const struct zfx zfx[] = {
+    {"open.xz", PK_Z_XZ, 6, 1 + 4, 0, 1, 0, 1},
+    {"preset1_crc32.xz", PK_Z_XZ, 1, 1 + 1, 0, 1, 0, 1},
+    {"preset9_sha256.xz", PK_Z_XZ, 9, 1 + 10, 0, 1, 0, 1},
+    {"nocheck.xz", PK_Z_XZ, 6, 1 + 0, 0, 1, 0, 1},
+    {"multi.xz", PK_Z_XZ, 6, 1 + 4, 0, 2, 0, 0},
+    {"junk.xz", PK_Z_XZ, 6, 1 + 4, 0, 1, 1, 0},
+    {"open.lzma", PK_Z_LZMA, 6, 0, 0, 1, 0, 1},
+    {"preset3.lzma", PK_Z_LZMA, 3, 0, 0, 1, 0, 1},
+    {"compress.z", PK_Z_ZLIB, 6, 0, 0, 1, 0, 1},
+    {"level1.z", PK_Z_ZLIB, 1, 0, 0, 1, 0, 1},
+    {"level3.z", PK_Z_ZLIB, 3, 0, 0, 1, 0, 1},
+    {"level9.z", PK_Z_ZLIB, 9, 0, 0, 1, 0, 1},
+    {"junk.z", PK_Z_ZLIB, 6, 0, 0, 1, 1, 0},
+    {"writer.zst", PK_Z_ZSTD, 3, 0, 0, 1, 0, 1},
+    {"compress.zst", PK_Z_ZSTD, 3, 0, PK_ZSTD_SIZE, 1, 0, 1},
+    {"cli.zst", PK_Z_ZSTD, 3, 0, PK_ZSTD_SIZE | PK_ZSTD_CHECKSUM, 1, 0, 1},
+    {"multi.zst", PK_Z_ZSTD, 3, 0, PK_ZSTD_SIZE, 2, 0, 0},
+    {"junk.zst", PK_Z_ZSTD, 3, 0, PK_ZSTD_SIZE, 1, 1, 0},
+};
+#define NZFX (sizeof(zfx) / sizeof(zfx[0]))
+
+static char zdir[64];
+
+static void zfx_make(void)
+{
+	char cmd[256];
+
+	snprintf(zdir, sizeof(zdir), "/tmp/pk-zformats-XXXXXX");
+	cr_assert(mkdtemp(zdir));
+	snprintf(cmd, sizeof(cmd), PY " tests/unit/zformats.py %s", zdir);
+	cr_assert_eq(run(cmd), 0, "%s", cmd);
+}
+
+static void zfx_remove(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", zdir);
+	run(cmd);
+}
+
+static uint8_t *zfx_slurp(const char *name, size_t *n)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%s", zdir, name);
+	return slurp(path, n);
+}
+
+/* Each file: detected, decompressed (memory and fd) to the pickle, its
+ * header fields read, the first bytes peeked, and compressed again with
+ * what was read: the same bytes, or bytes that decompress to the same. */
+Test(zformats, python_files, .init = zfx_make, .fini = zfx_remove)
+{
+	size_t i, n, plen, k;
+	uint8_t *payload = zfx_slurp("payload.pkl", &plen), *in, peek[16];
+	pk_buf out = PK_BUF_INIT, again = PK_BUF_INIT, back = PK_BUF_INIT;
+	pk_zinfo zi, zi2;
+	pk_err e = {0};
+	uint64_t out_len;
+	char path[160];
+
+	for (i = 0; i < NZFX; i++) {
+		const struct zfx *f = &zfx[i];
+		int as = f->fmt == PK_Z_LZMA ? PK_Z_LZMA : PK_Z_NONE;
+		in = zfx_slurp(f->file, &n);
+		cr_expect_eq(pk_z_detect(in, n),
+			     f->fmt == PK_Z_LZMA ? PK_Z_NONE : f->fmt, "%s",
+			     f->file);
+		pk_buf_reset(&out);
+		cr_assert_eq(
+		    pk_z_decompress_mem_as(as, in, n, &out, &zi, 0, &e), PK_OK,
+		    "%s: %s at %llu", f->file, e.msg,
+		    (unsigned long long)e.offset);
+		cr_expect(out.len == plen &&
+			      memcmp(out.data, payload, plen) == 0,
+			  "%s: %zu bytes", f->file, out.len);
+		cr_expect_eq(zi.fmt, f->fmt, "%s", f->file);
+		cr_expect_eq(zi.level, f->level, "%s: level", f->file);
+		cr_expect_eq(zi.check, f->check, "%s: check", f->file);
+		cr_expect_eq(zi.zstd_flags, f->zflags, "%s: flags", f->file);
+		cr_expect_eq(zi.members, f->members, "%s: members", f->file);
+		cr_expect_eq(zi.tail_at, f->tail ? n - 4 : 0,
+			     "%s: tail at %llu", f->file,
+			     (unsigned long long)zi.tail_at);
+		/* the fd path */
+		snprintf(path, sizeof(path), "%s/%s", zdir, f->file);
+		{
+			int in_fd = open(path, O_RDONLY),
+			    out_fd = tmpfile_fd(NULL, 0);
+			uint8_t *got;
+			size_t glen;
+			cr_assert(in_fd >= 0);
+			cr_assert_eq(pk_z_decompress_fd_as(as, in_fd, out_fd,
+							   &zi2, &out_len, 0,
+							   NULL, NULL, &e),
+				     PK_OK, "%s fd: %s", f->file, e.msg);
+			got = slurp_fd(out_fd, &glen);
+			cr_expect(out_len == plen && glen == plen &&
+				      memcmp(got, payload, plen) == 0,
+				  "%s fd", f->file);
+			cr_expect_eq(zi2.level, zi.level);
+			free(got);
+			close(in_fd);
+			close(out_fd);
+		}
+		/* what sniff.c reads: 4 KiB; zstd, whose first block comes
+		 * out only once whole, up to 132 KiB */
+		k = f->fmt == PK_Z_ZSTD ? 132 * 1024 : 4096;
+		k = pk_z_peek(f->fmt, in, n < k ? n : k, peek, sizeof(peek));
+		cr_expect(k == sizeof(peek) &&
+			      memcmp(peek, payload, sizeof(peek)) == 0,
+			  "%s: peek gave %zu bytes", f->file, k);
+		pk_buf_reset(&again);
+		cr_assert_eq(
+		    pk_z_compress_mem(&zi, out.data, out.len, &again, &e),
+		    PK_OK, "%s: %s", f->file, e.msg);
+		if (f->identical)
+			cr_expect(again.len == n &&
+				      memcmp(again.data, in, n) == 0,
+				  "%s: not byte-identical (%zu vs %zu)",
+				  f->file, again.len, n);
+		pk_buf_reset(&back);
+		cr_assert_eq(pk_z_decompress_mem_as(as, again.data, again.len,
+						    &back, &zi2, 0, &e),
+			     PK_OK, "%s again: %s", f->file, e.msg);
+		cr_expect(back.len == plen &&
+			      memcmp(back.data, payload, plen) == 0,
+			  "%s again", f->file);
+		cr_expect_eq(zi2.level, zi.level, "%s again: level", f->file);
+		cr_expect_eq(zi2.check, zi.check, "%s again: check", f->file);
+		cr_expect_eq(zi2.zstd_flags, zi.zstd_flags, "%s again",
+			     f->file);
+		free(in);
+	}
+	pk_buf_release(&out);
+	pk_buf_release(&again);
+	pk_buf_release(&back);
+	free(payload);
+}
+
+/* An edited pickle written with a file's pk_zinfo loads in CPython with
+ * the module that wrote the file (zstd: python-zstandard). */
+Test(zformats, python_loads_rewrite, .init = zfx_make, .fini = zfx_remove)
+{
+	static const char *load[] = {
+	    [PK_Z_XZ] = "lzma.open(p)",
+	    [PK_Z_LZMA] = "lzma.open(p, format=lzma.FORMAT_ALONE)",
+	    [PK_Z_ZLIB] = "io.BytesIO(zlib.decompress(open(p,\"rb\").read()))",
+	    [PK_Z_ZSTD] = "zstandard.ZstdDecompressor().stream_reader(open(p,"
+			  "\"rb\"),read_across_frames=True)",
+	};
+	/* pickle.dumps({"edited": 7}, 4) */
+	static const uint8_t edited[] = "\x80\x04\x95\x0f\x00\x00\x00\x00\x00"
+					"\x00\x00}\x94\x8c\x06"
+					"edited\x94K\x07s.";
+	size_t i, n;
+	uint8_t *in;
+	pk_buf out = PK_BUF_INIT, again = PK_BUF_INIT;
+	pk_zinfo zi;
+	pk_err e = {0};
+	char path[160], cmd[1024];
+
+	for (i = 0; i < NZFX; i++) {
+		const struct zfx *f = &zfx[i];
+		int as = f->fmt == PK_Z_LZMA ? PK_Z_LZMA : PK_Z_NONE, fd;
+		in = zfx_slurp(f->file, &n);
+		pk_buf_reset(&out);
+		cr_assert_eq(
+		    pk_z_decompress_mem_as(as, in, n, &out, &zi, 0, &e), PK_OK);
+		pk_buf_reset(&again);
+		cr_assert_eq(pk_z_compress_mem(&zi, edited, sizeof(edited) - 1,
+					       &again, &e),
+			     PK_OK);
+		snprintf(path, sizeof(path), "%s/edited-%s", zdir, f->file);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		cr_assert(fd >= 0);
+		cr_assert(write(fd, again.data, again.len) ==
+			  (ssize_t)again.len);
+		close(fd);
+		snprintf(cmd, sizeof(cmd),
+			 PY " -c 'import io,lzma,pickle,sys,zlib,zstandard\n"
+			    "p=sys.argv[1]\n"
+			    "assert pickle.load(%s)=={\"edited\":7}' %s",
+			 load[f->fmt], path);
+		cr_expect_eq(run(cmd), 0, "%s: CPython does not load it",
+			     f->file);
+		free(in);
+	}
+	pk_buf_release(&out);
+	pk_buf_release(&again);
+}
+
+/* Cut short anywhere: refused with the format's message, at an offset
+ * no further than the cut; one byte changed inside: refused (xz by its
+ * CRC, zlib by Adler-32, zstd by its checksum or its block). */
+Test(zformats, truncated_and_corrupt, .init = zfx_make, .fini = zfx_remove)
+{
+	static const struct {
+		const char *file, *cut_msg;
+	} t[] = {
+	    {"open.xz", "xz / lzma stream truncated"},
+	    {"open.lzma", "xz / lzma stream truncated"},
+	    {"compress.z", "zlib stream truncated"},
+	    {"cli.zst", "zstd frame truncated"},
+	};
+	size_t i, n, cut;
+	uint8_t *in;
+	pk_buf out = PK_BUF_INIT;
+	pk_zinfo zi;
+	pk_err e;
+	int rc;
+
+	for (i = 0; i < 4; i++) {
+		int as = strstr(t[i].file, ".lzma") ? PK_Z_LZMA : PK_Z_NONE;
+		in = zfx_slurp(t[i].file, &n);
+		for (cut = 1; cut < n; cut += cut < 64 ? 1 : 997) {
+			memset(&e, 0, sizeof(e));
+			pk_buf_reset(&out);
+			rc = pk_z_decompress_mem_as(as, in, cut, &out, &zi, 0,
+						    &e);
+			cr_assert_eq(rc, PK_E_COMPRESS, "%s cut at %zu: %d",
+				     t[i].file, cut, rc);
+			cr_assert_leq(e.offset, cut, "%s cut at %zu", t[i].file,
+				      cut);
+			cr_assert_eq(out.len, 0);
+		}
+		memset(&e, 0, sizeof(e));
+		pk_z_decompress_mem_as(as, in, n - 1, &out, &zi, 0, &e);
+		cr_expect_str_eq(e.msg, t[i].cut_msg, "%s", t[i].file);
+		in[n / 2] ^= 0x10;
+		memset(&e, 0, sizeof(e));
+		rc = pk_z_decompress_mem_as(as, in, n, &out, &zi, 0, &e);
+		if (as == PK_Z_LZMA) /* no check: damage may pass unseen */
+			cr_expect(rc == PK_OK || rc == PK_E_COMPRESS);
+		else
+			cr_expect_eq(rc, PK_E_COMPRESS, "%s corrupt: %s",
+				     t[i].file, e.msg);
+		cr_expect_leq(e.offset, n);
+		free(in);
+	}
+	pk_buf_release(&out);
+}
+
+/* A bomb in each format stops at the bound with PK_E_LIMIT at an offset
+ * inside the compressed input, having written no more than the bound;
+ * the exact size passes. */
+Test(zformats, bound)
+{
+	const int fmts[] = {PK_Z_XZ, PK_Z_LZMA, PK_Z_ZSTD, PK_Z_ZLIB};
+	const uint64_t maxes[] = {1u << 20, 300000, 1};
+	size_t n, i, j;
+	pk_zinfo zi;
+	pk_err e;
+	uint64_t out_len;
+	struct stat st;
+
+	for (i = 0; i < 4; i++) {
+		int in_fd = bomb_fd(fmts[i], &n);
+		cr_expect_lt(n, 70000, "%s bomb: %zu bytes", pk_z_name(fmts[i]),
+			     n);
+		for (j = 0; j < 3; j++) {
+			int out_fd = tmpfile_fd(NULL, 0);
+			cr_assert(lseek(in_fd, 0, SEEK_SET) == 0);
+			memset(&e, 0, sizeof(e));
+			cr_expect_eq(pk_z_decompress_fd_as(
+					 fmts[i], in_fd, out_fd, &zi, &out_len,
+					 maxes[j], NULL, NULL, &e),
+				     PK_E_LIMIT, "%s max %llu",
+				     pk_z_name(fmts[i]),
+				     (unsigned long long)maxes[j]);
+			cr_expect_str_eq(e.msg, "expands past the limit");
+			cr_expect_gt(e.offset, 0);
+			cr_expect_leq(e.offset, n);
+			cr_expect_leq(out_len, maxes[j]);
+			cr_assert(fstat(out_fd, &st) == 0);
+			cr_expect_leq((uint64_t)st.st_size, maxes[j]);
+			close(out_fd);
+		}
+		for (j = 0; j < 2; j++) {
+			int out_fd = tmpfile_fd(NULL, 0);
+			cr_assert(lseek(in_fd, 0, SEEK_SET) == 0);
+			cr_expect_eq(pk_z_decompress_fd_as(
+					 fmts[i], in_fd, out_fd, &zi, &out_len,
+					 BOMB_LEN - j, NULL, NULL, &e),
+				     j ? PK_E_LIMIT : PK_OK, "%s exact %zu",
+				     pk_z_name(fmts[i]), j);
+			if (!j)
+				cr_expect_eq(out_len, BOMB_LEN);
+			close(out_fd);
+		}
+		close(in_fd);
+	}
 }

@@ -279,3 +279,45 @@ Test(expand, pickle_file_open, .init = setup, .fini = teardown)
 	pk_pickle_file_close(&pf);
 	pk_buf_release(&cut);
 }
+
+/* pickletool's open of xz, lzma-alone (named .lzma), zstd and zlib
+ * pickles: decompressed into the cache file, a bomb stopped at the bound
+ * with the same message as gzip's and bzip2's. */
+Test(expand, xz_zstd_zlib_lzma, .init = setup, .fini = teardown)
+{
+	static const struct {
+		const char *name;
+		int fmt;
+	} t[] = {{"b.pkl.xz", PK_Z_XZ},
+		 {"b.lzma", PK_Z_LZMA},
+		 {"b.zst", PK_Z_ZSTD},
+		 {"b.z", PK_Z_ZLIB}};
+	pk_pickle_file pf;
+	pk_err e;
+	char path[256], want[512];
+	size_t i;
+
+	pf_expand_configure(1u << 20, ut_dir, "--max-expand SIZE", NULL);
+	for (i = 0; i < 4; i++) {
+		ut_put_bomb(t[i].name, t[i].fmt, 8u << 20);
+		snprintf(path, sizeof(path), "%s/%s", ut_dir, t[i].name);
+		cr_expect_eq(pk_pickle_file_open(&pf, path, &e), PK_E_LIMIT,
+			     "%s", t[i].name);
+		cr_expect_eq(pf.z.fmt, t[i].fmt, "%s", t[i].name);
+		snprintf(want, sizeof(want),
+			 "%s: byte %llu of the compressed input: expands past "
+			 "the limit of 1 MiB (--max-expand SIZE)",
+			 t[i].name, (unsigned long long)e.offset);
+		cr_expect_str_eq(report(t[i].name, &pf, &e), want);
+		cr_expect_gt(e.offset, 0);
+		pk_pickle_file_close(&pf);
+
+		ut_put_bomb(t[i].name, t[i].fmt, 100);
+		cr_assert_eq(pk_pickle_file_open(&pf, path, &e), PK_OK, "%s",
+			     t[i].name);
+		cr_expect_eq(pf.len, 112);
+		cr_expect_eq(pf.z.fmt, t[i].fmt);
+		pk_pickle_file_close(&pf);
+	}
+	cr_expect_eq(ut_count_files("picklefs-"), 0);
+}
