@@ -373,6 +373,20 @@ void pf_source_describe_error(const pf_source *s, char *buf, size_t n)
 				 n);
 }
 
+int pf_source_error_text(pf_source *s, pk_buf *out)
+{
+	char msg[1200];
+	int rc = ENODATA;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->broken || s->zfail) {
+		pf_source_describe_error(s, msg, sizeof(msg));
+		rc = pk_buf_adds(out, msg) ? ENOMEM : 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static void stamp(pf_source *s)
 {
 	clock_gettime(CLOCK_MONOTONIC, &s->checked);

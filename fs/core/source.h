@@ -172,5 +172,9 @@ int pf_source_load_now(pf_source *s, int progress, pk_err *e);
  * compressed pickle that does not decode), "NAME: byte N of the
  * compressed input: message" (its decompression failed; expand.h). */
 void pf_source_describe_error(const pf_source *s, char *buf, size_t n);
+/* Why the pickle is shown raw or refused (the user.pickle.error xattr):
+ * that message, appended to out, if its decode failed or a bound refused
+ * its decompression; ENODATA if nothing failed. Takes the lock. */
+int pf_source_error_text(pf_source *s, pk_buf *out);
 
 #endif

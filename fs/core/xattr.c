@@ -115,10 +115,23 @@ static int value_xattr(pf_inode *in, const char *name, pk_buf *out)
 static const char *const names[] = {XA_TYPE,  XA_KEYTYPE, XA_KEY,
 				    XA_CLASS, XA_PROTO,	  XA_COMPRESS};
 
+/* user.pickle.error of a file shown raw, or a pickle refused: why. */
+static int error_xattr(pf_fs *fs, pf_inode *in, pk_buf *out)
+{
+	pf_source *s = in->kind == PF_I_PICKLE ? in->src
+		       : in->kind == PF_I_MIRROR_FILE
+			   ? vfs_source_for(fs, in->path)
+			   : NULL;
+
+	return s ? pf_source_error_text(s, out) : ENODATA;
+}
+
 int pf_fs_getxattr(pf_fs *fs, pf_inode *in, const char *name, pk_buf *out)
 {
 	size_t i;
 
+	if (strcmp(name, XA_ERROR) == 0)
+		return error_xattr(fs, in, out);
 	if (in->kind != PF_I_VALUE && in->kind != PF_I_PICKLE)
 		return ENODATA;
 	/* an attribute we never have (ls -l asks every entry for
@@ -132,26 +145,27 @@ int pf_fs_getxattr(pf_fs *fs, pf_inode *in, const char *name, pk_buf *out)
 
 int pf_fs_listxattr(pf_fs *fs, pf_inode *in, pk_buf *out)
 {
-	size_t i;
+	size_t i, start = out->len;
 	pk_buf scratch = PK_BUF_INIT;
+	int rc = 0;
 
-	if (in->kind != PF_I_VALUE && in->kind != PF_I_PICKLE)
-		return 0;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		int rc;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]) && !rc; i++) {
+		if (in->kind != PF_I_VALUE && in->kind != PF_I_PICKLE)
+			break;
 		pk_buf_reset(&scratch);
 		rc = value_xattr(in, names[i], &scratch);
 		if (rc == ENODATA)
-			continue;
-		if (rc) {
-			pk_buf_release(&scratch);
-			return rc;
-		}
-		if (pk_buf_add(out, names[i], strlen(names[i]) + 1)) {
-			pk_buf_release(&scratch);
-			return ENOMEM;
-		}
+			rc = 0;
+		else if (!rc && pk_buf_add(out, names[i], strlen(names[i]) + 1))
+			rc = ENOMEM;
+	}
+	/* a pickle shown raw, or refused (perhaps just now, by the
+	 * parse above): only its error can be read */
+	pk_buf_reset(&scratch);
+	if (rc != ENOMEM && error_xattr(fs, in, &scratch) == 0) {
+		out->len = start;
+		rc = pk_buf_add(out, XA_ERROR, sizeof(XA_ERROR)) ? ENOMEM : 0;
 	}
 	pk_buf_release(&scratch);
-	return 0;
+	return rc;
 }

@@ -219,6 +219,26 @@ if mount_fs "$KM" "$K"; then
 	umount_fs "$KM"
 fi
 
+# ---- why a pickle is shown raw: user.pickle.error ------------------------------
+# The log may be syslog, which a container often lacks: the reason is
+# also an xattr of the file shown raw (README, "Which files are pickles").
+E=$WORK/errs
+mkdir -p "$E"
+printf '\x80\x04K\x07\x41.' >"$E/bad.pkl"
+"$PYTHON" -c 'import pickle,sys; pickle.dump({"a": 1}, open(sys.argv[1], "wb"))' "$E/good.pkl"
+"$PYTHON" -c 'import sys; open(sys.argv[1], "wb").write(b"\x80\x04" + b"]" * 3000000 + b".")' "$E/amp.pkl"
+echo hello >"$E/note.txt"
+EM=$WORK/m_errs
+if mount_fs "$EM" -o max_tree=32M "$E"; then
+	xa() { getfattr --absolute-names --only-values -n "$2" "$1" 2>&1; }
+	is "a broken pickle: user.pickle.error says why" "$(xa "$EM/bad.pkl" user.pickle.error)" "bad.pkl: byte 4: unknown opcode"
+	is "a broken pickle: getfattr -d lists it" "$(getfattr --absolute-names -d "$EM/bad.pkl" 2>&1 | grep -c '^user.pickle.error=')" 1
+	check "a tree past -o max_tree: user.pickle.error names the bound" sh -c "getfattr --absolute-names -d '$EM/amp.pkl' 2>&1 | grep -q 'user.pickle.error=\"amp.pkl: byte [0-9]*: the decoded tree passes its memory limit of 32 MiB (-o max_tree=SIZE)\"'"
+	is "a good pickle has no user.pickle.error" "$(getfattr --absolute-names -d "$EM/good.pkl" 2>&1 | grep -c error)" 0
+	is "a text file has no user.pickle.error" "$(xa "$EM/note.txt" user.pickle.error | grep -c 'No such attribute')" 1
+	umount_fs "$EM"
+fi
+
 # ---- the bundled examples (what make run mounts) ----------------------------
 EX=$WORK/examples
 EM=$WORK/exm
