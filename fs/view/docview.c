@@ -10,6 +10,7 @@
 #include "repr.h"
 #include "form.h"
 #include "text.h"
+#include "views.h"
 
 /* Where a container is shown as a directory: its first occurrence. */
 struct canon_rec {
@@ -58,6 +59,13 @@ struct pf_docview {
 	size_t ndl, capdl;
 	size_t shed_at; /* ndl at which the small caches are dropped */
 	size_t bytes;
+	/* rendered views (values.txt, image.png), the last few asked for */
+	struct viewcache {
+		const void *ident;
+		uint32_t part;
+		pf_blob *blob;
+	} views[PF_DOCVIEW_VIEWS];
+	unsigned views_next;
 };
 
 /* ---- the first-occurrence walk ---------------------------------------- */
@@ -285,6 +293,8 @@ void pf_docview_free(pf_docview *dv)
 		return;
 	for (i = 0; i < dv->ndl; i++)
 		dircache_free(dv->dlist[i]);
+	for (i = 0; i < PF_DOCVIEW_VIEWS; i++)
+		pf_blob_unref(dv->views[i].blob);
 	free(dv->dlist);
 	free(dv->recs);
 	pf_ptrmap_release(&dv->dirs);
@@ -293,8 +303,49 @@ void pf_docview_free(pf_docview *dv)
 
 size_t pf_docview_bytes(const pf_docview *dv)
 {
+	size_t i, views = 0;
+
+	for (i = 0; i < PF_DOCVIEW_VIEWS; i++)
+		if (dv->views[i].blob)
+			views += dv->views[i].blob->buf.cap;
 	return sizeof(*dv) + pf_ptrmap_bytes(&dv->dirs) +
-	       dv->caprecs * sizeof(*dv->recs) + dv->bytes;
+	       dv->caprecs * sizeof(*dv->recs) + dv->bytes + views;
+}
+
+int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
+		       pf_content *c, pk_err *e)
+{
+	const void *ident = pf_ref_ident(ref);
+	struct viewcache *vc;
+	pf_blob *b;
+	size_t i;
+	int rc;
+
+	if (ref.part != PF_PART_VALUES && ref.part != PF_PART_IMAGE)
+		return pf_content_get(dv->doc, ref, flags, c, e);
+	pf_content_init(c);
+	for (i = 0; i < PF_DOCVIEW_VIEWS; i++) {
+		vc = &dv->views[i];
+		if (vc->blob && vc->ident == ident && vc->part == ref.part)
+			goto found;
+	}
+	if (!(b = pf_blob_new()))
+		return ENOMEM;
+	if ((rc = pf_array_render(dv->doc, ref.val, ref.part, &b->buf))) {
+		pf_blob_unref(b);
+		return rc;
+	}
+	vc = &dv->views[dv->views_next++ % PF_DOCVIEW_VIEWS];
+	pf_blob_unref(vc->blob);
+	vc->ident = ident;
+	vc->part = ref.part;
+	vc->blob = b;
+found:
+	pf_blob_ref(vc->blob);
+	c->blob = vc->blob;
+	c->data = vc->blob->buf.data ? vc->blob->buf.data : (const uint8_t *)"";
+	c->len = vc->blob->buf.len;
+	return 0;
 }
 
 pf_ref pf_docview_root(const pf_docview *dv)

@@ -6,6 +6,7 @@
 
 #include "opcodes.h"
 #include "form.h"
+#include "views.h"
 
 int pf_ref_is_dir(pf_ref r)
 {
@@ -276,7 +277,19 @@ static int ndarray_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 		return rc;
 	if (pf_is_node(a.data) && pf_kind(a.data) == PK_LIST)
 		return add_one(l, "data", a.data, PF_PART_SELF);
-	return add_one(l, "data", v, PF_PART_DATA);
+	if ((rc = add_one(l, "data", v, PF_PART_DATA)))
+		return rc;
+	/* the views (views.h): decided from the dtype and shape */
+	if (pf_array_has_values(doc, v) &&
+	    (rc = add_one(l, "values.txt", v, PF_PART_VALUES)))
+		return rc;
+	if (pf_array_has_npy(doc, v) &&
+	    (rc = add_one(l, "array.npy", v, PF_PART_NPY)))
+		return rc;
+	if (pf_array_has_image(doc, v) &&
+	    (rc = add_one(l, "image.png", v, PF_PART_IMAGE)))
+		return rc;
+	return 0;
 }
 
 int pf_layout_build(const pk_doc *doc, pf_ref dir, pf_layout *l)
