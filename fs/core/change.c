@@ -299,6 +299,9 @@ static int remove_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
 		rc = ENOTDIR;
 	if (!rc && !want_dir && ch.look == PF_LOOK_DIR)
 		rc = EISDIR;
+	if (!rc && pf_part_is_view(ch.e.target.part))
+		rc = EPERM; /* not in the pickle; rm -r of the array removes
+			       the array (its dtype goes first) */
 	if (!rc && want_dir &&
 	    !(rc = pf_docview_count(dir->src->dv, ch.e.target, &n)) && n)
 		rc = ENOTEMPTY;

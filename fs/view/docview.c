@@ -66,6 +66,7 @@ struct pf_docview {
 		pf_blob *blob;
 	} views[PF_DOCVIEW_VIEWS];
 	unsigned views_next;
+	pf_ptrmap view_sizes; /* (ident, part) -> size of a rendered view */
 };
 
 /* ---- the first-occurrence walk ---------------------------------------- */
@@ -259,6 +260,7 @@ int pf_docview_new_ex(const pk_doc *doc,
 	dv->gen = view_generation();
 	dv->linked = doc->shared_nodes != 0;
 	pf_ptrmap_init(&dv->dirs);
+	pf_ptrmap_init(&dv->view_sizes);
 	dv->shed_at = DIRCACHE_KEEP;
 	rc = dv->linked ? walk(dv, progress, ctx) : 0;
 	if (rc) {
@@ -295,6 +297,7 @@ void pf_docview_free(pf_docview *dv)
 		dircache_free(dv->dlist[i]);
 	for (i = 0; i < PF_DOCVIEW_VIEWS; i++)
 		pf_blob_unref(dv->views[i].blob);
+	pf_ptrmap_release(&dv->view_sizes);
 	free(dv->dlist);
 	free(dv->recs);
 	pf_ptrmap_release(&dv->dirs);
@@ -309,6 +312,7 @@ size_t pf_docview_bytes(const pf_docview *dv)
 		if (dv->views[i].blob)
 			views += dv->views[i].blob->buf.cap;
 	return sizeof(*dv) + pf_ptrmap_bytes(&dv->dirs) +
+	       pf_ptrmap_bytes(&dv->view_sizes) +
 	       dv->caprecs * sizeof(*dv->recs) + dv->bytes + views;
 }
 
@@ -317,6 +321,7 @@ int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
 {
 	const void *ident = pf_ref_ident(ref);
 	struct viewcache *vc;
+	uint64_t size;
 	pf_blob *b;
 	size_t i;
 	int rc;
@@ -329,11 +334,22 @@ int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
 		if (vc->blob && vc->ident == ident && vc->part == ref.part)
 			goto found;
 	}
+	/* a size once rendered is kept apart: `ls -l` of many arrays does
+	 * not render them again after they left the few kept whole */
+	if ((flags & PF_CONTENT_SIZE_ONLY) &&
+	    pf_ptrmap_get(&dv->view_sizes, ident, ref.part, &size)) {
+		c->len = size;
+		return 0;
+	}
 	if (!(b = pf_blob_new()))
 		return ENOMEM;
 	if ((rc = pf_array_render(dv->doc, ref.val, ref.part, &b->buf))) {
 		pf_blob_unref(b);
 		return rc;
+	}
+	if (pf_ptrmap_put(&dv->view_sizes, ident, ref.part, b->buf.len)) {
+		pf_blob_unref(b);
+		return ENOMEM;
 	}
 	vc = &dv->views[dv->views_next++ % PF_DOCVIEW_VIEWS];
 	pf_blob_unref(vc->blob);

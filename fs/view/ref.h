@@ -34,6 +34,14 @@ enum pf_part {
 	PF_PART_IMAGE,	   /* file: image.png, read-only */
 };
 
+/* Parts that are derived views of an array (views.h): not in the pickle,
+ * so `rm` of one is refused (EPERM) rather than taking the array. */
+static inline int pf_part_is_view(uint32_t part)
+{
+	return part == PF_PART_VALUES || part == PF_PART_NPY ||
+	       part == PF_PART_IMAGE;
+}
+
 /* Parts that are derived views: read-only to every write (EPERM). */
 static inline int pf_part_readonly(uint32_t part)
 {

@@ -18,6 +18,8 @@
 #   edit         sed -i of one number in values.txt changes that element in
 #                the pickle (Fortran and big-endian arrays too); text with
 #                a bad value or a wrong count is EINVAL, pickle unchanged
+#   rm           rm of a view is EPERM (pickle unchanged); rm -r of an
+#                array directory removes the array
 #
 # Ends with "views: N passed, N failed"; exit 1 when something failed.
 set -u
@@ -213,6 +215,14 @@ except OSError as e:
 	check "p$p: sed -i with a bad value fails" sh -c "! sed -i 's/^0.1 /zz /' '$M/f64/values.txt' 2>/dev/null"
 	check "p$p: pickle unchanged by refused edits" cmp -s "$S/a$p.pkl" "$WORK/before"
 	is "p$p: values.txt unchanged" "$(head -c 4 "$M/f64/values.txt")" "0.1 "
+
+	# a view is not in the pickle: rm of it is refused; rm -r of the
+	# array removes the array
+	check "p$p: rm values.txt fails" sh -c "! rm -f '$M/f64/values.txt' 2>/dev/null"
+	check "p$p: rm image.png fails" sh -c "! rm -f '$M/img/image.png' 2>/dev/null"
+	check "p$p: pickle unchanged by refused rm" cmp -s "$S/a$p.pkl" "$WORK/before"
+	check "p$p: rm -r of an array" rm -r "$M/rgb"
+	is "p$p: rm -r removed the array" "$(pyval "$S/a$p.pkl" "'rgb' in d, len(d)")" "False 15"
 	umount_fs "$M"
 done
 

@@ -359,3 +359,38 @@ Test(views, docview_keeps_a_rendered_view)
 	pf_content_release(&a);
 	pf_content_release(&b);
 }
+
+Test(views, sizes_stay_known_after_the_views_left)
+{
+	static const char *const dirs[] = {"f8", "be", "F", "f4", "f2", "c"};
+	OPEN(f, arrays4);
+	pf_content c;
+	uint64_t size0;
+	size_t i;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char p[64];
+		snprintf(p, sizeof(p), "%s/values.txt", dirs[i]);
+		cr_assert_eq(
+		    pf_docview_content(f.dv, ut_path(&f, p), 0, &c, NULL), 0);
+		if (i == 0)
+			size0 = pf_content_size(&c);
+		pf_content_release(&c);
+	}
+	/* f8's text left the PF_DOCVIEW_VIEWS kept: its size is known
+	 * without rendering it again */
+	cr_assert_eq(pf_docview_content(f.dv, ut_path(&f, "f8/values.txt"),
+					PF_CONTENT_SIZE_ONLY, &c, NULL),
+		     0);
+	cr_assert_null(c.blob);
+	cr_assert_eq(pf_content_size(&c), size0);
+	pf_content_release(&c);
+	/* asked for whole, it is rendered again */
+	cr_assert_eq(
+	    pf_docview_content(f.dv, ut_path(&f, "f8/values.txt"), 0, &c, NULL),
+	    0);
+	cr_assert_not_null(c.blob);
+	cr_assert_eq(c.len, size0);
+	pf_content_release(&c);
+	ut_close_doc(&f);
+}
