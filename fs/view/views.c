@@ -87,8 +87,8 @@ int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a)
 			a->size = (uint32_t)n;
 			if (d[1] == 'U')
 				a->size *= 4;
-			if (*end != '\0' && *end != '[')
-				a->size = 0;
+			if ((*end != '\0' && *end != '[') || n > (1ul << 28))
+				a->size = 0; /* no view of an item this big */
 			if (*end == '\0' && n < 64) {
 				char k = d[1];
 				int ok =
@@ -110,6 +110,15 @@ fail:
 	return rc;
 }
 
+/* len is count * size bytes (a product that overflows fits nothing). */
+static int payload_fits(const pf_arrinfo *a, uint64_t len)
+{
+	uint64_t want;
+
+	return !__builtin_mul_overflow(a->count, (uint64_t)a->size, &want) &&
+	       want == len;
+}
+
 int pf_array_payload(const pk_doc *doc, const pk_val *v, pf_arrinfo *a)
 {
 	pf_ref r = {v, PF_PART_DATA};
@@ -128,7 +137,7 @@ int pf_array_payload(const pk_doc *doc, const pk_val *v, pf_arrinfo *a)
 	}
 	a->len = c.len;
 	pf_content_release(&c);
-	if (a->size && a->len != a->count * a->size)
+	if (a->size && !payload_fits(a, a->len))
 		return EIO;
 	return 0;
 }
@@ -145,7 +154,7 @@ static int payload_sized(const pk_doc *doc, const pk_val *v,
 	if (!a->size)
 		return 0;
 	ok = pf_content_get(doc, r, PF_CONTENT_SIZE_ONLY, &c, NULL) == 0 &&
-	     c.len == a->count * a->size;
+	     payload_fits(a, c.len);
 	pf_content_release(&c);
 	return ok;
 }

@@ -394,3 +394,59 @@ Test(views, sizes_stay_known_after_the_views_left)
 	pf_content_release(&c);
 	ut_close_doc(&f);
 }
+
+/* arrays whose shape and dtype do not fit their data (made with a
+ * __reduce__ that writes numpy's opcodes; protocol 4): 'short' (3,) <f8
+ * with 5 bytes, 'huge' (2**40, 2**20) |u1 with 4, 'neg' (-1,) <i4 */
+static const uint8_t misfits4[] = {
+    128, 4,   149, 54,	1,   0,	  0,   0,   0,	 0,   0,   125, 148, 40,  140,
+    5,	 115, 104, 111, 114, 116, 148, 140, 21,	 110, 117, 109, 112, 121, 46,
+    99,	 111, 114, 101, 46,  109, 117, 108, 116, 105, 97,  114, 114, 97,  121,
+    148, 140, 12,  95,	114, 101, 99,  111, 110, 115, 116, 114, 117, 99,  116,
+    148, 147, 148, 140, 5,   110, 117, 109, 112, 121, 148, 140, 7,   110, 100,
+    97,	 114, 114, 97,	121, 148, 147, 148, 75,	 0,   133, 148, 67,  1,	  98,
+    148, 135, 148, 82,	148, 40,  75,  1,   75,	 3,   133, 148, 104, 5,	  140,
+    5,	 100, 116, 121, 112, 101, 148, 147, 148, 140, 2,   102, 56,  148, 137,
+    136, 135, 148, 82,	148, 40,  75,  3,   140, 1,   60,  148, 78,  78,  78,
+    74,	 255, 255, 255, 255, 74,  255, 255, 255, 255, 75,  0,	116, 148, 98,
+    137, 67,  5,   0,	0,   0,	  0,   0,   148, 116, 148, 98,	140, 4,	  104,
+    117, 103, 101, 148, 104, 4,	  104, 7,   104, 8,   104, 9,	135, 148, 82,
+    148, 40,  75,  1,	138, 6,	  0,   0,   0,	 0,   0,   1,	74,  0,	  0,
+    16,	 0,   134, 148, 104, 14,  140, 2,   117, 49,  148, 137, 136, 135, 148,
+    82,	 148, 40,  75,	3,   140, 1,   124, 148, 78,  78,  78,	74,  255, 255,
+    255, 255, 74,  255, 255, 255, 255, 75,  0,	 116, 148, 98,	137, 67,  4,
+    0,	 0,   0,   0,	148, 116, 148, 98,  140, 3,   110, 101, 103, 148, 104,
+    4,	 104, 7,   104, 8,   104, 9,   135, 148, 82,  148, 40,	75,  1,	  74,
+    255, 255, 255, 255, 133, 148, 104, 14,  140, 2,   105, 52,	148, 137, 136,
+    135, 148, 82,  148, 40,  75,  3,   104, 18,	 78,  78,  78,	74,  255, 255,
+    255, 255, 74,  255, 255, 255, 255, 75,  0,	 116, 148, 98,	137, 67,  0,
+    148, 116, 148, 98,	117, 46};
+
+Test(views, arrays_that_do_not_fit_their_data_get_no_views)
+{
+	static const char *const dirs[] = {"short", "huge", "neg"};
+	OPEN(f, misfits4);
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		pf_ref d = ut_path(&f, dirs[i]);
+		cr_assert_str_eq(pf_ref_type_name(d), "ndarray", "%s", dirs[i]);
+		cr_assert(!has(&f, dirs[i], "values.txt"), "%s", dirs[i]);
+		cr_assert(!has(&f, dirs[i], "array.npy"), "%s", dirs[i]);
+		cr_assert(!has(&f, dirs[i], "image.png"), "%s", dirs[i]);
+		/* asked anyway (a ref kept from before an edit): refused */
+		{
+			pf_ref v = {d.val, PF_PART_VALUES};
+			pf_content c;
+			cr_assert_neq(pf_content_get(f.doc, v, 0, &c, NULL), 0);
+			pf_content_release(&c);
+			v.part = PF_PART_NPY;
+			cr_assert_neq(pf_content_get(f.doc, v, 0, &c, NULL), 0);
+			pf_content_release(&c);
+			v.part = PF_PART_IMAGE;
+			cr_assert_neq(pf_content_get(f.doc, v, 0, &c, NULL), 0);
+			pf_content_release(&c);
+		}
+	}
+	ut_close_doc(&f);
+}
