@@ -668,6 +668,7 @@ int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
 	case PF_PART_NPY:
 		return npy_content(doc, v, c);
 	case PF_PART_VALUES:
+	case PF_PART_STRVALUES:
 	case PF_PART_IMAGE: {
 		int rc = pf_array_render(doc, v, ref.part, &c->owned);
 		if (!rc)
@@ -709,6 +710,7 @@ const char *pf_ref_type_name(pf_ref ref)
 	case PF_PART_IMAGE:
 		return pf_kind_type_name(PK_BYTES);
 	case PF_PART_VALUES:
+	case PF_PART_STRVALUES:
 		return pf_kind_type_name(PK_STR);
 	case PF_PART_WRAP:
 		/* the top directory of a pickle whose value is a file: the

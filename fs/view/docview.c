@@ -326,7 +326,8 @@ int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
 	size_t i;
 	int rc;
 
-	if (ref.part != PF_PART_VALUES && ref.part != PF_PART_IMAGE)
+	if (ref.part != PF_PART_VALUES && ref.part != PF_PART_IMAGE &&
+	    ref.part != PF_PART_STRVALUES)
 		return pf_content_get(dv->doc, ref, flags, c, e);
 	pf_content_init(c);
 	for (i = 0; i < PF_DOCVIEW_VIEWS; i++) {

@@ -261,7 +261,8 @@ int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len,
 		return set_values(doc, ref.val, text, len, e);
 	if (pf_part_readonly(ref.part))
 		return refuse(e, PK_E_REFUSED,
-			      "array.npy and image.png are read-only views");
+			      "array.npy, image.png and the values.txt of "
+			      "a str array are read-only views");
 	if (ref.part != PF_PART_SELF)
 		return refuse(
 		    e, PK_E_REFUSED,

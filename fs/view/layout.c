@@ -280,8 +280,15 @@ static int ndarray_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 	if ((rc = add_one(l, "data", v, PF_PART_DATA)))
 		return rc;
 	/* the views (views.h): decided from the dtype and shape */
-	if (pf_array_has_values(doc, v) &&
-	    (rc = add_one(l, "values.txt", v, PF_PART_VALUES)))
+	switch (pf_array_has_values(doc, v)) {
+	case 1:
+		rc = add_one(l, "values.txt", v, PF_PART_VALUES);
+		break;
+	case 2:
+		rc = add_one(l, "values.txt", v, PF_PART_STRVALUES);
+		break;
+	}
+	if (rc)
 		return rc;
 	if (pf_array_has_npy(doc, v) &&
 	    (rc = add_one(l, "array.npy", v, PF_PART_NPY)))

@@ -32,6 +32,7 @@ enum pf_part {
 	PF_PART_VALUES,	   /* file: values.txt of an array (views.h) */
 	PF_PART_NPY,	   /* file: array.npy, read-only */
 	PF_PART_IMAGE,	   /* file: image.png, read-only */
+	PF_PART_STRVALUES, /* file: values.txt of a str / bytes array, r-- */
 };
 
 /* Parts that are derived views of an array (views.h): not in the pickle,
@@ -39,13 +40,14 @@ enum pf_part {
 static inline int pf_part_is_view(uint32_t part)
 {
 	return part == PF_PART_VALUES || part == PF_PART_NPY ||
-	       part == PF_PART_IMAGE;
+	       part == PF_PART_IMAGE || part == PF_PART_STRVALUES;
 }
 
 /* Parts that are derived views: read-only to every write (EPERM). */
 static inline int pf_part_readonly(uint32_t part)
 {
-	return part == PF_PART_NPY || part == PF_PART_IMAGE;
+	return part == PF_PART_NPY || part == PF_PART_IMAGE ||
+	       part == PF_PART_STRVALUES;
 }
 
 /* A thing shown in the mount: a value, or a part of an object value. */

@@ -89,6 +89,9 @@ int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a)
 				a->size *= 4;
 			if ((*end != '\0' && *end != '[') || n > (1ul << 28))
 				a->size = 0; /* no view of an item this big */
+			if (*end == '\0' && (d[1] == 'U' || d[1] == 'S') &&
+			    n > 0 && a->size)
+				a->kind = d[1]; /* read-only text */
 			if (*end == '\0' && n < 64) {
 				char k = d[1];
 				int ok =
@@ -166,7 +169,9 @@ int pf_array_has_values(const pk_doc *doc, const pk_val *v)
 
 	if (pf_array_parse(doc, v, &a))
 		return 0;
-	ok = a.kind && payload_sized(doc, v, &a);
+	ok = !a.kind || !payload_sized(doc, v, &a) ? 0
+	     : a.kind == 'U' || a.kind == 'S'	   ? 2
+						   : 1;
 	pf_arrinfo_release(&a);
 	return ok;
 }
@@ -383,6 +388,55 @@ static void store_float(const pf_arrinfo *a, uint8_t *p, int size, double d)
 	store_elem(a, p, b, (uint32_t)size);
 }
 
+/* A str item (UCS-4 in the array's byte order, trailing NULs dropped)
+ * as Python's repr. A code point past U+10FFFF is not text: -1. */
+static int format_ucs4(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
+{
+	uint32_t n = a->size / 4, i;
+	pk_buf u = PK_BUF_INIT;
+	int rc = 0;
+
+	while (n) {
+		uint8_t b[4];
+		uint32_t c;
+		load_elem(a, p + 4 * (n - 1), b, 4);
+		memcpy(&c, b, 4);
+		if (c)
+			break;
+		n--;
+	}
+	for (i = 0; i < n && !rc; i++) {
+		uint8_t b[4];
+		uint32_t c;
+		load_elem(a, p + 4 * i, b, 4);
+		memcpy(&c, b, 4);
+		if (c < 0x80)
+			rc = pk_buf_addc(&u, (uint8_t)c);
+		else if (c < 0x800)
+			rc = pk_buf_addc(&u, (uint8_t)(0xc0 | (c >> 6))) ||
+			     pk_buf_addc(&u, (uint8_t)(0x80 | (c & 0x3f)));
+		else if (c < 0x10000)
+			rc = pk_buf_addc(&u, (uint8_t)(0xe0 | (c >> 12))) ||
+			     pk_buf_addc(&u,
+					 (uint8_t)(0x80 | ((c >> 6) & 0x3f))) ||
+			     pk_buf_addc(&u, (uint8_t)(0x80 | (c & 0x3f)));
+		else if (c < 0x110000)
+			rc = pk_buf_addc(&u, (uint8_t)(0xf0 | (c >> 18))) ||
+			     pk_buf_addc(
+				 &u, (uint8_t)(0x80 | ((c >> 12) & 0x3f))) ||
+			     pk_buf_addc(&u,
+					 (uint8_t)(0x80 | ((c >> 6) & 0x3f))) ||
+			     pk_buf_addc(&u, (uint8_t)(0x80 | (c & 0x3f)));
+		else
+			rc = -1;
+	}
+	if (!rc)
+		rc = pk_repr_str(u.data ? u.data : (const uint8_t *)"", u.len,
+				 out);
+	pk_buf_release(&u);
+	return rc;
+}
+
 static int format_elem(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
 {
 	uint8_t b[16];
@@ -427,6 +481,14 @@ static int format_elem(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
 		return pk_float_repr(shortest_of(load_float(a, p, (int)a->size),
 						 (int)a->size * 8),
 				     out);
+	case 'S': { /* bytes: trailing NULs dropped, as numpy does */
+		uint32_t n = a->size;
+		while (n && p[n - 1] == 0)
+			n--;
+		return pk_repr_bytes(p, n, out);
+	}
+	case 'U':
+		return format_ucs4(a, p, out);
 	case 'c': {
 		int half = (int)a->size / 2;
 		double re = load_float(a, p, half),
@@ -451,7 +513,7 @@ int pf_array_values_text(const pf_arrinfo *a, pk_buf *out)
 	for (i = 0; i < a->count; i++) {
 		uint32_t wrapped;
 		if (format_elem(a, a->data + w.off * a->size, out))
-			return ENOMEM;
+			return a->kind == 'U' ? EIO : ENOMEM;
 		wrapped = walk_next(&w);
 		if (pk_buf_addc(out,
 				(wrapped || i + 1 == a->count) ? '\n' : ' '))
@@ -565,6 +627,11 @@ int pf_array_values_parse(const pf_arrinfo *a, const uint8_t *text, size_t len,
 	if (!a->kind || !a->data)
 		return pk_err_set(e, PK_E_REFUSED,
 				  "this array has no values.txt", 0);
+	if (a->kind == 'U' || a->kind == 'S')
+		return pk_err_set(e, PK_E_REFUSED,
+				  "values.txt of a str or bytes array is "
+				  "read-only",
+				  0);
 	if (pk_buf_add(out, a->len ? a->data : (const uint8_t *)"", a->len))
 		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
 	walk_init(&w, a);
@@ -747,7 +814,10 @@ int pf_array_render(const pk_doc *doc, const pk_val *v, uint32_t part,
 
 	if (rc)
 		return rc;
-	if (!(rc = pf_array_payload(doc, v, &a)))
+	if (part != PF_PART_IMAGE &&
+	    (part == PF_PART_STRVALUES) != (a.kind == 'U' || a.kind == 'S'))
+		rc = EIO; /* the other values.txt */
+	else if (!(rc = pf_array_payload(doc, v, &a)))
 		rc = part == PF_PART_IMAGE ? pf_array_png(&a, out)
 					   : pf_array_values_text(&a, out);
 	pf_arrinfo_release(&a);

@@ -13,8 +13,10 @@
  * no element is an empty file. ints in decimal; floats (f2, f4, f8) as
  * the shortest text that reads back as the same value of that type,
  * formatted as Python's repr (nan, inf, -inf); complex (c8, c16) as
- * Python's repr of complex; bool as True / False. Other dtypes (object,
- * str, bytes, structured, datetime, f16 / c32) have no values.txt.
+ * Python's repr of complex; bool as True / False; str (U) and bytes (S)
+ * items as Python's repr of the item numpy gives (trailing NULs dropped;
+ * that values.txt is read-only). Other dtypes (object, structured,
+ * datetime, f16 / c32) have no values.txt.
  * Ownership: rendered output is appended to a caller-owned pk_buf; info
  * points into the doc (payload) or owns a copy of it (info.owned, for a
  * protocol 0-2 payload), freed by pf_arrinfo_release.
@@ -58,7 +60,8 @@ int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a);
 int pf_array_payload(const pk_doc *doc, const pk_val *v, pf_arrinfo *a);
 void pf_arrinfo_release(pf_arrinfo *a);
 
-/* Which view files array v has. */
+/* Which view files array v has. has_values: 1 a numeric values.txt
+ * (PF_PART_VALUES), 2 a str / bytes one (PF_PART_STRVALUES), 0 none. */
 int pf_array_has_values(const pk_doc *doc, const pk_val *v);
 int pf_array_has_npy(const pk_doc *doc, const pk_val *v);
 int pf_array_has_image(const pk_doc *doc, const pk_val *v);
@@ -75,8 +78,8 @@ int pf_array_npy_header(const pf_arrinfo *a, pk_buf *out);
 /* image.png of a (payload set), appended to out. 0, EIO or ENOMEM. */
 int pf_array_png(const pf_arrinfo *a, pk_buf *out);
 
-/* Renders a cached view part (PF_PART_VALUES, PF_PART_IMAGE) of array v
- * into out. 0 or errno. */
+/* Renders a cached view part (PF_PART_VALUES, PF_PART_STRVALUES,
+ * PF_PART_IMAGE) of array v into out. 0 or errno. */
 int pf_array_render(const pk_doc *doc, const pk_val *v, uint32_t part,
 		    pk_buf *out);
 

@@ -161,13 +161,14 @@ def is_ndarray(obj):
 def array_views(a):
     """The derived files of an array directory (README, "How values
     appear"): values.txt for bool / int / float / complex dtypes (not
-    longdouble), array.npy for any plain dtype (not object, not
+    longdouble) and str / bytes ones, array.npy for any plain dtype (not object, not
     structured), image.png for (H, W[, 1|3|4]) uint8 / bool arrays."""
     dt = a.dtype
     plain = not dt.hasobject and dt.names is None
     out = []
     if plain and (dt.kind in 'biu' or (dt.kind == 'f' and dt.itemsize <= 8)
-                  or (dt.kind == 'c' and dt.itemsize <= 16)):
+                  or (dt.kind == 'c' and dt.itemsize <= 16)
+                  or (dt.kind in 'US' and dt.itemsize > 0)):
         out.append('values.txt')
     if plain:
         out.append('array.npy')

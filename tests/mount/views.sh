@@ -14,7 +14,10 @@
 #                same pixels (a 2-D bool array: 0 / 255 gray), a (784,)
 #                array has no image.png, and stat's
 #                size is what cat reads for every view
-#   modes        array.npy and image.png are r--; writing them is EPERM
+#                str (U) and bytes (S) arrays: values.txt is the items'
+#                Python reprs
+#   modes        array.npy, image.png and a str array's values.txt are
+#                r--; writing them is EPERM
 #   edit         sed -i of one number in values.txt changes that element in
 #                the pickle (Fortran and big-endian arrays too); text with
 #                a bad value or a wrong count is EINVAL, pickle unchanged
@@ -62,6 +65,8 @@ d = {
     'img': ((np.arange(28 * 28) * 7) % 256).astype(np.uint8).reshape(28, 28),
     'rgb': ((np.arange(5 * 6 * 3) * 13) % 256).astype(np.uint8).reshape(5, 6, 3),
     'flat': np.arange(784).astype(np.uint8),
+    'names': np.array([['ab', "it's"], ['\u00e9 x', '']]),
+    'raw': np.array([b'x\x00y', b'', b'a b']),
 }
 np.savez(sys.argv[1] + '/want.npz', **d)
 for p in (2, 4, 5):
@@ -85,14 +90,30 @@ for k in want.files:
     p = os.path.join(m, k)
     ents = set(os.listdir(p))
     # values.txt
-    if a.dtype == bool:
-        t = np.loadtxt(p + '/values.txt', dtype=str, ndmin=1) == 'True'
+    if a.dtype.kind in 'US':
+        # read-only text: Python's repr of each item, rows of the last axis
+        rows = a.reshape(-1, a.shape[-1]) if a.ndim else a.reshape(1, 1)
+        want_t = ''.join(' '.join(repr(x) for x in r) + '\n' for r in rows.tolist())
+        with open(p + '/values.txt', encoding='utf-8') as f:
+            got_t = f.read()
+        if got_t != want_t:
+            fail('%s: values.txt %r, expected %r' % (k, got_t, want_t))
+        else:
+            n += 1
+        if os.stat(p + '/values.txt').st_mode & 0o222:
+            fail('%s: values.txt of a str array is writable' % k)
+        else:
+            n += 1
     else:
-        t = np.loadtxt(p + '/values.txt', dtype=a.dtype, ndmin=1)
-    if not np.array_equal(t.reshape(a.shape), a, equal_nan=a.dtype.kind in 'fc'):
-        fail('%s: np.loadtxt(values.txt) differs' % k)
-    else:
-        n += 1
+        if a.dtype == bool:
+            t = np.loadtxt(p + '/values.txt', dtype=str, ndmin=1) == 'True'
+        else:
+            t = np.loadtxt(p + '/values.txt', dtype=a.dtype, ndmin=1)
+        if not np.array_equal(t.reshape(a.shape), a,
+                              equal_nan=a.dtype.kind in 'fc'):
+            fail('%s: np.loadtxt(values.txt) differs' % k)
+        else:
+            n += 1
     # array.npy: exact
     b = np.load(p + '/array.npy')
     if (b.dtype.str != a.dtype.str or b.shape != a.shape
@@ -161,6 +182,14 @@ try:
 except OSError as e:
     print(e.errno)" "$M/img/image.png")
 	is "p$p: appending to image.png is EPERM" "$err" "1"
+	err=$("$PYTHON" -c "
+import sys
+try:
+    open(sys.argv[1], 'w').write('x')
+    print('no error')
+except OSError as e:
+    print(e.errno)" "$M/names/values.txt")
+	is "p$p: writing a str array's values.txt is EPERM" "$err" "1"
 	check "p$p: pickle unchanged by refused writes" cmp -s "$S/a$p.pkl" "$WORK/before"
 
 	# edits with sed -i: one number
@@ -222,7 +251,7 @@ except OSError as e:
 	check "p$p: rm image.png fails" sh -c "! rm -f '$M/img/image.png' 2>/dev/null"
 	check "p$p: pickle unchanged by refused rm" cmp -s "$S/a$p.pkl" "$WORK/before"
 	check "p$p: rm -r of an array" rm -r "$M/rgb"
-	is "p$p: rm -r removed the array" "$(pyval "$S/a$p.pkl" "'rgb' in d, len(d)")" "False 15"
+	is "p$p: rm -r removed the array" "$(pyval "$S/a$p.pkl" "'rgb' in d, len(d)")" "False 17"
 	umount_fs "$M"
 done
 

@@ -169,9 +169,18 @@ Test(views, which_arrays_have_which_views)
 	cr_assert(has(&f, "img", "image.png"));
 	cr_assert(has(&f, "b", "image.png")); /* bool: 0 / 255 gray */
 	cr_assert(!has(&f, "e", "image.png"));
-	/* an object array: none; a str array: only array.npy */
+	/* an object array: none; a str array: array.npy and values.txt */
 	cr_assert(!has(&f, "o", "values.txt") && !has(&f, "o", "array.npy"));
-	cr_assert(!has(&f, "s", "values.txt") && has(&f, "s", "array.npy"));
+	cr_assert(has(&f, "s", "values.txt") && has(&f, "s", "array.npy"));
+	/* a str array's values.txt: reprs, read-only */
+	cr_assert_str_eq(text_of(&f, "s/values.txt"), "'ab'\n");
+	cr_assert_eq(ut_path(&f, "s/values.txt").part, PF_PART_STRVALUES);
+	{
+		pk_err e = {PK_OK, NULL, 0};
+		cr_assert_eq(pf_edit_set(f.doc, ut_path(&f, "s/values.txt"),
+					 (const uint8_t *)"'x'", 3, &e),
+			     EPERM);
+	}
 	cr_assert_str_eq(pf_ref_type_name(ut_path(&f, "f8/values.txt")), "str");
 	cr_assert_str_eq(pf_ref_type_name(ut_path(&f, "f8/array.npy")),
 			 "bytes");
