@@ -588,7 +588,8 @@ static int shape_content(const pk_doc *doc, const pk_val *shape, pf_content *c,
 }
 
 /* array.npy: the header (owned), then the payload where it is. */
-static int npy_content(const pk_doc *doc, const pk_val *v, pf_content *c)
+static int npy_content(const pk_doc *doc, const pk_val *v, unsigned flags,
+		       pf_content *c)
 {
 	pf_arrinfo a;
 	int rc = pf_array_parse(doc, v, &a);
@@ -597,6 +598,24 @@ static int npy_content(const pk_doc *doc, const pk_val *v, pf_content *c)
 		return rc;
 	if (!a.descr[0]) {
 		rc = EIO;
+		goto out;
+	}
+	if (flags & PF_CONTENT_SIZE_ONLY) {
+		/* the header, and the payload's length without its bytes (a
+		 * protocol 0-2 payload is not decoded for a stat) */
+		pf_ref dr = {v, PF_PART_DATA};
+		pf_content d;
+		uint64_t want;
+		rc = pf_content_get(doc, dr, PF_CONTENT_SIZE_ONLY, &d, NULL);
+		a.len = d.len;
+		pf_content_release(&d);
+		if (!rc &&
+		    (__builtin_mul_overflow(a.count, (uint64_t)a.size, &want) ||
+		     want != a.len))
+			rc = EIO;
+		if (!rc)
+			rc = pf_array_npy_header(&a, &c->head);
+		c->len = a.len;
 		goto out;
 	}
 	if ((rc = pf_array_payload(doc, v, &a)) ||
@@ -666,7 +685,7 @@ int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
 			return EIO;
 		return byteslike_content(doc, arr.data, flags, c, e);
 	case PF_PART_NPY:
-		return npy_content(doc, v, c);
+		return npy_content(doc, v, flags, c);
 	case PF_PART_VALUES:
 	case PF_PART_STRVALUES:
 	case PF_PART_IMAGE: {

@@ -262,6 +262,7 @@ static int ndarray_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 	pf_ndarray a;
 	pf_content c;
 	pf_ref order = {v, PF_PART_ORDER};
+	unsigned views;
 	int rc, fortran;
 
 	if (pf_ndarray_parse(v, &a))
@@ -280,20 +281,17 @@ static int ndarray_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 	if ((rc = add_one(l, "data", v, PF_PART_DATA)))
 		return rc;
 	/* the views (views.h): decided from the dtype and shape */
-	switch (pf_array_has_values(doc, v)) {
-	case 1:
-		rc = add_one(l, "values.txt", v, PF_PART_VALUES);
-		break;
-	case 2:
-		rc = add_one(l, "values.txt", v, PF_PART_STRVALUES);
-		break;
-	}
-	if (rc)
+	views = pf_array_views(doc, v);
+	if ((views & PF_VIEW_VALUES) &&
+	    (rc = add_one(l, "values.txt", v, PF_PART_VALUES)))
 		return rc;
-	if (pf_array_has_npy(doc, v) &&
+	if ((views & PF_VIEW_STRVALUES) &&
+	    (rc = add_one(l, "values.txt", v, PF_PART_STRVALUES)))
+		return rc;
+	if ((views & PF_VIEW_NPY) &&
 	    (rc = add_one(l, "array.npy", v, PF_PART_NPY)))
 		return rc;
-	if (pf_array_has_image(doc, v) &&
+	if ((views & PF_VIEW_IMAGE) &&
 	    (rc = add_one(l, "image.png", v, PF_PART_IMAGE)))
 		return rc;
 	return 0;

@@ -162,32 +162,6 @@ static int payload_sized(const pk_doc *doc, const pk_val *v,
 	return ok;
 }
 
-int pf_array_has_values(const pk_doc *doc, const pk_val *v)
-{
-	pf_arrinfo a;
-	int ok;
-
-	if (pf_array_parse(doc, v, &a))
-		return 0;
-	ok = !a.kind || !payload_sized(doc, v, &a) ? 0
-	     : a.kind == 'U' || a.kind == 'S'	   ? 2
-						   : 1;
-	pf_arrinfo_release(&a);
-	return ok;
-}
-
-int pf_array_has_npy(const pk_doc *doc, const pk_val *v)
-{
-	pf_arrinfo a;
-	int ok;
-
-	if (pf_array_parse(doc, v, &a))
-		return 0;
-	ok = a.descr[0] && payload_sized(doc, v, &a);
-	pf_arrinfo_release(&a);
-	return ok;
-}
-
 static int image_shaped(const pf_arrinfo *a)
 {
 	if (strcmp(a->descr, "|u1") != 0 && strcmp(a->descr, "|b1") != 0)
@@ -201,16 +175,25 @@ static int image_shaped(const pf_arrinfo *a)
 	       a->shape[0] <= 0x7fffffff && a->shape[1] <= 0x7fffffff / 4;
 }
 
-int pf_array_has_image(const pk_doc *doc, const pk_val *v)
+unsigned pf_array_views(const pk_doc *doc, const pk_val *v)
 {
 	pf_arrinfo a;
-	int ok;
+	unsigned views = 0;
 
 	if (pf_array_parse(doc, v, &a))
 		return 0;
-	ok = image_shaped(&a) && payload_sized(doc, v, &a);
+	if (payload_sized(doc, v, &a)) {
+		if (a.kind == 'U' || a.kind == 'S')
+			views |= PF_VIEW_STRVALUES;
+		else if (a.kind)
+			views |= PF_VIEW_VALUES;
+		if (a.descr[0])
+			views |= PF_VIEW_NPY;
+		if (image_shaped(&a))
+			views |= PF_VIEW_IMAGE;
+	}
 	pf_arrinfo_release(&a);
-	return ok;
+	return views;
 }
 
 /* ---- elements in logical C order --------------------------------------- */

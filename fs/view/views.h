@@ -60,11 +60,15 @@ int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a);
 int pf_array_payload(const pk_doc *doc, const pk_val *v, pf_arrinfo *a);
 void pf_arrinfo_release(pf_arrinfo *a);
 
-/* Which view files array v has. has_values: 1 a numeric values.txt
- * (PF_PART_VALUES), 2 a str / bytes one (PF_PART_STRVALUES), 0 none. */
-int pf_array_has_values(const pk_doc *doc, const pk_val *v);
-int pf_array_has_npy(const pk_doc *doc, const pk_val *v);
-int pf_array_has_image(const pk_doc *doc, const pk_val *v);
+/* Which view files array v has (decided from its dtype and shape and
+ * the length of its payload, whose bytes are not read): PF_VIEW_* bits. */
+enum {
+	PF_VIEW_VALUES = 1,    /* values.txt, numbers (PF_PART_VALUES) */
+	PF_VIEW_STRVALUES = 2, /* values.txt, str / bytes (PF_PART_STRVALUES) */
+	PF_VIEW_NPY = 4,
+	PF_VIEW_IMAGE = 8,
+};
+unsigned pf_array_views(const pk_doc *doc, const pk_val *v);
 
 /* values.txt of a (payload set), appended to out. 0 or ENOMEM. */
 int pf_array_values_text(const pf_arrinfo *a, pk_buf *out);

@@ -200,6 +200,12 @@ static void check_npy(ut_doc *f, const char *dir, const char *want)
 	cr_assert_eq(pf_content_get(f->doc, ut_path(f, p), 0, &c, NULL), 0);
 	cr_assert_eq(pf_content_append(&c, &all), 0);
 	cr_assert_eq(pf_content_size(&c), all.len);
+	/* a stat's size, without the payload's bytes */
+	cr_assert_eq(pf_content_get(f->doc, ut_path(f, p), PF_CONTENT_SIZE_ONLY,
+				    &d, NULL),
+		     0);
+	cr_assert_eq(pf_content_size(&d), all.len);
+	pf_content_release(&d);
 	snprintf(p, sizeof(p), "%s/data", dir);
 	cr_assert_eq(pf_content_get(f->doc, ut_path(f, p), 0, &d, NULL), 0);
 	cr_assert_eq(memcmp(all.data, "\x93NUMPY\x01\x00", 8), 0);
