@@ -12,8 +12,9 @@
  * values.txt and image.png are rendered here on every call; the mount
  * asks pf_docview_content, which keeps them rendered (docview.h).
  * Ownership: a pf_content either points into the doc's input (which the
- * caller keeps mapped while it uses the content) or owns `owned`, which
- * pf_content_release frees.
+ * caller keeps mapped while it uses the content), or owns `owned`, or
+ * holds a reference to `blob` (a view its docview keeps); it owns `head`.
+ * pf_content_release frees what it owns and drops the reference.
  * Invariants: pf_content_size == head + data length + (nl ? 1 : 0); what
  * PF_CONTENT_SIZE_ONLY reports equals what a full pf_content_get gives.
  */
