@@ -13,7 +13,7 @@ PREFIX  ?= /usr/local
 BUILD   := build
 FUZZ_SECONDS ?= 60
 
-PKGS    := fuse3 zlib bzip2 liblzma libzstd
+PKGS    := fuse3 zlib bzip2 liblzma libzstd libpng
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
                -Wno-unused-parameter -MMD -MP
 ifeq ($(DEBUG),1)
@@ -25,6 +25,8 @@ FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null)
 Z_LIBS      := $(shell pkg-config --libs zlib 2>/dev/null || echo -lz) -lbz2 \
                $(shell pkg-config --libs liblzma libzstd 2>/dev/null || echo -llzma -lzstd)
+PNG_CFLAGS  := $(shell pkg-config --cflags libpng 2>/dev/null)
+PNG_LIBS    := $(shell pkg-config --libs libpng 2>/dev/null || echo -lpng)
 CRIT_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
 CRIT_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -41,7 +43,7 @@ TOOL_SRC  := fs/tool/pickletool.c
 UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
 
 INC_codec := -Icodec
-INC_view  := $(INC_codec) -Ifs/view
+INC_view  := $(INC_codec) -Ifs/view $(PNG_CFLAGS)
 INC_core  := $(INC_view) -Ifs/core
 INC_fuse  := $(INC_core) -Ifs/fuse $(FUSE_CFLAGS)
 INC_tool  := $(INC_core)
@@ -79,10 +81,10 @@ $(REL)/%.o: %.c
 	$(CC) $(CFLAGS_BASE) $(OPT) $(call inc_of,$<) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/pickletool: $(call obj,$(REL),$(TOOL_SRC)) $(call LAYERS,$(REL))
-	$(CC) $(OPT) $^ -o $@ $(Z_LIBS) -lpthread -lm $(LDFLAGS)
+	$(CC) $(OPT) $^ -o $@ $(PNG_LIBS) $(Z_LIBS) -lpthread -lm $(LDFLAGS)
 
 $(BUILD)/picklefs: $(call obj,$(REL),$(FUSE_SRC)) $(call LAYERS,$(REL))
-	$(CC) $(OPT) $^ -o $@ $(FUSE_LIBS) $(Z_LIBS) -lpthread -lm $(LDFLAGS)
+	$(CC) $(OPT) $^ -o $@ $(FUSE_LIBS) $(PNG_LIBS) $(Z_LIBS) -lpthread -lm $(LDFLAGS)
 
 # ---- sanitizer build (what make test runs) ------------------------------
 $(ASAN)/%.o: %.c
@@ -90,15 +92,15 @@ $(ASAN)/%.o: %.c
 	$(CC) $(CFLAGS_BASE) -O1 -g $(SAN) $(call inc_of,$<) $(CFLAGS) -c $< -o $@
 
 $(ASAN)/pickletool: $(call obj,$(ASAN),$(TOOL_SRC)) $(call LAYERS,$(ASAN))
-	$(CC) $(SAN) $^ -o $@ $(Z_LIBS) -lpthread -lm
+	$(CC) $(SAN) $^ -o $@ $(PNG_LIBS) $(Z_LIBS) -lpthread -lm
 
 $(ASAN)/picklefs: $(call obj,$(ASAN),$(FUSE_SRC)) $(call LAYERS,$(ASAN))
-	$(CC) $(SAN) $^ -o $@ $(FUSE_LIBS) $(Z_LIBS) -lpthread -lm
+	$(CC) $(SAN) $^ -o $@ $(FUSE_LIBS) $(PNG_LIBS) $(Z_LIBS) -lpthread -lm
 
 # the unit tests link every object: Criterion finds tests by their
 # registration, which an archive member nothing refers to would lose
 $(ASAN)/test-unit: $(call obj,$(ASAN),$(CODEC_SRC) $(VIEW_SRC) $(CORE_SRC) $(UNIT_SRC))
-	$(CC) $(SAN) $^ -o $@ $(CRIT_LIBS) $(Z_LIBS) -lpthread -lm
+	$(CC) $(SAN) $^ -o $@ $(CRIT_LIBS) $(PNG_LIBS) $(Z_LIBS) -lpthread -lm
 
 # ---- tests --------------------------------------------------------------
 deps:

@@ -7,10 +7,10 @@ set -euo pipefail
 PKGS=(
   build-essential pkg-config clang libclang-rt-14-dev llvm
   libfuse3-dev fuse3 zlib1g-dev libbz2-dev liblzma-dev libzstd-dev
-  libcriterion-dev
+  libpng-dev libcriterion-dev
   python3 python3-numpy python3-pandas python3-dill python3-sklearn
   libpython3.11-testsuite vim attr tree gzip bzip2 perl sed coreutils
-  findutils grep time bc python3-hypothesis python3-joblib
+  findutils grep time bc python3-hypothesis python3-joblib python3-pil
   xz-utils zstd python3-zstandard
 )
 

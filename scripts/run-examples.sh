@@ -28,6 +28,8 @@ picklefs: the examples in $SRC are mounted on $MNT
   cat $MNT/compress_alumnos/Arnoldo      # bzip2, read on the fly
   cat $MNT/mnist.pkl.gz/0/0/shape        # (500, 784)
   cat $MNT/mnist.pkl.gz/0/0/dtype        # <f4 (the raw bytes are in data)
+  head -c 80 $MNT/mnist.pkl.gz/0/1/values.txt   # the labels as text
+  python3 -c "import numpy as np; print(np.load('$MNT/mnist.pkl.gz/0/0/array.npy').shape)"
   ls $MNT/dataframe.pkl                  # __class__ and the frame's state
   cat $MNT/model.pkl/__class__           # examples.Model
   ls -l $MNT/shared.pkl                  # shared values are symlinks

@@ -299,6 +299,9 @@ static int remove_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
 		rc = ENOTDIR;
 	if (!rc && !want_dir && ch.look == PF_LOOK_DIR)
 		rc = EISDIR;
+	if (!rc && pf_part_is_view(ch.e.target.part))
+		rc = EPERM; /* not in the pickle; rm -r of the array removes
+			       the array (its dtype goes first) */
 	if (!rc && want_dir &&
 	    !(rc = pf_docview_count(dir->src->dv, ch.e.target, &n)) && n)
 		rc = ENOTEMPTY;
@@ -348,13 +351,11 @@ int vfs_remove_entry(pf_fs *fs, pf_inode *dir, const char *name, int want_dir,
 static int entry_text(pf_inode *dir, const pf_child *ch, pk_buf *out)
 {
 	pf_content c;
-	int rc = pf_content_get(dir->src->doc, ch->e.target, 0, &c, NULL);
+	int rc = pf_docview_content(dir->src->dv, ch->e.target, 0, &c, NULL);
 
 	if (rc)
 		return rc;
-	if (pk_buf_add(out, c.data ? c.data : (const uint8_t *)"", c.len) ||
-	    (c.nl && pk_buf_addc(out, '\n')))
-		rc = ENOMEM;
+	rc = pf_content_append(&c, out);
 	pf_content_release(&c);
 	return rc;
 }

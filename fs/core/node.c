@@ -246,10 +246,13 @@ int vfs_value_attr(pf_source *s, pf_inode *in, struct stat *st)
 	}
 	default: {
 		pf_content c;
-		rc = pf_content_get(s->doc, in->ref, PF_CONTENT_SIZE_ONLY, &c,
-				    NULL);
+		rc = pf_docview_content(s->dv, in->ref, PF_CONTENT_SIZE_ONLY,
+					&c, NULL);
 		st->st_mode =
-		    S_IFREG | (s->st.st_mode & (s->writable ? 0666 : 0444));
+		    S_IFREG |
+		    (s->st.st_mode &
+		     (s->writable && !pf_part_readonly(in->ref.part) ? 0666
+								     : 0444));
 		st->st_size = (off_t)pf_content_size(&c);
 		st->st_blocks = (st->st_size + 511) / 512;
 		st->st_nlink = 1;

@@ -261,7 +261,7 @@ int pf_fs_open(pf_fs *fs, pf_inode *in, int flags, pf_file **out,
 		rc = ELOOP;
 	} else {
 		pk_err e = {PK_OK, NULL, 0};
-		rc = pf_content_get(in->src->doc, in->ref, 0, &f->c, &e);
+		rc = pf_docview_content(in->src->dv, in->ref, 0, &f->c, &e);
 		if (rc && e.msg) /* the codec's words reach the log */
 			pf_log("%s: byte %llu: %s", in->src->display,
 			       (unsigned long long)e.offset, e.msg);
@@ -311,11 +311,45 @@ int pf_fs_read(pf_fs *fs, pf_file *f, uint64_t off, size_t size, pf_span *out)
 	}
 	if (pf_map_torn(f->map))
 		return EIO; /* the file shrank under the bytes we served */
+	if (f->c.head.len) {
+		/* a header before the data (array.npy): copied, then the
+		 * data from where it is */
+		uint64_t hl = f->c.head.len;
+		if (off < hl && size > 0) {
+			size_t n = hl - off < size ? (size_t)(hl - off) : size;
+			out->copy = malloc(n);
+			if (!out->copy)
+				return ENOMEM;
+			memcpy(out->copy, f->c.head.data + off, n);
+			out->iov[0].iov_base = out->copy;
+			out->iov[0].iov_len = n;
+			out->niov = 1;
+			off += n;
+			size -= n;
+		}
+		if (off < hl || size == 0)
+			return 0;
+		off -= hl;
+		/* the data is in the mapped pickle (content.c copies a
+		 * decoded payload together with its header) */
+		if (off < len) {
+			uint64_t n = len - off < size ? len - off : size;
+			if (f->map) {
+				pf_map_ref(f->map);
+				out->hold = f->map;
+			}
+			out->iov[out->niov].iov_base =
+			    (void *)(f->c.data + off);
+			out->iov[out->niov].iov_len = (size_t)n;
+			out->niov++;
+		}
+		return 0;
+	}
 	if (off < len && size > 0) {
 		uint64_t n = len - off < size ? len - off : size;
 		const uint8_t *p = f->c.data + off;
-		if (f->c.owned.data) {
-			/* text the handle owns: copy it (see pf_span) */
+		if (f->c.owned.data || f->c.blob) {
+			/* text the handle owns or shares: copy it (pf_span) */
 			out->copy = malloc((size_t)n);
 			if (!out->copy)
 				return ENOMEM;

@@ -74,15 +74,15 @@ int vfs_open_for_write(pf_fs *fs, pf_inode *in, int flags, pf_file **out)
 	}
 	if (in->look != PF_LOOK_FILE) {
 		rc = in->look == PF_LOOK_DIR ? EISDIR : ELOOP;
+	} else if (pf_part_readonly(in->ref.part)) {
+		rc = EPERM; /* a read-only view (ref.h) */
 	} else if (flags & O_TRUNC) {
 		f->dirty = 1;
 	} else {
 		/* the handle starts from the text cat shows */
-		rc = pf_content_get(in->src->doc, in->ref, 0, &c, NULL);
+		rc = pf_docview_content(in->src->dv, in->ref, 0, &c, NULL);
 		if (!rc) {
-			if ((c.len && pk_buf_add(&f->wbuf, c.data, c.len)) ||
-			    (c.nl && pk_buf_addc(&f->wbuf, '\n')))
-				rc = ENOMEM;
+			rc = pf_content_append(&c, &f->wbuf);
 			pf_content_release(&c);
 		}
 	}

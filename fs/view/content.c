@@ -1,22 +1,60 @@
 #include "content.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errmap.h"
 #include "form.h"
 #include "text.h"
+#include "views.h"
+
+pf_blob *pf_blob_new(void)
+{
+	pf_blob *b = calloc(1, sizeof(*b));
+
+	if (b) {
+		b->refs = 1;
+		pk_buf_init(&b->buf);
+	}
+	return b;
+}
+
+void pf_blob_ref(pf_blob *b)
+{
+	__atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
+}
+
+void pf_blob_unref(pf_blob *b)
+{
+	if (b && __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		pk_buf_release(&b->buf);
+		free(b);
+	}
+}
 
 void pf_content_init(pf_content *c)
 {
 	memset(c, 0, sizeof(*c));
 	pk_buf_init(&c->owned);
+	pk_buf_init(&c->head);
 }
 
 void pf_content_release(pf_content *c)
 {
 	pk_buf_release(&c->owned);
+	pk_buf_release(&c->head);
+	pf_blob_unref(c->blob);
 	pf_content_init(c);
+}
+
+int pf_content_append(const pf_content *c, pk_buf *out)
+{
+	if ((c->head.len && pk_buf_add(out, c->head.data, c->head.len)) ||
+	    (c->len && pk_buf_add(out, c->data, c->len)) ||
+	    (c->nl && pk_buf_addc(out, '\n')))
+		return ENOMEM;
+	return 0;
 }
 
 /* Points c at the owned buffer once it is complete. */
@@ -549,6 +587,61 @@ static int shape_content(const pk_doc *doc, const pk_val *shape, pf_content *c,
 	return 0;
 }
 
+/* array.npy: the header (owned), then the payload where it is. */
+static int npy_content(const pk_doc *doc, const pk_val *v, unsigned flags,
+		       pf_content *c)
+{
+	pf_arrinfo a;
+	int rc = pf_array_parse(doc, v, &a);
+
+	if (rc)
+		return rc;
+	if (!a.descr[0]) {
+		rc = EIO;
+		goto out;
+	}
+	if (flags & PF_CONTENT_SIZE_ONLY) {
+		/* the header, and the payload's length without its bytes (a
+		 * protocol 0-2 payload is not decoded for a stat) */
+		pf_ref dr = {v, PF_PART_DATA};
+		pf_content d;
+		uint64_t want;
+		rc = pf_content_get(doc, dr, PF_CONTENT_SIZE_ONLY, &d, NULL);
+		a.len = d.len;
+		pf_content_release(&d);
+		if (!rc &&
+		    (__builtin_mul_overflow(a.count, (uint64_t)a.size, &want) ||
+		     want != a.len))
+			rc = EIO;
+		if (!rc)
+			rc = pf_array_npy_header(&a, &c->head);
+		c->len = a.len;
+		goto out;
+	}
+	if ((rc = pf_array_payload(doc, v, &a)) ||
+	    (rc = pf_array_npy_header(&a, &c->head)))
+		goto out;
+	if (a.owned.data) { /* a protocol 0-2 payload, decoded: one copy */
+		c->owned = c->head;
+		pk_buf_init(&c->head);
+		if (pk_buf_add(&c->owned, a.data, a.len)) {
+			rc = ENOMEM;
+			goto out;
+		}
+		c->data = c->owned.data;
+		c->len = c->owned.len;
+		goto out;
+	} else {
+		c->data = a.data;
+	}
+	if (!c->data)
+		c->data = (const uint8_t *)"";
+	c->len = a.len;
+out:
+	pf_arrinfo_release(&a);
+	return rc;
+}
+
 int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
 		   pk_err *e)
 {
@@ -591,6 +684,16 @@ int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
 		if (pf_ndarray_parse(v, &arr))
 			return EIO;
 		return byteslike_content(doc, arr.data, flags, c, e);
+	case PF_PART_NPY:
+		return npy_content(doc, v, flags, c);
+	case PF_PART_VALUES:
+	case PF_PART_STRVALUES:
+	case PF_PART_IMAGE: {
+		int rc = pf_array_render(doc, v, ref.part, &c->owned);
+		if (!rc)
+			use_owned(c, 0);
+		return rc;
+	}
 	default:
 		return EISDIR;
 	}
@@ -622,7 +725,12 @@ const char *pf_ref_type_name(pf_ref ref)
 	case PF_PART_ORDER:
 		return pf_kind_type_name(PK_STR);
 	case PF_PART_DATA:
+	case PF_PART_NPY:
+	case PF_PART_IMAGE:
 		return pf_kind_type_name(PK_BYTES);
+	case PF_PART_VALUES:
+	case PF_PART_STRVALUES:
+		return pf_kind_type_name(PK_STR);
 	case PF_PART_WRAP:
 		/* the top directory of a pickle whose value is a file: the
 		 * type is the value's (`pickle.dump(42)` is an int) */

@@ -6,12 +6,16 @@
  * + "\n", True/False/None, complex repr, globals "module.qualname"),
  * the scalar-like objects (complex, bytes from _codecs.encode, bytearray
  * calls) and the synthetic files of numpy arrays (dtype, shape, order,
- * data). Large payloads are not copied: the content points into the
- * mapped pickle.
+ * data) and their views (values.txt, array.npy, image.png: views.h).
+ * Large payloads are not copied: the content points into the mapped
+ * pickle (array.npy: a small owned header, then the payload in place).
+ * values.txt and image.png are rendered here on every call; the mount
+ * asks pf_docview_content, which keeps them rendered (docview.h).
  * Ownership: a pf_content either points into the doc's input (which the
- * caller keeps mapped while it uses the content) or owns `owned`, which
- * pf_content_release frees.
- * Invariants: pf_content_size == data length + (nl ? 1 : 0), and what
+ * caller keeps mapped while it uses the content), or owns `owned`, or
+ * holds a reference to `blob` (a view its docview keeps); it owns `head`.
+ * pf_content_release frees what it owns and drops the reference.
+ * Invariants: pf_content_size == head + data length + (nl ? 1 : 0); what
  * PF_CONTENT_SIZE_ONLY reports equals what a full pf_content_get gives.
  */
 #ifndef PF_CONTENT_H
@@ -23,11 +27,23 @@
 #include "pickle.h"
 #include "ref.h"
 
+/* A rendered view kept by its docview and lent to open files: freed with
+ * its last reference (the count is atomic: files close unlocked). */
+typedef struct pf_blob {
+	uint64_t refs;
+	pk_buf buf;
+} pf_blob;
+pf_blob *pf_blob_new(void);
+void pf_blob_ref(pf_blob *b);
+void pf_blob_unref(pf_blob *b);
+
 typedef struct pf_content {
+	pk_buf head;	     /* bytes before data (array.npy's header) */
 	const uint8_t *data; /* NULL when only the size was asked for */
 	uint64_t len;
 	int nl; /* a '\n' follows data */
 	pk_buf owned;
+	pf_blob *blob; /* data points into it (a cached view) */
 } pf_content;
 
 enum { PF_CONTENT_SIZE_ONLY = 1 };
@@ -36,8 +52,10 @@ void pf_content_init(pf_content *c);
 void pf_content_release(pf_content *c);
 static inline uint64_t pf_content_size(const pf_content *c)
 {
-	return c->len + (c->nl ? 1 : 0);
+	return c->head.len + c->len + (c->nl ? 1 : 0);
 }
+/* Appends the whole content (head, data, newline) to out. 0 or ENOMEM. */
+int pf_content_append(const pf_content *c, pk_buf *out);
 
 /* Content of a file ref. Returns 0 or an errno (EISDIR for a
  * directory ref); *e gets the codec error if there was one. */

@@ -10,6 +10,7 @@
 #include "repr.h"
 #include "form.h"
 #include "text.h"
+#include "views.h"
 
 /* Where a container is shown as a directory: its first occurrence. */
 struct canon_rec {
@@ -58,6 +59,14 @@ struct pf_docview {
 	size_t ndl, capdl;
 	size_t shed_at; /* ndl at which the small caches are dropped */
 	size_t bytes;
+	/* rendered views (values.txt, image.png), the last few asked for */
+	struct viewcache {
+		const void *ident;
+		uint32_t part;
+		pf_blob *blob;
+	} views[PF_DOCVIEW_VIEWS];
+	unsigned views_next;
+	pf_ptrmap view_sizes; /* (ident, part) -> size of a rendered view */
 };
 
 /* ---- the first-occurrence walk ---------------------------------------- */
@@ -251,6 +260,7 @@ int pf_docview_new_ex(const pk_doc *doc,
 	dv->gen = view_generation();
 	dv->linked = doc->shared_nodes != 0;
 	pf_ptrmap_init(&dv->dirs);
+	pf_ptrmap_init(&dv->view_sizes);
 	dv->shed_at = DIRCACHE_KEEP;
 	rc = dv->linked ? walk(dv, progress, ctx) : 0;
 	if (rc) {
@@ -285,6 +295,9 @@ void pf_docview_free(pf_docview *dv)
 		return;
 	for (i = 0; i < dv->ndl; i++)
 		dircache_free(dv->dlist[i]);
+	for (i = 0; i < PF_DOCVIEW_VIEWS; i++)
+		pf_blob_unref(dv->views[i].blob);
+	pf_ptrmap_release(&dv->view_sizes);
 	free(dv->dlist);
 	free(dv->recs);
 	pf_ptrmap_release(&dv->dirs);
@@ -293,8 +306,63 @@ void pf_docview_free(pf_docview *dv)
 
 size_t pf_docview_bytes(const pf_docview *dv)
 {
+	size_t i, views = 0;
+
+	for (i = 0; i < PF_DOCVIEW_VIEWS; i++)
+		if (dv->views[i].blob)
+			views += dv->views[i].blob->buf.cap;
 	return sizeof(*dv) + pf_ptrmap_bytes(&dv->dirs) +
-	       dv->caprecs * sizeof(*dv->recs) + dv->bytes;
+	       pf_ptrmap_bytes(&dv->view_sizes) +
+	       dv->caprecs * sizeof(*dv->recs) + dv->bytes + views;
+}
+
+int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
+		       pf_content *c, pk_err *e)
+{
+	const void *ident = pf_ref_ident(ref);
+	struct viewcache *vc;
+	uint64_t size;
+	pf_blob *b;
+	size_t i;
+	int rc;
+
+	if (ref.part != PF_PART_VALUES && ref.part != PF_PART_IMAGE &&
+	    ref.part != PF_PART_STRVALUES)
+		return pf_content_get(dv->doc, ref, flags, c, e);
+	pf_content_init(c);
+	for (i = 0; i < PF_DOCVIEW_VIEWS; i++) {
+		vc = &dv->views[i];
+		if (vc->blob && vc->ident == ident && vc->part == ref.part)
+			goto found;
+	}
+	/* a size once rendered is kept apart: `ls -l` of many arrays does
+	 * not render them again after they left the few kept whole */
+	if ((flags & PF_CONTENT_SIZE_ONLY) &&
+	    pf_ptrmap_get(&dv->view_sizes, ident, ref.part, &size)) {
+		c->len = size;
+		return 0;
+	}
+	if (!(b = pf_blob_new()))
+		return ENOMEM;
+	if ((rc = pf_array_render(dv->doc, ref.val, ref.part, &b->buf))) {
+		pf_blob_unref(b);
+		return rc;
+	}
+	if (pf_ptrmap_put(&dv->view_sizes, ident, ref.part, b->buf.len)) {
+		pf_blob_unref(b);
+		return ENOMEM;
+	}
+	vc = &dv->views[dv->views_next++ % PF_DOCVIEW_VIEWS];
+	pf_blob_unref(vc->blob);
+	vc->ident = ident;
+	vc->part = ref.part;
+	vc->blob = b;
+found:
+	pf_blob_ref(vc->blob);
+	c->blob = vc->blob;
+	c->data = vc->blob->buf.data ? vc->blob->buf.data : (const uint8_t *)"";
+	c->len = vc->blob->buf.len;
+	return 0;
 }
 
 pf_ref pf_docview_root(const pf_docview *dv)

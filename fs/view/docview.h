@@ -68,6 +68,16 @@ int pf_docview_lookup(pf_docview *dv, pf_ref dir, const char *name, size_t len,
 		      uint64_t *i);
 /* Target of a PF_LOOK_LINK entry, relative to its directory. */
 int pf_docview_link(pf_docview *dv, pf_ref dir, uint64_t i, pk_buf *out);
+/* The content of a file ref, as pf_content_get gives it, except that
+ * the rendered views (values.txt, image.png: views.h) are kept: the
+ * last PF_DOCVIEW_VIEWS asked for stay rendered while the view lives
+ * (a stat then a cat render once), and c shares the rendered bytes
+ * (c->blob) so a file open keeps them after the view is dropped. The
+ * size of every view rendered once is kept too: a PF_CONTENT_SIZE_ONLY
+ * question about it renders nothing again (c->data is then NULL). */
+#define PF_DOCVIEW_VIEWS 4
+int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
+		       pf_content *c, pk_err *e);
 /* Entries of dir that are directories (not links): nlink - 2. */
 int pf_docview_nsubdirs(pf_docview *dv, pf_ref dir, uint64_t *n);
 

@@ -9,6 +9,7 @@
 #include "names.h"
 #include "opcodes.h"
 #include "form.h"
+#include "views.h"
 #include "text.h"
 
 /* Every refusal of this module: the code and message go into *e, the
@@ -191,6 +192,31 @@ static int set_number(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
 			to == PK_STR ? text_len(text, len) : len, e);
 }
 
+/* values.txt of an array: each value parsed as the dtype, into a copy
+ * of the payload that then replaces it as a write to `data` does. */
+static int set_values(pk_doc *doc, const pk_val *arr, const uint8_t *text,
+		      size_t len, pk_err *e)
+{
+	pf_arrinfo a;
+	pk_buf nb = PK_BUF_INIT;
+	pf_ref dr = {arr, PF_PART_DATA};
+	int rc;
+
+	if (pf_array_parse(doc, arr, &a) || !a.kind) {
+		pf_arrinfo_release(&a);
+		return refuse(e, PK_E_REFUSED,
+			      "this array's values cannot be changed");
+	}
+	rc = pf_array_payload(doc, arr, &a);
+	if (!rc)
+		rc = pf_errno_of(pf_array_values_parse(&a, text, len, &nb, e));
+	pf_arrinfo_release(&a);
+	if (!rc)
+		rc = pf_edit_set(doc, dr, nb.data, nb.len, e);
+	pk_buf_release(&nb);
+	return rc;
+}
+
 int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len,
 		pk_err *e)
 {
@@ -231,6 +257,12 @@ int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len,
 		return set_kind(doc, (pk_val *)a.data, pk_val_kind(*a.data),
 				text, len, e);
 	}
+	if (ref.part == PF_PART_VALUES)
+		return set_values(doc, ref.val, text, len, e);
+	if (pf_part_readonly(ref.part))
+		return refuse(e, PK_E_REFUSED,
+			      "array.npy, image.png and the values.txt of "
+			      "a str array are read-only views");
 	if (ref.part != PF_PART_SELF)
 		return refuse(
 		    e, PK_E_REFUSED,

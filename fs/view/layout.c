@@ -6,6 +6,7 @@
 
 #include "opcodes.h"
 #include "form.h"
+#include "views.h"
 
 int pf_ref_is_dir(pf_ref r)
 {
@@ -261,6 +262,7 @@ static int ndarray_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 	pf_ndarray a;
 	pf_content c;
 	pf_ref order = {v, PF_PART_ORDER};
+	unsigned views;
 	int rc, fortran;
 
 	if (pf_ndarray_parse(v, &a))
@@ -276,7 +278,23 @@ static int ndarray_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 		return rc;
 	if (pf_is_node(a.data) && pf_kind(a.data) == PK_LIST)
 		return add_one(l, "data", a.data, PF_PART_SELF);
-	return add_one(l, "data", v, PF_PART_DATA);
+	if ((rc = add_one(l, "data", v, PF_PART_DATA)))
+		return rc;
+	/* the views (views.h): decided from the dtype and shape */
+	views = pf_array_views(doc, v);
+	if ((views & PF_VIEW_VALUES) &&
+	    (rc = add_one(l, "values.txt", v, PF_PART_VALUES)))
+		return rc;
+	if ((views & PF_VIEW_STRVALUES) &&
+	    (rc = add_one(l, "values.txt", v, PF_PART_STRVALUES)))
+		return rc;
+	if ((views & PF_VIEW_NPY) &&
+	    (rc = add_one(l, "array.npy", v, PF_PART_NPY)))
+		return rc;
+	if ((views & PF_VIEW_IMAGE) &&
+	    (rc = add_one(l, "image.png", v, PF_PART_IMAGE)))
+		return rc;
+	return 0;
 }
 
 int pf_layout_build(const pk_doc *doc, pf_ref dir, pf_layout *l)

@@ -13,7 +13,8 @@
  *   dict, OrderedDict, Counter  its keys, in insertion order
  *   defaultdict                 __default_factory__, then its keys
  *   list, tuple, set, frozenset 0 .. n-1
- *   numpy array                 dtype, shape, [order], data
+ *   numpy array                 dtype, shape, [order], data, [values.txt],
+ *                               [array.npy], [image.png] (views.h)
  *   object                      __class__, [__args__], [__kwargs__], the
  *                               keys of a dict state (also both dicts of
  *                               a (dict, slots) state), [__state__] for

@@ -29,7 +29,26 @@ enum pf_part {
 	PF_PART_SHAPE,	   /* file: numpy shape tuple repr */
 	PF_PART_ORDER,	   /* file: "F" for Fortran-ordered arrays */
 	PF_PART_DATA,	   /* file: numpy array bytes */
+	PF_PART_VALUES,	   /* file: values.txt of an array (views.h) */
+	PF_PART_NPY,	   /* file: array.npy, read-only */
+	PF_PART_IMAGE,	   /* file: image.png, read-only */
+	PF_PART_STRVALUES, /* file: values.txt of a str / bytes array, r-- */
 };
+
+/* Parts that are derived views of an array (views.h): not in the pickle,
+ * so `rm` of one is refused (EPERM) rather than taking the array. */
+static inline int pf_part_is_view(uint32_t part)
+{
+	return part == PF_PART_VALUES || part == PF_PART_NPY ||
+	       part == PF_PART_IMAGE || part == PF_PART_STRVALUES;
+}
+
+/* Parts that are derived views: read-only to every write (EPERM). */
+static inline int pf_part_readonly(uint32_t part)
+{
+	return part == PF_PART_NPY || part == PF_PART_IMAGE ||
+	       part == PF_PART_STRVALUES;
+}
 
 /* A thing shown in the mount: a value, or a part of an object value. */
 typedef struct pf_ref {

@@ -158,6 +158,26 @@ def is_ndarray(obj):
     return numpy is not None and isinstance(obj, numpy.ndarray)
 
 
+def array_views(a):
+    """The derived files of an array directory (README, "How values
+    appear"): values.txt for bool / int / float / complex dtypes (not
+    longdouble) and str / bytes ones, array.npy for any plain dtype (not object, not
+    structured), image.png for (H, W[, 1|3|4]) uint8 / bool arrays."""
+    dt = a.dtype
+    plain = not dt.hasobject and dt.names is None
+    out = []
+    if plain and (dt.kind in 'biu' or (dt.kind == 'f' and dt.itemsize <= 8)
+                  or (dt.kind == 'c' and dt.itemsize <= 16)
+                  or (dt.kind in 'US' and dt.itemsize > 0)):
+        out.append('values.txt')
+    if plain:
+        out.append('array.npy')
+    if (dt.str in ('|u1', '|b1') and a.ndim in (2, 3) and a.shape[0] > 0
+            and a.shape[1] > 0 and (a.ndim == 2 or a.shape[2] in (1, 3, 4))):
+        out.append('image.png')
+    return out
+
+
 def scalar_bytes(obj):
     """Expected file content, or None when obj is shown as a directory."""
     if obj is None:
@@ -275,6 +295,9 @@ class Checker:
                 kids.append(list(obj.ravel(order='F' if f_order else 'C')))
             else:
                 kids.append(obj.tobytes(order='F' if f_order else 'C'))
+            for view in array_views(obj):
+                names.append(view)
+                kids.append(None)
             return names, kids, False
         return None, None, False
 
@@ -409,6 +432,19 @@ class Checker:
             return []
         if not numpy.array_equal(got, o, equal_nan=o.dtype.kind in 'fc'):
             self.fail(datap, 'array values differ')
+        if 'array.npy' in listed:
+            npy = os.path.join(path, 'array.npy')
+            self.check_file_any(npy)
+            back = numpy.load(npy)
+            # the byte order is the pickle's; pickle.load may give numpy's
+            # native order for it (protocols 2-4), as for dtype above
+            if (back.dtype.newbyteorder('=') != o.dtype.newbyteorder('=')
+                    or back.shape != o.shape
+                    or not numpy.array_equal(back, o,
+                                             equal_nan=o.dtype.kind in 'fc')):
+                self.fail(npy, 'np.load gives another array')
+        if 'values.txt' in listed:
+            self.check_file_any(os.path.join(path, 'values.txt'))
         return []
 
     def check_unordered(self, path, listed, kids):

@@ -66,7 +66,9 @@ Test(layout, numpy_array_parts)
 
 	cr_assert_str_eq(pf_ref_type_name(root), "ndarray");
 	cr_assert_eq(pf_docview_count(f.dv, root, &n), 0);
-	cr_assert_eq(n, 3);
+	cr_assert_eq(n, 5); /* and the views values.txt, array.npy */
+	cr_assert_str_eq(ut_name_of(&f, root, 3), "values.txt");
+	cr_assert_str_eq(ut_name_of(&f, root, 4), "array.npy");
 	cr_assert_str_eq(
 	    ut_content(f.doc, ut_child(&f, root, "dtype", NULL).e.target),
 	    "<i4\n");
@@ -146,10 +148,14 @@ Test(layout, built_directly)
 	cr_assert(!pf_ref_is_dir(one));
 	cr_assert_eq(pf_layout_build(f.doc, one, &l), ENOTDIR);
 
-	/* an array: dtype, shape, data; no order entry (C order) */
+	/* an array: dtype, shape, data; no order entry (C order); then
+	 * values.txt and array.npy (not an image: int32) */
 	root = pf_docview_root(a.dv);
 	cr_assert_eq(pf_layout_build(a.doc, root, &l), 0);
-	cr_assert_eq(l.n, 3);
+	cr_assert_eq(l.n, 5);
+	cr_assert_eq(pf_layout_find_part(&l, PF_PART_VALUES), 3);
+	cr_assert_eq(pf_layout_find_part(&l, PF_PART_NPY), 4);
+	cr_assert_eq(pf_layout_find_part(&l, PF_PART_IMAGE), -1);
 	k = pf_layout_find_part(&l, PF_PART_DATA);
 	cr_assert_eq(k, 2);
 	pf_layout_entry(&l, (uint64_t)k, &e);

@@ -1,0 +1,90 @@
+/*
+ * views.h - the derived files of a numpy array directory (README, "How
+ * values appear"): values.txt, array.npy, image.png.
+ *
+ * What: pure functions of a decoded doc, read from the opcodes (nothing
+ * is imported or executed): pf_array_parse takes an array apart (dtype
+ * text, item size, shape, order, payload); the renderers write the text
+ * of values.txt, the .npy header and the PNG; pf_array_values_parse reads
+ * an edited values.txt back into the array's bytes.
+ * Text rules (values.txt): the array's values in logical C order, one
+ * row of the last axis per line, values separated by one space, each
+ * line ending in '\n'; a 0-d array is one value and '\n'; an array with
+ * no element is an empty file. ints in decimal; floats (f2, f4, f8) as
+ * the shortest text that reads back as the same value of that type,
+ * formatted as Python's repr (nan, inf, -inf); complex (c8, c16) as
+ * Python's repr of complex; bool as True / False; str (U) and bytes (S)
+ * items as Python's repr of the item numpy gives (trailing NULs dropped;
+ * that values.txt is read-only). Other dtypes (object, structured,
+ * datetime, f16 / c32) have no values.txt.
+ * Ownership: rendered output is appended to a caller-owned pk_buf; info
+ * points into the doc (payload) or owns a copy of it (info.owned, for a
+ * protocol 0-2 payload), freed by pf_arrinfo_release.
+ * Invariant: the files an array has depend only on its dtype and shape,
+ * so a layout (layout.c) knows them without reading the payload.
+ */
+#ifndef PF_VIEWS_H
+#define PF_VIEWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+#include "pickle.h"
+#include "ref.h"
+
+#define PF_ARRAY_MAXDIM 64
+
+typedef struct pf_arrinfo {
+	char descr[64]; /* dtype.str ('<f8'), "" when structured / long */
+	char kind;	/* 'b' 'i' 'u' 'f' 'c' for values.txt, else 0 */
+	char order;	/* '<' '>' '|' */
+	uint32_t size;	/* bytes per item */
+	int fortran;	/* data in Fortran order */
+	uint32_t ndim;
+	uint64_t shape[PF_ARRAY_MAXDIM];
+	uint64_t count;	     /* elements */
+	int sized;	     /* the payload length is count * size */
+	pk_buf dtype;	     /* the dtype text (descr list when structured) */
+	const uint8_t *data; /* payload (after pf_array_payload) */
+	uint64_t len;
+	pk_buf owned; /* the payload when it had to be decoded */
+} pf_arrinfo;
+
+/* Takes the array at v apart (dtype, shape, order; not the payload).
+ * 0, EIO (not an array, or one this module cannot read) or ENOMEM. */
+int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a);
+/* Points a->data / a->len at the payload (copied for protocol 0-2
+ * payloads). 0 or errno. */
+int pf_array_payload(const pk_doc *doc, const pk_val *v, pf_arrinfo *a);
+void pf_arrinfo_release(pf_arrinfo *a);
+
+/* Which view files array v has (decided from its dtype and shape and
+ * the length of its payload, whose bytes are not read): PF_VIEW_* bits. */
+enum {
+	PF_VIEW_VALUES = 1,    /* values.txt, numbers (PF_PART_VALUES) */
+	PF_VIEW_STRVALUES = 2, /* values.txt, str / bytes (PF_PART_STRVALUES) */
+	PF_VIEW_NPY = 4,
+	PF_VIEW_IMAGE = 8,
+};
+unsigned pf_array_views(const pk_doc *doc, const pk_val *v);
+
+/* values.txt of a (payload set), appended to out. 0 or ENOMEM. */
+int pf_array_values_text(const pf_arrinfo *a, pk_buf *out);
+/* Parses an edited values.txt into the bytes of a new payload (same
+ * length as a->len), appended to out: the same number of values, each a
+ * literal of the dtype. 0, or PK_E_VALUE with *e saying why. */
+int pf_array_values_parse(const pf_arrinfo *a, const uint8_t *text, size_t len,
+			  pk_buf *out, pk_err *e);
+/* The .npy v1.0 header of a, appended to out. */
+int pf_array_npy_header(const pf_arrinfo *a, pk_buf *out);
+/* image.png of a (payload set), appended to out. 0, EIO or ENOMEM. */
+int pf_array_png(const pf_arrinfo *a, pk_buf *out);
+
+/* Renders a cached view part (PF_PART_VALUES, PF_PART_STRVALUES,
+ * PF_PART_IMAGE) of array v into out. 0 or errno. */
+int pf_array_render(const pk_doc *doc, const pk_val *v, uint32_t part,
+		    pk_buf *out);
+
+#endif

@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# Array views (README, "How values appear"): values.txt, array.npy and
+# image.png of numpy arrays, on real mounts of the ASan picklefs, checked
+# with /usr/bin/python3 (numpy, PIL) against the arrays that were pickled.
+#
+#   BUILD=build PYTHON=/usr/bin/python3 bash tests/mount/views.sh
+#
+#   read         for int8, >u2, int64, float32, float64 (nan, inf), float16,
+#                bool, complex128, Fortran order, 0-d, empty, 3-D, at
+#                protocols 2, 4 and 5: np.loadtxt(values.txt) reshaped
+#                equals the array, np.load(array.npy) equals it exactly
+#                (dtype with byte order, shape, Fortran flag), PIL reads
+#                image.png of (28, 28) and (H, W, 3) uint8 arrays with the
+#                same pixels (a 2-D bool array: 0 / 255 gray), a (784,)
+#                array has no image.png, and stat's
+#                size is what cat reads for every view
+#                str (U) and bytes (S) arrays: values.txt is the items'
+#                Python reprs
+#   modes        array.npy, image.png and a str array's values.txt are
+#                r--; writing them is EPERM
+#   edit         sed -i of one number in values.txt changes that element in
+#                the pickle (Fortran and big-endian arrays too); text with
+#                a bad value or a wrong count is EINVAL, pickle unchanged
+#   rm           rm of a view is EPERM (pickle unchanged); rm -r of an
+#                array directory removes the array
+#
+# Ends with "views: N passed, N failed"; exit 1 when something failed.
+set -u
+
+SUITE=views
+. "$(dirname "$0")/lib.sh"
+
+if [ ! -x "$BIN" ]; then
+	echo "FAIL no $BIN"
+	echo "views: 0 passed, 1 failed"
+	exit 1
+fi
+if ! "$PYTHON" -c 'import numpy, PIL' 2>/dev/null; then
+	echo "FAIL $PYTHON has no numpy or PIL (scripts/install-deps.sh)"
+	echo "views: 0 passed, 1 failed"
+	exit 1
+fi
+
+S=$WORK/src
+mkdir -p "$S"
+# the arrays, kept beside the pickles as .npz (the pickle's own byte order:
+# pickle.load may hand back native order)
+"$PYTHON" - "$S" <<'EOF'
+import numpy as np, pickle, sys
+d = {
+    'i8': np.arange(-6, 6, dtype=np.int8).reshape(3, 4),
+    'u2be': (np.arange(12, dtype='>u2') * 5000).reshape(4, 3),
+    'i64': np.array([-2**63, 2**63 - 1, 0, 42], np.int64),
+    'f32': np.array([0.1, 1 / 3, 3e38, -1e-8, np.nan, np.inf], np.float32),
+    'f64': np.array([[0.1, np.nan, np.inf], [-np.inf, -0.0, 1e100],
+                     [5e-324, 1.7976931348623157e308, 2.5]]),
+    'f16': np.array([0.1, 65504, 6e-8, -2.5, np.inf], np.float16),
+    'b': np.array([[True, False, True], [False, False, True]]),
+    'c128': np.array([1 + 2j, 2j, complex(np.nan, -np.inf), -1.5 - 0.25j]),
+    'fort': np.asfortranarray(np.arange(12, dtype=np.int32).reshape(3, 4)),
+    'fortf': np.asfortranarray(np.linspace(0, 1, 6).reshape(2, 3)),
+    'zero_d': np.array(3.25),
+    'empty': np.zeros((0, 3)),
+    'd3': np.arange(24, dtype=np.int16).reshape(2, 3, 4),
+    'img': ((np.arange(28 * 28) * 7) % 256).astype(np.uint8).reshape(28, 28),
+    'rgb': ((np.arange(5 * 6 * 3) * 13) % 256).astype(np.uint8).reshape(5, 6, 3),
+    'flat': np.arange(784).astype(np.uint8),
+    'names': np.array([['ab', "it's"], ['\u00e9 x', '']]),
+    'raw': np.array([b'x\x00y', b'', b'a b']),
+}
+np.savez(sys.argv[1] + '/want.npz', **d)
+for p in (2, 4, 5):
+    with open('%s/a%d.pkl' % (sys.argv[1], p), 'wb') as f:
+        pickle.dump(d, f, protocol=p)
+EOF
+
+# checks every array of the mount at $1 against want.npz: prints one line
+# per failure, then "ok N" with the number of checks that passed
+check_arrays() {
+	"$PYTHON" - "$1" "$S/want.npz" <<'EOF'
+import numpy as np, os, sys, warnings
+from PIL import Image
+warnings.simplefilter('ignore')
+m, want = sys.argv[1], np.load(sys.argv[2])
+n = 0
+def fail(msg):
+    print('FAIL', msg)
+for k in want.files:
+    a = want[k]
+    p = os.path.join(m, k)
+    ents = set(os.listdir(p))
+    # values.txt
+    if a.dtype.kind in 'US':
+        # read-only text: Python's repr of each item, rows of the last axis
+        rows = a.reshape(-1, a.shape[-1]) if a.ndim else a.reshape(1, 1)
+        want_t = ''.join(' '.join(repr(x) for x in r) + '\n' for r in rows.tolist())
+        with open(p + '/values.txt', encoding='utf-8') as f:
+            got_t = f.read()
+        if got_t != want_t:
+            fail('%s: values.txt %r, expected %r' % (k, got_t, want_t))
+        else:
+            n += 1
+        if os.stat(p + '/values.txt').st_mode & 0o222:
+            fail('%s: values.txt of a str array is writable' % k)
+        else:
+            n += 1
+    else:
+        if a.dtype == bool:
+            t = np.loadtxt(p + '/values.txt', dtype=str, ndmin=1) == 'True'
+        else:
+            t = np.loadtxt(p + '/values.txt', dtype=a.dtype, ndmin=1)
+        if not np.array_equal(t.reshape(a.shape), a,
+                              equal_nan=a.dtype.kind in 'fc'):
+            fail('%s: np.loadtxt(values.txt) differs' % k)
+        else:
+            n += 1
+    # array.npy: exact
+    b = np.load(p + '/array.npy')
+    if (b.dtype.str != a.dtype.str or b.shape != a.shape
+            or b.flags.f_contiguous != a.flags.f_contiguous
+            or b.flags.c_contiguous != a.flags.c_contiguous
+            or not np.array_equal(a, b, equal_nan=a.dtype.kind in 'fc')):
+        fail('%s: np.load(array.npy) gives %s %s' % (k, b.dtype.str, b.shape))
+    else:
+        n += 1
+    # image.png where the shape is an image's
+    isimg = k in ('img', 'rgb', 'b')  # (H, W[, 1|3|4]) uint8 / bool
+    if isimg != ('image.png' in ents):
+        fail('%s: image.png %s' % (k, 'missing' if isimg else 'present'))
+    else:
+        n += 1
+    if isimg:
+        im = np.asarray(Image.open(p + '/image.png'))
+        px = a.astype(np.uint8) * 255 if a.dtype == bool else a
+        if im.shape != a.shape or not np.array_equal(im, px):
+            fail('%s: image.png pixels differ' % k)
+        else:
+            n += 1
+    # stat size == bytes read
+    for v in ('values.txt', 'array.npy', 'image.png'):
+        if v in ents:
+            with open(os.path.join(p, v), 'rb') as f:
+                got = len(f.read())
+            if os.stat(os.path.join(p, v)).st_size != got:
+                fail('%s/%s: st_size differs from what is read' % (k, v))
+            else:
+                n += 1
+print('ok', n)
+EOF
+}
+
+# loads the pickle and prints repr(EXPR) of `d`
+pyval() { "$PYTHON" -c "import pickle,sys,numpy as np; d=pickle.load(open(sys.argv[1],'rb')); print($2)" "$1" 2>&1; }
+
+for p in 2 4 5; do
+	M=$WORK/m$p
+	mount_fs "$M" "$S/a$p.pkl" || continue
+	check_arrays "$M" >"$WORK/arr$p" 2>&1
+	grep '^FAIL' "$WORK/arr$p" | sed "s/^FAIL /FAIL p$p: /"
+	FAIL=$((FAIL + $(grep -c '^FAIL' "$WORK/arr$p")))
+	okn=$(sed -n 's/^ok //p' "$WORK/arr$p")
+	if [ -n "$okn" ]; then PASS=$((PASS + okn)); else bad "p$p: checker died: $(tail -3 "$WORK/arr$p" | tr '\n' ' ')"; fi
+
+	# modes and refusals
+	is "p$p: array.npy is r--" "$(stat -c %A "$M/i8/array.npy")" "-r--r--r--"
+	is "p$p: image.png is r--" "$(stat -c %A "$M/img/image.png")" "-r--r--r--"
+	is "p$p: values.txt is rw-" "$(stat -c %A "$M/i8/values.txt" | cut -c1-4)" "-rw-"
+	cp "$S/a$p.pkl" "$WORK/before"
+	err=$("$PYTHON" -c "
+import sys
+try:
+    open(sys.argv[1], 'wb').write(b'x')
+    print('no error')
+except OSError as e:
+    print(e.errno)" "$M/i8/array.npy")
+	is "p$p: writing array.npy is EPERM" "$err" "1"
+	err=$("$PYTHON" -c "
+import sys
+try:
+    open(sys.argv[1], 'ab').write(b'x')
+    print('no error')
+except OSError as e:
+    print(e.errno)" "$M/img/image.png")
+	is "p$p: appending to image.png is EPERM" "$err" "1"
+	err=$("$PYTHON" -c "
+import sys
+try:
+    open(sys.argv[1], 'w').write('x')
+    print('no error')
+except OSError as e:
+    print(e.errno)" "$M/names/values.txt")
+	is "p$p: writing a str array's values.txt is EPERM" "$err" "1"
+	check "p$p: pickle unchanged by refused writes" cmp -s "$S/a$p.pkl" "$WORK/before"
+
+	# edits with sed -i: one number
+	check "p$p: sed -i on int8 values.txt" sed -i 's/^-2 -1 0 1$/-2 -1 99 1/' "$M/i8/values.txt"
+	is "p$p: the element changed in the pickle" "$(pyval "$S/a$p.pkl" "d['i8'].tolist()")" \
+		"[[-6, -5, -4, -3], [-2, -1, 99, 1], [2, 3, 4, 5]]"
+	check "p$p: sed -i on Fortran values.txt" sed -i 's/^4 5 6 7$/4 55 6 7/' "$M/fort/values.txt"
+	is "p$p: Fortran element changed, order kept" \
+		"$(pyval "$S/a$p.pkl" "(d['fort'].tolist(), d['fort'].flags.f_contiguous)")" \
+		"([[0, 1, 2, 3], [4, 55, 6, 7], [8, 9, 10, 11]], True)"
+	check "p$p: sed -i on big-endian values.txt" sed -i 's/^15000 20000 25000$/15000 65535 25000/' "$M/u2be/values.txt"
+	is "p$p: big-endian element changed" "$(pyval "$S/a$p.pkl" "d['u2be'][1].tolist()")" "[15000, 65535, 25000]"
+	check "p$p: sed -i on float64 values.txt" sed -i 's/^-inf -0.0 1e+100$/-inf 0.5 1e+100/' "$M/f64/values.txt"
+	is "p$p: float element changed" "$(pyval "$S/a$p.pkl" "repr(d['f64'][1].tolist())")" "[-inf, 0.5, 1e+100]"
+	is "p$p: values.txt shows the edit" "$(sed -n 2p "$M/f64/values.txt")" "-inf 0.5 1e+100"
+	check "p$p: image.png follows an edit of values.txt" "$PYTHON" -c "
+import numpy as np, sys
+from PIL import Image
+im = np.asarray(Image.open(sys.argv[1] + '/img/image.png'))
+t = np.loadtxt(sys.argv[1] + '/img/values.txt', dtype=np.uint8)
+assert (im == t).all()" "$M"
+
+	# refused: a bad value, a wrong count; nothing changes
+	cp "$S/a$p.pkl" "$WORK/before"
+	err=$("$PYTHON" -c "
+import sys
+try:
+    with open(sys.argv[1], 'w') as f:
+        f.write('1 2 x\n')
+    print('no error')
+except OSError as e:
+    print(e.errno)" "$M/i64/values.txt")
+	is "p$p: a value that is not an int: EINVAL" "$err" "22"
+	err=$("$PYTHON" -c "
+import sys
+try:
+    with open(sys.argv[1], 'w') as f:
+        f.write('1 2 3\n')
+    print('no error')
+except OSError as e:
+    print(e.errno)" "$M/i64/values.txt")
+	is "p$p: fewer values than the array: EINVAL" "$err" "22"
+	err=$("$PYTHON" -c "
+import sys
+try:
+    with open(sys.argv[1], 'w') as f:
+        f.write('-6 -5 -4 -3\n-2 -1 99 1\n2 3 4 128\n')
+    print('no error')
+except OSError as e:
+    print(e.errno)" "$M/i8/values.txt")
+	is "p$p: a value past int8: EINVAL" "$err" "22"
+	check "p$p: sed -i with a bad value fails" sh -c "! sed -i 's/^0.1 /zz /' '$M/f64/values.txt' 2>/dev/null"
+	check "p$p: pickle unchanged by refused edits" cmp -s "$S/a$p.pkl" "$WORK/before"
+	is "p$p: values.txt unchanged" "$(head -c 4 "$M/f64/values.txt")" "0.1 "
+
+	# a view is not in the pickle: rm of it is refused; rm -r of the
+	# array removes the array
+	check "p$p: rm values.txt fails" sh -c "! rm -f '$M/f64/values.txt' 2>/dev/null"
+	check "p$p: rm image.png fails" sh -c "! rm -f '$M/img/image.png' 2>/dev/null"
+	check "p$p: pickle unchanged by refused rm" cmp -s "$S/a$p.pkl" "$WORK/before"
+	check "p$p: rm -r of an array" rm -r "$M/rgb"
+	is "p$p: rm -r removed the array" "$(pyval "$S/a$p.pkl" "'rgb' in d, len(d)")" "False 17"
+	umount_fs "$M"
+done
+
+echo "views: $PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
