@@ -171,8 +171,12 @@ static int image_shaped(const pf_arrinfo *a)
 	if (a->ndim == 3 && a->shape[2] != 1 && a->shape[2] != 3 &&
 	    a->shape[2] != 4)
 		return 0;
+	/* a side past PF_IMAGE_SIDE_MAX is a stack of rows, not a
+	 * picture: MNIST's (50000, 784) training set would be a 39 MB PNG
+	 * rendered at every ls -l */
 	return a->shape[0] > 0 && a->shape[1] > 0 &&
-	       a->shape[0] <= 0x7fffffff && a->shape[1] <= 0x7fffffff / 4;
+	       a->shape[0] <= PF_IMAGE_SIDE_MAX &&
+	       a->shape[1] <= PF_IMAGE_SIDE_MAX;
 }
 
 unsigned pf_array_views(const pk_doc *doc, const pk_val *v)

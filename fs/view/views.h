@@ -79,6 +79,11 @@ int pf_array_values_parse(const pf_arrinfo *a, const uint8_t *text, size_t len,
 			  pk_buf *out, pk_err *e);
 /* The .npy v1.0 header of a, appended to out. */
 int pf_array_npy_header(const pf_arrinfo *a, pk_buf *out);
+/* The longest side an image.png may have (PIL, for one, warns past 89M
+ * pixels; 16384 x 16384 is 268M, a 2-D uint8 array larger than that on a
+ * side is taken as rows of data). */
+#define PF_IMAGE_SIDE_MAX 16384
+
 /* image.png of a (payload set), appended to out. 0, EIO or ENOMEM. */
 int pf_array_png(const pf_arrinfo *a, pk_buf *out);
 

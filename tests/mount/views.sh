@@ -12,7 +12,7 @@
 #                (dtype with byte order, shape, Fortran flag), PIL reads
 #                image.png of (28, 28) and (H, W, 3) uint8 arrays with the
 #                same pixels (a 2-D bool array: 0 / 255 gray), a (784,)
-#                array has no image.png, and stat's
+#                array and a (16385, 2) one have no image.png, and stat's
 #                size is what cat reads for every view
 #                str (U) and bytes (S) arrays: values.txt is the items'
 #                Python reprs
@@ -65,6 +65,8 @@ d = {
     'img': ((np.arange(28 * 28) * 7) % 256).astype(np.uint8).reshape(28, 28),
     'rgb': ((np.arange(5 * 6 * 3) * 13) % 256).astype(np.uint8).reshape(5, 6, 3),
     'flat': np.arange(784).astype(np.uint8),
+    # a side over 16384: rows of data (MNIST's (50000, 784)), no picture
+    'rows': np.zeros((16385, 2), np.uint8),
     'names': np.array([['ab', "it's"], ['\u00e9 x', '']]),
     'raw': np.array([b'x\x00y', b'', b'a b']),
 }
@@ -251,7 +253,7 @@ except OSError as e:
 	check "p$p: rm image.png fails" sh -c "! rm -f '$M/img/image.png' 2>/dev/null"
 	check "p$p: pickle unchanged by refused rm" cmp -s "$S/a$p.pkl" "$WORK/before"
 	check "p$p: rm -r of an array" rm -r "$M/rgb"
-	is "p$p: rm -r removed the array" "$(pyval "$S/a$p.pkl" "'rgb' in d, len(d)")" "False 17"
+	is "p$p: rm -r removed the array" "$(pyval "$S/a$p.pkl" "'rgb' in d, len(d)")" "False 18"
 	umount_fs "$M"
 done
 
