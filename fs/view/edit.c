@@ -463,6 +463,22 @@ int pf_edit_remove(pk_doc *doc, pf_ref dir, const pk_val *key,
 				      : pf_errno_of(rc);
 }
 
+/* Whether name[0..len) is spelled as an int key is named: its decimal,
+ * "-7", not "007", "+7", " 7", "7_0" or "-0", which int() reads too. Only
+ * such a name makes (or keeps) an int key, so that the key is then named
+ * what it was made as. */
+static int decimal_name(const char *name, size_t len)
+{
+	size_t i = len && name[0] == '-';
+
+	if (i == len || (name[i] == '0' && len > 1))
+		return 0;
+	for (; i < len; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return 0;
+	return 1;
+}
+
 /* The key a file name stands for: the unescaped text as str, or an int
  * for a decimal name in a dict whose keys are ints, or "N%int". */
 static int make_key(pk_doc *doc, const pk_node *dict, const char *name,
@@ -475,16 +491,19 @@ static int make_key(pk_doc *doc, const pk_node *dict, const char *name,
 	int kind = PK_STR, rc;
 
 	if (pf_name_split(name, len, &baselen, &type, &typelen, &k) == 0) {
-		if (typelen == 3 && memcmp(type, "int", 3) == 0 && k == 1)
+		if (typelen == 3 && memcmp(type, "int", 3) == 0 && k == 1 &&
+		    decimal_name(name, baselen))
 			kind = PK_INT;
 		else
 			return refuse(e, PK_E_VALUE,
-				      "a new key's name may end in %int only");
+				      "a new key's name may end in %int only, "
+				      "after a decimal");
 		len = baselen;
 	} else if (dict && dict->nkids &&
 		   pk_val_kind(dict->kids[0]) == PK_INT) {
 		int64_t i;
-		if (pk_int_parse_i64(name, len, &i, NULL) == PK_OK)
+		if (decimal_name(name, len) &&
+		    pk_int_parse_i64(name, len, &i, NULL) == PK_OK)
 			kind = PK_INT;
 	}
 	if (kind == PK_STR) {
@@ -562,7 +581,7 @@ int pf_edit_rename_key(pk_doc *doc, pk_val *key, const char *name, pk_err *e)
 		    e, PK_E_REFUSED,
 		    "a key that is a tuple or an object keeps its name");
 	/* make_key without a dict: an int key stays int for a decimal */
-	if (pk_val_kind(*key) == PK_INT) {
+	if (pk_val_kind(*key) == PK_INT && decimal_name(name, strlen(name))) {
 		int64_t i;
 		if (pk_int_parse_i64(name, strlen(name), &i, NULL) == PK_OK)
 			return set_kind(doc, key, PK_INT, (const uint8_t *)name,

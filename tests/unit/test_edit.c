@@ -394,6 +394,61 @@ Test(edit, rename_keys_in_place)
 	ut_close_doc(&d);
 }
 
+/* Only an int key's own spelling (its decimal) makes or keeps an int
+ * key: int() also reads "02", "+1", " 3" and "4_0", but the key they
+ * made was then named "2", "1" ... and not what the file was called
+ * (found by tests/fuzz/fuzz_names.c). Such names are str keys. */
+Test(edit, int_keys_only_from_their_decimal)
+{
+	static const char *const names[] = {"02", "+1", " 3", "4_0", "-0"};
+	ut_doc d = ut_open_doc(ints4, sizeof(ints4));
+	pf_ref root = pf_docview_root(d.dv);
+	pf_child c;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		c = ut_child(&d, root, i ? names[i - 1] : "2", NULL);
+		cr_assert_eq(pf_edit_rename_key(d.doc, (pk_val *)c.e.key,
+						names[i], &unit_err),
+			     0);
+		rebuild(&d);
+		root = pf_docview_root(d.dv);
+		c = ut_child(&d, root, names[i], NULL);
+		cr_assert_str_eq(pf_key_type_name(c.e.key), "str", "%s",
+				 names[i]);
+	}
+	/* the other int key, renamed to a decimal, stays an int */
+	c = ut_child(&d, root, "1", NULL);
+	cr_assert_eq(
+	    pf_edit_rename_key(d.doc, (pk_val *)c.e.key, "-7", &unit_err), 0);
+	rebuild(&d);
+	root = pf_docview_root(d.dv);
+	cr_assert_str_eq(pf_key_type_name(ut_child(&d, root, "-7", NULL).e.key),
+			 "int");
+	/* new files: in a dict of int keys, and "N%int" */
+	cr_assert_eq(pf_edit_add(d.doc, root, "007", 0, (const uint8_t *)"x", 1,
+				 NULL, NULL, &unit_err),
+		     0);
+	rebuild(&d);
+	root = pf_docview_root(d.dv);
+	cr_assert_str_eq(
+	    pf_key_type_name(ut_child(&d, root, "007", NULL).e.key), "str");
+	cr_assert_eq(pf_edit_add(d.doc, root, "01%int", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     EINVAL);
+	cr_assert_eq(pf_edit_add(d.doc, root, "-0%int", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     EINVAL);
+	cr_assert_eq(pf_edit_add(d.doc, root, "-5%int", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     0);
+	rebuild(&d);
+	root = pf_docview_root(d.dv);
+	cr_assert_str_eq(pf_key_type_name(ut_child(&d, root, "-5", NULL).e.key),
+			 "int");
+	ut_close_doc(&d);
+}
+
 /* setfattr user.pickle.type: the current text read as the new type. */
 Test(edit, convert_reads_the_text_as_the_new_type)
 {
