@@ -829,7 +829,7 @@ static void fuzz_rename(pk_doc *doc, pf_docview **dvp, struct rd *r)
 		CHECK(before);
 		for (j = 0; j < n; j++)
 			CHECK(pf_docview_name(dv, dir, j, &before[j]) == 0);
-		rc = pf_edit_rename_key(doc, (pk_val *)c.e.key,
+		rc = pf_edit_rename_key(doc, dir, (pk_val *)c.e.key,
 					(char *)name.data, &e);
 		if (rc == 0) {
 			size_t bl, tl;

@@ -366,27 +366,30 @@ Test(edit, rename_keys_in_place)
 	pf_child c;
 
 	c = ut_child(&f, pf_docview_root(f.dv), "Jose", NULL);
-	cr_assert_eq(
-	    pf_edit_rename_key(f.doc, (pk_val *)c.e.key, "Josefina", &unit_err),
-	    0);
+	cr_assert_eq(pf_edit_rename_key(f.doc, pf_docview_root(f.dv),
+					(pk_val *)c.e.key, "Josefina",
+					&unit_err),
+		     0);
 	rebuild(&f);
 	ENCODES_TO(f.doc, al4_renamed);
 	c = ut_child(&f, pf_docview_root(f.dv), "Josefina", NULL);
-	cr_assert_eq(
-	    pf_edit_rename_key(f.doc, (pk_val *)c.e.key, "Jose", &unit_err), 0);
+	cr_assert_eq(pf_edit_rename_key(f.doc, pf_docview_root(f.dv),
+					(pk_val *)c.e.key, "Jose", &unit_err),
+		     0);
 	rebuild(&f);
 	ENCODES_TO(f.doc, ut_alumnos4);
 	/* protocol 2: BINUNICODE + BINPUT, as CPython writes it */
 	c = ut_child(&p2, pf_docview_root(p2.dv), "Arnoldo", NULL);
-	cr_assert_eq(
-	    pf_edit_rename_key(p2.doc, (pk_val *)c.e.key, "Arnie", &unit_err),
-	    0);
+	cr_assert_eq(pf_edit_rename_key(p2.doc, pf_docview_root(p2.dv),
+					(pk_val *)c.e.key, "Arnie", &unit_err),
+		     0);
 	rebuild(&p2);
 	ENCODES_TO(p2.doc, al2_renamed);
 	/* an int key stays an int */
 	c = ut_child(&d, pf_docview_root(d.dv), "2", NULL);
-	cr_assert_eq(
-	    pf_edit_rename_key(d.doc, (pk_val *)c.e.key, "5", &unit_err), 0);
+	cr_assert_eq(pf_edit_rename_key(d.doc, pf_docview_root(d.dv),
+					(pk_val *)c.e.key, "5", &unit_err),
+		     0);
 	rebuild(&d);
 	ENCODES_TO(d.doc, ints4_renamed);
 	ut_close_doc(&f);
@@ -408,8 +411,9 @@ Test(edit, int_keys_only_from_their_decimal)
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		c = ut_child(&d, root, i ? names[i - 1] : "2", NULL);
-		cr_assert_eq(pf_edit_rename_key(d.doc, (pk_val *)c.e.key,
-						names[i], &unit_err),
+		cr_assert_eq(pf_edit_rename_key(d.doc, pf_docview_root(d.dv),
+						(pk_val *)c.e.key, names[i],
+						&unit_err),
 			     0);
 		rebuild(&d);
 		root = pf_docview_root(d.dv);
@@ -419,8 +423,9 @@ Test(edit, int_keys_only_from_their_decimal)
 	}
 	/* the other int key, renamed to a decimal, stays an int */
 	c = ut_child(&d, root, "1", NULL);
-	cr_assert_eq(
-	    pf_edit_rename_key(d.doc, (pk_val *)c.e.key, "-7", &unit_err), 0);
+	cr_assert_eq(pf_edit_rename_key(d.doc, pf_docview_root(d.dv),
+					(pk_val *)c.e.key, "-7", &unit_err),
+		     0);
 	rebuild(&d);
 	root = pf_docview_root(d.dv);
 	cr_assert_str_eq(pf_key_type_name(ut_child(&d, root, "-7", NULL).e.key),
@@ -447,6 +452,68 @@ Test(edit, int_keys_only_from_their_decimal)
 	cr_assert_str_eq(pf_key_type_name(ut_child(&d, root, "-5", NULL).e.key),
 			 "int");
 	ut_close_doc(&d);
+}
+
+/* {1.5: 'a', True: 'b', 2.0: 'c'}; protocol 4 */
+static const uint8_t mixed4[] = {
+    128, 4,  149, 36, 0, 0, 0, 0,   0, 0,   0,	 125, 148, 40,	71, 63,
+    248, 0,  0,	  0,  0, 0, 0, 140, 1, 97,  148, 136, 140, 1,	98, 148,
+    71,	 64, 0,	  0,  0, 0, 0, 0,   0, 140, 1,	 99,  148, 117, 46};
+
+/* A key made or renamed from a name must not equal another key of its
+ * dict as Python compares keys (1 == 1.0 == True): `mv x 1%int` beside
+ * the int key 1 made a second key 1, and loading the pickle kept one
+ * value of the two (found by tests/fuzz/fuzz_names.c). Refused, the doc
+ * is unchanged. */
+Test(edit, no_key_equal_to_another)
+{
+	ut_doc d = ut_open_doc(ints4, sizeof(ints4));
+	ut_doc f = ut_open_doc(ut_alumnos4, sizeof(ut_alumnos4));
+	ut_doc m = ut_open_doc(mixed4, sizeof(mixed4));
+	pf_ref root = pf_docview_root(d.dv);
+	pf_child c = ut_child(&d, root, "2", NULL);
+
+	cr_assert_eq(
+	    pf_edit_rename_key(d.doc, root, (pk_val *)c.e.key, "1", &unit_err),
+	    EPERM);
+	cr_assert_eq(pf_edit_add(d.doc, root, "1%int", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     EPERM);
+	cr_assert_eq(pf_edit_add(d.doc, root, "2", 0, (const uint8_t *)"x", 1,
+				 NULL, NULL, &unit_err),
+		     EPERM);
+	ENCODES_TO(d.doc, ints4);
+	/* renamed to itself: no clash with itself */
+	cr_assert_eq(
+	    pf_edit_rename_key(d.doc, root, (pk_val *)c.e.key, "2", &unit_err),
+	    0);
+	ENCODES_TO(d.doc, ints4);
+
+	root = pf_docview_root(f.dv);
+	c = ut_child(&f, root, "Maria", NULL);
+	cr_assert_eq(pf_edit_rename_key(f.doc, root, (pk_val *)c.e.key, "Jose",
+					&unit_err),
+		     EPERM);
+	cr_assert_eq(pf_edit_add(f.doc, root, "Jose", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     EPERM);
+	ENCODES_TO(f.doc, ut_alumnos4);
+
+	/* True is 1 and 2.0 is 2; 1.5 is no int */
+	root = pf_docview_root(m.dv);
+	cr_assert_eq(pf_edit_add(m.doc, root, "1%int", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     EPERM);
+	cr_assert_eq(pf_edit_add(m.doc, root, "2%int", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     EPERM);
+	ENCODES_TO(m.doc, mixed4);
+	cr_assert_eq(pf_edit_add(m.doc, root, "3%int", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     0);
+	ut_close_doc(&d);
+	ut_close_doc(&f);
+	ut_close_doc(&m);
 }
 
 /* setfattr user.pickle.type: the current text read as the new type. */
