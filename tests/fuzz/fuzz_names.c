@@ -362,17 +362,19 @@ static const char *const types[] = {
     "picklebuffer", "attr", "index", "none",  "object",	   "complex"};
 #define NTYPES (sizeof(types) / sizeof(types[0]))
 
+#define MAX_CANDS 1024
+
 static void fuzz_build(const uint8_t *data, size_t size)
 {
 	struct rd r = {data, size, 0};
-	pf_name_cand *c = calloc(4096, sizeof(*c));
-	pk_buf *store = calloc(4096, sizeof(*store));
+	pf_name_cand *c = calloc(MAX_CANDS, sizeof(*c));
+	pk_buf *store = calloc(MAX_CANDS, sizeof(*store));
 	pf_names t;
 	struct dir d;
 	size_t n = 0, i, reps;
 
 	CHECK(c && store);
-	while (more(&r) && n < 4096) {
+	while (more(&r) && n < MAX_CANDS) {
 		unsigned how = byte(&r), len = byte(&r);
 		pk_buf text = PK_BUF_INIT, *nat = &store[n];
 		uint8_t prio = (uint8_t)(how % 3);
@@ -412,7 +414,7 @@ static void fuzz_build(const uint8_t *data, size_t size)
 		pk_buf_release(&text);
 		/* a run of equal candidates */
 		reps = (how & 0x80) ? 1 + byte(&r) : 1;
-		while (reps-- && n < 4096) {
+		while (reps-- && n < MAX_CANDS) {
 			if (&store[n] != nat)
 				CHECK(pk_buf_add(&store[n], nat->data,
 						 nat->len) == 0);
@@ -438,7 +440,7 @@ static void fuzz_build(const uint8_t *data, size_t size)
 	check_dir(&d);
 	dir_free(&d);
 	pf_names_release(&t);
-	for (i = 0; i < 4096; i++)
+	for (i = 0; i < MAX_CANDS; i++)
 		pk_buf_release(&store[i]);
 	free(store);
 	free(c);
