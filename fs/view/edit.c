@@ -745,6 +745,13 @@ int pf_edit_viable(int kind, const uint8_t *text, size_t len, pk_err *e)
 {
 	size_t i = 0, start, end;
 
+	/* Non-ASCII text may be Unicode digits or spaces, which int() and
+	 * float() read ("５", "٥", "\u2003 5"): not refused early, the
+	 * whole text is checked when it is set. */
+	for (i = 0; i < len; i++)
+		if (text[i] >= 0x80)
+			return 0;
+	i = 0;
 	while (i < len && is_space(text[i]))
 		i++;
 	start = i;

@@ -613,3 +613,28 @@ Test(edit, viable_prefixes)
 		     EINVAL);
 	ut_close_doc(&f);
 }
+
+/* Unicode digits and spaces are numbers to int() and float(), so to
+ * pf_edit_set; their first bytes must not be refused early (`echo ５ >
+ * an_int` failed at write() although close() takes it; found by
+ * tests/fuzz/fuzz_edit.c). */
+Test(edit, viable_takes_unicode_digits_and_spaces)
+{
+	static const char *const ok[] = {"\xef\xbc\x95", "\xd9\xa5",
+					 "\xe2\x80\x83 5", "1.\xd9\xa5"};
+	ut_doc f = ut_open_doc(types4, sizeof(types4));
+	int ki = pf_edit_early_kind(ut_path(&f, "i"));
+	size_t k, j;
+
+	for (k = 0; k < sizeof(ok) / sizeof(ok[0]); k++) {
+		for (j = 0; j <= strlen(ok[k]); j++)
+			cr_assert_eq(pf_edit_viable(ki, (const uint8_t *)ok[k],
+						    j, &unit_err),
+				     0, "'%s', %zu bytes", ok[k], j);
+		cr_assert_eq(pf_edit_check(f.doc, ut_path(&f, "i"),
+					   (const uint8_t *)ok[k],
+					   strlen(ok[k]), &unit_err),
+			     0, "'%s'", ok[k]);
+	}
+	ut_close_doc(&f);
+}
