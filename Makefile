@@ -1,6 +1,7 @@
 # picklefs - see README.md.
 #   make            release build: build/pickletool, build/picklefs
-#   make test       installs missing deps, builds under ASan+UBSan, runs all tests
+#   make test       installs missing deps, builds under ASan+UBSan (and the
+#                   fuzz harnesses, not run), runs all tests
 #   make DEBUG=1    unoptimised build with debug info
 #   make run        builds, makes the bundled examples and mounts them
 #   make fuzz       runs each libFuzzer harness (tests/fuzz) for FUZZ_SECONDS
@@ -104,8 +105,10 @@ $(ASAN)/test-unit: $(call obj,$(ASAN),$(CODEC_SRC) $(VIEW_SRC) $(CORE_SRC) $(UNI
 deps:
 	@bash scripts/install-deps.sh
 
+# the fuzz harnesses are built (not run: make fuzz) so that they keep
+# compiling against the layers they test
 test: deps
-	$(MAKE) $(ASAN)/pickletool $(ASAN)/picklefs $(ASAN)/test-unit $(BUILD)/pickletool $(BUILD)/picklefs
+	$(MAKE) $(ASAN)/pickletool $(ASAN)/picklefs $(ASAN)/test-unit $(BUILD)/pickletool $(BUILD)/picklefs fuzz-build
 	PYTHON=$(PYTHON) BUILD=$(BUILD) bash tests/run-all.sh
 
 unit: $(ASAN)/test-unit
