@@ -13,6 +13,8 @@
 #                corrupt, truncated and concatenated ones), the gzip of
 #                tests/fixtures/py2, and a few plain pickles (which the
 #                harness compresses)
+# and, for every harness, tests/fuzz/regress/NAME: the inputs that found
+# bugs (each fixed, with a unit test), so a run starts by replaying them.
 set -eu
 out=${1:?usage: make-seeds.sh OUTDIR [NAME...]}
 shift
@@ -48,4 +50,9 @@ for name in "$@"; do
 		echo "make-seeds.sh: no seeds for $name" >&2
 		;;
 	esac
+	if [ -d "tests/fuzz/regress/$name" ]; then
+		for f in tests/fuzz/regress/"$name"/*; do
+			cp "$f" "$dir/regress-$(basename "$f")"
+		done
+	fi
 done
