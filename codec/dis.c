@@ -364,11 +364,23 @@ static bool is_digit(uint8_t c)
 	return c >= '0' && c <= '9';
 }
 
+/* int() and float() of bytes (what pickletools' readers call) read ASCII
+ * only: Unicode digits and spaces, which pk_int_parse_le and
+ * pk_float_parse take as int(str) does, are invalid literals here. */
+static bool ascii_only(const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] & 0x80)
+			return false;
+	return true;
+}
+
 /*
  * int(s) for the bytes s of an INT/LONG/GET/PUT line. The canonical
  * decimal goes to d->num; a->i is set when it fits in int64_t. The plain
  * "-?digits" form is handled here; anything else (spaces, '+', '_') goes
- * through pk_int_parse_le, which accepts exactly what int() accepts.
+ * through pk_int_parse_le, which accepts exactly what int() accepts of
+ * ASCII.
  */
 static int parse_int(struct dis *d, const uint8_t *s, size_t n, uint64_t pos,
 		     struct arg *a)
@@ -401,6 +413,9 @@ static int parse_int(struct dis *d, const uint8_t *s, size_t n, uint64_t pos,
 		}
 	}
 	pk_buf_reset(&d->tmp);
+	if (!ascii_only(s, n))
+		return pk_err_set(d->e, PK_E_ARG, "invalid integer literal",
+				  pos);
 	if (pk_int_parse_le((const char *)s, n, &d->tmp, &pe) != PK_OK) {
 		if (pe.code == PK_E_NOMEM)
 			return nomem(d, pos);
@@ -486,6 +501,9 @@ static int read_arg(struct dis *d, const struct pk_opcode_info *info, size_t at,
 	case PK_ARG_FLOATNL: {
 		pk_err pe;
 
+		if (!ascii_only(a->p, a->n))
+			return pk_err_set(d->e, PK_E_ARG,
+					  "invalid float literal", pos);
 		if (pk_float_parse((const char *)a->p, a->n, &a->d, &pe)) {
 			if (pe.code == PK_E_NOMEM)
 				return nomem(d, pos);
