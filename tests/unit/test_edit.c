@@ -638,3 +638,48 @@ Test(edit, viable_takes_unicode_digits_and_spaces)
 	}
 	ut_close_doc(&f);
 }
+
+/* [{'a': 1}, {'a': 2}, {'a': 3}]; protocol 2: CPython memoizes 'a' once
+ * (BINPUT 2) and fetches it for the later dicts (BINGET 2) */
+static const uint8_t recs2[] = {128, 2,	  93, 113, 0,  40,  125, 113, 1,   88,
+				1,   0,	  0,  0,   97, 113, 2,	 75,  1,   115,
+				125, 113, 3,  104, 2,  75,  2,	 115, 125, 113,
+				4,   104, 2,  75,  3,  115, 101, 46};
+/* [{'a': 1}, {'b': 2}, {'a': 3}]; protocol 2 */
+static const uint8_t recs2_mid[] = {
+    128, 2,  93, 113, 0,   40,	125, 113, 1,  88, 1, 0,	  0,   0,  97,
+    113, 2,  75, 1,   115, 125, 113, 3,	  88, 1,  0, 0,	  0,   98, 113,
+    4,	 75, 2,	 115, 125, 113, 5,   104, 2,  75, 3, 115, 101, 46};
+/* [{'c': 1}, {'a': 2}, {'a': 3}]: the first written 'a' takes the PUT */
+static const uint8_t recs2_first[] = {
+    128, 2,  93, 113, 0,   40,	125, 113, 1,  88, 1, 0,	  0,   0,  99,
+    113, 2,  75, 1,   115, 125, 113, 3,	  88, 1,  0, 0,	  0,   97, 113,
+    4,	 75, 2,	 115, 125, 113, 5,   104, 4,  75, 3, 115, 101, 46};
+
+/* A scalar that GETs fetch elsewhere (here the key 'a' of every record)
+ * edited in one place: the new value must not take over the old one's
+ * memo PUT, or the GETs after it fetch the new value (renaming 'a' in the
+ * second record renamed it in the third; found by tests/fuzz/fuzz_edit.c). */
+Test(edit, one_occurrence_of_a_shared_value)
+{
+	ut_doc f = ut_open_doc(recs2, sizeof(recs2));
+	ut_doc g = ut_open_doc(recs2, sizeof(recs2));
+	pf_ref dir = ut_path(&f, "1");
+	pf_child c = ut_child(&f, dir, "a", NULL);
+
+	cr_assert_eq(
+	    pf_edit_rename_key(f.doc, dir, (pk_val *)c.e.key, "b", &unit_err),
+	    0);
+	rebuild(&f);
+	LOADS_AS(f.doc, recs2_mid);
+	/* the occurrence that carries the PUT */
+	dir = ut_path(&g, "0");
+	c = ut_child(&g, dir, "a", NULL);
+	cr_assert_eq(
+	    pf_edit_rename_key(g.doc, dir, (pk_val *)c.e.key, "c", &unit_err),
+	    0);
+	rebuild(&g);
+	LOADS_AS(g.doc, recs2_first);
+	ut_close_doc(&f);
+	ut_close_doc(&g);
+}
