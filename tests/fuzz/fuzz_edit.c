@@ -316,6 +316,32 @@ static void pick_name(struct rd *r, pk_buf *nm)
 
 /* ---- one step ---------------------------------------------------------- */
 
+/* FUZZ_EDIT_TRACE=1 in the environment: each step on stderr, and each
+ * encoding into fuzz-edit-N.pkl (to read a crash with pickletools). */
+static int tracing = -1;
+
+static int trace_on(void)
+{
+	if (tracing < 0)
+		tracing = getenv("FUZZ_EDIT_TRACE") != NULL;
+	return tracing;
+}
+
+static void trace(const char *what, struct item *it, pf_docview *dv,
+		  const uint8_t *t, size_t n)
+{
+	pk_buf nm = PK_BUF_INIT;
+
+	if (!trace_on())
+		return;
+	if (it)
+		pf_docview_name(dv, it->dir, it->i, &nm);
+	fprintf(stderr, "step: %s entry %llu '%s' text '%.*s'\n", what,
+		it ? (unsigned long long)it->i : 0ull,
+		nm.data ? (char *)nm.data : "-", (int)n, t ? (char *)t : "");
+	pk_buf_release(&nm);
+}
+
 struct state {
 	pk_doc *doc;
 	pf_docview *dv;
@@ -357,6 +383,18 @@ static void done(struct state *s, const char *what)
 	pf_docview_free(s->dv);
 	CHECK(pf_docview_new(s->doc, &s->dv) == 0);
 	encode(s->doc, &s->enc);
+	if (trace_on()) {
+		static int k;
+		char path[64];
+		FILE *f;
+		snprintf(path, sizeof(path), "fuzz-edit-%d.pkl", k++);
+		f = fopen(path, "wb");
+		if (f) {
+			fwrite(s->enc.data, 1, s->enc.len, f);
+			fclose(f);
+		}
+		fprintf(stderr, "%s done: %s\n", what, path);
+	}
 	if (pk_decode(s->enc.data, s->enc.len, 0, &again, &e) != PK_OK) {
 		fprintf(stderr,
 			"after a %s the encoding does not decode: %s "
@@ -427,6 +465,7 @@ static void step_set(struct state *s, struct item *it, struct rd *r)
 	size_t j;
 
 	pick_text(r, &t);
+	trace("set", it, s->dv, t.data, t.len);
 	if (scalar) {
 		crc = pf_edit_check(s->doc, ref, t.data, t.len, &ce);
 		unchanged(s, "check");
@@ -467,6 +506,7 @@ static void step_add(struct state *s, pf_ref dir, struct rd *r, int mkdir)
 
 	pick_text(r, &t);
 	pick_name(r, &nm);
+	trace(mkdir ? "mkdir" : "add", NULL, s->dv, nm.data, nm.len);
 	rc = pf_edit_add(s->doc, dir, named ? (char *)nm.data : NULL, mkdir,
 			 t.data, t.len, type, NULL, &e);
 	answer(s, rc, &e, mkdir ? "mkdir" : "add");
@@ -481,6 +521,7 @@ static void step_remove(struct state *s, struct item *it)
 				     &ce),
 	    rc;
 
+	trace("remove", it, s->dv, NULL, 0);
 	unchanged(s, "can_remove");
 	rc = pf_edit_remove(s->doc, it->dir, it->c.e.key, it->c.e.target.val,
 			    &e);
@@ -502,6 +543,7 @@ static void step_rename(struct state *s, struct item *it, struct rd *r)
 		pk_buf_release(&nm);
 		return;
 	}
+	trace("rename", it, s->dv, nm.data, nm.len);
 	rc = pf_edit_rename_key(s->doc, it->dir, (pk_val *)it->c.e.key,
 				(char *)nm.data, &e);
 	answer(s, rc, &e, "rename");
@@ -512,7 +554,10 @@ static void step_convert(struct state *s, struct item *it, struct rd *r)
 {
 	const char *type = types[1 + byte(r) % (NTYPES - 1)];
 	pk_err e;
-	int rc = pf_edit_convert(s->doc, it->c.e.target, type, &e);
+	int rc;
+
+	trace("convert", it, s->dv, (const uint8_t *)type, strlen(type));
+	rc = pf_edit_convert(s->doc, it->c.e.target, type, &e);
 
 	answer(s, rc, &e, "convert");
 }
