@@ -15,14 +15,38 @@
 #include "opcodes.h"
 #include "pickle.h"
 
-static const uint8_t alumnos4[] = {128,4,149,36,0,0,0,0,0,0,0,125,148,40,140,4,74,111,115,101,148,75,7,140,7,65,114,110,111,108,100,111,148,75,8,140,5,77,97,114,105,97,148,75,10,117,46};
-static const uint8_t alumnos4_edit[] = {128,4,149,36,0,0,0,0,0,0,0,125,148,40,140,4,74,111,115,101,148,75,9,140,7,65,114,110,111,108,100,111,148,75,8,140,5,77,97,114,105,97,148,75,10,117,46};
-static const uint8_t alumnos0[] = {40,100,112,48,10,86,74,111,115,101,10,112,49,10,73,55,10,115,86,65,114,110,111,108,100,111,10,112,50,10,73,56,10,115,46};
-static const uint8_t alumnos0_edit[] = {40,100,112,48,10,86,74,111,115,101,10,112,49,10,76,49,50,51,52,53,54,55,56,57,48,49,50,51,76,10,115,86,65,114,110,111,108,100,111,10,112,50,10,73,56,10,115,46};
-static const uint8_t alumnos2[] = {128,2,125,113,0,40,88,4,0,0,0,74,111,115,101,113,1,75,7,88,7,0,0,0,65,114,110,111,108,100,111,113,2,75,8,117,46};
-static const uint8_t alumnos2_edit[] = {128,2,125,113,0,40,88,4,0,0,0,74,111,115,101,113,1,138,9,0,0,0,0,0,0,0,0,192,88,7,0,0,0,65,114,110,111,108,100,111,113,2,75,8,117,46};
-static const uint8_t floats5[] = {128,5,149,32,0,0,0,0,0,0,0,93,148,40,71,63,185,153,153,153,153,153,154,71,84,178,73,173,37,148,195,125,71,128,0,0,0,0,0,0,0,101,46};
-static const uint8_t floats5_edit[] = {128,5,149,32,0,0,0,0,0,0,0,93,148,40,71,63,185,153,153,153,153,153,154,71,64,4,0,0,0,0,0,0,71,128,0,0,0,0,0,0,0,101,46};
+static const uint8_t alumnos4[] = {
+    128, 4,   149, 36,	0,   0,	 0,  0,	  0,   0,  0,	125, 148, 40,  140, 4,
+    74,	 111, 115, 101, 148, 75, 7,  140, 7,   65, 114, 110, 111, 108, 100, 111,
+    148, 75,  8,   140, 5,   77, 97, 114, 105, 97, 148, 75,  10,  117, 46};
+static const uint8_t alumnos4_edit[] = {
+    128, 4,   149, 36,	0,   0,	 0,  0,	  0,   0,  0,	125, 148, 40,  140, 4,
+    74,	 111, 115, 101, 148, 75, 9,  140, 7,   65, 114, 110, 111, 108, 100, 111,
+    148, 75,  8,   140, 5,   77, 97, 114, 105, 97, 148, 75,  10,  117, 46};
+static const uint8_t alumnos0[] = {40,	100, 112, 48,  10,  86,	 74,  111, 115,
+				   101, 10,  112, 49,  10,  73,	 55,  10,  115,
+				   86,	65,  114, 110, 111, 108, 100, 111, 10,
+				   112, 50,  10,  73,  56,  10,	 115, 46};
+static const uint8_t alumnos0_edit[] = {
+    40, 100, 112, 48,  10,  86,	 74,  111, 115, 101, 10, 112, 49, 10, 76,  49,
+    50, 51,  52,  53,  54,  55,	 56,  57,  48,	49,  50, 51,  76, 10, 115, 86,
+    65, 114, 110, 111, 108, 100, 111, 10,  112, 50,  10, 73,  56, 10, 115, 46};
+static const uint8_t alumnos2[] = {
+    128, 2,   125, 113, 0,   40,  88, 4,  0, 0,	  0, 74, 111,
+    115, 101, 113, 1,	75,  7,	  88, 7,  0, 0,	  0, 65, 114,
+    110, 111, 108, 100, 111, 113, 2,  75, 8, 117, 46};
+static const uint8_t alumnos2_edit[] = {
+    128, 2,   125, 113, 0,   40,  88,  4,   0,	 0, 0,	74,  111, 115, 101, 113,
+    1,	 138, 9,   0,	0,   0,	  0,   0,   0,	 0, 0,	192, 88,  7,   0,   0,
+    0,	 65,  114, 110, 111, 108, 100, 111, 113, 2, 75, 8,   117, 46};
+static const uint8_t floats5[] = {
+    128, 5,   149, 32,	0,   0,	  0,   0,   0,	0,  0,	 93,  148, 40, 71,
+    63,	 185, 153, 153, 153, 153, 153, 154, 71, 84, 178, 73,  173, 37, 148,
+    195, 125, 71,  128, 0,   0,	  0,   0,   0,	0,  0,	 101, 46};
+static const uint8_t floats5_edit[] = {
+    128, 5,   149, 32,	0,   0,	  0,   0,   0,	0,  0, 93,  148, 40, 71,
+    63,	 185, 153, 153, 153, 153, 153, 154, 71, 64, 4, 0,   0,	 0,  0,
+    0,	 0,   71,  128, 0,   0,	  0,   0,   0,	0,  0, 101, 46};
 
 static pk_doc *decode_ok(const uint8_t *p, size_t n)
 {
@@ -94,15 +118,15 @@ Test(codec_values, dict_keys_and_values_in_order)
 	pk_doc_free(doc);
 }
 
-static void assert_edit(const uint8_t *orig, size_t n, uint32_t kid,
-			int kind, const char *text, const uint8_t *want,
-			size_t wn)
+static void assert_edit(const uint8_t *orig, size_t n, uint32_t kid, int kind,
+			const char *text, const uint8_t *want, size_t wn)
 {
 	pk_doc *doc = decode_ok(orig, n);
 	pk_err e;
 
-	cr_assert_eq(pk_val_set_text(doc, &pk_val_node(doc->root)->kids[kid], kind,
-				     (const uint8_t *)text, strlen(text), &e),
+	cr_assert_eq(pk_val_set_text(doc, &pk_val_node(doc->root)->kids[kid],
+				     kind, (const uint8_t *)text, strlen(text),
+				     &e),
 		     PK_OK, "%s", e.msg);
 	assert_encodes_to(doc, want, wn);
 	pk_doc_free(doc);
@@ -127,8 +151,8 @@ Test(codec_edit, bad_literal_is_refused_and_value_kept)
 	pk_val before = pk_val_node(doc->root)->kids[1];
 	pk_err e;
 
-	cr_assert_eq(pk_val_set_text(doc, &pk_val_node(doc->root)->kids[1], PK_INT,
-				     (const uint8_t *)"nine", 4, &e),
+	cr_assert_eq(pk_val_set_text(doc, &pk_val_node(doc->root)->kids[1],
+				     PK_INT, (const uint8_t *)"nine", 4, &e),
 		     PK_E_VALUE);
 	cr_assert(memcmp(&before, &pk_val_node(doc->root)->kids[1],
 			 sizeof(before)) == 0);
@@ -146,9 +170,9 @@ Test(codec_edit, append_and_remove)
 	pk_doc *again;
 	char *s;
 
-	cr_assert_eq(pk_val_set_text(doc, &v, PK_STR, (const uint8_t *)"x", 1,
-				     &e),
-		     PK_OK);
+	cr_assert_eq(
+	    pk_val_set_text(doc, &v, PK_STR, (const uint8_t *)"x", 1, &e),
+	    PK_OK);
 	cr_assert_eq(pk_node_append(doc, l, PK_OP_APPEND, &v, 1, &e), PK_OK);
 	cr_assert_eq(pk_node_remove(doc, l, 0, 1, &e), PK_OK);
 	cr_assert_eq(pk_encode_to_buf(doc, &out, &e), PK_OK);
@@ -214,7 +238,9 @@ static void assert_refused(const char *p, size_t n, int code, uint64_t off)
 
 Test(codec_errors, messages_carry_the_offset)
 {
-	assert_refused("\x80\x04K\x01" "A.", 6, PK_E_OPCODE, 4);
+	assert_refused("\x80\x04K\x01"
+		       "A.",
+		       6, PK_E_OPCODE, 4);
 	assert_refused("\x80\x02h\x05.", 5, PK_E_MEMO, 2);
 	assert_refused("\x80\x02(K\x01K\x02K\x03u.", 11, PK_E_STACK, 9);
 	assert_refused("a.", 2, PK_E_STACK, 0);
@@ -293,10 +319,11 @@ Test(codec_errors, hostile_lengths_allocate_nothing_big)
 Test(codec_roundtrip, recursive_tuple_pop_forms)
 {
 	/* l = []; t = (l,); l.append(t); pickle.dumps(t, p) */
-	static const char p2[] =
-		"\x80\x02]q\x00h\x00\x85q\x01" "a0h\x01.";
+	static const char p2[] = "\x80\x02]q\x00h\x00\x85q\x01"
+				 "a0h\x01.";
 	static const char p0[] = "((lp0\n(g0\ntp1\na00g1\n.";
-	static const char p1[] = "(]q\x00(h\x00tq\x01" "a1h\x01.";
+	static const char p1[] = "(]q\x00(h\x00tq\x01"
+				 "a1h\x01.";
 
 	assert_roundtrip((const uint8_t *)p2, sizeof(p2) - 1);
 	assert_roundtrip((const uint8_t *)p0, sizeof(p0) - 1);
@@ -329,8 +356,7 @@ Test(codec_edit, batches_grow_and_shrink)
 		cr_assert_eq(pk_node_append(doc, l, PK_OP_APPEND, &v, 1, &e),
 			     PK_OK);
 	}
-	cr_assert_eq(l->nsteps, 4, "EMPTY_LIST + 3 batches, got %u",
-		     l->nsteps);
+	cr_assert_eq(l->nsteps, 4, "EMPTY_LIST + 3 batches, got %u", l->nsteps);
 	for (i = 1; i < l->nsteps; i++)
 		cr_assert_leq(pk_node_steps(l)[i].nkids, 1000);
 	/* drop the whole second batch, then all but one of the first */
@@ -363,15 +389,15 @@ Test(codec_edit, edited_back_is_identical)
 	cr_assert_eq(pk_val_set_text(doc, key, PK_STR,
 				     (const uint8_t *)"Josefina", 8, &e),
 		     PK_OK);
-	cr_assert_eq(pk_val_set_text(doc, val, PK_INT, (const uint8_t *)"10",
-				     2, &e),
-		     PK_OK);
-	cr_assert_eq(pk_val_set_text(doc, key, PK_STR,
-				     (const uint8_t *)"Jose", 4, &e),
-		     PK_OK);
-	cr_assert_eq(pk_val_set_text(doc, val, PK_INT, (const uint8_t *)"7\n",
-				     2, &e),
-		     PK_OK);
+	cr_assert_eq(
+	    pk_val_set_text(doc, val, PK_INT, (const uint8_t *)"10", 2, &e),
+	    PK_OK);
+	cr_assert_eq(
+	    pk_val_set_text(doc, key, PK_STR, (const uint8_t *)"Jose", 4, &e),
+	    PK_OK);
+	cr_assert_eq(
+	    pk_val_set_text(doc, val, PK_INT, (const uint8_t *)"7\n", 2, &e),
+	    PK_OK);
 	assert_encodes_to(doc, alumnos4, sizeof(alumnos4));
 	pk_doc_free(doc);
 }
@@ -540,4 +566,33 @@ Test(codec_arena, grow_keeps_contents)
 	cr_assert_eq(p[0], 0);
 	cr_assert_eq(p[n - 1], (n - 1) * 3);
 	pk_arena_free(a);
+}
+
+/* [l, t] with l = [l], t = ((m,),), m = [t], written with the memo index
+ * 3 PUT twice (first the inner tuple, then t) and t fetched by GET 3
+ * after a POP: CPython loads t. The decoder took the POP + GET for
+ * CPython's recursive-tuple idiom and kept the indices, and the encoder
+ * wrote the value back as ([...],): a PUT of an index already used must
+ * make the doc irregular, so the encoder numbers the memo itself (found
+ * by tests/fuzz/fuzz_edit.c). */
+Test(codec_roundtrip, memo_index_put_twice)
+{
+	static const uint8_t p[] = {
+	    128, 2, 93,	 113, 0, 40,  93,  113, 1,  104, 1,   97, 93,  113, 2,
+	    104, 2, 133, 113, 3, 133, 113, 3,	97, 48,	 104, 3,  101, 46};
+	pk_doc *doc = decode_ok(p, sizeof(p)), *again;
+	pk_buf out = PK_BUF_INIT;
+	pk_err e;
+	pk_node *t;
+
+	cr_assert(doc->irregular);
+	cr_assert_eq(pk_encode_to_buf(doc, &out, &e), PK_OK);
+	again = decode_ok(out.data, out.len);
+	t = pk_val_node(pk_val_node(again->root)->kids[1]);
+	cr_assert_eq(t->kind, PK_TUPLE);
+	cr_assert_eq(pk_val_kind(t->kids[0]), PK_TUPLE);
+	cr_assert_eq(pk_val_kind(pk_val_node(t->kids[0])->kids[0]), PK_LIST);
+	pk_doc_free(again);
+	pk_doc_free(doc);
+	pk_buf_release(&out);
 }
