@@ -92,6 +92,12 @@ static int emit(const pk_doc *doc, const pk_val *v, struct stack *st,
 		int is_bytes = strcmp(type, "bytes") == 0;
 		int is_ba = strcmp(type, "bytearray") == 0;
 		rc = pf_content_get(doc, r, 0, &c, NULL);
+		if (rc == EIO) /* no bytes in the pickle (a READONLY_BUFFER
+				  over an out-of-band buffer ...): its type,
+				  so that the key's dict still lists */
+			return add(out, "<") || add(out, type) || add(out, ">")
+				   ? ENOMEM
+				   : 0;
 		if (rc)
 			return rc;
 		if (is_ba && add(out, "bytearray("))
