@@ -92,12 +92,6 @@ static int emit(const pk_doc *doc, const pk_val *v, struct stack *st,
 		int is_bytes = strcmp(type, "bytes") == 0;
 		int is_ba = strcmp(type, "bytearray") == 0;
 		rc = pf_content_get(doc, r, 0, &c, NULL);
-		if (rc == EIO) /* no bytes in the pickle (a READONLY_BUFFER
-				  over an out-of-band buffer ...): its type,
-				  so that the key's dict still lists */
-			return add(out, "<") || add(out, type) || add(out, ">")
-				   ? ENOMEM
-				   : 0;
 		if (rc)
 			return rc;
 		if (is_ba && add(out, "bytearray("))
@@ -178,13 +172,34 @@ static int emit(const pk_doc *doc, const pk_val *v, struct stack *st,
 	return 0;
 }
 
+/* emit(), or, for a value whose text the pickle does not hold (EIO: a
+ * READONLY_BUFFER over an out-of-band buffer, a global whose names are
+ * not strings ...), "<TYPE>": a key's repr names its file, and one
+ * unreadable key must not make its whole dict unlistable. */
+static int emit_or_type(const pk_doc *doc, const pk_val *v, struct stack *st,
+			pk_buf *out)
+{
+	size_t at = out->len, depth = st->n;
+	int rc = emit(doc, v, st, out);
+
+	if (rc != EIO)
+		return rc;
+	st->n = depth;
+	out->len = at;
+	if (out->data)
+		out->data[at] = '\0';
+	return add(out, "<") || add(out, pf_type_name(v)) || add(out, ">")
+		   ? ENOMEM
+		   : 0;
+}
+
 int pf_repr(const pk_doc *doc, const pk_val *v, size_t cap, pk_buf *out)
 {
 	struct stack st = {NULL, 0, 0};
 	size_t start = out->len;
 	int rc;
 
-	rc = emit(doc, v, &st, out);
+	rc = emit_or_type(doc, v, &st, out);
 	while (!rc && st.n) {
 		struct frame *f = &st.f[st.n - 1];
 		if (out->len - start > cap) {
@@ -204,7 +219,7 @@ int pf_repr(const pk_doc *doc, const pk_val *v, size_t cap, pk_buf *out)
 		if (rc)
 			break;
 		/* emit may grow the stack: f is not used after this */
-		rc = emit(doc, &f->kids[f->next++], &st, out);
+		rc = emit_or_type(doc, &f->kids[f->next++], &st, out);
 	}
 	free(st.f);
 	return rc;

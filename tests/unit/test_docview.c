@@ -219,3 +219,21 @@ Test(docview, a_key_without_bytes_is_named_by_its_type)
 	cr_assert_str_eq(ut_name_of(&f, root, 1), "a");
 	ut_close_doc(&f);
 }
+
+/* {Decimal-like call of a STACK_GLOBAL whose module is a protocol 0
+ * UNICODE str (not readable in place): 1}: the call is named by its
+ * type, "<object>", and the dict lists (found by tests/fuzz/fuzz_edit.c). */
+Test(docview, a_key_whose_class_cannot_be_read_still_lists)
+{
+	static const uint8_t p[] = {'V', 'm', '\n', 'p', '0',  '\n', 0x80, 4,
+				    '}', '(', 'h',  0,	 0x8c, 1,    'D',  0x93,
+				    ')', 'R', 'K',  1,	 'u',  '.'};
+	ut_doc f = ut_open_doc(p, sizeof(p));
+	pf_ref root = pf_docview_root(f.dv);
+	uint64_t n;
+
+	cr_assert_eq(pf_docview_count(f.dv, root, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(ut_name_of(&f, root, 0), "<object>");
+	ut_close_doc(&f);
+}
