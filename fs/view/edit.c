@@ -541,9 +541,13 @@ static int key_text(const pk_doc *doc, const pk_val *k, int *as, pk_buf *out)
 	case PK_STRING:
 		*as = PK_STR;
 		return pf_str_text(doc, k, out, NULL) ? -1 : 0;
-	case PK_INT:
+	case PK_INT: {
+		int64_t i;
 		*as = PK_INT;
+		if (pk_val_int64(*k, &i) == PK_OK) /* no big-int division */
+			return pk_buf_addf(out, "%lld", (long long)i) ? -1 : 0;
 		return pk_val_format(doc, *k, out, NULL) == PK_OK ? 0 : -1;
+	}
 	case PK_BOOL:
 		*as = PK_INT;
 		if (pk_val_format(doc, *k, &t, NULL) == PK_OK)
@@ -580,9 +584,21 @@ static int check_clash(const pk_doc *doc, pf_ref dir, const pk_val *self,
 		goto done;
 	}
 	for (i = 0; i < l.n && !rc; i++) {
+		const uint8_t *p;
+		uint64_t n;
 		pf_layout_entry(&l, i, &en);
 		if (!en.key || en.key == self)
 			continue;
+		/* the common case, a str key beside a str: no copy */
+		if (as == PK_STR && !pk_val_is_node(*en.key) &&
+		    pk_val_kind(*en.key) == PK_STR &&
+		    pk_val_payload(*en.key, &p, &n) == PK_OK) {
+			if (n == want.len && (!n || !memcmp(p, want.data, n)))
+				rc = refuse(e, PK_E_REFUSED,
+					    "a key equal to it is in the dict "
+					    "already");
+			continue;
+		}
 		pk_buf_reset(&t);
 		if (key_text(doc, en.key, &other, &t) == 0 && other == as &&
 		    t.len == want.len &&
