@@ -1,9 +1,10 @@
 # picklefs - see README.md.
 #   make            release build: build/pickletool, build/picklefs
-#   make test       installs missing deps, builds under ASan+UBSan, runs all tests
+#   make test       installs missing deps, builds under ASan+UBSan (and the
+#                   fuzz harnesses, not run), runs all tests
 #   make DEBUG=1    unoptimised build with debug info
 #   make run        builds, makes the bundled examples and mounts them
-#   make fuzz       runs the libFuzzer decoder harness for FUZZ_SECONDS
+#   make fuzz       runs each libFuzzer harness (tests/fuzz) for FUZZ_SECONDS
 #   make bench      runs the benchmarks in scripts/ (slow)
 #   make install    installs the two binaries into $(PREFIX)/bin
 
@@ -53,7 +54,8 @@ inc_of = $(strip $(if $(filter codec/%,$1),$(INC_codec),\
 	$(if $(filter fs/view/%,$1),$(INC_view),\
 	$(if $(filter fs/core/%,$1),$(INC_core),\
 	$(if $(filter fs/fuse/%,$1),$(INC_fuse),\
-	$(if $(filter fs/tool/%,$1),$(INC_tool),$(INC_unit)))))))
+	$(if $(filter fs/tool/%,$1),$(INC_tool),\
+	$(if $(filter tests/fuzz/%,$1),$(INC_view),$(INC_unit))))))))
 
 obj = $(patsubst %.c,$(1)/%.o,$(2))
 # the layers as static archives: a program links what it uses of them
@@ -106,23 +108,49 @@ $(ASAN)/test-unit: $(call obj,$(ASAN),$(CODEC_SRC) $(VIEW_SRC) $(CORE_SRC) $(UNI
 deps:
 	@bash scripts/install-deps.sh
 
+# the fuzz harnesses are built (not run: make fuzz) so that they keep
+# compiling against the layers they test
 test: deps
-	$(MAKE) $(ASAN)/pickletool $(ASAN)/picklefs $(ASAN)/test-unit $(BUILD)/pickletool $(BUILD)/picklefs
+	$(MAKE) $(ASAN)/pickletool $(ASAN)/picklefs $(ASAN)/test-unit $(BUILD)/pickletool $(BUILD)/picklefs fuzz-build
 	PYTHON=$(PYTHON) BUILD=$(BUILD) bash tests/run-all.sh
 
 unit: $(ASAN)/test-unit
 	$(ASAN)/test-unit
 
 # ---- fuzzing ------------------------------------------------------------
-FUZZ_SRC := $(filter-out codec/compress.c codec/gzip.c codec/bzip2.c codec/zstream.c \
-	codec/xz.c codec/zstd.c codec/zlib.c,$(CODEC_SRC))
-$(BUILD)/fuzz-decode: tests/fuzz/fuzz_decode.c $(FUZZ_SRC)
-	@mkdir -p $(BUILD)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -Icodec -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread -lm
+# One libFuzzer harness per tests/fuzz/fuzz_NAME.c, built into
+# $(BUILD)/fuzz-NAME with clang under ASan+UBSan, linked against the codec
+# and view layers as archives of their own (the same wildcards as the
+# other builds: the harnesses use public headers only). make fuzz runs
+# every harness for FUZZ_SECONDS, one after the other, each on its corpus
+# $(BUILD)/fuzz-corpus/NAME, seeded from the fixtures by
+# tests/fuzz/make-seeds.sh; crashes go to $(BUILD)/fuzz-artifacts/NAME/.
+# make fuzz-build only builds them. FUZZ_ONLY="dis names" runs a subset;
+# FUZZ_ARGS adds libFuzzer options.
+FUZZ_CC ?= clang
+FUZZOBJ := $(BUILD)/fuzzobj
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_ONLY ?= $(FUZZ_NAMES)
+FUZZ_SAN := -g -O1 -fno-omit-frame-pointer \
+            -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# fuzz_compress wraps read(2) to give the codec short reads
+FUZZ_LDFLAGS_compress := -Wl,--wrap=read
 
-fuzz: $(BUILD)/fuzz-decode
-	@mkdir -p $(BUILD)/fuzz-corpus
-	$(BUILD)/fuzz-decode -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 $(BUILD)/fuzz-corpus tests/fuzz/seeds
+$(FUZZOBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(call inc_of,$<) $(CFLAGS) -c $< -o $@
+$(eval $(call layer_rules,$(FUZZOBJ)))
+
+$(BUILD)/fuzz-%: $(FUZZOBJ)/tests/fuzz/fuzz_%.o $(FUZZOBJ)/libpfview.a $(FUZZOBJ)/libpkcodec.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ $(FUZZ_LDFLAGS_$*) $(PNG_LIBS) $(Z_LIBS) -lpthread -lm
+
+# the harness objects are not intermediate files to delete after linking
+.SECONDARY: $(patsubst %,$(FUZZOBJ)/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES))
+
+fuzz-build: $(addprefix $(BUILD)/fuzz-,$(FUZZ_NAMES))
+
+fuzz: fuzz-build
+	BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_ONLY) -- $(FUZZ_ARGS)
 
 # ---- examples and benchmarks -------------------------------------------
 # deps first, then a fresh make: this Makefile asks pkg-config for
@@ -146,6 +174,6 @@ format:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps test unit fuzz run bench install format clean
+.PHONY: all deps test unit fuzz fuzz-build run bench install format clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -136,6 +136,11 @@ memo_put(struct dec *d, uint64_t idx, uint8_t putop, const uint8_t *op)
 		 * encoder looks for it. */
 		d->doc->irregular = 1;
 	}
+	/* An index PUT again: CPython's pickler never reuses one, and the
+	 * tree cannot say which GETs fetched which value (the encoder then
+	 * numbers the memo itself). */
+	if (pk_memo_get(&d->memo, idx))
+		d->doc->irregular = 1;
 	slot = pk_memo_put(&d->memo, idx);
 	if (!slot)
 		return fail(d, PK_E_NOMEM, "out of memory", op);

@@ -106,11 +106,22 @@ static bool is_digit(uint8_t c)
 	return c >= '0' && c <= '9';
 }
 
+static bool all_ascii(const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] & 0x80)
+			return false;
+	return true;
+}
+
 /*
  * int(s) for the bytes s of an INT/LONG/GET/PUT line. The canonical
  * decimal goes to d->num; a->i is set when it fits in int64_t. The plain
  * "-?digits" form is handled here; anything else (spaces, '+', '_') goes
- * through pk_int_parse_le, which accepts exactly what int() accepts.
+ * through pk_int_parse_le, which accepts exactly what int() accepts of
+ * ASCII: int() and float() of bytes (what pickletools' readers call)
+ * read ASCII only, so Unicode digits and spaces, which pk_int_parse_le
+ * and pk_float_parse take as int(str) does, are invalid literals here.
  */
 static int parse_int(struct dis *d, const uint8_t *s, size_t n, uint64_t pos,
 		     struct arg *a)
@@ -143,6 +154,9 @@ static int parse_int(struct dis *d, const uint8_t *s, size_t n, uint64_t pos,
 		}
 	}
 	pk_buf_reset(&d->tmp);
+	if (!all_ascii(s, n))
+		return pk_err_set(d->e, PK_E_ARG, "invalid integer literal",
+				  pos);
 	if (pk_int_parse_le((const char *)s, n, &d->tmp, &pe) != PK_OK) {
 		if (pe.code == PK_E_NOMEM)
 			return pk_dis_nomem(d, pos);
@@ -228,6 +242,9 @@ int pk_dis_read_arg(struct dis *d, const struct pk_opcode_info *info, size_t at,
 	case PK_ARG_FLOATNL: {
 		pk_err pe;
 
+		if (!all_ascii(a->p, a->n))
+			return pk_err_set(d->e, PK_E_ARG,
+					  "invalid float literal", pos);
 		if (pk_float_parse((const char *)a->p, a->n, &a->d, &pe)) {
 			if (pe.code == PK_E_NOMEM)
 				return pk_dis_nomem(d, pos);
@@ -268,14 +285,6 @@ static int escape_decode(struct dis *d, const uint8_t *s, size_t n, pk_buf *out,
 not_ascii:
 	return pk_err_set(d->e, PK_E_ARG, "non-ASCII byte in a text argument",
 			  pos);
-}
-
-static bool all_ascii(const uint8_t *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] & 0x80)
-			return false;
-	return true;
 }
 
 /*

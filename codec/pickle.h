@@ -293,7 +293,8 @@ int pk_val_global(pk_val v, const uint8_t **mod, size_t *modlen,
  * form pk_val_format prints; for PK_BYTES/PK_BYTEARRAY the raw bytes),
  * encoded in the opcode CPython would use at doc's protocol. The new
  * value keeps the memo PUT of the scalar it replaces (so editing a value
- * and editing it back gives the original bytes); a slot whose bits are 0
+ * and editing it back gives the original bytes), unless GETs fetch that
+ * scalar elsewhere (they keep the old value); a slot whose bits are 0
  * (a new value) gets none. PK_E_VALUE if text is not a literal of the
  * kind; the slot is then unchanged. */
 int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,

@@ -5,6 +5,7 @@
 
 #include "arena.h"
 #include "byteorder.h"
+#include "memo.h"
 #include "opcodes.h"
 #include "text.h"
 #include "tree.h"
@@ -546,8 +547,15 @@ int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
 	/* The new value takes over the memo PUT of the scalar it replaces
 	 * (so a value edited and edited back is byte-identical); the
 	 * encoder looks for a scalar's PUT right after its bytes, so that
-	 * is where it goes, or a STOP when there is none. */
-	put_len = slot->bits && !pk_val_is_node(*slot) ? old_put_len(*slot) : 0;
+	 * is where it goes, or a STOP when there is none. Not the PUT of a
+	 * scalar that GETs fetch elsewhere (a record's key that CPython
+	 * memoized once): the other places keep the old value, and the
+	 * GETs after this one would fetch the new one under that index. */
+	put_len = slot->bits && !pk_val_is_node(*slot) &&
+			  !(doc->shared &&
+			    pk_idmap_find(doc->shared, slot->bits, NULL))
+		      ? old_put_len(*slot)
+		      : 0;
 	mem = pk_arena_alloc(doc->arena, op.len + (put_len ? put_len : 1));
 	if (!mem) {
 		rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);

@@ -261,6 +261,13 @@ def malformed():
         ("err_huge_int", b"(" + huge, "PK_E_UNSUPPORTED", 1),
         ("err_huge_int_text", b"(I" + b"9" * 4301 + b"\n.",
          "PK_E_UNSUPPORTED", 1),
+        # int() and float() of bytes read ASCII only: no Unicode digits
+        # or spaces, which they take in a str (found by fuzz_dis)
+        ("err_int_unicode_digit", b"(I\xd9\xa5\n.", "PK_E_ARG", 1),
+        ("err_long_unicode_space", b"(L5\xc2\xa0L\n.", "PK_E_ARG", 1),
+        ("err_float_fullwidth_digit", b"(F\xef\xbc\x95\n.", "PK_E_ARG",
+         1),
+        ("err_put_unicode_digit", b"Np\xdf\x80\n.", "PK_E_ARG", 1),
     ]
 
 

@@ -382,8 +382,9 @@ static int move_entry_once(pf_fs *fs, pf_inode *dir, const char *name,
 		if (!src.e.key) {
 			rc = EPERM; /* list items and parts have no key */
 		} else if (!(rc = vfs_ents_ensure(dir))) {
-			rc = pf_edit_rename_key(
-			    dir->src->doc, (pk_val *)src.e.key, newname, why);
+			rc = pf_edit_rename_key(dir->src->doc, dir->ref,
+						(pk_val *)src.e.key, newname,
+						why);
 			dc.changed = 1;
 			dc.renamed = (int64_t)si;
 			dc.name = newname;

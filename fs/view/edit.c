@@ -1,11 +1,13 @@
 #include "edit.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <strings.h>
 
 #include "content.h"
 #include "errmap.h"
+#include "layout.h"
 #include "names.h"
 #include "opcodes.h"
 #include "form.h"
@@ -495,6 +497,22 @@ int pf_edit_remove(pk_doc *doc, pf_ref dir, const pk_val *key,
 				      : pf_errno_of(rc);
 }
 
+/* Whether name[0..len) is spelled as an int key is named: its decimal,
+ * "-7", not "007", "+7", " 7", "7_0" or "-0", which int() reads too. Only
+ * such a name makes (or keeps) an int key, so that the key is then named
+ * what it was made as. */
+static int decimal_name(const char *name, size_t len)
+{
+	size_t i = len && name[0] == '-';
+
+	if (i == len || (name[i] == '0' && len > 1))
+		return 0;
+	for (; i < len; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return 0;
+	return 1;
+}
+
 /* The key a file name stands for: the unescaped text as str, or an int
  * for a decimal name in a dict whose keys are ints, or "N%int". */
 static int make_key(pk_doc *doc, const pk_node *dict, const char *name,
@@ -507,16 +525,19 @@ static int make_key(pk_doc *doc, const pk_node *dict, const char *name,
 	int kind = PK_STR, rc;
 
 	if (pf_name_split(name, len, &baselen, &type, &typelen, &k) == 0) {
-		if (typelen == 3 && memcmp(type, "int", 3) == 0 && k == 1)
+		if (typelen == 3 && memcmp(type, "int", 3) == 0 && k == 1 &&
+		    decimal_name(name, baselen))
 			kind = PK_INT;
 		else
 			return refuse(e, PK_E_VALUE,
-				      "a new key's name may end in %int only");
+				      "a new key's name may end in %int only, "
+				      "after a decimal");
 		len = baselen;
 	} else if (dict && dict->nkids &&
 		   pk_val_kind(dict->kids[0]) == PK_INT) {
 		int64_t i;
-		if (pk_int_parse_i64(name, len, &i, NULL) == PK_OK)
+		if (decimal_name(name, len) &&
+		    pk_int_parse_i64(name, len, &i, NULL) == PK_OK)
 			kind = PK_INT;
 	}
 	if (kind == PK_STR) {
@@ -532,6 +553,95 @@ static int make_key(pk_doc *doc, const pk_node *dict, const char *name,
 	rc = set_kind(doc, key, kind, text.data ? text.data : (uint8_t *)"",
 		      text.len, e);
 	pk_buf_release(&text);
+	return rc;
+}
+
+/* What a dict key compares as, for the keys a name can make (str, int):
+ * *as PK_STR and the text of a str (Python 2 str as the mount reads it),
+ * or *as PK_INT and the decimal of an int, a bool (True is 1) or a whole
+ * float (1.0 is 1). -1 for a key that equals no str and no int. */
+static int key_text(const pk_doc *doc, const pk_val *k, int *as, pk_buf *out)
+{
+	double d;
+	pk_buf t = PK_BUF_INIT;
+	int rc = -1;
+
+	if (pk_val_is_node(*k))
+		return -1;
+	switch (pk_val_kind(*k)) {
+	case PK_STR:
+	case PK_STRING:
+		*as = PK_STR;
+		return pf_str_text(doc, k, out, NULL) ? -1 : 0;
+	case PK_INT: {
+		int64_t i;
+		*as = PK_INT;
+		if (pk_val_int64(*k, &i) == PK_OK) /* no big-int division */
+			return pk_buf_addf(out, "%lld", (long long)i) ? -1 : 0;
+		return pk_val_format(doc, *k, out, NULL) == PK_OK ? 0 : -1;
+	}
+	case PK_BOOL:
+		*as = PK_INT;
+		if (pk_val_format(doc, *k, &t, NULL) == PK_OK)
+			rc = pk_buf_adds(out, t.len == 4 ? "1" : "0");
+		pk_buf_release(&t);
+		return rc ? -1 : 0;
+	case PK_FLOAT:
+		if (pk_val_float(*k, &d) != PK_OK || !isfinite(d) ||
+		    d != floor(d))
+			return -1;
+		*as = PK_INT;
+		return pk_buf_addf(out, "%.0f", d == 0 ? 0.0 : d) ? -1 : 0;
+	}
+	return -1;
+}
+
+/* 0 when no key of dir but the slot `self` equals key as Python compares
+ * dict keys ('a' == 'a', 1 == 1.0 == True), else the refusal: a second
+ * equal key would be a duplicate that loading the pickle silently drops,
+ * with its value (`mv x 1%int` beside the int key 1). */
+static int check_clash(const pk_doc *doc, pf_ref dir, const pk_val *self,
+		       const pk_val *key, pk_err *e)
+{
+	pk_buf want = PK_BUF_INIT, t = PK_BUF_INIT;
+	pf_layout l;
+	pf_entry en;
+	uint64_t i;
+	int as, other, rc = 0;
+
+	if (key_text(doc, key, &as, &want))
+		goto done;
+	if (pf_layout_build(doc, dir, &l)) {
+		rc = refuse(e, PK_E_NOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < l.n && !rc; i++) {
+		const uint8_t *p;
+		uint64_t n;
+		pf_layout_entry(&l, i, &en);
+		if (!en.key || en.key == self)
+			continue;
+		/* the common case, a str key beside a str: no copy */
+		if (as == PK_STR && !pk_val_is_node(*en.key) &&
+		    pk_val_kind(*en.key) == PK_STR &&
+		    pk_val_payload(*en.key, &p, &n) == PK_OK) {
+			if (n == want.len && (!n || !memcmp(p, want.data, n)))
+				rc = refuse(e, PK_E_REFUSED,
+					    "a key equal to it is in the dict "
+					    "already");
+			continue;
+		}
+		pk_buf_reset(&t);
+		if (key_text(doc, en.key, &other, &t) == 0 && other == as &&
+		    t.len == want.len &&
+		    (!t.len || !memcmp(t.data, want.data, t.len)))
+			rc = refuse(e, PK_E_REFUSED,
+				    "a key equal to it is in the dict already");
+	}
+	pf_layout_release(&l);
+done:
+	pk_buf_release(&want);
+	pk_buf_release(&t);
 	return rc;
 }
 
@@ -573,7 +683,8 @@ int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
 	if (pairs) {
 		if (!name)
 			return refuse(e, PK_E_VALUE, "a new key needs a name");
-		if ((rc = make_key(doc, n, name, &kv[0], e)))
+		if ((rc = make_key(doc, n, name, &kv[0], e)) ||
+		    (rc = check_clash(doc, dir, NULL, &kv[0], e)))
 			return rc;
 	}
 	if ((rc = pk_node_append(doc, n, pairs ? PK_OP_SETITEM : PK_OP_APPEND,
@@ -584,7 +695,8 @@ int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
 	return 0;
 }
 
-int pf_edit_rename_key(pk_doc *doc, pk_val *key, const char *name, pk_err *e)
+int pf_edit_rename_key(pk_doc *doc, pf_ref dir, pk_val *key, const char *name,
+		       pk_err *e)
 {
 	pk_val nk = *key;
 	int rc;
@@ -593,14 +705,23 @@ int pf_edit_rename_key(pk_doc *doc, pk_val *key, const char *name, pk_err *e)
 		return refuse(
 		    e, PK_E_REFUSED,
 		    "a key that is a tuple or an object keeps its name");
-	/* make_key without a dict: an int key stays int for a decimal */
-	if (pk_val_kind(*key) == PK_INT) {
+	/* make_key without a dict: an int key stays int for a decimal (set
+	 * on a copy of the slot, which keeps the old key's memo PUT) */
+	if (pk_val_kind(*key) == PK_INT && decimal_name(name, strlen(name))) {
 		int64_t i;
-		if (pk_int_parse_i64(name, strlen(name), &i, NULL) == PK_OK)
-			return set_kind(doc, key, PK_INT, (const uint8_t *)name,
-					strlen(name), e);
+		if (pk_int_parse_i64(name, strlen(name), &i, NULL) == PK_OK) {
+			rc = set_kind(doc, &nk, PK_INT, (const uint8_t *)name,
+				      strlen(name), e);
+			if (!rc)
+				rc = check_clash(doc, dir, key, &nk, e);
+			if (!rc)
+				*key = nk;
+			return rc;
+		}
 	}
 	rc = make_key(doc, NULL, name, &nk, e);
+	if (!rc)
+		rc = check_clash(doc, dir, key, &nk, e);
 	if (rc)
 		return rc;
 	/* keep the old key's memo PUT: set its text again in place */
@@ -672,6 +793,13 @@ int pf_edit_viable(int kind, const uint8_t *text, size_t len, pk_err *e)
 {
 	size_t i = 0, start, end;
 
+	/* Non-ASCII text may be Unicode digits or spaces, which int() and
+	 * float() read ("５", "٥", "\u2003 5"): not refused early, the
+	 * whole text is checked when it is set. */
+	for (i = 0; i < len; i++)
+		if (text[i] >= 0x80)
+			return 0;
+	i = 0;
 	while (i < len && is_space(text[i]))
 		i++;
 	start = i;

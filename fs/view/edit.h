@@ -54,7 +54,11 @@ int pf_edit_can_remove(pf_ref dir, const pk_val *key, const pk_val *target,
  * are ints); in a list (name NULL: which names may append is the
  * caller's rule), the next item. dir_value: a new empty dict instead of
  * text; type (a user.pickle.type name) instead of inference when not
- * NULL. *made (may be NULL) gets the new value's slot. */
+ * NULL. *made (may be NULL) gets the new value's slot. A new key, here
+ * and in pf_edit_rename_key, that equals another key of the dict as
+ * Python compares keys (the int 1 beside 1, 1.0 or True; a str beside
+ * the same text) is refused (EPERM): loading the pickle would keep one
+ * of the two. */
 int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
 		const uint8_t *text, size_t len, const char *type,
 		const pk_val **made, pk_err *e);
@@ -70,7 +74,9 @@ int pf_edit_viable(int kind, const uint8_t *text, size_t len, pk_err *e);
 /* Whether text would be accepted by pf_edit_set (changes nothing). */
 int pf_edit_check(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len,
 		  pk_err *e);
-/* The key slot gets the key `name` stands for, same type when it can. */
-int pf_edit_rename_key(pk_doc *doc, pk_val *key, const char *name, pk_err *e);
+/* The key slot (an entry's key in directory dir) gets the key `name`
+ * stands for, same type when it can. */
+int pf_edit_rename_key(pk_doc *doc, pf_ref dir, pk_val *key, const char *name,
+		       pk_err *e);
 
 #endif

@@ -181,13 +181,20 @@ static int claim_suffixed(pf_names *t, struct next_tab *nt, uint32_t idx,
 		e->k = 1;
 	}
 	for (k = e->k;; k++) {
+		size_t fix, bl;
 		char *s;
 		pk_buf_reset(&b);
 		if (k > 1)
 			snprintf(num, sizeof(num), "%u", k);
 		else
 			num[0] = '\0';
-		if (pk_buf_add(&b, base, baselen) || pk_buf_addc(&b, '%') ||
+		/* at most PF_NAME_MAX bytes: a long type name and a big
+		 * number cut the base (at a character boundary), so that
+		 * even 240 bytes + "%picklebuffer100" fit */
+		fix = 1 + typelen + strlen(num);
+		bl = cut_utf8(base, baselen,
+			      fix < PF_NAME_MAX ? PF_NAME_MAX - fix : 0);
+		if (pk_buf_add(&b, base, bl) || pk_buf_addc(&b, '%') ||
 		    pk_buf_add(&b, type, typelen) || pk_buf_adds(&b, num)) {
 			rc = ENOMEM;
 			break;

@@ -18,6 +18,8 @@
  *              lower-case letters). A natural name longer than
  *              PF_NAME_LONG bytes is cut to PF_NAME_CUT bytes (at a UTF-8
  *              boundary) and always gets the suffix type "long".
+ *              A suffixed name that would be longer than PF_NAME_MAX
+ *              bytes has its base cut (at a UTF-8 boundary) to fit.
  *
  * Because suffixed names contain "%<lower-case letter>" and natural names
  * never do, the mapping entry -> name is injective in a directory, and
@@ -41,6 +43,7 @@
 
 #define PF_NAME_LONG 240 /* natural names longer than this are cut */
 #define PF_NAME_CUT 200	 /* ... to at most this many bytes */
+#define PF_NAME_MAX 255	 /* no name is longer */
 
 typedef struct pf_name {
 	const char *s;

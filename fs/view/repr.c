@@ -208,13 +208,34 @@ static int cut(pk_buf *out, size_t start, size_t cap)
 	return add(out, cap >= 3 ? "..." : "");
 }
 
+/* emit(), or, for a value whose text the pickle does not hold (EIO: a
+ * READONLY_BUFFER over an out-of-band buffer, a global whose names are
+ * not strings ...), "<TYPE>": a key's repr names its file, and one
+ * unreadable key must not make its whole dict unlistable. */
+static int emit_or_type(const pk_doc *doc, const pk_val *v, struct stack *st,
+			pk_buf *out)
+{
+	size_t at = out->len, depth = st->n;
+	int rc = emit(doc, v, st, out);
+
+	if (rc != EIO)
+		return rc;
+	st->n = depth;
+	out->len = at;
+	if (out->data)
+		out->data[at] = '\0';
+	return add(out, "<") || add(out, pf_type_name(v)) || add(out, ">")
+		   ? ENOMEM
+		   : 0;
+}
+
 int pf_repr(const pk_doc *doc, const pk_val *v, size_t cap, pk_buf *out)
 {
 	struct stack st = {NULL, 0, 0};
 	size_t start = out->len;
 	int rc;
 
-	rc = emit(doc, v, &st, out);
+	rc = emit_or_type(doc, v, &st, out);
 	while (!rc && st.n) {
 		struct frame *f = &st.f[st.n - 1];
 		if (out->len - start > cap) {
@@ -234,7 +255,7 @@ int pf_repr(const pk_doc *doc, const pk_val *v, size_t cap, pk_buf *out)
 		if (rc)
 			break;
 		/* emit may grow the stack: f is not used after this */
-		rc = emit(doc, &f->kids[f->next++], &st, out);
+		rc = emit_or_type(doc, &f->kids[f->next++], &st, out);
 	}
 	free(st.f);
 	if (!rc && out->len - start > cap)

@@ -366,32 +366,154 @@ Test(edit, rename_keys_in_place)
 	pf_child c;
 
 	c = ut_child(&f, pf_docview_root(f.dv), "Jose", NULL);
-	cr_assert_eq(
-	    pf_edit_rename_key(f.doc, (pk_val *)c.e.key, "Josefina", &unit_err),
-	    0);
+	cr_assert_eq(pf_edit_rename_key(f.doc, pf_docview_root(f.dv),
+					(pk_val *)c.e.key, "Josefina",
+					&unit_err),
+		     0);
 	rebuild(&f);
 	ENCODES_TO(f.doc, al4_renamed);
 	c = ut_child(&f, pf_docview_root(f.dv), "Josefina", NULL);
-	cr_assert_eq(
-	    pf_edit_rename_key(f.doc, (pk_val *)c.e.key, "Jose", &unit_err), 0);
+	cr_assert_eq(pf_edit_rename_key(f.doc, pf_docview_root(f.dv),
+					(pk_val *)c.e.key, "Jose", &unit_err),
+		     0);
 	rebuild(&f);
 	ENCODES_TO(f.doc, ut_alumnos4);
 	/* protocol 2: BINUNICODE + BINPUT, as CPython writes it */
 	c = ut_child(&p2, pf_docview_root(p2.dv), "Arnoldo", NULL);
-	cr_assert_eq(
-	    pf_edit_rename_key(p2.doc, (pk_val *)c.e.key, "Arnie", &unit_err),
-	    0);
+	cr_assert_eq(pf_edit_rename_key(p2.doc, pf_docview_root(p2.dv),
+					(pk_val *)c.e.key, "Arnie", &unit_err),
+		     0);
 	rebuild(&p2);
 	ENCODES_TO(p2.doc, al2_renamed);
 	/* an int key stays an int */
 	c = ut_child(&d, pf_docview_root(d.dv), "2", NULL);
-	cr_assert_eq(
-	    pf_edit_rename_key(d.doc, (pk_val *)c.e.key, "5", &unit_err), 0);
+	cr_assert_eq(pf_edit_rename_key(d.doc, pf_docview_root(d.dv),
+					(pk_val *)c.e.key, "5", &unit_err),
+		     0);
 	rebuild(&d);
 	ENCODES_TO(d.doc, ints4_renamed);
 	ut_close_doc(&f);
 	ut_close_doc(&p2);
 	ut_close_doc(&d);
+}
+
+/* Only an int key's own spelling (its decimal) makes or keeps an int
+ * key: int() also reads "02", "+1", " 3" and "4_0", but the key they
+ * made was then named "2", "1" ... and not what the file was called
+ * (found by tests/fuzz/fuzz_names.c). Such names are str keys. */
+Test(edit, int_keys_only_from_their_decimal)
+{
+	static const char *const names[] = {"02", "+1", " 3", "4_0", "-0"};
+	ut_doc d = ut_open_doc(ints4, sizeof(ints4));
+	pf_ref root = pf_docview_root(d.dv);
+	pf_child c;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		c = ut_child(&d, root, i ? names[i - 1] : "2", NULL);
+		cr_assert_eq(pf_edit_rename_key(d.doc, pf_docview_root(d.dv),
+						(pk_val *)c.e.key, names[i],
+						&unit_err),
+			     0);
+		rebuild(&d);
+		root = pf_docview_root(d.dv);
+		c = ut_child(&d, root, names[i], NULL);
+		cr_assert_str_eq(pf_key_type_name(c.e.key), "str", "%s",
+				 names[i]);
+	}
+	/* the other int key, renamed to a decimal, stays an int */
+	c = ut_child(&d, root, "1", NULL);
+	cr_assert_eq(pf_edit_rename_key(d.doc, pf_docview_root(d.dv),
+					(pk_val *)c.e.key, "-7", &unit_err),
+		     0);
+	rebuild(&d);
+	root = pf_docview_root(d.dv);
+	cr_assert_str_eq(pf_key_type_name(ut_child(&d, root, "-7", NULL).e.key),
+			 "int");
+	/* new files: in a dict of int keys, and "N%int" */
+	cr_assert_eq(pf_edit_add(d.doc, root, "007", 0, (const uint8_t *)"x", 1,
+				 NULL, NULL, &unit_err),
+		     0);
+	rebuild(&d);
+	root = pf_docview_root(d.dv);
+	cr_assert_str_eq(
+	    pf_key_type_name(ut_child(&d, root, "007", NULL).e.key), "str");
+	cr_assert_eq(pf_edit_add(d.doc, root, "01%int", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     EINVAL);
+	cr_assert_eq(pf_edit_add(d.doc, root, "-0%int", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     EINVAL);
+	cr_assert_eq(pf_edit_add(d.doc, root, "-5%int", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     0);
+	rebuild(&d);
+	root = pf_docview_root(d.dv);
+	cr_assert_str_eq(pf_key_type_name(ut_child(&d, root, "-5", NULL).e.key),
+			 "int");
+	ut_close_doc(&d);
+}
+
+/* {1.5: 'a', True: 'b', 2.0: 'c'}; protocol 4 */
+static const uint8_t mixed4[] = {
+    128, 4,  149, 36, 0, 0, 0, 0,   0, 0,   0,	 125, 148, 40,	71, 63,
+    248, 0,  0,	  0,  0, 0, 0, 140, 1, 97,  148, 136, 140, 1,	98, 148,
+    71,	 64, 0,	  0,  0, 0, 0, 0,   0, 140, 1,	 99,  148, 117, 46};
+
+/* A key made or renamed from a name must not equal another key of its
+ * dict as Python compares keys (1 == 1.0 == True): `mv x 1%int` beside
+ * the int key 1 made a second key 1, and loading the pickle kept one
+ * value of the two (found by tests/fuzz/fuzz_names.c). Refused, the doc
+ * is unchanged. */
+Test(edit, no_key_equal_to_another)
+{
+	ut_doc d = ut_open_doc(ints4, sizeof(ints4));
+	ut_doc f = ut_open_doc(ut_alumnos4, sizeof(ut_alumnos4));
+	ut_doc m = ut_open_doc(mixed4, sizeof(mixed4));
+	pf_ref root = pf_docview_root(d.dv);
+	pf_child c = ut_child(&d, root, "2", NULL);
+
+	cr_assert_eq(
+	    pf_edit_rename_key(d.doc, root, (pk_val *)c.e.key, "1", &unit_err),
+	    EPERM);
+	cr_assert_eq(pf_edit_add(d.doc, root, "1%int", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     EPERM);
+	cr_assert_eq(pf_edit_add(d.doc, root, "2", 0, (const uint8_t *)"x", 1,
+				 NULL, NULL, &unit_err),
+		     EPERM);
+	ENCODES_TO(d.doc, ints4);
+	/* renamed to itself: no clash with itself */
+	cr_assert_eq(
+	    pf_edit_rename_key(d.doc, root, (pk_val *)c.e.key, "2", &unit_err),
+	    0);
+	ENCODES_TO(d.doc, ints4);
+
+	root = pf_docview_root(f.dv);
+	c = ut_child(&f, root, "Maria", NULL);
+	cr_assert_eq(pf_edit_rename_key(f.doc, root, (pk_val *)c.e.key, "Jose",
+					&unit_err),
+		     EPERM);
+	cr_assert_eq(pf_edit_add(f.doc, root, "Jose", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     EPERM);
+	ENCODES_TO(f.doc, ut_alumnos4);
+
+	/* True is 1 and 2.0 is 2; 1.5 is no int */
+	root = pf_docview_root(m.dv);
+	cr_assert_eq(pf_edit_add(m.doc, root, "1%int", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     EPERM);
+	cr_assert_eq(pf_edit_add(m.doc, root, "2%int", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     EPERM);
+	ENCODES_TO(m.doc, mixed4);
+	cr_assert_eq(pf_edit_add(m.doc, root, "3%int", 0, (const uint8_t *)"x",
+				 1, NULL, NULL, &unit_err),
+		     0);
+	ut_close_doc(&d);
+	ut_close_doc(&f);
+	ut_close_doc(&m);
 }
 
 /* setfattr user.pickle.type: the current text read as the new type. */
@@ -490,4 +612,74 @@ Test(edit, viable_prefixes)
 	cr_assert_eq(pf_edit_viable(kb, (const uint8_t *)"yes", 3, &unit_err),
 		     EINVAL);
 	ut_close_doc(&f);
+}
+
+/* Unicode digits and spaces are numbers to int() and float(), so to
+ * pf_edit_set; their first bytes must not be refused early (`echo ５ >
+ * an_int` failed at write() although close() takes it; found by
+ * tests/fuzz/fuzz_edit.c). */
+Test(edit, viable_takes_unicode_digits_and_spaces)
+{
+	static const char *const ok[] = {"\xef\xbc\x95", "\xd9\xa5",
+					 "\xe2\x80\x83 5", "1.\xd9\xa5"};
+	ut_doc f = ut_open_doc(types4, sizeof(types4));
+	int ki = pf_edit_early_kind(ut_path(&f, "i"));
+	size_t k, j;
+
+	for (k = 0; k < sizeof(ok) / sizeof(ok[0]); k++) {
+		for (j = 0; j <= strlen(ok[k]); j++)
+			cr_assert_eq(pf_edit_viable(ki, (const uint8_t *)ok[k],
+						    j, &unit_err),
+				     0, "'%s', %zu bytes", ok[k], j);
+		cr_assert_eq(pf_edit_check(f.doc, ut_path(&f, "i"),
+					   (const uint8_t *)ok[k],
+					   strlen(ok[k]), &unit_err),
+			     0, "'%s'", ok[k]);
+	}
+	ut_close_doc(&f);
+}
+
+/* [{'a': 1}, {'a': 2}, {'a': 3}]; protocol 2: CPython memoizes 'a' once
+ * (BINPUT 2) and fetches it for the later dicts (BINGET 2) */
+static const uint8_t recs2[] = {128, 2,	  93, 113, 0,  40,  125, 113, 1,   88,
+				1,   0,	  0,  0,   97, 113, 2,	 75,  1,   115,
+				125, 113, 3,  104, 2,  75,  2,	 115, 125, 113,
+				4,   104, 2,  75,  3,  115, 101, 46};
+/* [{'a': 1}, {'b': 2}, {'a': 3}]; protocol 2 */
+static const uint8_t recs2_mid[] = {
+    128, 2,  93, 113, 0,   40,	125, 113, 1,  88, 1, 0,	  0,   0,  97,
+    113, 2,  75, 1,   115, 125, 113, 3,	  88, 1,  0, 0,	  0,   98, 113,
+    4,	 75, 2,	 115, 125, 113, 5,   104, 2,  75, 3, 115, 101, 46};
+/* [{'c': 1}, {'a': 2}, {'a': 3}]: the first written 'a' takes the PUT */
+static const uint8_t recs2_first[] = {
+    128, 2,  93, 113, 0,   40,	125, 113, 1,  88, 1, 0,	  0,   0,  99,
+    113, 2,  75, 1,   115, 125, 113, 3,	  88, 1,  0, 0,	  0,   97, 113,
+    4,	 75, 2,	 115, 125, 113, 5,   104, 4,  75, 3, 115, 101, 46};
+
+/* A scalar that GETs fetch elsewhere (here the key 'a' of every record)
+ * edited in one place: the new value must not take over the old one's
+ * memo PUT, or the GETs after it fetch the new value (renaming 'a' in the
+ * second record renamed it in the third; found by tests/fuzz/fuzz_edit.c). */
+Test(edit, one_occurrence_of_a_shared_value)
+{
+	ut_doc f = ut_open_doc(recs2, sizeof(recs2));
+	ut_doc g = ut_open_doc(recs2, sizeof(recs2));
+	pf_ref dir = ut_path(&f, "1");
+	pf_child c = ut_child(&f, dir, "a", NULL);
+
+	cr_assert_eq(
+	    pf_edit_rename_key(f.doc, dir, (pk_val *)c.e.key, "b", &unit_err),
+	    0);
+	rebuild(&f);
+	LOADS_AS(f.doc, recs2_mid);
+	/* the occurrence that carries the PUT */
+	dir = ut_path(&g, "0");
+	c = ut_child(&g, dir, "a", NULL);
+	cr_assert_eq(
+	    pf_edit_rename_key(g.doc, dir, (pk_val *)c.e.key, "c", &unit_err),
+	    0);
+	rebuild(&g);
+	LOADS_AS(g.doc, recs2_first);
+	ut_close_doc(&f);
+	ut_close_doc(&g);
 }

@@ -213,3 +213,41 @@ Test(fs_names, many_names_stay_distinct)
 		cr_assert_eq(pf_names_find(&t, t.v[i].s, t.v[i].len), i);
 	pf_names_release(&t);
 }
+
+/* A name is at most 255 bytes also when a 240-byte natural name takes a
+ * long suffix: 101 equal pickle-buffer keys made "<240 bytes>
+ * %picklebuffer100", 256 bytes (found reading names.c, confirmed with
+ * tests/fuzz/fuzz_names.c on a 557-byte pickle). The base is cut to fit,
+ * at a character boundary. */
+Test(fs_names, suffixed_names_fit_in_255_bytes)
+{
+	static char ascii[241], utf8[241];
+	pf_name_cand c[202];
+	pf_names t;
+	uint32_t i;
+
+	memset(ascii, 'a', 240);
+	for (i = 0; i < 240; i += 2)
+		memcpy(utf8 + i, "\xc3\xa9", 2);
+	for (i = 0; i < 202; i++) {
+		c[i].nat = i < 101 ? ascii : utf8;
+		c[i].natlen = 240;
+		c[i].prio = PF_PRIO_OTHER;
+		c[i].type = "picklebuffer";
+	}
+	build(&t, c, 202);
+	for (i = 0; i < 202; i++) {
+		cr_assert_leq(t.v[i].len, 255, "name %u: %u bytes", i,
+			      t.v[i].len);
+		cr_assert_eq(pf_names_find(&t, t.v[i].s, t.v[i].len), i);
+	}
+	cr_assert(is(&t, 0, ascii));
+	cr_assert_eq(t.v[99].len, 255); /* the whole base, "%picklebuffer99" */
+	cr_assert_eq(memcmp(t.v[99].s + 240, "%picklebuffer99", 15), 0);
+	cr_assert_eq(t.v[100].len, 255);
+	cr_assert_eq(memcmp(t.v[100].s + 239, "%picklebuffer100", 16), 0);
+	/* two-byte characters: cut to 238 bytes, not inside one */
+	cr_assert_eq(t.v[201].len, 254);
+	cr_assert_eq(memcmp(t.v[201].s + 238, "%picklebuffer100", 16), 0);
+	pf_names_release(&t);
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# make-seeds.sh OUTDIR [NAME...] - seed corpora of the libFuzzer harnesses
+# (tests/fuzz/fuzz_NAME.c), built from the committed fixtures into
+# OUTDIR/NAME (emptied first). Nothing here is committed: the seeds are
+# the fixtures, copied. Deterministic. Runs from the repo root.
+#
+#   decode, dis  the fuzz seeds, the Python 2 fixtures and every pickle of
+#                tests/fixtures/dis (malformed ones included)
+#   names        the same pickles (their dicts' keys are named)
+#   edit         the same pickles, each followed by 32 bytes (its SHA-256):
+#                the harness reads what follows STOP as the edits to make
+#   compress     tests/fixtures/compress (gzip and bzip2 from Python, also
+#                corrupt, truncated and concatenated ones), the gzip of
+#                tests/fixtures/py2, and a few plain pickles (which the
+#                harness compresses)
+# and, for every harness, tests/fuzz/regress/NAME: the inputs that found
+# bugs (each fixed, with a unit test), so a run starts by replaying them.
+set -eu
+out=${1:?usage: make-seeds.sh OUTDIR [NAME...]}
+shift
+[ $# -gt 0 ] || set -- decode compress dis names edit
+
+pickles() {
+	ls tests/fuzz/seeds/* tests/fixtures/py2/*.pkl tests/fixtures/dis/*.pickle
+}
+
+for name in "$@"; do
+	dir=$out/$name
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	case $name in
+	decode | dis | names)
+		pickles | while read -r f; do
+			cp "$f" "$dir/$(basename "$(dirname "$f")")-$(basename "$f")"
+		done
+		;;
+	edit)
+		pickles | while read -r f; do
+			seed=$dir/$(basename "$(dirname "$f")")-$(basename "$f")
+			cp "$f" "$seed"
+			printf "$(sha256sum "$f" | cut -c1-64 | sed 's/../\\x&/g')" \
+			    >>"$seed"
+		done
+		;;
+	compress)
+		cp tests/fixtures/compress/* tests/fixtures/py2/*.gz "$dir/"
+		cp tests/fuzz/seeds/0[1-6]-* "$dir/"
+		;;
+	*)
+		echo "make-seeds.sh: no seeds for $name" >&2
+		;;
+	esac
+	if [ -d "tests/fuzz/regress/$name" ]; then
+		for f in tests/fuzz/regress/"$name"/*; do
+			cp "$f" "$dir/regress-$(basename "$f")"
+		done
+	fi
+done
