@@ -630,34 +630,33 @@ Test(codec_limits, max_tree_leaves_a_normal_pickle_alone)
 	    pk_decode_with(ut_alumnos4, sizeof(ut_alumnos4), &o, &doc, NULL),
 	    PK_OK);
 	pk_doc_free(doc);
+}
 
-	/* [l, t] with l = [l], t = ((m,),), m = [t], written with the memo
-	 * index 3 PUT twice (first the inner tuple, then t) and t fetched by
-	 * GET 3 after a POP: CPython loads t. The decoder took the POP + GET
-	 * for CPython's recursive-tuple idiom and kept the indices, and the
-	 * encoder wrote the value back as ([...],): a PUT of an index already
-	 * used must make the doc irregular, so the encoder numbers the memo
-	 * itself (found by tests/fuzz/fuzz_edit.c). */
-	Test(codec_roundtrip, memo_index_put_twice)
-	{
-		static const uint8_t p[] = {
-		    128, 2,   93, 113, 0,  40,	93, 113, 1,   104,
-		    1,	 97,  93, 113, 2,  104, 2,  133, 113, 3,
-		    133, 113, 3,  97,  48, 104, 3,  101, 46};
-		pk_doc *doc = decode_ok(p, sizeof(p)), *again;
-		pk_buf out = PK_BUF_INIT;
-		pk_err e;
-		pk_node *t;
+/* [l, t] with l = [l], t = ((m,),), m = [t], written with the memo
+ * index 3 PUT twice (first the inner tuple, then t) and t fetched by
+ * GET 3 after a POP: CPython loads t. The decoder took the POP + GET
+ * for CPython's recursive-tuple idiom and kept the indices, and the
+ * encoder wrote the value back as ([...],): a PUT of an index already
+ * used must make the doc irregular, so the encoder numbers the memo
+ * itself (found by tests/fuzz/fuzz_edit.c). */
+Test(codec_roundtrip, memo_index_put_twice)
+{
+	static const uint8_t p[] = {
+	    128, 2, 93,	 113, 0, 40,  93,  113, 1,  104, 1,   97, 93,  113, 2,
+	    104, 2, 133, 113, 3, 133, 113, 3,	97, 48,	 104, 3,  101, 46};
+	pk_doc *doc = decode_ok(p, sizeof(p)), *again;
+	pk_buf out = PK_BUF_INIT;
+	pk_err e;
+	pk_node *t;
 
-		cr_assert(doc->irregular);
-		cr_assert_eq(pk_encode_to_buf(doc, &out, &e), PK_OK);
-		again = decode_ok(out.data, out.len);
-		t = pk_val_node(pk_val_node(again->root)->kids[1]);
-		cr_assert_eq(t->kind, PK_TUPLE);
-		cr_assert_eq(pk_val_kind(t->kids[0]), PK_TUPLE);
-		cr_assert_eq(pk_val_kind(pk_val_node(t->kids[0])->kids[0]),
-			     PK_LIST);
-		pk_doc_free(again);
-		pk_doc_free(doc);
-		pk_buf_release(&out);
-	}
+	cr_assert(doc->irregular);
+	cr_assert_eq(pk_encode_to_buf(doc, &out, &e), PK_OK);
+	again = decode_ok(out.data, out.len);
+	t = pk_val_node(pk_val_node(again->root)->kids[1]);
+	cr_assert_eq(t->kind, PK_TUPLE);
+	cr_assert_eq(pk_val_kind(t->kids[0]), PK_TUPLE);
+	cr_assert_eq(pk_val_kind(pk_val_node(t->kids[0])->kids[0]), PK_LIST);
+	pk_doc_free(again);
+	pk_doc_free(doc);
+	pk_buf_release(&out);
+}

@@ -259,41 +259,42 @@ Test(docview, the_directory_caches_stay_bounded_and_correct)
 	    ut_name_of(&f, ut_child(&f, root, "k7", NULL).e.target, 0), "x7");
 	ut_close_doc(&f);
 	free(p);
+}
 
-	/* {READONLY_BUFFER(NEXT_BUFFER): None, 'a': 1}; protocol 5: the first
-	 * key's bytes are not in the pickle, so it has no repr; it is named by
-	 * its type, and the dict lists (its names failed with EIO, and so did
-	 * the whole directory; found by tests/fuzz/fuzz_edit.c). */
-	Test(docview, a_key_without_bytes_is_named_by_its_type)
-	{
-		static const uint8_t p[] = {0x80, 5, '}', '(', 0x97, 0x98, 'N',
-					    0x8c, 1, 'a', 'K', 1,    'u',  '.'};
-		ut_doc f = ut_open_doc(p, sizeof(p));
-		pf_ref root = pf_docview_root(f.dv);
-		uint64_t n;
+/* {READONLY_BUFFER(NEXT_BUFFER): None, 'a': 1}; protocol 5: the first
+ * key's bytes are not in the pickle, so it has no repr; it is named by
+ * its type, and the dict lists (its names failed with EIO, and so did
+ * the whole directory; found by tests/fuzz/fuzz_edit.c). */
+Test(docview, a_key_without_bytes_is_named_by_its_type)
+{
+	static const uint8_t p[] = {0x80, 5, '}', '(', 0x97, 0x98, 'N',
+				    0x8c, 1, 'a', 'K', 1,    'u',  '.'};
+	ut_doc f = ut_open_doc(p, sizeof(p));
+	pf_ref root = pf_docview_root(f.dv);
+	uint64_t n;
 
-		cr_assert_eq(pf_docview_count(f.dv, root, &n), 0);
-		cr_assert_eq(n, 2);
-		cr_assert_str_eq(ut_name_of(&f, root, 0), "<picklebuffer>");
-		cr_assert_str_eq(ut_name_of(&f, root, 1), "a");
-		ut_close_doc(&f);
-	}
+	cr_assert_eq(pf_docview_count(f.dv, root, &n), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(ut_name_of(&f, root, 0), "<picklebuffer>");
+	cr_assert_str_eq(ut_name_of(&f, root, 1), "a");
+	ut_close_doc(&f);
+}
 
-	/* {Decimal-like call of a STACK_GLOBAL whose module is a protocol 0
-	 * UNICODE str (not readable in place): 1}: the call is named by its
-	 * type, "<object>", and the dict lists (found by
-	 * tests/fuzz/fuzz_edit.c). */
-	Test(docview, a_key_whose_class_cannot_be_read_still_lists)
-	{
-		static const uint8_t p[] = {
-		    'V', 'm',  '\n', 'p', '0',	'\n', 0x80, 4,	 '}', '(', 'h',
-		    0,	 0x8c, 1,    'D', 0x93, ')',  'R',  'K', 1,   'u', '.'};
-		ut_doc f = ut_open_doc(p, sizeof(p));
-		pf_ref root = pf_docview_root(f.dv);
-		uint64_t n;
+/* {Decimal-like call of a STACK_GLOBAL whose module is a protocol 0
+ * UNICODE str (not readable in place): 1}: the call is named by its
+ * type, "<object>", and the dict lists (found by
+ * tests/fuzz/fuzz_edit.c). */
+Test(docview, a_key_whose_class_cannot_be_read_still_lists)
+{
+	static const uint8_t p[] = {'V', 'm', '\n', 'p', '0',  '\n', 0x80, 4,
+				    '}', '(', 'h',  0,	 0x8c, 1,    'D',  0x93,
+				    ')', 'R', 'K',  1,	 'u',  '.'};
+	ut_doc f = ut_open_doc(p, sizeof(p));
+	pf_ref root = pf_docview_root(f.dv);
+	uint64_t n;
 
-		cr_assert_eq(pf_docview_count(f.dv, root, &n), 0);
-		cr_assert_eq(n, 1);
-		cr_assert_str_eq(ut_name_of(&f, root, 0), "<object>");
-		ut_close_doc(&f);
-	}
+	cr_assert_eq(pf_docview_count(f.dv, root, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(ut_name_of(&f, root, 0), "<object>");
+	ut_close_doc(&f);
+}
