@@ -117,7 +117,7 @@ static void check_err(const pk_err *e, int rc, size_t n)
 {
 	CHECK(rc == e->code);
 	CHECK(rc == PK_E_COMPRESS || rc == PK_E_UNSUPPORTED ||
-	      rc == PK_E_NOMEM);
+	      rc == PK_E_NOMEM || rc == PK_E_LIMIT);
 	CHECK(e->msg && e->msg[0]);
 	CHECK(e->offset <= n);
 }
@@ -135,7 +135,8 @@ static int decompress_fd(const uint8_t *in, size_t n, size_t skip, size_t piece,
 		CHECK(write(ifd, in, n) == (ssize_t)n);
 	CHECK(lseek(ifd, (off_t)skip, SEEK_SET) == (off_t)skip);
 	read_piece = piece;
-	rc = pk_z_decompress_fd(ifd, ofd, info, out_len, NULL, NULL, e);
+	rc = pk_z_decompress_fd(ifd, ofd, info, out_len, FUZZ_MAX_OUT, NULL,
+				NULL, e);
 	read_piece = 0;
 	slurp(ofd, out);
 	close(ifd);
@@ -213,7 +214,8 @@ static void fuzz_decompress(const uint8_t *in, size_t n, int fmt)
 		CHECK(m.len == 3 && memcmp(m.data, "pre", 3) == 0);
 	}
 	CHECK(memcmp(m.data, "pre", 3) == 0);
-	if (mrc == PK_E_UNSUPPORTED) /* over the bound: the fd path has none */
+	/* over the bound: where each path noticed depends on its reads */
+	if (mrc == PK_E_LIMIT)
 		goto cleanup;
 
 	piece = pieces[(h >> 8) % (sizeof(pieces) / sizeof(pieces[0]))];
@@ -272,8 +274,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fmt = pk_z_detect(data, size);
 	uint8_t peek[8];
 
-	CHECK(fmt == PK_Z_NONE || fmt == PK_Z_GZIP || fmt == PK_Z_BZIP2);
 	CHECK(pk_z_name(fmt) != NULL);
+	/* this harness covers gzip and bzip2; xz, zstd and zlib (added
+	 * after it) are not fuzzed yet */
+	if (fmt != PK_Z_NONE && fmt != PK_Z_GZIP && fmt != PK_Z_BZIP2)
+		return 0;
 	if (fmt == PK_Z_NONE) {
 		CHECK(pk_z_peek(fmt, data, size, peek, sizeof(peek)) == 0);
 		fuzz_compress(data, size);
