@@ -25,8 +25,8 @@
  *     pickler never writes; the encoder numbers its memo anew) only that
  *     the encoding decodes, and the same for a doc that calls a list or
  *     dict (REDUCE, OBJ ... of a container, which CPython can neither
- *     write nor load): such docs are known to come back otherwise in
- *     cases (tests/fuzz/known/);
+ *     write nor load) or has one as a persistent id: such docs are
+ *     known to come back otherwise in cases (tests/fuzz/known/);
  *   - a str or bytes file holds the text written (a str less one '\n',
  *     then a '\n' unless it is empty);
  *   - for an int, float or bool file, every prefix of a text that
@@ -133,7 +133,8 @@ static void dump(const pk_doc *doc, pk_buf *out, int *calls_container)
 					st[n].node = nd;
 					st[n].next = 0;
 					n++;
-					if (nd->kind == PK_OBJECT &&
+					if ((nd->kind == PK_OBJECT ||
+					     nd->kind == PK_PERSID) &&
 					    nd->nkids &&
 					    pk_val_is_container(nd->kids[0]))
 						*calls_container = 1;
@@ -437,7 +438,8 @@ static void done(struct state *s, const char *what)
 	odd = s->doc->irregular;
 	if (!odd) {
 		/* so is a doc that calls a list or dict (REDUCE, OBJ ...),
-		 * which CPython can neither write nor load */
+		 * which CPython can neither write nor load, or has one as a
+		 * persistent id (BINPERSID) */
 		dump(s->doc, &d1, &odd);
 		dump(again, &d2, &odd);
 	}
