@@ -11,8 +11,11 @@
 #                the harness reads what follows STOP as the edits to make
 #   compress     tests/fixtures/compress (gzip and bzip2 from Python, also
 #                corrupt, truncated and concatenated ones), the gzip of
-#                tests/fixtures/py2, and a few plain pickles (which the
-#                harness compresses)
+#                tests/fixtures/py2, a few plain pickles (which the
+#                harness compresses), and tests/fuzz/seeds-z: a small
+#                pickle as xz (lzma.compress, preset 6 and 1 without a
+#                check), zlib (levels 3 and 9) and zstd (the CLI, with
+#                and without a checksum)
 # and, for every harness, tests/fuzz/regress/NAME: the inputs that found
 # bugs (each fixed, with a unit test), so a run starts by replaying them.
 set -eu
@@ -44,7 +47,7 @@ for name in "$@"; do
 		;;
 	compress)
 		cp tests/fixtures/compress/* tests/fixtures/py2/*.gz "$dir/"
-		cp tests/fuzz/seeds/0[1-6]-* "$dir/"
+		cp tests/fuzz/seeds/0[1-6]-* tests/fuzz/seeds-z/* "$dir/"
 		;;
 	*)
 		echo "make-seeds.sh: no seeds for $name" >&2
