@@ -280,43 +280,21 @@ cleanup:
  * FTEXT, FEXTRA, FCOMMENT and FHCRC, which Python never writes, are
  * dropped.
  */
-int pk_gz_compress(const pk_zinfo *info, const uint8_t *data, size_t n,
-		   struct zout *o, pk_err *e)
+int pk_deflate(int level, int wbits, const uint8_t *data, size_t n,
+	       struct zout *o, uint32_t *crc, pk_err *e)
 {
 	z_stream zs;
-	uint8_t h[10], t[8];
 	uint8_t *dst;
 	unsigned avail;
 	size_t done = 0, chunk, made;
-	uint32_t crc;
-	int rc, zr, flush, inited = 0;
+	int rc, zr, flush;
 
-	h[0] = 0x1f;
-	h[1] = 0x8b;
-	h[2] = 8;
-	h[3] = info->has_name ? GZ_FNAME : 0;
-	pk_put_le32(h + 4, info->mtime);
-	h[8] = info->xfl;
-	h[9] = info->os;
-	rc = pk_zout_write(o, h, sizeof(h), 0, e);
-	if (rc)
-		goto cleanup;
-	if (info->has_name) {
-		rc = pk_zout_write(
-		    o, (const uint8_t *)info->name,
-		    strnlen(info->name, sizeof(info->name) - 1) + 1, 0, e);
-		if (rc)
-			goto cleanup;
-	}
 	memset(&zs, 0, sizeof(zs));
-	zr = deflateInit2(&zs, pk_z_level(info), Z_DEFLATED, -MAX_WBITS, 8,
-			  Z_DEFAULT_STRATEGY);
-	if (zr != Z_OK) {
-		rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
-		goto cleanup;
-	}
-	inited = 1;
-	crc = (uint32_t)crc32(0, Z_NULL, 0);
+	if (deflateInit2(&zs, level, Z_DEFLATED, wbits, 8,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
+		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+	if (crc)
+		*crc = (uint32_t)crc32(0, Z_NULL, 0);
 	/* Feeding the input in pieces gives the same bytes as one piece:
 	 * deflate levels 1..9 only act on full lookahead until Z_FINISH. */
 	do {
@@ -324,7 +302,9 @@ int pk_gz_compress(const pk_zinfo *info, const uint8_t *data, size_t n,
 			chunk = n - done > ZFEED_MAX ? ZFEED_MAX : n - done;
 			zs.next_in = (Bytef *)(uintptr_t)(data + done);
 			zs.avail_in = (uInt)chunk;
-			crc = (uint32_t)crc32(crc, data + done, (uInt)chunk);
+			if (crc)
+				*crc = (uint32_t)crc32(*crc, data + done,
+						       (uInt)chunk);
 			done += chunk;
 		}
 		flush = done == n ? Z_FINISH : Z_NO_FLUSH;
@@ -344,13 +324,42 @@ int pk_gz_compress(const pk_zinfo *info, const uint8_t *data, size_t n,
 			goto cleanup;
 		}
 	} while (zr != Z_STREAM_END);
+	rc = PK_OK;
+cleanup:
+	deflateEnd(&zs);
+	return rc;
+}
+
+int pk_gz_compress(const pk_zinfo *info, const uint8_t *data, size_t n,
+		   struct zout *o, pk_err *e)
+{
+	uint8_t h[10], t[8];
+	uint32_t crc;
+	int rc;
+
+	h[0] = 0x1f;
+	h[1] = 0x8b;
+	h[2] = 8;
+	h[3] = info->has_name ? GZ_FNAME : 0;
+	pk_put_le32(h + 4, info->mtime);
+	h[8] = info->xfl;
+	h[9] = info->os;
+	rc = pk_zout_write(o, h, sizeof(h), 0, e);
+	if (rc)
+		return rc;
+	if (info->has_name) {
+		rc = pk_zout_write(
+		    o, (const uint8_t *)info->name,
+		    strnlen(info->name, sizeof(info->name) - 1) + 1, 0, e);
+		if (rc)
+			return rc;
+	}
+	rc = pk_deflate(pk_z_level(info), -MAX_WBITS, data, n, o, &crc, e);
+	if (rc)
+		return rc;
 	pk_put_le32(t, crc);
 	pk_put_le32(t + 4, (uint32_t)n);
-	rc = pk_zout_write(o, t, sizeof(t), n, e);
-cleanup:
-	if (inited)
-		deflateEnd(&zs);
-	return rc;
+	return pk_zout_write(o, t, sizeof(t), n, e);
 }
 
 /* One inflate / decompress call on the head: enough for the first bytes. */

@@ -95,45 +95,9 @@ done:
 int pk_zl_compress(const pk_zinfo *info, const uint8_t *data, size_t n,
 		   struct zout *o, pk_err *e)
 {
-	z_stream zs;
-	uint8_t *dst;
-	unsigned avail;
-	size_t done = 0, chunk, made;
-	int rc, zr, flush;
 	int level = info->level >= 1 && info->level <= 9 ? info->level : 6;
 
-	memset(&zs, 0, sizeof(zs));
-	if (deflateInit2(&zs, level, Z_DEFLATED, MAX_WBITS, 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK)
-		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
-	do {
-		if (zs.avail_in == 0 && done < n) {
-			chunk = n - done > ZFEED_MAX ? ZFEED_MAX : n - done;
-			zs.next_in = (Bytef *)(uintptr_t)(data + done);
-			zs.avail_in = (uInt)chunk;
-			done += chunk;
-		}
-		flush = done == n ? Z_FINISH : Z_NO_FLUSH;
-		rc = pk_zout_space(o, &dst, &avail, done - zs.avail_in, e);
-		if (rc)
-			goto cleanup;
-		zs.next_out = dst;
-		zs.avail_out = avail;
-		zr = deflate(&zs, flush);
-		made = avail - zs.avail_out;
-		rc = pk_zout_commit(o, made, done - zs.avail_in, e);
-		if (rc)
-			goto cleanup;
-		if (zr == Z_STREAM_ERROR) {
-			rc = pk_err_set(e, PK_E_COMPRESS, "zlib internal error",
-					done - zs.avail_in);
-			goto cleanup;
-		}
-	} while (zr != Z_STREAM_END);
-	rc = PK_OK;
-cleanup:
-	deflateEnd(&zs);
-	return rc;
+	return pk_deflate(level, MAX_WBITS, data, n, o, NULL, e);
 }
 
 size_t pk_zl_peek(const uint8_t *in, size_t n, uint8_t *out, size_t cap)

@@ -72,6 +72,12 @@ int pk_zout_write(struct zout *o, const uint8_t *p, size_t n, uint64_t off,
 		  pk_err *e);
 int pk_z_level(const pk_zinfo *info);
 int pk_gz_decompress(struct zin *r, struct zout *o, pk_zinfo *info, pk_err *e);
+/* A deflate stream of data[0..n) at level, window bits wbits (negative:
+ * raw deflate, as gzip wraps it; MAX_WBITS: a zlib stream) to o, fed in
+ * pieces; *crc (may be NULL) gets the CRC-32 of data. gzip's and zlib's
+ * writers share it. */
+int pk_deflate(int level, int wbits, const uint8_t *data, size_t n,
+	       struct zout *o, uint32_t *crc, pk_err *e);
 int pk_gz_compress(const pk_zinfo *info, const uint8_t *data, size_t n,
 		   struct zout *o, pk_err *e);
 size_t pk_gz_peek(const uint8_t *in, size_t n, uint8_t *out, size_t cap);
