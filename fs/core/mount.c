@@ -148,6 +148,8 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 	fs->dirfd = -1;
 	pthread_mutex_init(&fs->slock, NULL);
 	pthread_mutex_init(&fs->xlock, NULL);
+	pthread_mutex_init(&fs->hlock, NULL);
+	fs->handles.next = fs->handles.prev = &fs->handles;
 	pthread_cond_init(&fs->stop_cv, NULL);
 	fs->ro = cfg->ro;
 	fs->writeback = cfg->writeback;
@@ -205,6 +207,7 @@ int pf_fs_start(pf_fs *fs)
 
 int pf_fs_stop(pf_fs *fs)
 {
+	size_t n;
 	int lost;
 
 	if (fs->stopped)
@@ -218,6 +221,11 @@ int pf_fs_stop(pf_fs *fs)
 		pthread_join(fs->flusher, NULL);
 		fs->flusher_on = 0;
 	}
+	/* handles the kernel did not release (a RELEASE still in flight
+	 * when the session ended, a lazy unmount): a write not committed yet
+	 * is committed now, like at close */
+	if ((n = vfs_release_all(fs)))
+		pf_log("unmount: %zu open files released", n);
 	/* unmount: everything pending goes to disk, or the log says which
 	 * pickles could not be written */
 	lost = pf_fs_flush_all(fs, 2);
@@ -268,6 +276,7 @@ void pf_fs_free(pf_fs *fs)
 		close(fs->dirfd);
 	pthread_mutex_destroy(&fs->slock);
 	pthread_mutex_destroy(&fs->xlock);
+	pthread_mutex_destroy(&fs->hlock);
 	pthread_cond_destroy(&fs->stop_cv);
 	free(fs);
 }

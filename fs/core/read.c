@@ -98,7 +98,7 @@ static void free_dirh(pf_dirh *d)
 	free(d);
 }
 
-int pf_fs_opendir(pf_fs *fs, pf_inode *in, pf_dirh **out)
+static int open_dir(pf_fs *fs, pf_inode *in, pf_dirh **out)
 {
 	pf_dirh *d = calloc(1, sizeof(*d));
 	int rc = 0;
@@ -132,10 +132,20 @@ int pf_fs_opendir(pf_fs *fs, pf_inode *in, pf_dirh **out)
 	return 0;
 }
 
+int pf_fs_opendir(pf_fs *fs, pf_inode *in, pf_dirh **out)
+{
+	int rc = open_dir(fs, in, out);
+
+	if (!rc)
+		vfs_handle_track(fs, &(*out)->link, 1);
+	return rc;
+}
+
 void pf_fs_releasedir(pf_fs *fs, pf_dirh *d)
 {
 	if (!d)
 		return;
+	vfs_handle_untrack(fs, &d->link);
 	if (d->pinned) {
 		pthread_mutex_lock(&d->pinned->lock);
 		d->pinned->pins--;
@@ -209,8 +219,8 @@ int pf_fs_readdir(pf_fs *fs, pf_inode *in, pf_dirh *d, uint64_t off,
 
 /* ---- files ------------------------------------------------------------- */
 
-int pf_fs_open(pf_fs *fs, pf_inode *in, int flags, pf_file **out,
-	       int *keep_cache)
+static int open_file(pf_fs *fs, pf_inode *in, int flags, pf_file **out,
+		     int *keep_cache)
 {
 	pf_file *f;
 	int rc = 0;
@@ -280,6 +290,16 @@ int pf_fs_open(pf_fs *fs, pf_inode *in, int flags, pf_file **out,
 	}
 	*out = f;
 	return 0;
+}
+
+int pf_fs_open(pf_fs *fs, pf_inode *in, int flags, pf_file **out,
+	       int *keep_cache)
+{
+	int rc = open_file(fs, in, flags, out, keep_cache);
+
+	if (!rc)
+		vfs_handle_track(fs, &(*out)->link, 0);
+	return rc;
 }
 
 int pf_fs_read(pf_fs *fs, pf_file *f, uint64_t off, size_t size, pf_span *out)
@@ -386,6 +406,7 @@ void pf_fs_release(pf_fs *fs, pf_file *f)
 {
 	if (!f)
 		return;
+	vfs_handle_untrack(fs, &f->link);
 	if (f->dirty) { /* what no flush committed: the log is all that
 			   can tell of a refusal now */
 		pk_err why = {PK_OK, NULL, 0};
@@ -409,4 +430,46 @@ pf_file *vfs_new_handle(void)
 	pf_content_init(&f->c);
 	pk_buf_init(&f->wbuf);
 	return f;
+}
+
+void vfs_handle_track(pf_fs *fs, struct pf_handle_link *h, int is_dir)
+{
+	h->is_dir = is_dir;
+	pthread_mutex_lock(&fs->hlock);
+	h->next = fs->handles.next;
+	h->prev = &fs->handles;
+	h->next->prev = h;
+	fs->handles.next = h;
+	pthread_mutex_unlock(&fs->hlock);
+}
+
+void vfs_handle_untrack(pf_fs *fs, struct pf_handle_link *h)
+{
+	pthread_mutex_lock(&fs->hlock);
+	if (h->next) {
+		h->next->prev = h->prev;
+		h->prev->next = h->next;
+		h->next = h->prev = NULL;
+	}
+	pthread_mutex_unlock(&fs->hlock);
+}
+
+size_t vfs_release_all(pf_fs *fs)
+{
+	size_t n = 0;
+
+	for (;;) {
+		struct pf_handle_link *h;
+		pthread_mutex_lock(&fs->hlock);
+		h = fs->handles.next != &fs->handles ? fs->handles.next : NULL;
+		pthread_mutex_unlock(&fs->hlock);
+		if (!h)
+			return n;
+		/* the link is each handle's first member */
+		if (h->is_dir)
+			pf_fs_releasedir(fs, (pf_dirh *)h);
+		else
+			pf_fs_release(fs, (pf_file *)h);
+		n++;
+	}
 }

@@ -28,6 +28,16 @@
 #include "source.h"
 #include "vfs.h"
 
+/* Every handle the mount gave out and was not released yet is on the
+ * mount's list (hlock), so that unmount can release what the kernel
+ * never sent RELEASE for (a lazy unmount, a RELEASE still in flight when
+ * the session ends): a handle's uncommitted write is committed then,
+ * not lost, and nothing is leaked. */
+struct pf_handle_link {
+	struct pf_handle_link *next, *prev;
+	int is_dir;
+};
+
 struct srcent {
 	struct srcent *next;
 	pf_source *src;
@@ -76,6 +86,8 @@ struct pf_fs {
 	pthread_cond_t stop_cv;
 	struct timespec started; /* the mount's start (CLOCK_REALTIME) */
 	struct swept *swept[SRC_BUCKETS]; /* folders cleaned of temp files */
+	pthread_mutex_t hlock;		  /* the open handles */
+	struct pf_handle_link handles;	  /* their list's head */
 };
 
 /* A folder of a folder SOURCE whose leftover temporary files are gone. */
@@ -85,6 +97,7 @@ struct swept {
 };
 
 struct pf_dirh {
+	struct pf_handle_link link; /* first: the list holds both kinds */
 	/* mirrored directory: a snapshot taken at opendir */
 	char **names;
 	unsigned char *types;
@@ -95,7 +108,8 @@ struct pf_dirh {
 };
 
 struct pf_file {
-	int fd; /* mirrored file, or -1 */
+	struct pf_handle_link link; /* first: the list holds both kinds */
+	int fd;			    /* mirrored file, or -1 */
 	pf_content c;
 	pf_map *map; /* keeps zero-copy content alive */
 	/* opened for writing */
@@ -176,6 +190,11 @@ int vfs_mirror_readdir(pf_fs *fs, pf_inode *in, pf_dirh *d, uint64_t off,
 
 /* read.c */
 pf_file *vfs_new_handle(void);
+/* Puts a handle given out on the mount's list / takes it off. */
+void vfs_handle_track(pf_fs *fs, struct pf_handle_link *h, int is_dir);
+void vfs_handle_untrack(pf_fs *fs, struct pf_handle_link *h);
+/* Releases every handle still on the list (unmount). How many. */
+size_t vfs_release_all(pf_fs *fs);
 
 /* scratch.c */
 int vfs_scratch_name(const char *name);

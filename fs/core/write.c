@@ -598,10 +598,13 @@ int pf_fs_create(pf_fs *fs, pf_inode *dir, const char *name, int flags,
 		 pf_inode **out, struct stat *st, pf_file **fh)
 {
 	pk_err why = {PK_OK, NULL, 0};
+	int rc =
+	    refused(fs, dir, name,
+		    create_op(fs, dir, name, flags, out, st, fh, &why), &why);
 
-	return refused(fs, dir, name,
-		       create_op(fs, dir, name, flags, out, st, fh, &why),
-		       &why);
+	if (!rc)
+		vfs_handle_track(fs, &(*fh)->link, 0);
+	return rc;
 }
 
 int pf_fs_mkdir(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,

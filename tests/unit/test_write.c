@@ -59,6 +59,46 @@ Test(write, value_replaced_through_a_handle, .init = ut_make_dir,
 	pf_fs_free(fs);
 }
 
+static char *disk_dict(const char *name);
+
+/* handles the kernel never released (a RELEASE still in flight when the
+ * session ended, a lazy unmount): unmount releases them, and a written
+ * value not committed yet reaches the disk as it would at close, nothing
+ * leaked (ASan's leak check runs on this test) */
+Test(write, unreleased_handles_are_released_at_unmount, .init = ut_make_dir,
+     .fini = ut_remove_dir)
+{
+	pf_fs_config cfg = {.source = ut_dir};
+	pf_fs *fs;
+	pf_inode *al, *jose, *in;
+	pf_file *f, *r, *c;
+	pf_dirh *d;
+	struct stat st;
+	char msg[256];
+	uint8_t want[sizeof(ut_alumnos4)];
+	int keep = 0;
+
+	ut_put("alumnos", ut_alumnos4, sizeof(ut_alumnos4));
+	cr_assert_eq(pf_fs_new(&cfg, &fs, msg, sizeof(msg)), 0, "%s", msg);
+	al = ut_look(fs, pf_fs_root(fs), "alumnos", &st);
+	jose = ut_look(fs, al, "Jose", &st);
+	cr_assert_eq(pf_fs_open(fs, jose, O_WRONLY | O_TRUNC, &f, &keep), 0);
+	cr_assert_eq(pf_fs_write(fs, f, 0, "9\n", 2), 0);
+	cr_assert_eq(pf_fs_open(fs, jose, O_RDONLY, &r, &keep), 0);
+	cr_assert_eq(pf_fs_opendir(fs, al, &d), 0);
+	cr_assert_eq(pf_fs_create(fs, al, "Pedro", O_WRONLY, &in, &st, &c), 0);
+	cr_assert(ut_file_is("alumnos", ut_alumnos4, sizeof(ut_alumnos4)),
+		  "nothing is written before the handle is closed");
+	cr_assert_eq(pf_fs_stop(fs), 0);
+	memcpy(want, ut_alumnos4, sizeof(want));
+	want[ALUMNOS4_JOSE] = 9;
+	cr_assert(ut_file_is("alumnos", want, sizeof(want)) ||
+		      strstr(disk_dict("alumnos"), "Jose=9 "),
+		  "the write of the unreleased handle is on disk: %s",
+		  disk_dict("alumnos"));
+	pf_fs_free(fs);
+}
+
 /* The pickle on disk, decoded: the repr-like text of its top dict's
  * keys and values, "k=v k=v". */
 static char *disk_dict(const char *name)
