@@ -458,7 +458,7 @@ static int inflate_to_fd(const pf_arc_member *m, const uint8_t *src, int fd,
 	uint8_t *out = malloc(CHUNK);
 	uint64_t left = m->size, made = 0;
 	uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0);
-	int zr = Z_OK, rc = PK_OK;
+	int zr = Z_OK, rc = PK_OK, saved;
 
 	if (!out)
 		return pk_err_set(e, PK_E_NOMEM, "archive: out of memory",
@@ -515,8 +515,10 @@ static int inflate_to_fd(const pf_arc_member *m, const uint8_t *src, int fd,
 			}
 		}
 	}
+	saved = errno; /* of a failed write */
 	inflateEnd(&z);
 	free(out);
+	errno = saved;
 	if (rc != PK_OK)
 		return rc;
 	if (made != m->usize)
