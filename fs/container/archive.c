@@ -2,12 +2,16 @@
  * archive.c - what tar and zip share (archive.h): name normalisation, the
  * directory tree, lookups, and writing a member to an fd.
  *
- * The tree is made by sorting: every entry and every directory its path
- * implies is one pf_arc_ent, sorted by name (bytes, then length, then
- * archive order). Entries of one name are then neighbours, and the winner
- * of each name is picked there; the members are the winners in that
- * order. A directory's children, taken in that order, are sorted by
- * base: two siblings' paths differ first where their bases do.
+ * The tree is made one depth at a time, by sorting, never by comparing
+ * whole paths (a deep path would make that quadratic): at depth k, every
+ * entry with a k-th component is keyed (node of its first k-1
+ * components, k-th component, archive order); sorted, entries with the
+ * same key are neighbours and make one node, the last of them that ends
+ * there its winner. Nodes are made in breadth-first order with each
+ * directory's children next to each other, sorted: the members are the
+ * nodes in that order (those that are not listed taken out), and a
+ * directory's children are the members from child_at to child_at +
+ * nchildren. Every step is O(name bytes log entries).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,37 +22,22 @@
 #include "archive_internal.h"
 
 #define NAME_MAX_COMPONENT 255
+#define PATH_MAX_NAME 4095 /* PATH_MAX less its NUL */
 #define DIR_MODE 0755
-#define FILE_MODE 0644
+#define NONE UINT32_MAX
+/* member names may take this many times the archive's bytes (implied
+ * directories have names the archive does not spell out), plus 1 MiB */
+#define NAMES_PER_BYTE 64
 
 /* ---- building --------------------------------------------------------- */
-
-static int add_ent(pf_arc_build *b, uint64_t name, uint32_t len, int implied,
-		   const pf_arc_meta *meta)
-{
-	pf_arc_ent *t;
-
-	if (pk_vec_grow((void **)&b->ents, &b->cap, b->n + 1, sizeof(*b->ents)))
-		return -1;
-	t = &b->ents[b->n++];
-	memset(t, 0, sizeof(*t));
-	t->name = name;
-	t->len = len;
-	t->seq = b->seq;
-	t->implied = (uint8_t)implied;
-	if (meta)
-		t->meta = *meta;
-	return 0;
-}
 
 int pf_arc_build_add(pf_arc_build *b, const uint8_t *raw, size_t rawlen,
 		     const pf_arc_meta *meta)
 {
-	size_t start = b->pool.len, i = 0, len, k;
-	const uint8_t *prev = NULL;
-	size_t prevlen = 0;
+	size_t start = b->pool.len, i = 0, len;
+	uint32_t ncomp = 0;
+	pf_arc_ent *t;
 
-	b->seq++;
 	while (i < rawlen) {
 		size_t j = i;
 
@@ -60,36 +49,26 @@ int pf_arc_build_add(pf_arc_build *b, const uint8_t *raw, size_t rawlen,
 			continue;
 		}
 		if ((len == 2 && raw[i] == '.' && raw[i + 1] == '.') ||
-		    len > NAME_MAX_COMPONENT || memchr(raw + i, 0, len))
+		    len > NAME_MAX_COMPONENT || memchr(raw + i, 0, len) ||
+		    b->pool.len - start + len > PATH_MAX_NAME)
 			goto skip;
 		if ((b->pool.len > start && pk_buf_addc(&b->pool, '/')) ||
 		    pk_buf_add(&b->pool, raw + i, len))
 			goto nomem;
+		ncomp++;
 		i = j + 1;
 	}
 	len = b->pool.len - start;
-	if (len == 0 || len > UINT32_MAX)
+	if (len == 0)
 		goto skip;
-	/* the directories it implies: those the previous name has not */
-	if (b->prevlen) {
-		prev = b->pool.data + b->prev;
-		prevlen = b->prevlen;
-	}
-	if (add_ent(b, start, (uint32_t)len, 0, meta))
+	if (pk_vec_grow((void **)&b->ents, &b->cap, b->n + 1, sizeof(*b->ents)))
 		goto nomem;
-	b->prev = start;
-	b->prevlen = (uint32_t)len;
-	for (k = 1; k < len; k++) {
-		const uint8_t *name = b->pool.data + start;
-
-		if (name[k] != '/')
-			continue;
-		if (prev && k < prevlen && prev[k] == '/' &&
-		    !memcmp(prev, name, k))
-			continue;
-		if (add_ent(b, start, (uint32_t)k, 1, NULL))
-			goto nomem;
-	}
+	t = &b->ents[b->n++];
+	t->name = start;
+	t->len = (uint32_t)len;
+	t->ncomp = ncomp;
+	t->meta = *meta;
+	b->ncomp += ncomp;
 	return 0;
 skip:
 	b->pool.len = start;
@@ -111,206 +90,254 @@ void pf_arc_build_release(pf_arc_build *b)
 	pk_buf_release(&b->pool);
 }
 
-static int cmp_ent(const void *x, const void *y, void *arg)
+/* An entry at one depth: its node so far and its next component. */
+typedef struct step {
+	uint32_t parent; /* node */
+	uint32_t ent;	 /* index in b->ents: archive order */
+	uint64_t comp;	 /* offset in the pool */
+	uint32_t clen;
+} step;
+
+/* A node of the tree: one distinct path. */
+typedef struct node {
+	uint32_t parent;
+	uint64_t comp; /* its last component, in the pool */
+	uint32_t clen;
+	uint32_t win, win_dir; /* last entry named so, last directory entry */
+	uint32_t member;       /* its index in the members, or NONE */
+	uint8_t has_child;
+} node;
+
+/* by node, then component: the key of a node */
+static int cmp_step_key(const step *a, const step *c, const uint8_t *pool)
 {
-	const pf_arc_ent *a = x, *c = y;
-	const uint8_t *pool = arg;
-	uint32_t n = a->len < c->len ? a->len : c->len;
-	int r = memcmp(pool + a->name, pool + c->name, n);
+	uint32_t n;
+	int r;
+
+	if (a->parent != c->parent)
+		return a->parent < c->parent ? -1 : 1;
+	n = a->clen < c->clen ? a->clen : c->clen;
+	r = memcmp(pool + a->comp, pool + c->comp, n);
+	if (r)
+		return r;
+	return a->clen < c->clen ? -1 : a->clen > c->clen;
+}
+
+static int cmp_step(const void *x, const void *y, void *arg)
+{
+	const step *a = x, *c = y;
+	int r = cmp_step_key(a, c, arg);
 
 	if (r)
 		return r;
-	if (a->len != c->len)
-		return a->len < c->len ? -1 : 1;
-	if (a->implied != c->implied)
-		return a->implied ? -1 : 1; /* implied first: winners last */
-	return a->seq < c->seq ? -1 : a->seq > c->seq;
+	return a->ent < c->ent ? -1 : a->ent > c->ent;
 }
 
-/* The winner of each name, in name order: u[k] is an index of b->ents,
- * whose meta and type are made the member's. Returns their count. */
-static size_t pick_winners(pf_arc_build *b, size_t *u)
+/* The nodes of all entries' paths, breadth first, children of a node
+ * next to each other and sorted. *nn their count. 0, or -1 when memory
+ * runs out. */
+static int make_nodes(pf_arc_build *b, node *nodes, uint32_t *nn)
 {
-	size_t i = 0, j, nu = 0;
+	step *st = malloc((b->n ? b->n : 1) * sizeof(*st));
+	uint64_t *pos = malloc((b->n ? b->n : 1) * sizeof(*pos));
+	size_t na = 0, i, j;
+	uint32_t n = 1;
 
-	while (i < b->n) {
-		pf_arc_ent *g = &b->ents[i];
-		size_t last_dir = SIZE_MAX, last = SIZE_MAX;
-		int implied = 0;
+	if (!st || !pos) {
+		free(st);
+		free(pos);
+		return -1;
+	}
+	memset(&nodes[0], 0, sizeof(nodes[0]));
+	nodes[0].win = nodes[0].win_dir = NONE;
+	nodes[0].has_child = 1;
+	for (i = 0; i < b->n; i++) {
+		st[na].parent = 0;
+		st[na].ent = (uint32_t)i;
+		pos[i] = b->ents[i].name;
+		na++;
+	}
+	while (na) {
+		size_t keep = 0;
 
-		for (j = i; j < b->n && b->ents[j].len == g->len &&
-			    !memcmp(b->pool.data + b->ents[j].name,
-				    b->pool.data + g->name, g->len);
-		     j++) {
-			if (b->ents[j].implied) {
-				implied = 1;
-				continue;
+		/* the next component of every entry still going */
+		for (i = 0; i < na; i++) {
+			const pf_arc_ent *t = &b->ents[st[i].ent];
+			uint64_t p = pos[st[i].ent], end = t->name + t->len;
+			const uint8_t *s = b->pool.data + p;
+			const uint8_t *slash = memchr(s, '/', end - p);
+
+			st[i].comp = p;
+			st[i].clen =
+			    (uint32_t)(slash ? (uint64_t)(slash - s) : end - p);
+			pos[st[i].ent] = p + st[i].clen + 1;
+		}
+		qsort_r(st, na, sizeof(*st), cmp_step, b->pool.data);
+		for (i = 0; i < na; i = j) {
+			node *d = &nodes[n];
+			step key = st[i]; /* st[i] may be overwritten below */
+
+			memset(d, 0, sizeof(*d));
+			d->parent = key.parent;
+			d->comp = key.comp;
+			d->clen = key.clen;
+			d->win = d->win_dir = NONE;
+			for (j = i; j < na &&
+				    !cmp_step_key(&key, &st[j], b->pool.data);
+			     j++) {
+				const pf_arc_ent *t = &b->ents[st[j].ent];
+
+				if (pos[st[j].ent] < t->name + t->len) {
+					d->has_child = 1;
+					st[keep] = st[j];
+					st[keep++].parent = n;
+					continue;
+				}
+				d->win = st[j].ent;
+				if (t->meta.type == PF_ARC_DIR)
+					d->win_dir = st[j].ent;
 			}
-			last = j;
-			if (b->ents[j].meta.type == PF_ARC_DIR)
-				last_dir = j;
+			n++;
 		}
-		if (implied) {
-			/* a directory, whatever else has its name */
-			size_t w = last_dir != SIZE_MAX ? last_dir : i;
-
-			if (last_dir == SIZE_MAX) /* ents[i] is implied */
-				g->meta.mode = DIR_MODE;
-			b->ents[w].meta.type = PF_ARC_DIR;
-			b->ents[w].meta.offset = b->ents[w].meta.size = 0;
-			b->ents[w].meta.usize = 0;
-			u[nu++] = w;
-		} else if (last != SIZE_MAX &&
-			   b->ents[last].meta.type != PF_ARC_OTHER) {
-			u[nu++] = last;
-		}
-		i = j;
+		na = keep;
 	}
-	return nu;
+	free(st);
+	free(pos);
+	*nn = n;
+	return 0;
 }
-
-/* The index in u[0..nu) of the member named pool[name..name+len), or
- * SIZE_MAX */
-static size_t find_name(const pf_arc_build *b, const size_t *u, size_t nu,
-			const uint8_t *name, uint32_t len)
-{
-	size_t lo = 0, hi = nu;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const pf_arc_ent *t = &b->ents[u[mid]];
-		uint32_t n = t->len < len ? t->len : len;
-		int r = memcmp(b->pool.data + t->name, name, n);
-
-		if (!r)
-			r = t->len < len ? -1 : t->len > len;
-		if (!r)
-			return mid;
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return SIZE_MAX;
-}
-
 int pf_arc_build_finish(pf_arc_build *b, pf_arc_index *out, pk_err *e)
 {
-	size_t *u = NULL, nu, i, cap = 0;
+	node *nodes = NULL;
 	pf_arc_member *m = NULL;
-	uint32_t *kids = NULL, *fill = NULL, n;
+	uint32_t *nlen = NULL, nn = 0, nm = 0, i;
+	size_t cap = 0, budget;
 	pk_buf names = PK_BUF_INIT;
 	int rc = PK_E_NOMEM;
 
 	memset(out, 0, sizeof(*out));
-	if (b->n >= UINT32_MAX - 1) {
+	if (b->ncomp >= UINT32_MAX - 1) {
 		rc = pk_err_set(e, PK_E_LIMIT, "archive: too many members", 0);
 		goto done;
 	}
-	if (b->n)
-		qsort_r(b->ents, b->n, sizeof(*b->ents), cmp_ent, b->pool.data);
-	u = malloc((b->n ? b->n : 1) * sizeof(*u));
-	if (!u)
+	budget = b->len > (SIZE_MAX - (1u << 20)) / NAMES_PER_BYTE
+		     ? SIZE_MAX
+		     : b->len * NAMES_PER_BYTE + (1u << 20);
+	nodes = malloc((size_t)(b->ncomp + 1) * sizeof(*nodes));
+	if (!nodes || make_nodes(b, nodes, &nn))
 		goto nomem;
-	nu = pick_winners(b, u);
-	n = (uint32_t)(nu + 1);
-	if (pk_vec_grow((void **)&m, &cap, n, sizeof(*m)))
+	/* the members: the root, directories, and files */
+	for (i = 0; i < nn; i++) {
+		node *d = &nodes[i];
+
+		d->member = NONE;
+		if (i == 0 || d->has_child ||
+		    (d->win != NONE &&
+		     b->ents[d->win].meta.type != PF_ARC_OTHER))
+			d->member = nm++;
+	}
+	if (pk_vec_grow((void **)&m, &cap, nm, sizeof(*m)))
 		goto nomem;
-	memset(m, 0, n * sizeof(*m));
-	kids = malloc(n * sizeof(*kids));
-	fill = calloc(n, sizeof(*fill));
-	if (!kids || !fill || pk_buf_addc(&names, 0))
+	memset(m, 0, nm * sizeof(*m));
+	nlen = malloc(nm * sizeof(*nlen));
+	if (!nlen || pk_buf_addc(&names, 0))
 		goto nomem;
-	/* the root: name "" at offset 0 of the pool */
+	/* the root: name "" at offset 0 of the names */
 	m[0].type = PF_ARC_DIR;
-	m[0].fmt = (uint8_t)b->fmt;
 	m[0].mode = DIR_MODE;
-	for (i = 1; i < n; i++) {
-		const pf_arc_ent *t = &b->ents[u[i - 1]];
-		const uint8_t *name = b->pool.data + t->name;
-		const uint8_t *slash = NULL;
-		uint32_t k;
+	nlen[0] = 0;
+	for (i = 1; i < nn; i++) {
+		const node *d = &nodes[i];
+		pf_arc_member *t;
+		uint32_t k = d->member, p;
+		size_t at, pl, need;
 
-		for (k = t->len; k > 0; k--)
-			if (name[k - 1] == '/') {
-				slash = name + k - 1;
-				break;
+		if (k == NONE)
+			continue;
+		t = &m[k];
+		if (d->has_child) {
+			/* a directory, whatever else has its name */
+			t->type = PF_ARC_DIR;
+			t->mode = DIR_MODE;
+			if (d->win_dir != NONE) {
+				t->mode = b->ents[d->win_dir].meta.mode;
+				t->mtime = b->ents[d->win_dir].meta.mtime;
 			}
-		m[i].type = t->meta.type;
-		m[i].fmt = (uint8_t)b->fmt;
-		m[i].method = t->meta.method;
-		m[i].flags = t->meta.flags;
-		m[i].offset = t->meta.offset;
-		m[i].size = t->meta.size;
-		m[i].usize = t->meta.usize;
-		m[i].crc = t->meta.crc;
-		m[i].mode = t->meta.mode;
-		m[i].mtime = t->meta.mtime;
-		m[i].parent = 0;
-		if (slash) {
-			size_t p =
-			    find_name(b, u, nu, name, (uint32_t)(slash - name));
+		} else {
+			const pf_arc_meta *s = &b->ents[d->win].meta;
 
-			/* always found: a directory implied by this name */
-			if (p != SIZE_MAX)
-				m[i].parent = (uint32_t)(p + 1);
+			t->type = s->type;
+			t->method = s->method;
+			t->flags = s->flags;
+			t->offset = s->offset;
+			t->size = s->size;
+			t->usize = s->usize;
+			t->crc = s->crc;
+			t->mode = s->mode;
+			t->mtime = s->mtime;
 		}
-		m[m[i].parent].nchildren++;
-		/* name and base as offsets in the pool until it stops moving */
-		m[i].name = (const char *)(uintptr_t)names.len;
-		m[i].base =
-		    (const char *)(uintptr_t)(names.len +
-					      (slash
-						   ? (size_t)(slash + 1 - name)
-						   : 0));
-		if (pk_buf_add(&names, name, t->len) || pk_buf_addc(&names, 0))
+		/* its parent is a directory: a member, made before it */
+		p = nodes[d->parent].member;
+		t->parent = p;
+		if (m[p].nchildren++ == 0)
+			m[p].child_at = k;
+		/* its name: the parent's, "/", its component; the names are
+		 * offsets in `names` until it stops moving */
+		pl = p ? nlen[p] + 1 : 0;
+		need = pl + d->clen;
+		if (need > budget || names.len > budget - need - 1) {
+			rc = pk_err_set(e, PK_E_LIMIT,
+					"archive: member names too long in "
+					"total",
+					0);
+			goto done;
+		}
+		if (pk_buf_grow(&names, need + 1))
 			goto nomem;
-	}
-	/* the children of each directory: a slice of kids, in member order */
-	{
-		uint32_t at = 0;
-
-		for (i = 0; i < n; i++) {
-			m[i].child_at = at;
-			at += m[i].nchildren;
-			m[i].first_child = m[i].next_sibling = UINT32_MAX;
+		at = names.len;
+		if (p) {
+			memcpy(names.data + at,
+			       names.data + (uintptr_t)m[p].name, pl - 1);
+			names.data[at + pl - 1] = '/';
 		}
+		memcpy(names.data + at + pl, b->pool.data + d->comp, d->clen);
+		names.data[at + need] = 0;
+		names.len = at + need + 1;
+		names.data[names.len] = 0;
+		t->name = (const char *)(uintptr_t)at;
+		t->base = (const char *)(uintptr_t)(at + pl);
+		nlen[k] = (uint32_t)need;
 	}
-	for (i = 1; i < n; i++) {
-		uint32_t p = m[i].parent;
-
-		kids[m[p].child_at + fill[p]++] = (uint32_t)i;
+	for (i = 0; i < nm; i++) {
+		m[i].fmt = (uint8_t)b->fmt;
+		m[i].first_child = m[i].next_sibling = NONE;
+		m[i].name = (const char *)names.data + (uintptr_t)m[i].name;
+		m[i].base = (const char *)names.data + (uintptr_t)m[i].base;
 	}
-	for (i = 0; i < n; i++) {
+	/* a directory's children are members child_at, child_at + 1 ... */
+	for (i = 0; i < nm; i++) {
 		uint32_t c;
 
 		if (!m[i].nchildren)
 			continue;
-		m[i].first_child = kids[m[i].child_at];
+		m[i].first_child = m[i].child_at;
 		for (c = 0; c + 1 < m[i].nchildren; c++)
-			m[kids[m[i].child_at + c]].next_sibling =
-			    kids[m[i].child_at + c + 1];
-	}
-	for (i = 0; i < n; i++) {
-		m[i].name = (const char *)names.data + (uintptr_t)m[i].name;
-		m[i].base = (const char *)names.data + (uintptr_t)m[i].base;
+			m[m[i].child_at + c].next_sibling =
+			    m[i].child_at + c + 1;
 	}
 	out->fmt = b->fmt;
 	out->m = m;
-	out->n = n;
+	out->n = nm;
 	out->names = (char *)pk_buf_detach(&names, NULL);
-	out->kids = kids;
 	m = NULL;
-	kids = NULL;
 	rc = PK_OK;
 	goto done;
 nomem:
 	rc = pk_err_set(e, PK_E_NOMEM, "archive: out of memory", 0);
 done:
-	free(u);
+	free(nodes);
 	free(m);
-	free(kids);
-	free(fill);
+	free(nlen);
 	pk_buf_release(&names);
 	pf_arc_build_release(b);
 	return rc;
@@ -337,6 +364,7 @@ int pf_arc_index_read(int fmt, const uint8_t *data, size_t len,
 	memset(out, 0, sizeof(*out));
 	memset(&b, 0, sizeof(b));
 	b.fmt = fmt;
+	b.len = len;
 	if (fmt == PF_ARC_TAR)
 		rc = pf_arc_tar_read(&b, data, len, e);
 	else if (fmt == PF_ARC_ZIP)
@@ -355,25 +383,23 @@ void pf_arc_index_free(pf_arc_index *ix)
 {
 	free(ix->m);
 	free(ix->names);
-	free(ix->kids);
 	memset(ix, 0, sizeof(*ix));
 }
 
 uint32_t pf_arc_lookup(const pf_arc_index *ix, uint32_t dir, const char *name)
 {
-	uint32_t lo = 0, hi;
-	const uint32_t *k;
+	uint32_t lo = 0, hi, k;
 
 	if (dir >= ix->n || ix->m[dir].type != PF_ARC_DIR)
 		return UINT32_MAX;
-	k = ix->kids + ix->m[dir].child_at;
+	k = ix->m[dir].child_at;
 	hi = ix->m[dir].nchildren;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		int r = strcmp(ix->m[k[mid]].base, name);
+		int r = strcmp(ix->m[k + mid].base, name);
 
 		if (!r)
-			return k[mid];
+			return k + mid;
 		if (r < 0)
 			lo = mid + 1;
 		else
@@ -386,7 +412,7 @@ uint32_t pf_arc_child(const pf_arc_index *ix, uint32_t dir, uint32_t i)
 {
 	if (dir >= ix->n || i >= ix->m[dir].nchildren)
 		return UINT32_MAX;
-	return ix->kids[ix->m[dir].child_at + i];
+	return ix->m[dir].child_at + i;
 }
 
 uint32_t pf_arc_find(const pf_arc_index *ix, const char *path)

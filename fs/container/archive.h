@@ -22,18 +22,21 @@
  *     the parent is the root) and its base; no name has an empty, "." or
  *     ".." component, a NUL, or a component longer than 255 bytes;
  *   - every member has offset + size <= the archive's length;
- *   - a directory's children are sorted by base (strcmp): first_child,
- *     then next_sibling down the chain (UINT32_MAX ends it), and
- *     pf_arc_child(ix, dir, i) for i < nchildren, in the same order.
- *     Files have nchildren 0 and first_child UINT32_MAX.
+ *   - members are in breadth-first order, and a directory's children
+ *     are the members child_at .. child_at + nchildren - 1, sorted by
+ *     base (strcmp): first_child, then next_sibling down the chain
+ *     (UINT32_MAX ends it), and pf_arc_child(ix, dir, i) for i <
+ *     nchildren, in the same order. Files have nchildren 0 and
+ *     first_child UINT32_MAX.
  *
  * Rules:
  *   - Names: a leading "/" and "./" are dropped, as are empty and "."
  *     components ("a//./b" is "a/b"). A name with a ".." component is
  *     skipped (not listed: a hostile archive cannot reach outside itself),
  *     as is a name that is not valid as file names on Linux (a NUL byte,
- *     a component longer than 255 bytes) and a name that is empty once
- *     normalised (the root itself). Directories implied by paths ("a/b/c"
+ *     a component longer than 255 bytes, 4096 bytes or more in all: the
+ *     PATH_MAX of open(2)) and a name that is empty once normalised (the
+ *     root itself). Directories implied by paths ("a/b/c"
  *     without "a/" and "a/b/" entries) are created, mode 0755, mtime 0.
  *     A name that is both a file and the directory of another member (a
  *     file "a" and a member "a/b"): the directory wins, the file is
@@ -76,7 +79,12 @@
  *     checked (uint64, overflow-checked) against the bytes there are
  *     before it is used or anything is allocated for it, so memory is
  *     O(input): a zip's entry count must fit in its central directory,
- *     a tar's members are at least 512 bytes each.
+ *     a tar's members are at least 512 bytes each. The tree is built one
+ *     depth at a time by sorting components, in O(name bytes * log
+ *     members) time whatever the depth. Implied directories have names
+ *     the archive does not spell out ("a/a/a/.../a" implies 2047 of them
+ *     in 4 KB): the members' names may take 64 times the archive's size
+ *     plus 1 MiB, past which the index is refused (PK_E_LIMIT).
  *
  * Errors (pk_err: msg constant, offset = the byte of the archive where the
  * problem is, usually the header that has it):
@@ -88,7 +96,7 @@
  *                   than 0 and 8, a member that is not a file;
  *   PK_E_COMPRESS   a corrupt deflate stream, a CRC or length mismatch;
  *   PK_E_NOMEM      allocation failed; PK_E_LIMIT more than 2^32 - 2
- *                   members;
+ *                   path components, or names past their bound (above);
  *   PK_E_IO         write(2) failed (errno is left as it set it).
  */
 #ifndef PF_ARCHIVE_H
@@ -131,7 +139,9 @@ typedef struct pf_arc_member {
 					       none; children sorted by name
 					       (strcmp) */
 	uint32_t nchildren;
-	uint32_t child_at; /* private: where its children start in ix->kids */
+	uint32_t child_at; /* its first child (when nchildren): the children
+			      of a directory are members child_at ..
+			      child_at + nchildren - 1 */
 } pf_arc_member;
 
 typedef struct pf_arc_index {
@@ -139,9 +149,7 @@ typedef struct pf_arc_index {
 	pf_arc_member *m; /* m[0] is the root directory, name "" */
 	uint32_t n;
 	/* private */
-	char *names;	/* the string pool all names point into */
-	uint32_t *kids; /* the children of every directory, sorted, each
-			   directory's a slice from its child_at */
+	char *names; /* the string pool all names point into */
 } pf_arc_index;
 
 /* Is data[0..n) the start of an archive? Needs at most 512 bytes (tar:

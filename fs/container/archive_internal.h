@@ -25,26 +25,21 @@ typedef struct pf_arc_meta {
 	int64_t mtime;
 } pf_arc_meta;
 
-/* One entry of the archive, or a directory implied by one (implied: its
- * name is a prefix of another entry's name in the pool). */
+/* One entry of the archive, with its normalised name. */
 typedef struct pf_arc_ent {
-	uint64_t name; /* offset in the pool */
-	uint32_t len;  /* of the name */
-	uint32_t seq;  /* archive order (implied directories: their
-			  entry's) */
-	uint8_t implied;
+	uint64_t name;	/* offset in the pool */
+	uint32_t len;	/* of the name */
+	uint32_t ncomp; /* its components */
 	pf_arc_meta meta;
 } pf_arc_ent;
 
 typedef struct pf_arc_build {
 	int fmt;
+	size_t len; /* of the archive: bounds the names' storage */
 	pf_arc_ent *ents;
 	size_t n, cap;
-	pk_buf pool;
-	uint32_t seq;
-	uint64_t prev;	  /* the last name added (its implied directories are
-			     there) */
-	uint32_t prevlen; /* 0: none */
+	pk_buf pool;	/* the entries' names, one after the other */
+	uint64_t ncomp; /* of all names */
 } pf_arc_build;
 
 /* Adds the member named raw[0..rawlen) (as the archive spells it: the

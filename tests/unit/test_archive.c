@@ -669,3 +669,75 @@ Test(archive, sniff)
 				       &(pk_err){0}),
 		     PK_E_UNSUPPORTED);
 }
+
+/* A pax 'x' header at d naming the member after it path, then that
+ * member (a file of 0 bytes); returns the bytes used */
+static size_t pax_named(uint8_t *d, const char *path)
+{
+	size_t pl = strlen(path), n = pl + 7, data;
+	char num[24];
+
+	/* "N path=PATH\n": N counts its own digits */
+	snprintf(num, sizeof(num), "%zu", n);
+	n += strlen(num);
+	snprintf(num, sizeof(num), "%zu", n);
+	if (strlen(num) + pl + 7 != n)
+		snprintf(num, sizeof(num), "%zu", ++n);
+	cr_assert_eq(strlen(num) + pl + 7, n);
+	tar_head(d, "pax", 'x', n);
+	data = (n + 511) / 512 * 512;
+	memset(d + 512, 0, data);
+	sprintf((char *)d + 512, "%s path=%s\n", num, path);
+	tar_head(d + 512 + data, "ignored", '0', 0);
+	return 1024 + data;
+}
+
+/* Deep and long names: bounded in what they cost */
+Test(archive, tar_deep)
+{
+	size_t cap = 64 << 10, at = 0;
+	uint8_t *d = calloc(1, cap);
+	char *path = malloc(8192);
+	pf_arc_index ix;
+	pk_err e;
+	int i;
+
+	cr_assert(d && path);
+	/* 16 components of 255 bytes: 4095 bytes, listed */
+	path[0] = 0;
+	for (i = 0; i < 16; i++) {
+		size_t l = strlen(path);
+
+		if (i)
+			path[l++] = '/';
+		memset(path + l, 'a' + i, 255);
+		path[l + 255] = 0;
+	}
+	cr_assert_eq(strlen(path), 4095);
+	at += pax_named(d + at, path);
+	/* 4097 bytes: longer than PATH_MAX, skipped */
+	strcat(path, "/b");
+	at += pax_named(d + at, path);
+	cr_assert_eq(index_of(PF_ARC_TAR, d, at + 1024, &ix, &e), PK_OK);
+	cr_assert_eq(ix.n, 17);
+	path[4095] = 0;
+	cr_assert_eq(ix.m[pf_arc_find(&ix, path)].type, PF_ARC_FILE);
+	pf_arc_index_free(&ix);
+	/* "a/a/a/.../a", 4095 bytes, in 5 KB: its 2047 directories would
+	 * need 4 MB of names */
+	for (i = 0; i < 4095; i++)
+		path[i] = i % 2 ? '/' : 'a';
+	path[4095] = 0;
+	memset(d, 0, cap);
+	at = pax_named(d, path);
+	cr_assert_eq(index_of(PF_ARC_TAR, d, at + 1024, &ix, &e), PK_E_LIMIT);
+	/* 300 deep: fine */
+	path[599] = 0;
+	memset(d, 0, cap);
+	at = pax_named(d, path);
+	cr_assert_eq(index_of(PF_ARC_TAR, d, at + 1024, &ix, &e), PK_OK);
+	cr_assert_eq(ix.n, 301);
+	pf_arc_index_free(&ix);
+	free(path);
+	free(d);
+}
