@@ -282,6 +282,21 @@ int pf_arc_tar_read(pf_arc_build *b, const uint8_t *data, size_t len, pk_err *e)
 		/* v7: a directory is a file whose name ends with "/" */
 		if (type == 0 && nl && name[nl - 1] == '/')
 			type = '5';
+		/* old GNU sparse: more of its map in blocks after the header,
+		 * each saying whether another follows */
+		if (type == 'S' && h[482]) {
+			uint8_t more = 1;
+
+			while (more) {
+				if (len - dpos < BLOCK)
+					return pk_err_set(e, PK_E_TRUNCATED,
+							  "tar header: sparse "
+							  "map past the end",
+							  pos);
+				more = data[dpos + 504];
+				dpos += BLOCK;
+			}
+		}
 		next = dpos;
 		if (!in("123456", type)) {
 			if ((uint64_t)size > len - dpos)

@@ -37,15 +37,18 @@ def norm(name):
     for c in name.split('/'):
         if c in ('', '.'):
             continue
-        if c == '..' or len(c.encode()) > 255:
+        if c == '..' or len(c.encode('utf-8', 'surrogateescape')) > 255:
             return None
         parts.append(c)
     return '/'.join(parts) or None
 
 
 def manifest(arc, rows):
-    """rows: (kind, offset, size, usize, crc, name, data)"""
-    with open(os.path.join(d, arc + '.txt'), 'w', encoding='utf-8') as f:
+    """rows: (kind, offset, size, usize, crc, name, data); names are the
+    archive's bytes (surrogate escapes: tarfile's reading of what is not
+    UTF-8)"""
+    with open(os.path.join(d, arc + '.txt'), 'w', encoding='utf-8',
+              errors='surrogateescape') as f:
         for i, (kind, off, size, usize, crc, name, data) in enumerate(rows):
             f.write('%s %d %d %d %d %s\n' % (kind, off, size, usize, crc,
                                              name))
@@ -76,7 +79,7 @@ def tar_manifest(arc):
             n = norm(ti.name)
             if n is None:
                 continue
-            if ti.isreg():
+            if ti.isreg() and not ti.issparse():
                 data = tf.extractfile(ti).read()
                 rows[n] = ('f', ti.offset_data, ti.size, ti.size, 0, n, data)
             elif ti.isdir():
@@ -139,6 +142,13 @@ def make_tars():
     with open(os.path.join(d, 'v7.tar'), 'wb') as f:
         f.write(keep)
     tar_manifest('v7.tar')
+    # CPython's own test archive (libpython3.11-testsuite): old GNU,
+    # ustar, pax, v7 headers, signed checksums, sparse files
+    src = '/usr/lib/python3.11/test/testtar.tar'
+    with open(src, 'rb') as f, open(os.path.join(d, 'testtar.tar'),
+                                     'wb') as g:
+        g.write(f.read())
+    tar_manifest('testtar.tar')
 
 
 # ---- zip ---------------------------------------------------------------

@@ -270,6 +270,7 @@ Test(archive, tar_like_python, .init = make_archives, .fini = ut_remove_dir)
 	check_manifest("gnu.tar", PF_ARC_TAR);
 	check_manifest("pax.tar", PF_ARC_TAR);
 	check_manifest("v7.tar", PF_ARC_TAR);
+	check_manifest("testtar.tar", PF_ARC_TAR);
 }
 
 Test(archive, tar_details, .init = make_archives, .fini = ut_remove_dir)
