@@ -66,7 +66,9 @@
  *     directory is the truth for names, sizes, method, flags, crc, mode
  *     (the Unix bits of the external attributes when made on Unix; a
  *     Unix symlink there is PF_ARC_OTHER) and mtime (DOS time read as
- *     UTC, or the extended timestamp extra field 0x5455). The data offset
+ *     UTC, or the extended timestamp extra field 0x5455). Names whose
+ *     flags' bit 11 is not set are code page 437, made UTF-8 (as Python's
+ *     zipfile reads them) when they have bytes past ASCII. The data offset
  *     comes from the local header at the entry's local header offset,
  *     which must start with "PK\3\4": offset = that + 30 + local name
  *     length + local extra length (PyTorch aligns stored data with the

@@ -15,6 +15,69 @@
 #define LOC_LEN 30
 #define MAX_COMMENT 65535u
 #define U32_MAX_FIELD 0xffffffffu
+#define UTF8_FLAG 0x800 /* general purpose flag bit 11 */
+
+/* whether s[0..n) has a byte >= 0x80 */
+static int memchr_high(const uint8_t *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] & 0x80)
+			return 1;
+	return 0;
+}
+
+/* Unicode of the bytes 0x80-0xff in code page 437, what zip names are
+ * in when their flags' bit 11 (UTF-8) is not set */
+static const uint16_t cp437[128] = {
+    0x00c7, 0x00fc, 0x00e9, 0x00e2, 0x00e4, 0x00e0, 0x00e5, 0x00e7, 0x00ea,
+    0x00eb, 0x00e8, 0x00ef, 0x00ee, 0x00ec, 0x00c4, 0x00c5, 0x00c9, 0x00e6,
+    0x00c6, 0x00f4, 0x00f6, 0x00f2, 0x00fb, 0x00f9, 0x00ff, 0x00d6, 0x00dc,
+    0x00a2, 0x00a3, 0x00a5, 0x20a7, 0x0192, 0x00e1, 0x00ed, 0x00f3, 0x00fa,
+    0x00f1, 0x00d1, 0x00aa, 0x00ba, 0x00bf, 0x2310, 0x00ac, 0x00bd, 0x00bc,
+    0x00a1, 0x00ab, 0x00bb, 0x2591, 0x2592, 0x2593, 0x2502, 0x2524, 0x2561,
+    0x2562, 0x2556, 0x2555, 0x2563, 0x2551, 0x2557, 0x255d, 0x255c, 0x255b,
+    0x2510, 0x2514, 0x2534, 0x252c, 0x251c, 0x2500, 0x253c, 0x255e, 0x255f,
+    0x255a, 0x2554, 0x2569, 0x2566, 0x2560, 0x2550, 0x256c, 0x2567, 0x2568,
+    0x2564, 0x2565, 0x2559, 0x2558, 0x2552, 0x2553, 0x256b, 0x256a, 0x2518,
+    0x250c, 0x2588, 0x2584, 0x258c, 0x2590, 0x2580, 0x03b1, 0x00df, 0x0393,
+    0x03c0, 0x03a3, 0x03c3, 0x00b5, 0x03c4, 0x03a6, 0x0398, 0x03a9, 0x03b4,
+    0x221e, 0x03c6, 0x03b5, 0x2229, 0x2261, 0x00b1, 0x2265, 0x2264, 0x2320,
+    0x2321, 0x00f7, 0x2248, 0x00b0, 0x2219, 0x00b7, 0x221a, 0x207f, 0x00b2,
+    0x25a0, 0x00a0,
+};
+
+/* s[0..n) read as code page 437, in UTF-8 into out (emptied first).
+ * 0, or -1 when memory runs out. */
+static int cp437_to_utf8(const uint8_t *s, size_t n, pk_buf *out)
+{
+	size_t i;
+
+	pk_buf_reset(out);
+	if (pk_buf_grow(out, 3 * n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned c = s[i] < 0x80 ? s[i] : cp437[s[i] - 0x80];
+		uint8_t *o = out->data + out->len;
+
+		if (c < 0x80) {
+			o[0] = (uint8_t)c;
+			out->len += 1;
+		} else if (c < 0x800) {
+			o[0] = (uint8_t)(0xc0 | c >> 6);
+			o[1] = (uint8_t)(0x80 | (c & 0x3f));
+			out->len += 2;
+		} else {
+			o[0] = (uint8_t)(0xe0 | c >> 12);
+			o[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+			o[2] = (uint8_t)(0x80 | (c & 0x3f));
+			out->len += 3;
+		}
+	}
+	out->data[out->len] = 0;
+	return 0;
+}
 
 static int sig(const uint8_t *p, uint8_t a, uint8_t b)
 {
@@ -111,7 +174,9 @@ static int read_extra(const uint8_t *ex, size_t n, uint64_t *usize,
 	return 0;
 }
 
-int pf_arc_zip_read(pf_arc_build *b, const uint8_t *data, size_t len, pk_err *e)
+/* pf_arc_zip_read, with conv for names made UTF-8 */
+static int zip_read(pf_arc_build *b, const uint8_t *data, size_t len,
+		    pk_buf *conv, pk_err *e)
 {
 	uint64_t eocd, count, cd_size, cd_off, p, cd_end, k;
 
@@ -156,6 +221,7 @@ int pf_arc_zip_read(pf_arc_build *b, const uint8_t *data, size_t len, pk_err *e)
 		uint32_t ext;
 		unsigned made_by;
 		pf_arc_meta meta;
+		const uint8_t *name;
 
 		if (cd_end - p < CEN_LEN)
 			return pk_err_set(e, PK_E_TRUNCATED,
@@ -221,10 +287,28 @@ int pf_arc_zip_read(pf_arc_build *b, const uint8_t *data, size_t len, pk_err *e)
 		meta.offset = off;
 		meta.size = csize;
 		meta.usize = usize;
-		if (pf_arc_build_add(b, c + CEN_LEN, (size_t)nl, &meta))
+		name = c + CEN_LEN;
+		if (!(meta.flags & UTF8_FLAG) &&
+		    memchr_high(name, (size_t)nl)) {
+			if (cp437_to_utf8(name, (size_t)nl, conv))
+				return pk_err_set(e, PK_E_NOMEM,
+						  "archive: out of memory", p);
+			name = conv->data;
+			nl = conv->len;
+		}
+		if (pf_arc_build_add(b, name, (size_t)nl, &meta))
 			return pk_err_set(e, PK_E_NOMEM,
 					  "archive: out of memory", p);
-		p += CEN_LEN + nl + xl + cl;
+		p += CEN_LEN + pf_le16(c + 28) + xl + cl;
 	}
 	return PK_OK;
+}
+
+int pf_arc_zip_read(pf_arc_build *b, const uint8_t *data, size_t len, pk_err *e)
+{
+	pk_buf conv = PK_BUF_INIT;
+	int rc = zip_read(b, data, len, &conv, e);
+
+	pk_buf_release(&conv);
+	return rc;
 }

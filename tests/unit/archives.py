@@ -211,6 +211,12 @@ def make_zips():
             f.write(payload(3000, 15))
         zf.writestr('small', b'small')
     zip_manifest('zip64.zip')
+    # CPython's: a name in code page 437 (flag bit 11 clear), directories
+    for name in ('zip_cp437_header.zip', 'zipdir.zip'):
+        with open('/usr/lib/python3.11/test/' + name, 'rb') as f, \
+                open(os.path.join(d, name), 'wb') as g:
+            g.write(f.read())
+        zip_manifest(name)
 
 
 def make_many():

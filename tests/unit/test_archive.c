@@ -417,6 +417,8 @@ Test(archive, zip_like_python, .init = make_archives, .fini = ut_remove_dir)
 	check_manifest("zip64.zip", PF_ARC_ZIP);
 	check_manifest("torch.zip", PF_ARC_ZIP);
 	check_manifest("names.zip", PF_ARC_ZIP);
+	check_manifest("zip_cp437_header.zip", PF_ARC_ZIP);
+	check_manifest("zipdir.zip", PF_ARC_ZIP);
 }
 
 Test(archive, zip_details, .init = make_archives, .fini = ut_remove_dir)
