@@ -168,6 +168,9 @@ def zip_manifest(arc):
             nl, xl = struct.unpack('<HH', raw[ho + 26:ho + 30])
             off = ho + 30 + nl + xl
             kind, data = 'f', b''
+            if (zi.external_attr >> 16) & 0o170000 == 0o120000:
+                rows.pop(n, None)
+                continue
             if zi.is_dir():
                 kind = 'd'
             elif zi.flag_bits & 1:
@@ -197,6 +200,10 @@ def make_zips():
         zf.writestr('empty', b'', compress_type=zipfile.ZIP_DEFLATED)
         zf.writestr('../evil', b'evil')
         zf.writestr('/abs', b'abs')
+        link = zipfile.ZipInfo('dir/link')
+        link.create_system = 3
+        link.external_attr = 0o120777 << 16
+        zf.writestr(link, b'../stored.pkl')  # a symlink: not listed
         zf.writestr('twice', b'first')
         zf.writestr('twice', b'second')
         zf.comment = b'a comment'

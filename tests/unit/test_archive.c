@@ -446,6 +446,8 @@ Test(archive, zip_details, .init = make_archives, .fini = ut_remove_dir)
 		cr_assert_str_eq(a.ix.m[pf_arc_child(&a.ix, 0, i)].name,
 				 top[i]);
 	cr_assert_eq(pf_arc_find(&a.ix, "evil"), NONE);
+	cr_assert_eq(pf_arc_find(&a.ix, "dir/link"), NONE); /* a symlink */
+	cr_assert_eq(member(&a, "dir")->nchildren, 1);
 	cr_assert_eq(pf_arc_lookup(&a.ix, 0, "nope"), NONE);
 	cr_assert_eq(pf_arc_lookup(&a.ix, 0, ""), NONE);
 	cr_assert_eq(pf_arc_lookup(&a.ix, pf_arc_find(&a.ix, "twice"), "x"),
