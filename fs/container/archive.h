@@ -48,13 +48,16 @@
  *     override the next header's; 'g' global headers are ignored) and old
  *     v7 headers. Types '0', '\0' and '7' are files ('\0' with a name
  *     ending in "/" a directory, as in v7), '5' directories; every other
- *     type (links '1' '2', devices, fifos, GNU sparse 'S' ...) is
- *     PF_ARC_OTHER: not listed, but parsing goes past its data exactly
- *     (as Python's tarfile: the data of types '1'-'6' is not skipped, of
- *     unknown types it is). The header checksum is checked (the unsigned
- *     and the signed sum are both accepted, as GNU tar does). The archive
- *     ends at the first zero block or at the end of the data (a partial
- *     last block of zero bytes is ignored). A member, long name or pax
+ *     type (links '1' '2', devices, fifos, GNU sparse 'S' ...) and a
+ *     pax member with GNU.sparse.* keys is PF_ARC_OTHER: not listed, but
+ *     parsing goes past its data exactly (as Python's tarfile: the data
+ *     of types '1'-'6' is not skipped, of unknown types it is; an old
+ *     GNU sparse header's extension blocks are). The header checksum is checked
+ * (the unsigned and the signed sum are both accepted, as GNU tar does). The
+ * archive ends at the first zero block (as GNU tar and Python's tarfile stop;
+ *     the second one is not required) or at the end of the data (a
+ *     partial last block of zero bytes is ignored, one of other bytes is
+ *     an error). A member, long name or pax
  *     header whose data runs past the end is an error at its header's
  *     offset. Tar members are STORED, crc 0, flags 0.
  *   - Zip: the End Of Central Directory record is found scanning back
