@@ -37,6 +37,7 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fr
 # no others, so a call upwards (the codec asking the mount, the
 # presentation asking FUSE) does not compile.
 CODEC_SRC := $(sort $(wildcard codec/*.c))
+CONT_SRC  := $(sort $(wildcard fs/container/*.c))
 VIEW_SRC  := $(sort $(wildcard fs/view/*.c))
 CORE_SRC  := $(sort $(wildcard fs/core/*.c))
 FUSE_SRC  := $(sort $(wildcard fs/fuse/*.c))
@@ -44,22 +45,24 @@ TOOL_SRC  := fs/tool/pickletool.c
 UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
 
 INC_codec := -Icodec
-INC_view  := $(INC_codec) -Ifs/view $(PNG_CFLAGS)
+INC_cont  := $(INC_codec) -Ifs/container
+INC_view  := $(INC_cont) -Ifs/view $(PNG_CFLAGS)
 INC_core  := $(INC_view) -Ifs/core
 INC_fuse  := $(INC_core) -Ifs/fuse $(FUSE_CFLAGS)
 INC_tool  := $(INC_core)
 INC_unit  := $(INC_core) $(CRIT_CFLAGS)
 # include paths of a source file, by the folder it is in
 inc_of = $(strip $(if $(filter codec/%,$1),$(INC_codec),\
+	$(if $(filter fs/container/%,$1),$(INC_cont),\
 	$(if $(filter fs/view/%,$1),$(INC_view),\
 	$(if $(filter fs/core/%,$1),$(INC_core),\
 	$(if $(filter fs/fuse/%,$1),$(INC_fuse),\
 	$(if $(filter fs/tool/%,$1),$(INC_tool),\
-	$(if $(filter tests/fuzz/%,$1),$(INC_view),$(INC_unit))))))))
+	$(if $(filter tests/fuzz/%,$1),$(INC_view),$(INC_unit)))))))))
 
 obj = $(patsubst %.c,$(1)/%.o,$(2))
 # the layers as static archives: a program links what it uses of them
-LAYERS = $(1)/libpfcore.a $(1)/libpfview.a $(1)/libpkcodec.a
+LAYERS = $(1)/libpfcore.a $(1)/libpfview.a $(1)/libpfcont.a $(1)/libpkcodec.a
 
 REL := $(BUILD)/rel
 ASAN := $(BUILD)/asan
@@ -68,6 +71,8 @@ all: $(BUILD)/pickletool $(BUILD)/picklefs
 
 define layer_rules
 $(1)/libpkcodec.a: $$(call obj,$(1),$$(CODEC_SRC))
+	rm -f $$@ && ar rcs $$@ $$^
+$(1)/libpfcont.a: $$(call obj,$(1),$$(CONT_SRC))
 	rm -f $$@ && ar rcs $$@ $$^
 $(1)/libpfview.a: $$(call obj,$(1),$$(VIEW_SRC))
 	rm -f $$@ && ar rcs $$@ $$^
@@ -101,7 +106,7 @@ $(ASAN)/picklefs: $(call obj,$(ASAN),$(FUSE_SRC)) $(call LAYERS,$(ASAN))
 
 # the unit tests link every object: Criterion finds tests by their
 # registration, which an archive member nothing refers to would lose
-$(ASAN)/test-unit: $(call obj,$(ASAN),$(CODEC_SRC) $(VIEW_SRC) $(CORE_SRC) $(UNIT_SRC))
+$(ASAN)/test-unit: $(call obj,$(ASAN),$(CODEC_SRC) $(CONT_SRC) $(VIEW_SRC) $(CORE_SRC) $(UNIT_SRC))
 	$(CC) $(SAN) $^ -o $@ $(CRIT_LIBS) $(PNG_LIBS) $(Z_LIBS) -lpthread -lm
 
 # ---- tests --------------------------------------------------------------
@@ -119,9 +124,10 @@ unit: $(ASAN)/test-unit
 
 # ---- fuzzing ------------------------------------------------------------
 # One libFuzzer harness per tests/fuzz/fuzz_NAME.c, built into
-# $(BUILD)/fuzz-NAME with clang under ASan+UBSan, linked against the codec
-# and view layers as archives of their own (the same wildcards as the
-# other builds: the harnesses use public headers only). make fuzz runs
+# $(BUILD)/fuzz-NAME with clang under ASan+UBSan, linked against the
+# codec, container and view layers as archives of their own (the same
+# wildcards as the other builds: the harnesses use public headers only).
+# make fuzz runs
 # every harness for FUZZ_SECONDS, one after the other, each on its corpus
 # $(BUILD)/fuzz-corpus/NAME, seeded from the fixtures by
 # tests/fuzz/make-seeds.sh; crashes go to $(BUILD)/fuzz-artifacts/NAME/.
@@ -141,7 +147,7 @@ $(FUZZOBJ)/%.o: %.c
 	$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(call inc_of,$<) $(CFLAGS) -c $< -o $@
 $(eval $(call layer_rules,$(FUZZOBJ)))
 
-$(BUILD)/fuzz-%: $(FUZZOBJ)/tests/fuzz/fuzz_%.o $(FUZZOBJ)/libpfview.a $(FUZZOBJ)/libpkcodec.a
+$(BUILD)/fuzz-%: $(FUZZOBJ)/tests/fuzz/fuzz_%.o $(FUZZOBJ)/libpfview.a $(FUZZOBJ)/libpfcont.a $(FUZZOBJ)/libpkcodec.a
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ $(FUZZ_LDFLAGS_$*) $(PNG_LIBS) $(Z_LIBS) -lpthread -lm
 
 # the harness objects are not intermediate files to delete after linking

@@ -16,12 +16,17 @@
 #                pickle as xz (lzma.compress, preset 6 and 1 without a
 #                check), zlib (levels 3 and 9) and zstd (the CLI, with
 #                and without a checksum)
+#   archive      small tar (ustar, GNU, pax) and zip (stored, deflated,
+#                zip64, directory entries, a symlink) archives written by
+#                /usr/bin/python3's tarfile and zipfile (tests/fuzz/
+#                archive-seeds.py), the tar ones cut after their two zero
+#                blocks
 # and, for every harness, tests/fuzz/regress/NAME: the inputs that found
 # bugs (each fixed, with a unit test), so a run starts by replaying them.
 set -eu
 out=${1:?usage: make-seeds.sh OUTDIR [NAME...]}
 shift
-[ $# -gt 0 ] || set -- decode compress dis names edit
+[ $# -gt 0 ] || set -- decode compress dis names edit archive
 
 pickles() {
 	ls tests/fuzz/seeds/* tests/fixtures/py2/*.pkl tests/fixtures/dis/*.pickle
@@ -48,6 +53,9 @@ for name in "$@"; do
 	compress)
 		cp tests/fixtures/compress/* tests/fixtures/py2/*.gz "$dir/"
 		cp tests/fuzz/seeds/0[1-6]-* tests/fuzz/seeds-z/* "$dir/"
+		;;
+	archive)
+		/usr/bin/python3 tests/fuzz/archive-seeds.py "$dir"
 		;;
 	*)
 		echo "make-seeds.sh: no seeds for $name" >&2

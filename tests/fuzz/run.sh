@@ -18,13 +18,15 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
 	shift
 done
 [ $# -gt 0 ] && shift
-[ ${#names[@]} -gt 0 ] || names=(decode compress dis names edit)
+[ ${#names[@]} -gt 0 ] || names=(decode compress dis names edit archive)
 
 # -max_len per harness: what its seeds need (compressed fixtures are ~7 KB;
-# compress inputs are also compressed as they are, so allow more)
+# compress inputs are also compressed as they are, so allow more; archive
+# seeds are a few KB, and a tar member takes 1 KB)
 max_len() {
 	case $1 in
 	compress) echo 65536 ;;
+	archive) echo 16384 ;;
 	dis) echo 8192 ;;
 	*) echo 4096 ;;
 	esac
