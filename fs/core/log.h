@@ -3,14 +3,18 @@
  *
  * What: one function to report problems that do not fail a request but
  * that the user must be able to find (a broken pickle in a folder, a
- * cache file that could not be made). Goes to stderr, or to syslog once
- * the mount has daemonized (pf_log_use_syslog).
+ * cache file that could not be made). Goes to the file of -o log=FILE
+ * when one was given (a line each, with the time and pid), else to
+ * stderr, or to syslog once the mount has daemonized (pf_log_use_syslog).
  * Ownership: nothing is kept; messages are formatted and written at once.
  * Invariant: thread-safe (one write per message).
  */
 #ifndef PF_LOG_H
 #define PF_LOG_H
 
+/* Log to the file at path (appended, created 0600): 0 or errno. Wins
+ * over syslog. */
+int pf_log_to_file(const char *path);
 /* From now on, log to syslog (LOG_DAEMON, ident "picklefs"). */
 void pf_log_use_syslog(void);
 /* Silences the log (unit tests that provoke errors on purpose). */

@@ -32,6 +32,7 @@ struct options {
 	char *max_expand;
 	char *max_tree;
 	char *cache_dir;
+	char *log;
 	int nonopts;
 	int ro;
 	int writeback;
@@ -44,6 +45,7 @@ static const struct fuse_opt spec[] = {
     {"max_expand=%s", offsetof(struct options, max_expand), 0},
     {"max_tree=%s", offsetof(struct options, max_tree), 0},
     {"cache_dir=%s", offsetof(struct options, cache_dir), 0},
+    {"log=%s", offsetof(struct options, log), 0},
     {"writeback=%d", offsetof(struct options, writeback), 0},
     /* seen here and passed on: the kernel enforces it too */
     FUSE_OPT_KEY("ro", KEY_RO),
@@ -156,6 +158,11 @@ static void usage(const char *prog)
 	    "    -o cache_dir=DIR       folder for decompressed pickles "
 	    "(default\n"
 	    "                           $TMPDIR, else /var/tmp)\n"
+	    "    -o log=FILE            the daemon's messages (a pickle shown "
+	    "raw and\n"
+	    "                           why, ...) appended to FILE "
+	    "(default:\n"
+	    "                           stderr with -f, else syslog)\n"
 	    "    -o ro                  read-only mount (every change fails "
 	    "with EROFS)\n"
 	    "    -o writeback=SECONDS   write edits back within SECONDS "
@@ -176,6 +183,7 @@ static int parse_command_line(struct fuse_args *args, struct options *o,
 			      struct fuse_cmdline_opts *cl, const char *prog)
 {
 	uint64_t cache = 512ull << 20, expand = PF_EXPAND_DEFAULT, tree = 0;
+	int err;
 
 	if (fuse_opt_parse(args, o, spec, take_source) != 0 ||
 	    fuse_parse_cmdline(args, cl) != 0)
@@ -235,6 +243,13 @@ static int parse_command_line(struct fuse_args *args, struct options *o,
 	}
 	pf_expand_configure(expand, o->cache_dir, "-o max_expand=SIZE",
 			    "-o cache_dir=DIR");
+	/* opened now: the daemon changes to / when it forks, and the
+	 * messages of the first parse belong there too */
+	if (o->log && (err = pf_log_to_file(o->log)) != 0) {
+		fprintf(stderr, "picklefs: cannot open log '%s': %s\n", o->log,
+			strerror(err));
+		return 2;
+	}
 	if (o->writeback < 0) {
 		fprintf(stderr, "picklefs: bad writeback '%d' (seconds)\n",
 			o->writeback);
@@ -246,7 +261,7 @@ static int parse_command_line(struct fuse_args *args, struct options *o,
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct options o = {NULL, NULL, NULL, NULL, NULL, 0, 0, 0};
+	struct options o = {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0};
 	struct fuse_cmdline_opts cl;
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *lc = NULL;
@@ -296,7 +311,7 @@ int main(int argc, char *argv[])
 		goto out;
 	if (fuse_session_mount(se, cl.mountpoint) != 0)
 		goto out_signals;
-	if (!cl.foreground)
+	if (!cl.foreground && !o.log)
 		pf_log_use_syslog();
 	fuse_daemonize(cl.foreground);
 	/* threads only now: they must live in the process that serves */
@@ -334,6 +349,7 @@ out:
 	free(o.max_expand);
 	free(o.max_tree);
 	free(o.cache_dir);
+	free(o.log);
 	fuse_opt_free_args(&args);
 	return rc;
 }
