@@ -35,7 +35,7 @@ int vfs_edit_begin(pf_fs *fs, pf_inode *in)
 {
 	int rc;
 
-	if (fs->ro)
+	if (vfs_read_only(fs, in))
 		return EROFS;
 	if (in->kind != PF_I_PICKLE && in->kind != PF_I_VALUE)
 		return EROFS; /* the folder's own files and directories */

@@ -196,7 +196,11 @@ pf_inode *pf_itable_get(pf_itable *t, pf_inode *parent, int kind,
 	char *path = NULL;
 	size_t h;
 
-	if (kind != PF_I_VALUE && parent->path) {
+	if (kind != PF_I_VALUE && parent->kind == PF_I_ARCHIVE) {
+		/* an archive's members are named from its top */
+		if (!(path = strdup(name)))
+			return NULL;
+	} else if (kind != PF_I_VALUE && parent->path) {
 		size_t pl = strlen(parent->path), nl = strlen(name);
 		path = malloc(pl + nl + 2);
 		if (!path)

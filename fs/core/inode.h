@@ -41,6 +41,12 @@ enum pf_ikind {
 	PF_I_VALUE,	     /* an entry inside a pickle */
 	PF_I_SCRATCH,	     /* a file kept in memory inside a pickle
 				directory (editor and temp files) */
+	PF_I_ARCHIVE,	     /* the top directory of an archive (src: the
+				archive's source) */
+	PF_I_ARC_DIR,	     /* a directory inside an archive (src: the
+				archive's source, path: its member name) */
+	PF_I_ARC_FILE,	     /* a member that is no pickle nor archive
+				(src, path: as ARC_DIR) */
 };
 
 typedef struct pf_inode {
@@ -48,9 +54,10 @@ typedef struct pf_inode {
 	uint64_t ino; /* st_ino */
 	struct pf_inode *parent;
 	char *name;	/* MIRROR_*, PICKLE: the entry name */
-	char *path;	/* MIRROR_*, PICKLE: relative to the source dir */
+	char *path;	/* MIRROR_*, PICKLE: relative to the source dir;
+			   ARC_*: the member's name in its archive */
 	uint64_t index; /* VALUE: entry id in the parent directory */
-	pf_source *src; /* PICKLE, VALUE */
+	pf_source *src; /* PICKLE, VALUE, ARCHIVE, ARC_* */
 
 	/* table lock */
 	uint64_t nlookup;

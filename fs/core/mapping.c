@@ -118,10 +118,37 @@ void pf_map_ref(pf_map *m)
 	__atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
 }
 
+pf_map *pf_map_slice(pf_map *parent, uint64_t off, uint64_t len)
+{
+	pf_map *m;
+
+	if (off > parent->len || len > parent->len - off) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!(m = calloc(1, sizeof(*m))))
+		return NULL;
+	m->refs = 1;
+	m->data = parent->data + off;
+	/* a slice of a slice is a slice of the mapping itself: one level,
+	 * whatever the nesting of archives */
+	if (parent->parent)
+		parent = parent->parent;
+	m->len = (size_t)len;
+	m->parent = parent;
+	pf_map_ref(parent);
+	return m;
+}
+
 void pf_map_unref(pf_map *m)
 {
 	if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
+	if (m->parent) {
+		pf_map_unref(m->parent);
+		free(m);
+		return;
+	}
 	if (m->slot)
 		__atomic_store_n(&guarded[m->slot - 1].start, 0,
 				 __ATOMIC_RELEASE);
@@ -132,5 +159,7 @@ void pf_map_unref(pf_map *m)
 
 int pf_map_torn(const pf_map *m)
 {
+	while (m && m->parent)
+		m = m->parent;
 	return m && __atomic_load_n(&m->torn, __ATOMIC_ACQUIRE);
 }

@@ -76,11 +76,17 @@ int vfs_mirror_lookup(pf_fs *fs, pf_inode *dir, const char *name,
 			rc = ENOMEM;
 			goto out;
 		}
-		kind = pf_source_classify(src, st, 0) == PF_SRC_PICKLE
-			   ? PF_I_PICKLE
-			   : PF_I_MIRROR_FILE;
-		if (kind != PF_I_PICKLE)
+		switch (pf_source_classify(src, st, 0)) {
+		case PF_SRC_PICKLE:
+			kind = PF_I_PICKLE;
+			break;
+		case PF_SRC_ARCHIVE:
+			kind = PF_I_ARCHIVE;
+			break;
+		default:
+			kind = PF_I_MIRROR_FILE;
 			src = NULL;
+		}
 	} else {
 		kind = PF_I_MIRROR_FILE;
 	}
@@ -89,8 +95,9 @@ int vfs_mirror_lookup(pf_fs *fs, pf_inode *dir, const char *name,
 		rc = ENOMEM;
 		goto out;
 	}
-	if (kind == PF_I_PICKLE) {
-		rc = vfs_pickle_attr(child, st);
+	if (kind == PF_I_PICKLE || kind == PF_I_ARCHIVE) {
+		rc = kind == PF_I_PICKLE ? vfs_pickle_attr(child, st)
+					 : vfs_archive_attr(fs, child, st);
 		if (rc) {
 			pf_itable_forget(fs->itab, child, 1);
 			goto out;
@@ -206,7 +213,9 @@ int vfs_mirror_readdir(pf_fs *fs, pf_inode *in, pf_dirh *d, uint64_t off,
 					int state = src ? pf_source_classify(
 							      src, &fst, 1)
 							: PF_SRC_FILE;
-					t = state == PF_SRC_PICKLE ? DT_DIR
+					t = state == PF_SRC_PICKLE ||
+						    state == PF_SRC_ARCHIVE
+						? DT_DIR
 					    : state == PF_SRC_FILE ? DT_REG
 								   : DT_UNKNOWN;
 				}

@@ -70,6 +70,42 @@ pf_source *vfs_source_for(pf_fs *fs, const char *path)
 	return e ? e->src : NULL;
 }
 
+pf_source *vfs_member_source_for(pf_fs *fs, pf_source *arc, const char *member)
+{
+	char *key, *display;
+	size_t h, n;
+	struct srcent *e;
+
+	/* "//" never starts a path of the folder: the keys of members
+	 * cannot meet the folder's */
+	if (asprintf(&display, "%s/%s", arc->display, member) < 0)
+		return NULL;
+	if (asprintf(&key, "//%s", display) < 0) {
+		free(display);
+		return NULL;
+	}
+	h = path_hash(key);
+	n = strlen(key);
+	pthread_mutex_lock(&fs->slock);
+	for (e = fs->sources[h]; e; e = e->next)
+		if (strcmp(e->path, key) == 0)
+			break;
+	if (!e && (e = malloc(sizeof(*e) + n + 1))) {
+		memcpy(e->path, key, n + 1);
+		if (!(e->src = pf_source_new_member(arc, member, display))) {
+			free(e);
+			e = NULL;
+		} else {
+			e->next = fs->sources[h];
+			fs->sources[h] = e;
+		}
+	}
+	pthread_mutex_unlock(&fs->slock);
+	free(key);
+	free(display);
+	return e ? e->src : NULL;
+}
+
 int pf_fs_writable(const pf_fs *fs)
 {
 	return !fs->ro;
@@ -127,7 +163,9 @@ static int mount_file(pf_fs *fs, const pf_fs_config *cfg, const struct stat *st,
 			snprintf(msg, n, "%s: %s", cfg->source, strerror(rc));
 		goto out;
 	}
-	fs->itab = pf_itable_new(PF_I_PICKLE, name, fs->file_src, st->st_ino);
+	fs->itab = pf_itable_new(
+	    fs->file_src->state == PF_SRC_ARCHIVE ? PF_I_ARCHIVE : PF_I_PICKLE,
+	    name, fs->file_src, st->st_ino);
 out:
 	free(copy1);
 	free(copy2);

@@ -212,7 +212,7 @@ static void base_attr(const pf_source *s, struct stat *st)
 
 static mode_t dir_perms(const pf_source *s)
 {
-	mode_t r = s->st.st_mode & (s->writable ? 0666 : 0444);
+	mode_t r = s->st.st_mode & (pf_source_writable(s) ? 0666 : 0444);
 
 	return r | ((r & 0444) >> 2);
 }
@@ -251,8 +251,9 @@ int vfs_value_attr(pf_source *s, pf_inode *in, struct stat *st)
 		st->st_mode =
 		    S_IFREG |
 		    (s->st.st_mode &
-		     (s->writable && !pf_part_readonly(in->ref.part) ? 0666
-								     : 0444));
+		     (pf_source_writable(s) && !pf_part_readonly(in->ref.part)
+			  ? 0666
+			  : 0444));
 		st->st_size = (off_t)pf_content_size(&c);
 		st->st_blocks = (st->st_size + 511) / 512;
 		st->st_nlink = 1;

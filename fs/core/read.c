@@ -41,6 +41,9 @@ int pf_fs_lookup(pf_fs *fs, pf_inode *dir, const char *name, pf_inode **out,
 		if (vfs_scratch_lookup(fs, dir, name, out, st) == 0)
 			return 0;
 		return vfs_value_lookup(fs, dir, name, out, st);
+	case PF_I_ARCHIVE:
+	case PF_I_ARC_DIR:
+		return vfs_archive_lookup(fs, dir, name, out, st);
 	}
 	return ENOTDIR;
 }
@@ -57,6 +60,10 @@ int pf_fs_getattr(pf_fs *fs, pf_inode *in, struct stat *st)
 		return vfs_pickle_attr(in, st);
 	case PF_I_SCRATCH:
 		return vfs_scratch_attr(fs, in, st);
+	case PF_I_ARCHIVE:
+	case PF_I_ARC_DIR:
+	case PF_I_ARC_FILE:
+		return vfs_archive_attr(fs, in, st);
 	}
 	if ((rc = vfs_enter(in)))
 		return rc;
@@ -108,6 +115,10 @@ static int open_dir(pf_fs *fs, pf_inode *in, pf_dirh **out)
 	switch (in->kind) {
 	case PF_I_MIRROR_DIR:
 		rc = vfs_mirror_opendir(fs, in, d);
+		break;
+	case PF_I_ARCHIVE:
+	case PF_I_ARC_DIR:
+		rc = vfs_archive_opendir(fs, in, d);
 		break;
 	case PF_I_PICKLE:
 	case PF_I_VALUE:
@@ -214,6 +225,8 @@ int pf_fs_readdir(pf_fs *fs, pf_inode *in, pf_dirh *d, uint64_t off,
 		return 0;
 	if (in->kind == PF_I_MIRROR_DIR)
 		return vfs_mirror_readdir(fs, in, d, off, fill, ctx);
+	if (in->kind == PF_I_ARCHIVE || in->kind == PF_I_ARC_DIR)
+		return vfs_archive_readdir(fs, in, d, off, fill, ctx);
 	return value_readdir(in, off, fill, ctx);
 }
 
@@ -226,10 +239,11 @@ static int open_file(pf_fs *fs, pf_inode *in, int flags, pf_file **out,
 	int rc = 0;
 
 	*keep_cache = 0;
-	if (in->kind == PF_I_MIRROR_DIR || in->kind == PF_I_PICKLE)
+	if (in->kind == PF_I_MIRROR_DIR || in->kind == PF_I_PICKLE ||
+	    in->kind == PF_I_ARCHIVE || in->kind == PF_I_ARC_DIR)
 		return EISDIR;
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
-		if (fs->ro)
+		if (vfs_read_only(fs, in))
 			return EROFS;
 		if (in->kind == PF_I_VALUE || in->kind == PF_I_SCRATCH)
 			return vfs_open_for_write(fs, in, flags, out);
@@ -242,6 +256,14 @@ static int open_file(pf_fs *fs, pf_inode *in, int flags, pf_file **out,
 		return ENOMEM;
 	f->fd = -1;
 	pf_content_init(&f->c);
+	if (in->kind == PF_I_ARC_FILE) {
+		if ((rc = vfs_archive_open(fs, in, f))) {
+			free(f);
+			return rc;
+		}
+		*out = f;
+		return 0;
+	}
 	if (in->kind == PF_I_MIRROR_FILE) {
 		struct stat st;
 		/* no symlink is followed (beneath.h); a file swapped for a

@@ -5,9 +5,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "compress.h"
 
-#define HEAD 64
+/* enough for a tar header (its magic is at 257) */
+#define HEAD 512
 #define PEEK_IN 4096
 /* A zstd block comes out only once whole: up to 128 KiB of input. */
 #define PEEK_ZSTD (132u * 1024u)
@@ -74,17 +76,66 @@ int pf_sniff_zfmt(const uint8_t *raw, size_t n, const char *name)
 	return fmt;
 }
 
-int pf_sniff(int fd, uint64_t size, const char *name, int *zfmt)
+/* Where the bytes come from: a file (pread) or memory (an archive's
+ * member, read in place). */
+struct peek_src {
+	int fd;
+	const uint8_t *mem;
+	uint64_t size;
+};
+
+static ssize_t peek_read(const struct peek_src *p, void *buf, size_t n,
+			 uint64_t off)
+{
+	if (!p->mem)
+		return pread(p->fd, buf, n, (off_t)off);
+	if (off >= p->size)
+		return 0;
+	if (n > p->size - off)
+		n = (size_t)(p->size - off);
+	memcpy(buf, p->mem + off, n);
+	return (ssize_t)n;
+}
+
+/* Files that are data but no pickle: what they are, for the reason a
+ * file is shown raw (user.pickle.error). */
+static const char *data_kind(const uint8_t *h, size_t n)
+{
+	uint64_t hl = 0;
+	size_t i;
+
+	if (n >= 8 && memcmp(h, "\x89HDF\r\n\x1a\n", 8) == 0)
+		return "HDF5 file";
+	if (n >= 6 && memcmp(h, "\x93NUMPY", 6) == 0)
+		return "NumPy .npy file";
+	if (n >= 4 && memcmp(h, "PAR1", 4) == 0)
+		return "Parquet file";
+	if (n >= 6 && memcmp(h, "ARROW1", 6) == 0)
+		return "Arrow / Feather file";
+	if (n >= 4 && memcmp(h, "\x7f\x45\x4c\x46", 4) == 0)
+		return NULL; /* a program: not meant as data */
+	/* safetensors: a little-endian header length, then its JSON */
+	for (i = 0; i < 8 && i < n; i++)
+		hl |= (uint64_t)h[i] << (8 * i);
+	if (n >= 10 && hl > 1 && hl < (100u << 20) && h[8] == '{' &&
+	    h[9] == '"')
+		return "safetensors file";
+	return NULL;
+}
+
+static int sniff_src(const struct peek_src *p, const char *name, int *zfmt,
+		     const char **what)
 {
 	uint8_t raw[PEEK_IN], head[HEAD];
 	ssize_t got;
 	size_t n;
+	uint64_t size = p->size;
 	int says = pf_name_says_pickle(name);
 
 	*zfmt = PK_Z_NONE;
 	if (size == 0)
 		return PF_SNIFF_NO;
-	got = pread(fd, raw, sizeof(raw), 0);
+	got = peek_read(p, raw, sizeof(raw), 0);
 	if (got <= 0)
 		return PF_SNIFF_NO;
 	*zfmt = pf_sniff_zfmt(raw, (size_t)got, name);
@@ -93,7 +144,8 @@ int pf_sniff(int fd, uint64_t size, const char *name, int *zfmt)
 		if (n == 0 && *zfmt == PK_Z_ZSTD && got == sizeof(raw)) {
 			/* the first block is bigger than PEEK_IN */
 			uint8_t *more = malloc(PEEK_ZSTD);
-			ssize_t k = more ? pread(fd, more, PEEK_ZSTD, 0) : -1;
+			ssize_t k =
+			    more ? peek_read(p, more, PEEK_ZSTD, 0) : -1;
 			if (k > 0)
 				n = pk_z_peek(*zfmt, more, (size_t)k, head,
 					      sizeof(head));
@@ -115,10 +167,12 @@ int pf_sniff(int fd, uint64_t size, const char *name, int *zfmt)
 		/* a pickle ends with STOP: without it, the file is cut short
 		 * (or carries trailing bytes) and only a parse can tell */
 		if (*zfmt == PK_Z_NONE &&
-		    (pread(fd, &last, 1, (off_t)size - 1) != 1 || last != '.'))
+		    (peek_read(p, &last, 1, size - 1) != 1 || last != '.'))
 			return PF_SNIFF_CUT;
 		return PF_SNIFF_PICKLE;
 	}
+	if (pf_arc_sniff(head, n))
+		return PF_SNIFF_ARCHIVE;
 	if (says)
 		return PF_SNIFF_PICKLE;
 	if (proto01_start(head[0]))
@@ -127,5 +181,27 @@ int pf_sniff(int fd, uint64_t size, const char *name, int *zfmt)
 		/* a compressed file that is not a pickle: shown as it is */
 		*zfmt = PK_Z_NONE;
 	}
+	if (what)
+		*what = data_kind(head, n);
 	return PF_SNIFF_NO;
+}
+
+int pf_sniff(int fd, uint64_t size, const char *name, int *zfmt,
+	     const char **what)
+{
+	struct peek_src p = {fd, NULL, size};
+
+	if (what)
+		*what = NULL;
+	return sniff_src(&p, name, zfmt, what);
+}
+
+int pf_sniff_mem(const uint8_t *data, uint64_t size, const char *name,
+		 int *zfmt, const char **what)
+{
+	struct peek_src p = {-1, data, size};
+
+	if (what)
+		*what = NULL;
+	return sniff_src(&p, name, zfmt, what);
 }

@@ -1,5 +1,6 @@
 /*
- * sniff.h - is this file a pickle? Decided from its first bytes.
+ * sniff.h - is this file a pickle, or an archive of them? Decided from
+ * its first bytes.
  *
  * What: a folder mount must show pickles as directories without parsing
  * them, so a file is classified by its head (and, when uncompressed, its
@@ -24,16 +25,25 @@
 #include <sys/types.h>
 
 enum pf_sniff {
-	PF_SNIFF_NO = 0, /* not a pickle: shown as the file it is */
-	PF_SNIFF_PICKLE, /* shown as a directory (parsed on first use) */
-	PF_SNIFF_MAYBE,	 /* must parse whole to count as a pickle */
-	PF_SNIFF_CUT,	 /* starts like a pickle but does not end with
-			    STOP: parse now; a failure is logged */
+	PF_SNIFF_NO = 0,  /* not a pickle: shown as the file it is */
+	PF_SNIFF_PICKLE,  /* shown as a directory (parsed on first use) */
+	PF_SNIFF_MAYBE,	  /* must parse whole to count as a pickle */
+	PF_SNIFF_CUT,	  /* starts like a pickle but does not end with
+			     STOP: parse now; a failure is logged */
+	PF_SNIFF_ARCHIVE, /* a tar (maybe compressed) or zip archive:
+			     shown as a directory of its members */
 };
 
 /* Classifies the open file fd of `size` bytes named `name` (its base name
- * decides the protocol 0/1 case). *zfmt receives enum pk_zfmt. */
-int pf_sniff(int fd, uint64_t size, const char *name, int *zfmt);
+ * decides the protocol 0/1 case). *zfmt receives enum pk_zfmt. For
+ * PF_SNIFF_NO, *what (may be NULL) receives what the file is when it is
+ * data of another format ("HDF5 file", "NumPy .npy file", "Parquet
+ * file", "Arrow / Feather file", "safetensors file"), else NULL. */
+int pf_sniff(int fd, uint64_t size, const char *name, int *zfmt,
+	     const char **what);
+/* The same for bytes in memory: data[0..size) (an archive's member). */
+int pf_sniff_mem(const uint8_t *data, uint64_t size, const char *name,
+		 int *zfmt, const char **what);
 
 /* The compression of a file whose first bytes are raw[0..n) and whose
  * name is name (enum pk_zfmt): gzip, bzip2, xz, zstd by their magic;

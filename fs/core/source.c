@@ -1,4 +1,4 @@
-#include "source.h"
+#include "source_internal.h"
 
 #include "pickle_file.h"
 
@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "beneath.h"
 #include "compress.h"
 #include "errmap.h"
@@ -53,7 +54,7 @@ pf_source *pf_source_new(int dirfd, const char *path, const char *display)
 	return s;
 }
 
-static void drop_tree(pf_source *s)
+void src_drop_tree(pf_source *s)
 {
 	pf_docview_free(s->dv);
 	pk_doc_free(s->doc);
@@ -69,11 +70,13 @@ static void drop_tree(pf_source *s)
 }
 
 /* Forgets everything read from the file (it changed on disk). */
-static void reset(pf_source *s)
+void src_reset(pf_source *s)
 {
 	if (s->dv)
 		pf_cache_remove(&s->cache);
-	drop_tree(s);
+	src_drop_tree(s);
+	src_drop_archive(s);
+	s->ckpt = 0;
 	pf_map_unref(s->map);
 	s->map = NULL;
 	s->state = PF_SRC_UNKNOWN;
@@ -89,8 +92,9 @@ void pf_source_free(pf_source *s)
 {
 	if (!s)
 		return;
-	reset(s);
+	src_reset(s);
 	pthread_mutex_destroy(&s->lock);
+	free(s->member);
 	free(s->path);
 	free(s->display);
 	free(s);
@@ -107,7 +111,7 @@ static int try_drop(pf_cache_item *it)
 		pthread_mutex_unlock(&s->lock);
 		return 0;
 	}
-	drop_tree(s);
+	src_drop_tree(s);
 	pthread_mutex_unlock(&s->lock);
 	return 1;
 }
@@ -127,7 +131,7 @@ static int same_file(const struct stat *a, const struct stat *b)
 /* The file changed on disk, or was removed (lock held): the outside
  * change wins. Edits waiting for the write-back are dropped, said in
  * the log, and reported (ESTALE) to the next fsync/close. */
-static void outside_change(pf_source *s, const char *how)
+void src_outside_change(pf_source *s, const char *how)
 {
 	if (s->dirty) {
 		pf_log("%s: %s on disk; %u pending edits not written",
@@ -136,10 +140,10 @@ static void outside_change(pf_source *s, const char *how)
 		s->dirty = 0;
 		s->pending = 0;
 	}
-	reset(s);
+	src_reset(s);
 }
 
-static void set_io_err(pk_err *e, const char *msg)
+void src_set_io_err(pk_err *e, const char *msg)
 {
 	pk_err_set(e, PK_E_IO, msg, 0);
 }
@@ -211,17 +215,19 @@ static int budget_cb(void *ctx, uint64_t done, uint64_t total)
 /* Maps the file, or decompresses it into a cache file (bounded,
  * expand.h; by cap too when cap > 0, and by EAGER_BUDGET_NS) and maps
  * that. A failed decompression sets s->err_in_z. */
-static int map_source(pf_source *s, pf_progress *pg, uint64_t cap, pk_err *e)
+int src_map_source(pf_source *s, pf_progress *pg, uint64_t cap, pk_err *e)
 {
 	int fd, out = -1, rc = 0;
 	struct stat st;
 	pf_map *m = NULL;
 
 	s->err_in_z = 0;
+	if (s->parent)
+		return src_map_member(s, pg, cap, e);
 	fd = open_file(s);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = errno;
-		set_io_err(e, "cannot open the file");
+		src_set_io_err(e, "cannot open the file");
 		goto cleanup;
 	}
 	/* what the tree is read from: a write-back replaces only this */
@@ -235,7 +241,8 @@ static int map_source(pf_source *s, pf_progress *pg, uint64_t cap, pk_err *e)
 			out = pf_expand_cache_file(NULL);
 			if (out < 0 || copy_fd(fd, out, (uint64_t)st.st_size)) {
 				rc = errno ? errno : EIO;
-				set_io_err(e, "cannot copy into a cache file");
+				src_set_io_err(e,
+					       "cannot copy into a cache file");
 				goto cleanup;
 			}
 			m = pf_map_file(out, (size_t)st.st_size, 0);
@@ -268,7 +275,7 @@ static int map_source(pf_source *s, pf_progress *pg, uint64_t cap, pk_err *e)
 	}
 	if (!m) {
 		rc = errno ? errno : ENOMEM;
-		set_io_err(e, "cannot map the file");
+		src_set_io_err(e, "cannot map the file");
 		goto cleanup;
 	}
 	s->map = m;
@@ -318,16 +325,31 @@ static int load(pf_source *s, int strict, int show_progress, uint64_t cap,
 {
 	pf_progress pg;
 	int rc = 0, drc;
+	const uint8_t *data;
+	uint64_t len;
 
 	pf_progress_start(&pg, s->display, "indexing", show_progress);
-	if (!s->map && (rc = map_source(s, &pg, cap, e)))
+	if (!s->map && (rc = src_map_source(s, &pg, cap, e)))
 		goto cleanup;
+	data = s->map->data;
+	len = s->map->len;
+	if (s->ckpt) {
+		/* the object is data.pkl's, read in place */
+		if (!s->ix && (rc = src_load_archive(s, show_progress, e)))
+			goto cleanup;
+		if (!s->ckpt) {
+			rc = ESTALE;
+			pk_err_set(e, PK_E_IO, "no longer a checkpoint", 0);
+			goto cleanup;
+		}
+		pf_ckpt_pickle(&s->ck, &data, &len);
+	}
 	pg.what = "indexing";
 	{
 		struct decode_pass dp = {&pg, s->map, 0};
 		pk_decode_opts o = {strict ? PK_DEC_STRICT_END : 0,
 				    pf_cache_tree_max(), decode_progress, &dp};
-		drc = pk_decode_with(s->map->data, s->map->len, &o, &s->doc, e);
+		drc = pk_decode_with(data, (size_t)len, &o, &s->doc, e);
 	}
 	if (drc != PK_OK) {
 		s->doc = NULL;
@@ -350,7 +372,7 @@ cleanup:
 	return rc;
 }
 
-static void mark_broken(pf_source *s, const pk_err *e, int log_it)
+void src_mark_broken(pf_source *s, const pk_err *e, int log_it)
 {
 	char msg[1200];
 
@@ -382,12 +404,17 @@ int pf_source_error_text(pf_source *s, pk_buf *out)
 	if (s->broken || s->zfail) {
 		pf_source_describe_error(s, msg, sizeof(msg));
 		rc = pk_buf_adds(out, msg) ? ENOMEM : 0;
+	} else if (s->state == PF_SRC_FILE && s->raw_why) {
+		rc = pk_buf_addf(out, "%s: %s, not a pickle", s->display,
+				 s->raw_why)
+			 ? ENOMEM
+			 : 0;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
 
-static void stamp(pf_source *s)
+void src_stamp(pf_source *s)
 {
 	clock_gettime(CLOCK_MONOTONIC, &s->checked);
 }
@@ -454,26 +481,73 @@ static void eager_load(pf_source *s)
 	else if (zfail_kind(s, &e))
 		set_zfail(s, &e, rc);
 	else
-		mark_broken(s, &e, 1);
+		src_mark_broken(s, &e, 1);
 }
 
 /* Sniffs (and if needed parses) the current file. Lock held. */
+/* pf_sniff of the file, or of the member's bytes; -1 when they cannot
+ * be read. Lock held. */
+static int sniff_now(pf_source *s)
+{
+	pk_err e = {0, NULL, 0};
+	pf_map *raw = NULL;
+	int fd, kind;
+
+	if (s->parent) {
+		if (src_member_raw(s, &raw, &e))
+			return -1;
+		kind = pf_sniff_mem(raw->data, raw->len, s->path, &s->zfmt,
+				    &s->raw_why);
+		pf_map_unref(raw);
+		return kind;
+	}
+	if ((fd = open_file(s)) < 0)
+		return -1;
+	kind = pf_sniff(fd, (uint64_t)s->st.st_size, s->path, &s->zfmt,
+			&s->raw_why);
+	close(fd);
+	return kind;
+}
+
 static void classify_locked(pf_source *s, int quick)
 {
-	int fd, kind, rc;
+	int kind, rc;
 	pk_err e = {0, NULL, 0};
 
-	fd = open_file(s);
-	if (fd < 0) {
+	kind = sniff_now(s);
+	if (kind < 0) {
 		s->state = PF_SRC_FILE;
 		return;
 	}
-	kind = pf_sniff(fd, (uint64_t)s->st.st_size, s->path, &s->zfmt);
-	close(fd);
 	s->sniffed = kind;
 	switch (kind) {
 	case PF_SNIFF_NO:
 		s->state = PF_SRC_FILE;
+		if (s->raw_why)
+			pf_log("%s: %s, not a pickle (shown as it is)",
+			       s->display, s->raw_why);
+		return;
+	case PF_SNIFF_ARCHIVE:
+		if (s->zfmt != PK_Z_NONE) {
+			/* its index is read when it is entered: a .tar.gz is
+			 * not decompressed for a lookup */
+			s->state = PF_SRC_ARCHIVE;
+			return;
+		}
+		if (quick)
+			return; /* stays PF_SRC_UNKNOWN */
+		/* read in place: indexing it costs its headers, and tells
+		 * a PyTorch checkpoint from any zip */
+		rc = src_load_archive(s, 0, &e);
+		if (rc == ENOMEM) {
+			s->state = PF_SRC_UNKNOWN;
+		} else if (rc) {
+			src_mark_broken(s, &e, 1);
+		} else {
+			s->state = s->ckpt ? PF_SRC_PICKLE : PF_SRC_ARCHIVE;
+			if (s->ckpt)
+				eager_load(s);
+		}
 		return;
 	case PF_SNIFF_MAYBE:
 	case PF_SNIFF_CUT:
@@ -499,7 +573,7 @@ static void classify_locked(pf_source *s, int quick)
 			return;
 		}
 		if (e.code != PK_OK) {
-			mark_broken(s, &e, kind == PF_SNIFF_CUT);
+			src_mark_broken(s, &e, kind == PF_SNIFF_CUT);
 			return;
 		}
 		s->state = PF_SRC_PICKLE;
@@ -516,9 +590,9 @@ int pf_source_classify(pf_source *s, const struct stat *st, int quick)
 
 	pthread_mutex_lock(&s->lock);
 	if (s->state != PF_SRC_UNKNOWN && !same_file(&s->st, st))
-		outside_change(s, "changed");
+		src_outside_change(s, "changed");
 	s->st = *st;
-	stamp(s);
+	src_stamp(s);
 	if (s->state == PF_SRC_UNKNOWN)
 		classify_locked(s, quick);
 	else if (!quick && s->state == PF_SRC_PICKLE && !s->dv && !s->broken &&
@@ -532,7 +606,7 @@ int pf_source_classify(pf_source *s, const struct stat *st, int quick)
 
 /* Re-reads the file's identity at most once a second. Lock held. A
  * change on disk wins over edits waiting for the write-back. */
-static void refresh(pf_source *s)
+void src_refresh(pf_source *s)
 {
 	struct timespec now;
 	struct stat st;
@@ -541,17 +615,28 @@ static void refresh(pf_source *s)
 	if (now.tv_sec - s->checked.tv_sec < 1 && s->state != PF_SRC_UNKNOWN)
 		return;
 	s->checked = now;
+	if (s->parent) {
+		/* a member changes with its archive (which looks at its own
+		 * file at most once a second) */
+		if (s->state != PF_SRC_UNKNOWN &&
+		    !pf_source_archive_changed(s->parent, s->parent_epoch) &&
+		    !pf_map_torn(s->map))
+			return;
+		src_outside_change(s, "changed");
+		classify_locked(s, 0);
+		return;
+	}
 	if (pf_beneath_stat(s->dirfd, s->path, &st) < 0) {
 		/* gone: keep serving what we have, but pending edits can
 		 * never be written (a removed source is not re-created) */
 		if (s->dirty && errno == ENOENT)
-			outside_change(s, "removed");
+			src_outside_change(s, "removed");
 		return;
 	}
 	if (s->state != PF_SRC_UNKNOWN && same_file(&s->st, &st) &&
 	    !pf_map_torn(s->map))
 		return;
-	outside_change(s, "changed");
+	src_outside_change(s, "changed");
 	s->st = st;
 	classify_locked(s, 0);
 }
@@ -563,7 +648,7 @@ int pf_source_enter(pf_source *s)
 	pthread_mutex_lock(&s->lock);
 	if (pf_map_torn(s->map))
 		s->checked.tv_sec -= 2; /* shrank under us: look now */
-	refresh(s);
+	src_refresh(s);
 	if (s->state != PF_SRC_PICKLE) {
 		int rc = s->broken
 			     ? pf_errno_of(s->err.code ? s->err.code : PK_E_IO)
@@ -586,7 +671,7 @@ int pf_source_enter(pf_source *s)
 			if (zfail_kind(s, &e))
 				set_zfail(s, &e, rc);
 			else if (rc != ENOMEM)
-				mark_broken(s, &e, 1);
+				src_mark_broken(s, &e, 1);
 			pthread_mutex_unlock(&s->lock);
 			return rc == ENOMEM || zfail_kind(s, &e)
 				   ? rc
@@ -613,15 +698,27 @@ int pf_source_load_now(pf_source *s, int progress, pk_err *e)
 	fd = open_file(s);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = errno;
-		set_io_err(e, strerror(rc));
+		src_set_io_err(e, strerror(rc));
 		if (fd >= 0)
 			close(fd);
 		goto out;
 	}
 	s->st = st;
-	stamp(s);
-	s->sniffed = pf_sniff(fd, (uint64_t)st.st_size, s->path, &s->zfmt);
+	src_stamp(s);
+	s->sniffed =
+	    pf_sniff(fd, (uint64_t)st.st_size, s->path, &s->zfmt, &s->raw_why);
 	close(fd);
+	if (s->sniffed == PF_SNIFF_ARCHIVE) {
+		s->state = PF_SRC_ARCHIVE;
+		rc = src_load_archive(s, progress, e);
+		if (rc) {
+			src_mark_broken(s, e, 0);
+			goto out;
+		}
+		if (!s->ckpt)
+			goto out;
+		s->sniffed = PF_SNIFF_PICKLE; /* a checkpoint: its object */
+	}
 	if (s->sniffed == PF_SNIFF_NO) {
 		/* a file SOURCE was named on purpose: try it anyway */
 		s->sniffed = PF_SNIFF_PICKLE;
@@ -637,182 +734,4 @@ int pf_source_load_now(pf_source *s, int progress, pk_err *e)
 out:
 	pthread_mutex_unlock(&s->lock);
 	return rc;
-}
-
-int pf_source_enter_edit(pf_source *s)
-{
-	pthread_mutex_lock(&s->lock);
-	/* look at the disk now, also with edits pending: a change there
-	 * wins over them */
-	s->checked.tv_sec -= 2;
-	pthread_mutex_unlock(&s->lock);
-	return pf_source_enter(s);
-}
-
-/* Replaces the file the tree was read from with the doc (lock held):
- * 0, or an errno and the file is unchanged (EAGAIN: someone changed it,
- * ENOENT: it was removed; pk_pickle_file_replace_at). */
-static int write_back(pf_source *s, pk_err *e)
-{
-	struct stat now;
-	int rc;
-
-	pk_err_set(e, PK_OK, NULL, 0);
-	if (!s->doc || !s->map)
-		return ESTALE;
-	rc = pk_pickle_file_replace_at(s->dirfd, s->path, &s->base, &s->z,
-				       s->doc, &now, e);
-	if (rc)
-		return rc;
-	s->dirty = 0;
-	s->pending = 0;
-	s->wb_logged = 0;
-	/* our own write: not a change by someone else; the bytes mapped
-	 * are the old file's (the doc points into them), the doc is the new
-	 * file's: once the doc goes, the new file is mapped */
-	s->st = now;
-	s->base = now;
-	s->map_old = 1;
-	stamp(s);
-	return 0;
-}
-
-/* Why a write-back failed, for the log: the errno's words, or the
- * codec's; for the refusals that keep the daemon from being turned
- * against its host (an owner or mode that cannot be kept, a symlink on
- * the way, beneath.h) the step too, errno in parentheses. */
-static const char *wb_reason(const pk_err *e, int rc, char *buf, size_t n)
-{
-	if (e->code == PK_E_IO && e->msg &&
-	    (rc == EPERM || rc == ELOOP || rc == EXDEV)) {
-		snprintf(buf, n, "%s (%s)", e->msg, strerror(rc));
-		return buf;
-	}
-	return e->code == PK_E_IO || !e->msg ? strerror(rc) : e->msg;
-}
-
-/* Forgets the edited tree (lock held): the next access decodes the
- * bytes mapped, which are the file on disk. */
-static void forget_edits(pf_source *s)
-{
-	if (s->dv)
-		pf_cache_remove(&s->cache);
-	drop_tree(s);
-	s->gen++;
-}
-
-int pf_source_commit(pf_source *s, unsigned delay_s)
-{
-	pf_docview *dv = NULL;
-	pk_err e;
-	char why[256];
-	int rc = 0;
-
-	if (delay_s) {
-		if (!s->dirty)
-			clock_gettime(CLOCK_MONOTONIC, &s->dirty_since);
-		s->dirty = 1;
-		s->pending++;
-	} else {
-		rc = write_back(s, &e);
-		if (rc) {
-			pf_log("%s: cannot write back: %s", s->display,
-			       wb_reason(&e, rc, why, sizeof(why)));
-			/* the edit is refused: the tree goes back to what
-			 * is on disk (read again, if that changed) */
-			if (rc == EAGAIN)
-				reset(s);
-			else
-				forget_edits(s);
-			return rc;
-		}
-	}
-	/* the doc changed: entries moved, names changed */
-	if (pf_docview_new(s->doc, &dv) == 0) {
-		pf_docview_free(s->dv);
-		s->dv = dv;
-	} else {
-		rc = rc ? rc : ENOMEM;
-	}
-	s->gen++;
-	return rc;
-}
-
-/* The write-back of pending edits (lock held). */
-static int flush_locked(pf_source *s, int final)
-{
-	pk_err e;
-	char why[256];
-	int rc;
-
-	if (!s->dirty)
-		return 0;
-	rc = write_back(s, &e);
-	if (!rc) {
-		s->wb_err = 0; /* written after all: nothing was lost */
-		return 0;
-	}
-	if (rc == EAGAIN || rc == ENOENT || rc == ESTALE) {
-		/* the file changed or went away: the outside change wins */
-		outside_change(s, rc == ENOENT ? "removed" : "changed");
-		return ESTALE;
-	}
-	if (final) {
-		pf_log("%s: cannot write back: %s; edits lost", s->display,
-		       wb_reason(&e, rc, why, sizeof(why)));
-	} else if (rc != s->wb_logged) {
-		pf_log("%s: cannot write back: %s; trying again", s->display,
-		       wb_reason(&e, rc, why, sizeof(why)));
-		s->wb_logged = rc;
-	}
-	s->wb_err = rc;
-	return rc;
-}
-
-int pf_source_flush(pf_source *s, unsigned delay_s, int force)
-{
-	struct timespec now;
-	int rc = 0;
-
-	pthread_mutex_lock(&s->lock);
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (s->dirty &&
-	    (force || now.tv_sec - s->dirty_since.tv_sec >= (time_t)delay_s))
-		rc = flush_locked(s, force > 1);
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-int pf_source_sync(pf_source *s)
-{
-	int rc;
-
-	pthread_mutex_lock(&s->lock);
-	rc = flush_locked(s, 0);
-	if (!rc)
-		rc = s->wb_err;
-	s->wb_err = 0; /* reported */
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-int pf_source_take_error(pf_source *s)
-{
-	int rc;
-
-	pthread_mutex_lock(&s->lock);
-	rc = s->wb_err;
-	s->wb_err = 0;
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-int pf_source_pending(pf_source *s)
-{
-	int dirty;
-
-	pthread_mutex_lock(&s->lock);
-	dirty = s->dirty;
-	pthread_mutex_unlock(&s->lock);
-	return dirty;
 }

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 
 #include "cache.h"
+#include "checkpoint.h"
 #include "compress.h"
 #include "docview.h"
 #include "error.h"
@@ -41,7 +42,11 @@ enum pf_src_state {
 	PF_SRC_UNKNOWN = 0, /* not sniffed yet */
 	PF_SRC_PICKLE,	    /* shown as a directory */
 	PF_SRC_FILE,	    /* not a pickle, or broken: shown raw */
+	PF_SRC_ARCHIVE,	    /* a tar or zip: a directory of its members */
 };
+
+struct pf_arc_index;
+struct pf_arc_member;
 
 typedef struct pf_source {
 	pthread_mutex_t lock;
@@ -53,6 +58,8 @@ typedef struct pf_source {
 	struct timespec checked; /* when st was last compared to the disk */
 	int state;		 /* enum pf_src_state */
 	int sniffed;		 /* enum pf_sniff of the current file */
+	const char *raw_why;	 /* not a pickle but data: what it is
+				    (sniff.h), or NULL */
 	int zfmt;		 /* enum pk_zfmt */
 	pk_zinfo z;		 /* its header and level, to write it back */
 	int writable;		 /* the mount takes changes (not -o ro) */
@@ -89,7 +96,29 @@ typedef struct pf_source {
 			    directories (entries.h) belong to one epoch */
 	int pins;
 	pf_cache_item cache;
+	/* An archive's member (read-only): its bytes are a range of the
+	 * archive's (parent's) bytes, read in place when stored, inflated
+	 * into a cache file when deflated. Locking: a member takes its
+	 * archive's lock while it holds its own, never the other way. */
+	struct pf_source *parent; /* the archive, or NULL: a file */
+	char *member;		  /* its name in the archive */
+	uint64_t parent_epoch;	  /* the archive's epoch it was read in */
+	/* PF_SRC_ARCHIVE: the members, once the archive is entered, and
+	 * the deflated ones inflated so far */
+	struct pf_arc_index *ix;
+	struct pf_extracted *xt;
+	/* A PyTorch checkpoint (a zip, checkpoint.h): state PF_SRC_PICKLE,
+	 * its tree decoded from data.pkl inside ix, read-only */
+	int ckpt;
+	pf_ckpt ck;
 } pf_source;
+
+/* Whether edits of s can be written back: not -o ro, not inside an
+ * archive, not a checkpoint (archives are read-only). */
+static inline int pf_source_writable(const pf_source *s)
+{
+	return s->writable && !s->parent && !s->ckpt;
+}
 
 /* Like pf_source_enter, for an edit: looks at the file on disk first
  * (not at most once a second), so an edit applies to what is there now:
@@ -134,6 +163,30 @@ int pf_source_take_error(pf_source *s);
 int pf_source_pending(pf_source *s);
 
 pf_source *pf_source_new(int dirfd, const char *path, const char *display);
+/* The source of member `member` of the archive source arc (which must
+ * outlive it); read-only. */
+pf_source *pf_source_new_member(pf_source *arc, const char *member,
+				const char *display);
+
+/* Locks an archive source and makes sure its bytes are mapped
+ * (decompressed, for a .tar.gz) and its index read: 0, s->ix valid until
+ * pf_source_leave; else an errno, not locked (ESTALE: not an archive
+ * (any more); EIO: a bad archive, s->err says where). */
+int pf_source_enter_archive(pf_source *s);
+/* The member `name` of the archive source arc: *m its record, *bytes a
+ * new reference to its bytes as stored in the archive once the
+ * archive's own compression is undone: a slice of the archive's mapping
+ * for a stored member, a mapped cache file for a deflated one (inflated
+ * and checked against its CRC on first use); *epoch the archive's
+ * epoch. Takes arc's lock. 0 or errno (ENOENT: no such member; EISDIR:
+ * a directory; EIO: the member cannot be read, e says why; ENOTSUP: an
+ * encrypted member or a method other than stored / deflated). */
+int pf_source_member_bytes(pf_source *arc, const char *name,
+			   struct pf_arc_member *m, pf_map **bytes,
+			   uint64_t *epoch, pk_err *e);
+/* Whether the archive source arc changed on disk since epoch (its
+ * members read then are stale). Takes arc's lock. */
+int pf_source_archive_changed(pf_source *arc, uint64_t epoch);
 void pf_source_free(pf_source *s);
 
 /* How the file at st (just stat'ed by the caller) is shown: PF_SRC_PICKLE
@@ -174,7 +227,8 @@ int pf_source_load_now(pf_source *s, int progress, pk_err *e);
 void pf_source_describe_error(const pf_source *s, char *buf, size_t n);
 /* Why the pickle is shown raw or refused (the user.pickle.error xattr):
  * that message, appended to out, if its decode failed or a bound refused
- * its decompression; ENODATA if nothing failed. Takes the lock. */
+ * its decompression, or "NAME: HDF5 file, not a pickle" for data of
+ * another format (sniff.h); ENODATA if nothing failed. Takes the lock. */
 int pf_source_error_text(pf_source *s, pk_buf *out);
 
 #endif

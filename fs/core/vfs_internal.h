@@ -160,8 +160,18 @@ struct dir_change {
 		0, -1, -1, NULL, NULL                                          \
 	}
 
+/* Whether in may not be changed: -o ro, or a pickle inside an archive
+ * (archives are read-only). */
+static inline int vfs_read_only(const pf_fs *fs, const pf_inode *in)
+{
+	return fs->ro || (in && in->src && !pf_source_writable(in->src));
+}
+
 /* mount.c */
 pf_source *vfs_source_for(pf_fs *fs, const char *path);
+/* The source of member `member` of archive source arc (made on first
+ * sight; lives as long as the mount). */
+pf_source *vfs_member_source_for(pf_fs *fs, pf_source *arc, const char *member);
 void vfs_sweep_folder(pf_fs *fs, const char *path);
 
 /* node.c */
@@ -187,6 +197,16 @@ int vfs_mirror_attr(pf_fs *fs, pf_inode *in, struct stat *st);
 int vfs_mirror_opendir(pf_fs *fs, pf_inode *in, pf_dirh *d);
 int vfs_mirror_readdir(pf_fs *fs, pf_inode *in, pf_dirh *d, uint64_t off,
 		       pf_fill_fn fill, void *ctx);
+
+/* archive_dir.c: archives as directories (ARCHIVE, ARC_DIR, ARC_FILE) */
+int vfs_archive_attr(pf_fs *fs, pf_inode *in, struct stat *st);
+int vfs_archive_lookup(pf_fs *fs, pf_inode *dir, const char *name,
+		       pf_inode **out, struct stat *st);
+int vfs_archive_opendir(pf_fs *fs, pf_inode *in, pf_dirh *d);
+int vfs_archive_readdir(pf_fs *fs, pf_inode *in, pf_dirh *d, uint64_t off,
+			pf_fill_fn fill, void *ctx);
+/* Opens a plain member: f serves its bytes in place. */
+int vfs_archive_open(pf_fs *fs, pf_inode *in, pf_file *f);
 
 /* read.c */
 pf_file *vfs_new_handle(void);

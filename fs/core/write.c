@@ -262,7 +262,7 @@ static int truncate_op(pf_fs *fs, pf_inode *in, pf_file *f, uint64_t size,
 	pk_buf *b;
 	int rc, keep_cache;
 
-	if (fs->ro)
+	if (vfs_read_only(fs, in))
 		return EROFS;
 	if (!f || !f->writable) {
 		/* truncate(2) by name: open, cut, commit */
@@ -317,7 +317,7 @@ static int create_op(pf_fs *fs, pf_inode *dir, const char *name, int flags,
 	uint64_t i;
 	int rc, exists;
 
-	if (fs->ro)
+	if (vfs_read_only(fs, dir))
 		return EROFS;
 	if (dir->kind != PF_I_PICKLE && dir->kind != PF_I_VALUE)
 		return EROFS;
@@ -370,7 +370,7 @@ static int unlink_op(pf_fs *fs, pf_inode *dir, const char *name, pk_err *why)
 {
 	struct pf_scratch *sc;
 
-	if (fs->ro)
+	if (vfs_read_only(fs, dir))
 		return EROFS;
 	pthread_mutex_lock(&fs->xlock);
 	sc = vfs_scratch_find(fs, dir, name);
@@ -394,7 +394,7 @@ static int rename_op(pf_fs *fs, pf_inode *dir, const char *name,
 	pk_buf text = PK_BUF_INIT;
 	int rc;
 
-	if (fs->ro)
+	if (vfs_read_only(fs, dir))
 		return EROFS;
 	if (dir->kind != PF_I_PICKLE && dir->kind != PF_I_VALUE)
 		return EROFS;
@@ -447,7 +447,7 @@ static int setxattr_op(pf_fs *fs, pf_inode *in, const char *name,
 	int rc, tries;
 
 	if (strcmp(name, XA_TYPE) != 0)
-		return fs->ro ? EROFS : ENOTSUP;
+		return vfs_read_only(fs, in) ? EROFS : ENOTSUP;
 	if (size == 0 || size >= sizeof(type))
 		return EINVAL;
 	memcpy(type, value, size);
@@ -467,8 +467,8 @@ static int setxattr_op(pf_fs *fs, pf_inode *in, const char *name,
 		pthread_mutex_unlock(&fs->xlock);
 		return rc;
 	}
-	if (in->kind != PF_I_VALUE)
-		return fs->ro ? EROFS : EPERM;
+	if (in->kind != PF_I_VALUE || vfs_read_only(fs, in))
+		return vfs_read_only(fs, in) ? EROFS : EPERM;
 	rc = EAGAIN;
 	for (tries = 0; tries < EDIT_TRIES && rc == EAGAIN; tries++) {
 		if ((rc = vfs_edit_begin(fs, in)))
@@ -645,7 +645,7 @@ int pf_fs_rename(pf_fs *fs, pf_inode *dir, const char *name, pf_inode *newdir,
 int pf_fs_setattr(pf_fs *fs, pf_inode *in, pf_file *f, int set_size,
 		  uint64_t size, struct stat *st)
 {
-	if (fs->ro)
+	if (vfs_read_only(fs, in))
 		return EROFS;
 	if (set_size)
 		return pf_fs_truncate(fs, in, f, size, st);

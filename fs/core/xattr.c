@@ -118,10 +118,12 @@ static const char *const names[] = {XA_TYPE,  XA_KEYTYPE, XA_KEY,
 /* user.pickle.error of a file shown raw, or a pickle refused: why. */
 static int error_xattr(pf_fs *fs, pf_inode *in, pk_buf *out)
 {
-	pf_source *s = in->kind == PF_I_PICKLE ? in->src
-		       : in->kind == PF_I_MIRROR_FILE
-			   ? vfs_source_for(fs, in->path)
-			   : NULL;
+	pf_source *s =
+	    in->kind == PF_I_PICKLE || in->kind == PF_I_ARCHIVE ? in->src
+	    : in->kind == PF_I_MIRROR_FILE ? vfs_source_for(fs, in->path)
+	    : in->kind == PF_I_ARC_FILE
+		? vfs_member_source_for(fs, in->src, in->path)
+		: NULL;
 
 	return s ? pf_source_error_text(s, out) : ENODATA;
 }

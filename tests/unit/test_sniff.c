@@ -23,7 +23,7 @@ static int sniff_of(const char *name, int *zfmt)
 	fd = open(path, O_RDONLY);
 	cr_assert_geq(fd, 0);
 	fstat(fd, &st);
-	kind = pf_sniff(fd, (uint64_t)st.st_size, name, zfmt);
+	kind = pf_sniff(fd, (uint64_t)st.st_size, name, zfmt, NULL);
 	close(fd);
 	return kind;
 }

@@ -1,0 +1,77 @@
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <string.h>
+
+static int stored(const pf_arc_member *m)
+{
+	return m->type == PF_ARC_FILE && m->method == PF_ARC_STORED &&
+	       !(m->flags & 1);
+}
+
+int pf_ckpt_detect(const pf_arc_index *ix, const uint8_t *data, uint64_t len,
+		   pf_ckpt *out)
+{
+	uint32_t top, pkl, ver, dd;
+
+	if (ix->fmt != PF_ARC_ZIP || ix->n < 2 || ix->m[0].nchildren != 1)
+		return 0;
+	top = pf_arc_child(ix, 0, 0);
+	if (top == UINT32_MAX || ix->m[top].type != PF_ARC_DIR)
+		return 0;
+	pkl = pf_arc_lookup(ix, top, "data.pkl");
+	ver = pf_arc_lookup(ix, top, "version");
+	if (ver == UINT32_MAX &&
+	    (dd = pf_arc_lookup(ix, top, ".data")) != UINT32_MAX)
+		ver = pf_arc_lookup(ix, dd, "version");
+	if (pkl == UINT32_MAX || !stored(&ix->m[pkl]) || ver == UINT32_MAX)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->ix = ix;
+	out->data = data;
+	out->len = len;
+	out->top = top;
+	out->pickle = pkl;
+	out->storages = pf_arc_lookup(ix, top, "data");
+	if (out->storages != UINT32_MAX &&
+	    ix->m[out->storages].type != PF_ARC_DIR)
+		out->storages = UINT32_MAX;
+	{
+		uint32_t bo = pf_arc_lookup(ix, top, "byteorder");
+		out->big_endian =
+		    bo != UINT32_MAX && stored(&ix->m[bo]) &&
+		    ix->m[bo].size == 3 &&
+		    memcmp(data + ix->m[bo].offset, "big", 3) == 0;
+	}
+	return 1;
+}
+
+void pf_ckpt_pickle(const pf_ckpt *ck, const uint8_t **p, uint64_t *n)
+{
+	const pf_arc_member *m = &ck->ix->m[ck->pickle];
+
+	*p = ck->data + m->offset;
+	*n = m->size;
+}
+
+int pf_ckpt_storage(const pf_ckpt *ck, const uint8_t *key, size_t keylen,
+		    const uint8_t **p, uint64_t *n)
+{
+	char name[256];
+	uint32_t i;
+
+	if (ck->storages == UINT32_MAX || keylen == 0 ||
+	    keylen >= sizeof(name) || memchr(key, '/', keylen) ||
+	    memchr(key, '\0', keylen))
+		return ENOENT;
+	memcpy(name, key, keylen);
+	name[keylen] = '\0';
+	i = pf_arc_lookup(ck->ix, ck->storages, name);
+	if (i == UINT32_MAX || ck->ix->m[i].type != PF_ARC_FILE)
+		return ENOENT;
+	if (!stored(&ck->ix->m[i]))
+		return ENOTSUP;
+	*p = ck->data + ck->ix->m[i].offset;
+	*n = ck->ix->m[i].size;
+	return 0;
+}

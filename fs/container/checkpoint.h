@@ -1,0 +1,48 @@
+/*
+ * checkpoint.h - a PyTorch checkpoint (torch.save's zip format, torch >=
+ * 1.6) as byte ranges: where its pickle is and where each storage is.
+ *
+ * What: torch.save writes a zip with one top folder NAME (the file's base
+ * name, or "archive"): NAME/data.pkl (the object, pickled with storages
+ * as persistent ids ('storage', torch.FloatStorage, KEY, LOCATION, NUMEL)),
+ * NAME/data/KEY (each storage's raw bytes, stored uncompressed and
+ * aligned to 64 bytes) and NAME/version (and, in newer versions,
+ * NAME/byteorder, NAME/.data/version, NAME/.data/serialization_id). A zip
+ * is taken for a checkpoint when its root holds exactly one folder, that
+ * folder holds a stored data.pkl and a version (or .data/version), and
+ * nothing else is at the root.
+ * Ownership: a pf_ckpt borrows the index and the zip's bytes; it owns
+ * nothing and needs no freeing.
+ * Invariant: every range handed out lies within the zip's bytes (the
+ * index checked it).
+ */
+#ifndef PF_CHECKPOINT_H
+#define PF_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "archive.h"
+
+typedef struct pf_ckpt {
+	const pf_arc_index *ix;
+	const uint8_t *data; /* the zip's bytes */
+	uint64_t len;
+	uint32_t top;	   /* the member of the folder NAME */
+	uint32_t pickle;   /* NAME/data.pkl */
+	uint32_t storages; /* NAME/data, or UINT32_MAX when none */
+	int big_endian;	   /* NAME/byteorder says "big" */
+} pf_ckpt;
+
+/* 1 and *out filled when the zip indexed in ix (over data[0..len)) is a
+ * checkpoint, else 0. */
+int pf_ckpt_detect(const pf_arc_index *ix, const uint8_t *data, uint64_t len,
+		   pf_ckpt *out);
+/* The pickle's bytes (NAME/data.pkl, read in place). */
+void pf_ckpt_pickle(const pf_ckpt *ck, const uint8_t **p, uint64_t *n);
+/* The bytes of storage `key` (NAME/data/KEY) read in place: 0, ENOENT
+ * (no such storage) or ENOTSUP (not stored uncompressed). */
+int pf_ckpt_storage(const pf_ckpt *ck, const uint8_t *key, size_t keylen,
+		    const uint8_t **p, uint64_t *n);
+
+#endif
