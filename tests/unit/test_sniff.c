@@ -141,3 +141,69 @@ Test(sniff, no_false_zlib, .init = ut_make_dir, .fini = ut_remove_dir)
 	cr_expect_eq(sniff_of("text.lzma", &z), PF_SNIFF_MAYBE); /* 0x5d */
 	cr_expect_eq(z, PK_Z_NONE);
 }
+
+/* archives: a tar (plain or in a compressed stream) and a zip are
+ * PF_SNIFF_ARCHIVE; data of other formats is no pickle but says what it
+ * is (the reason in user.pickle.error); the memory variant agrees */
+Test(sniff, archives_and_data_kinds, .init = ut_make_dir, .fini = ut_remove_dir)
+{
+	uint8_t tar[1024], zip[64], h5[64], npy[128], st[64];
+	const char *what = "x";
+	int z, kind;
+	size_t i;
+	unsigned sum = 0;
+
+	memset(tar, 0, sizeof(tar));
+	memcpy(tar, "a.pkl", 5);
+	memcpy(tar + 100, "0000644", 7);
+	memcpy(tar + 124, "00000000000", 11);
+	tar[156] = '0';
+	memcpy(tar + 257,
+	       "ustar\0"
+	       "00",
+	       8);
+	memset(tar + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += tar[i];
+	snprintf((char *)tar + 148, 8, "%06o", sum);
+	ut_put("t.tar", tar, sizeof(tar));
+	put_z("t.tar.gz", PK_Z_GZIP, tar, sizeof(tar));
+	put_z("t.tar.zst", PK_Z_ZSTD, tar, sizeof(tar));
+	memset(zip, 0, sizeof(zip));
+	memcpy(zip, "PK\3\4", 4);
+	ut_put("z.zip", zip, sizeof(zip));
+	memset(h5, 0, sizeof(h5));
+	memcpy(h5, "\x89HDF\r\n\x1a\n", 8);
+	ut_put("model.h5", h5, sizeof(h5));
+	memset(npy, ' ', sizeof(npy));
+	memcpy(npy, "\x93NUMPY\1\0", 8);
+	ut_put("a.npy", npy, sizeof(npy));
+	memset(st, ' ', sizeof(st));
+	memcpy(st, "\x20\0\0\0\0\0\0\0{\"w\":", 13);
+	ut_put("m.safetensors", st, sizeof(st));
+
+	cr_assert_eq(sniff_of("t.tar", &z), PF_SNIFF_ARCHIVE);
+	cr_assert_eq(z, PK_Z_NONE);
+	cr_assert_eq(sniff_of("t.tar.gz", &z), PF_SNIFF_ARCHIVE);
+	cr_assert_eq(z, PK_Z_GZIP);
+	cr_assert_eq(sniff_of("t.tar.zst", &z), PF_SNIFF_ARCHIVE);
+	cr_assert_eq(z, PK_Z_ZSTD);
+	cr_assert_eq(sniff_of("z.zip", &z), PF_SNIFF_ARCHIVE);
+	kind = pf_sniff_mem(tar, sizeof(tar), "member", &z, &what);
+	cr_assert_eq(kind, PF_SNIFF_ARCHIVE);
+	cr_assert_null(what);
+	kind = pf_sniff_mem(h5, sizeof(h5), "model.h5", &z, &what);
+	cr_assert_eq(kind, PF_SNIFF_NO);
+	cr_assert_str_eq(what, "HDF5 file");
+	kind = pf_sniff_mem(npy, sizeof(npy), "a.npy", &z, &what);
+	cr_assert_eq(kind, PF_SNIFF_NO);
+	cr_assert_str_eq(what, "NumPy .npy file");
+	kind = pf_sniff_mem(st, sizeof(st), "m.safetensors", &z, &what);
+	cr_assert_eq(kind, PF_SNIFF_NO);
+	cr_assert_str_eq(what, "safetensors file");
+	kind = pf_sniff_mem((const uint8_t *)"hello\n", 6, "t.txt", &z, &what);
+	cr_assert_eq(kind, PF_SNIFF_NO);
+	cr_assert_null(what, "plain text is not data of a known format");
+	kind = pf_sniff_mem(ut_alumnos4, sizeof(ut_alumnos4), "m", &z, &what);
+	cr_assert_eq(kind, PF_SNIFF_PICKLE, "memory and file agree");
+}
