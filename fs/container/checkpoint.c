@@ -1,6 +1,7 @@
 #include "checkpoint.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 static int stored(const pf_arc_member *m)
@@ -74,4 +75,19 @@ int pf_ckpt_storage(const pf_ckpt *ck, const uint8_t *key, size_t keylen,
 	*p = ck->data + ck->ix->m[i].offset;
 	*n = ck->ix->m[i].size;
 	return 0;
+}
+
+static int find(const pk_storages *st, const uint8_t *key, size_t keylen,
+		const uint8_t **data, uint64_t *len)
+{
+	const pf_ckpt *ck =
+	    (const pf_ckpt *)((const char *)st - offsetof(pf_ckpt, res));
+
+	return pf_ckpt_storage(ck, key, keylen, data, len);
+}
+
+void pf_ckpt_bind(pf_ckpt *ck, pk_doc *doc)
+{
+	ck->res.find = find;
+	doc->storages = &ck->res;
 }

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "archive.h"
+#include "pickle.h"
 
 typedef struct pf_ckpt {
 	const pf_arc_index *ix;
@@ -32,6 +33,7 @@ typedef struct pf_ckpt {
 	uint32_t pickle;   /* NAME/data.pkl */
 	uint32_t storages; /* NAME/data, or UINT32_MAX when none */
 	int big_endian;	   /* NAME/byteorder says "big" */
+	pk_storages res;   /* finds storages for a doc (pf_ckpt_bind) */
 } pf_ckpt;
 
 /* 1 and *out filled when the zip indexed in ix (over data[0..len)) is a
@@ -44,5 +46,8 @@ void pf_ckpt_pickle(const pf_ckpt *ck, const uint8_t **p, uint64_t *n);
  * (no such storage) or ENOTSUP (not stored uncompressed). */
 int pf_ckpt_storage(const pf_ckpt *ck, const uint8_t *key, size_t keylen,
 		    const uint8_t **p, uint64_t *n);
+
+/* Lets doc find its storages in ck (ck must not move while doc uses it). */
+void pf_ckpt_bind(pf_ckpt *ck, pk_doc *doc);
 
 #endif

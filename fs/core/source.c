@@ -356,6 +356,8 @@ static int load(pf_source *s, int strict, int show_progress, uint64_t cap,
 		rc = pf_errno_of(drc);
 		goto cleanup;
 	}
+	if (s->ckpt)
+		pf_ckpt_bind(&s->ck, s->doc);
 	s->serial++;
 	pg.what = "linking";
 	rc = pf_docview_new_ex(s->doc, pf_progress_cb, &pg, &s->dv);

@@ -24,6 +24,7 @@
 #include "pickle_file.h"
 #include "repr.h"
 #include "form.h"
+#include "tensor.h"
 
 /* Class of an object-like directory ("collections.OrderedDict"). */
 static int class_text(const pk_doc *doc, pf_ref r, pk_buf *out)
@@ -36,6 +37,14 @@ static int class_text(const pk_doc *doc, pf_ref r, pk_buf *out)
 	if (r.part != PF_PART_SELF)
 		return ENODATA;
 	form = pf_form_of(r.val);
+	if (form == PF_FORM_TENSOR) {
+		pf_tensor t;
+		pf_tensor_parse(r.val, &t);
+		return pk_buf_adds(out, t.parameter ? "torch.nn.Parameter"
+						    : "torch.Tensor")
+			   ? ENOMEM
+			   : 0;
+	}
 	if (form != PF_FORM_OBJECT && form != PF_FORM_DICTCALL &&
 	    form != PF_FORM_NDARRAY)
 		return ENODATA;

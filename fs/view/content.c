@@ -6,6 +6,7 @@
 
 #include "errmap.h"
 #include "form.h"
+#include "tensor.h"
 #include "text.h"
 #include "views.h"
 
@@ -642,11 +643,30 @@ out:
 	return rc;
 }
 
+/* A tensor's data: in place when contiguous, else gathered (tensor.h). */
+static int tensor_content(const pk_doc *doc, const pf_tensor *t, unsigned flags,
+			  pf_content *c)
+{
+	const uint8_t *p;
+	uint64_t n;
+	int rc = pf_tensor_data(doc, t, (flags & PF_CONTENT_SIZE_ONLY) != 0, &p,
+				&n, &c->owned);
+
+	if (rc)
+		return rc;
+	c->len = n;
+	if (flags & PF_CONTENT_SIZE_ONLY)
+		return 0;
+	c->data = p ? p : (const uint8_t *)"";
+	return 0;
+}
+
 int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
 		   pk_err *e)
 {
 	const pk_val *v = ref.val;
 	pf_ndarray arr;
+	pf_tensor t;
 	pf_obj o;
 	int form;
 
@@ -655,23 +675,35 @@ int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
 	case PF_PART_SELF:
 		break;
 	case PF_PART_DTYPE:
+		if (pf_tensor_parse(v, &t) == 0) {
+			if (pk_buf_adds(&c->owned, t.name))
+				return ENOMEM;
+			use_owned(c, 1);
+			return 0;
+		}
 		if (pf_ndarray_parse(v, &arr) || !arr.dtype)
 			return EIO;
 		return dtype_content(doc, arr.dtype, c);
 	case PF_PART_SHAPE:
+		if (pf_tensor_parse(v, &t) == 0)
+			return shape_content(doc, t.size, c, e);
 		if (pf_ndarray_parse(v, &arr))
 			return EIO;
 		return shape_content(doc, arr.shape, c, e);
+	case PF_PART_STRIDE:
+		if (pf_tensor_parse(v, &t))
+			return EIO;
+		return shape_content(doc, t.stride, c, e);
 	case PF_PART_ORDER: {
 		int fortran = 0;
 		if (pf_ndarray_parse(v, &arr))
 			return EIO;
 		if (arr.fortran && pf_kind(arr.fortran) == PK_BOOL) {
-			pk_buf t = PK_BUF_INIT;
-			fortran = pk_val_format(doc, *arr.fortran, &t, NULL) ==
+			pk_buf b = PK_BUF_INIT;
+			fortran = pk_val_format(doc, *arr.fortran, &b, NULL) ==
 				      PK_OK &&
-				  t.len == 4 && memcmp(t.data, "True", 4) == 0;
-			pk_buf_release(&t);
+				  b.len == 4 && memcmp(b.data, "True", 4) == 0;
+			pk_buf_release(&b);
 		}
 		if (arr.order)
 			fortran = pf_str_is(arr.order, "F");
@@ -681,6 +713,8 @@ int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
 		return 0;
 	}
 	case PF_PART_DATA:
+		if (pf_tensor_parse(v, &t) == 0)
+			return tensor_content(doc, &t, flags, c);
 		if (pf_ndarray_parse(v, &arr))
 			return EIO;
 		return byteslike_content(doc, arr.data, flags, c, e);
@@ -723,6 +757,7 @@ const char *pf_ref_type_name(pf_ref ref)
 	case PF_PART_DTYPE:
 	case PF_PART_SHAPE:
 	case PF_PART_ORDER:
+	case PF_PART_STRIDE:
 		return pf_kind_type_name(PK_STR);
 	case PF_PART_DATA:
 	case PF_PART_NPY:

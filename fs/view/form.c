@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "opcodes.h"
+#include "tensor.h"
 
 /* ---- small readers ----------------------------------------------------- */
 
@@ -313,6 +314,7 @@ int pf_form_of(const pk_val *v)
 {
 	pf_obj o;
 	pf_ndarray arr;
+	pf_tensor t;
 
 	if (!pf_is_node(v)) {
 		if (pf_kind(v) == PK_GLOBAL)
@@ -346,6 +348,8 @@ int pf_form_of(const pk_val *v)
 		return PF_FORM_LATIN1;
 	if (pf_ndarray_parse(v, &arr) == 0)
 		return PF_FORM_NDARRAY;
+	if (pf_tensor_parse(v, &t) == 0)
+		return PF_FORM_TENSOR;
 	return form_of_reduce(&o);
 }
 
@@ -481,6 +485,8 @@ const char *pf_type_name(const pk_val *v)
 		return pf_kind_type_name(PK_DICT);
 	case PF_FORM_NDARRAY:
 		return "ndarray";
+	case PF_FORM_TENSOR:
+		return "tensor";
 	}
 	return pf_kind_type_name(PK_OBJECT);
 }

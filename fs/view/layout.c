@@ -1,5 +1,7 @@
 #include "layout.h"
 
+#include "tensor.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,6 +299,34 @@ static int ndarray_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 	return 0;
 }
 
+/* A PyTorch tensor: what it is (dtype, shape, stride), its values (data
+ * and the array views), and the persistent id of its storage. */
+static int tensor_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
+{
+	pf_tensor t;
+	unsigned views;
+	int rc;
+
+	if (pf_tensor_parse(v, &t))
+		return EIO;
+	if ((rc = add_one(l, "dtype", v, PF_PART_DTYPE)) ||
+	    (rc = add_one(l, "shape", v, PF_PART_SHAPE)) ||
+	    (rc = add_one(l, "stride", v, PF_PART_STRIDE)) ||
+	    (rc = add_one(l, "data", v, PF_PART_DATA)))
+		return rc;
+	views = pf_array_views(doc, v);
+	if ((views & PF_VIEW_VALUES) &&
+	    (rc = add_one(l, "values.txt", v, PF_PART_VALUES)))
+		return rc;
+	if ((views & PF_VIEW_NPY) &&
+	    (rc = add_one(l, "array.npy", v, PF_PART_NPY)))
+		return rc;
+	if ((views & PF_VIEW_IMAGE) &&
+	    (rc = add_one(l, "image.png", v, PF_PART_IMAGE)))
+		return rc;
+	return add_one(l, "__storage__", t.persid, PF_PART_SELF);
+}
+
 int pf_layout_build(const pk_doc *doc, pf_ref dir, pf_layout *l)
 {
 	const pk_val *v = dir.val;
@@ -351,6 +381,9 @@ int pf_layout_build(const pk_doc *doc, pf_ref dir, pf_layout *l)
 		break;
 	case PF_FORM_NDARRAY:
 		rc = ndarray_layout(doc, v, l);
+		break;
+	case PF_FORM_TENSOR:
+		rc = tensor_layout(doc, v, l);
 		break;
 	case PF_FORM_OBJECT:
 		rc = object_layout(v, l);

@@ -33,6 +33,7 @@ enum pf_part {
 	PF_PART_NPY,	   /* file: array.npy, read-only */
 	PF_PART_IMAGE,	   /* file: image.png, read-only */
 	PF_PART_STRVALUES, /* file: values.txt of a str / bytes array, r-- */
+	PF_PART_STRIDE,	   /* file: a tensor's strides (tensor.h) */
 };
 
 /* Parts that are derived views of an array (views.h): not in the pickle,

@@ -1,5 +1,7 @@
 #include "views.h"
 
+#include "tensor.h"
+
 #include <errno.h>
 #include <math.h>
 #include <png.h>
@@ -38,6 +40,7 @@ static int part_text(const pk_doc *doc, const pk_val *v, uint32_t part,
 int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a)
 {
 	pf_ndarray arr;
+	pf_tensor t;
 	const pk_node *sh;
 	pk_buf ord = PK_BUF_INIT;
 	const char *d;
@@ -48,6 +51,15 @@ int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a)
 	memset(a, 0, sizeof(*a));
 	pk_buf_init(&a->dtype);
 	pk_buf_init(&a->owned);
+	if (pf_tensor_parse(v, &t) == 0) {
+		/* numpy's name of the storage's dtype (none for bfloat16: no
+		 * views), the size tuple, C order: data gives the values in
+		 * logical order (tensor.h) */
+		if (t.descr && pk_buf_adds(&a->dtype, t.descr))
+			return ENOMEM;
+		arr.shape = t.size;
+		goto shape;
+	}
 	if (pf_ndarray_parse(v, &arr) || !arr.dtype || !arr.shape)
 		return EIO;
 	if (pf_is_node(arr.data) && pf_kind(arr.data) != PK_BUFFER &&
@@ -60,6 +72,7 @@ int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a)
 		goto fail;
 	a->fortran = ord.len == 1 && ord.data[0] == 'F';
 	pk_buf_release(&ord);
+shape:
 	rc = EIO;
 	sh = pf_node(arr.shape);
 	if (sh->nkids > PF_ARRAY_MAXDIM)
