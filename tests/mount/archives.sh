@@ -148,6 +148,32 @@ is "outside rewrite: a member gone" "$(ls "$M/frames.tar.xz/f" | tr '\n' ' ')" "
 
 umount_fs "$M"
 
+# ---- checkpoints ----------------------------------------------------------
+# real torch.save files (tests/fixtures/torch, made once with torch 1.13):
+# each tensor's dtype, shape, stride, data, values.txt and array.npy
+# against what torch loaded (tests/mount/torch_check.py, no torch needed)
+T=$WORK/torch
+mkdir -p "$T"
+cp -r "$REPO/tests/fixtures/torch/." "$T/"
+M3=$WORK/m3
+if mount_fs "$M3" "$T"; then
+	for fx in state_dict view_offset noncontig dtypes parameter nested/checkpoint; do
+		check "checkpoint $fx.pt: every tensor as torch loaded it" \
+			"$PYTHON" "$HERE/torch_check.py" "$T/expected.json" "$fx.pt" "$M3/$fx.pt"
+	done
+	check "checkpoint: epoch, loss and the optimizer's numbers" \
+		"$PYTHON" "$HERE/torch_check.py" --scalars "$T/expected.json" nested/checkpoint.pt "$M3/nested/checkpoint.pt"
+	is "checkpoint root is the state dict" "$(ls "$M3/state_dict.pt" | tr '\n' ' ')" \
+		"0.bias 0.weight 2.bias 2.weight __state__ "
+	is "a tensor's class" "$(getfattr --absolute-names --only-values -n user.pickle.class "$M3/parameter.pt/param" 2>&1)" \
+		"torch.nn.Parameter"
+	is "a tensor's storage id stays reachable" \
+		"$(cat "$M3/view_offset.pt/v/__storage__/__persid__/2")" "0"
+	expect_fail "checkpoints are read-only" "Read-only" bash -c "echo 1 > '$M3/nested/checkpoint.pt/epoch'"
+	umount_fs "$M3"
+fi
+check "checkpoints unchanged" bash -c "cd '$T' && sha256sum *.pt nested/*.pt | sed 's,  ,  $REPO/tests/fixtures/torch/,' | (cd / && sha256sum -c --quiet)"
+
 # ---- source ---------------------------------------------------------------
 M2=$WORK/m2
 if mount_fs "$M2" "$S/cifar-10-python.tar.gz"; then
