@@ -44,7 +44,7 @@ char *pf_names_store(pf_names *t, const void *s, size_t n)
 	char *p;
 
 	if (!c || c->cap - c->used < n + 1) {
-		size_t step = !c			 ? POOL_FIRST
+		size_t step = !c ? POOL_FIRST
 			      : c->cap >= POOL_CHUNK / 2 ? POOL_CHUNK
 							 : c->cap * 2;
 		size_t cap = n + 1 > step / 4 ? n + 1 : step;
