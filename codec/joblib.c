@@ -9,8 +9,10 @@
  * byte n then n padding bytes, then count * itemsize bytes; for an object
  * dtype a nested protocol 2 pickle of the array. pk_dec_joblib reads
  * those bytes into a PK_RAW value (pickle.h) after the BUILD, checked
- * against the bytes left. The old NDArrayWrapper (joblib < 0.10) kept
- * its arrays in other files: it is an ordinary object here.
+ * against the bytes left. The wrapper is a NEWOBJ (protocols 2-5) or a
+ * REDUCE of copyreg._reconstructor (protocols 0 and 1). The old
+ * NDArrayWrapper (joblib < 0.10) kept its arrays in other files: it is an
+ * ordinary object here.
  */
 #include <string.h>
 
@@ -58,14 +60,29 @@ static int global_is(pk_val v, const char *mod, const char *name)
 	       nl == strlen(name) && memcmp(nm, name, nl) == 0;
 }
 
+/* The class of an object made by NEWOBJ (protocols 2-5), or by REDUCE
+ * of copyreg._reconstructor(cls, object, None) (protocols 0 and 1). */
+static const pk_val *class_of(const pk_node *n)
+{
+	const pk_step *st = pk_node_steps(n);
+
+	if (st[0].op == PK_OP_NEWOBJ && st[0].nkids == 2)
+		return &n->kids[0];
+	if (st[0].op == PK_OP_REDUCE && st[0].nkids == 2 &&
+	    (global_is(n->kids[0], "copy_reg", "_reconstructor") ||
+	     global_is(n->kids[0], "copyreg", "_reconstructor")))
+		return pk_tuple_at(n->kids[1], 0);
+	return NULL;
+}
+
 const pk_val *pk_joblib_state(const pk_node *n)
 {
 	const pk_step *st = pk_node_steps(n);
-	const pk_val *state;
+	const pk_val *state, *cls;
 
-	if (n->kind != PK_OBJECT || n->nsteps < 2 || st[0].op != PK_OP_NEWOBJ ||
-	    st[1].op != PK_OP_BUILD || st[1].nkids != 1 || n->nkids < 3 ||
-	    !global_is(n->kids[0], "joblib.numpy_pickle", "NumpyArrayWrapper"))
+	if (n->kind != PK_OBJECT || n->nsteps < 2 || st[1].op != PK_OP_BUILD ||
+	    st[1].nkids != 1 || n->nkids < 3 || !(cls = class_of(n)) ||
+	    !global_is(*cls, "joblib.numpy_pickle", "NumpyArrayWrapper"))
 		return NULL;
 	state = &n->kids[st[0].nkids];
 	if (!pk_val_is_node(*state) || pk_val_node(*state)->kind != PK_DICT)

@@ -4,7 +4,7 @@
  * of the inline bytes, the padding recomputed when the array moves,
  * truncated data and hostile shapes refused with the offset), files made
  * at test time by /usr/bin/python3 (joblib.dump of arrays of every kind
- * at protocols 2 to 5, scikit-learn models; repeated pickle.dump at
+ * at protocols 0 to 5, scikit-learn models; repeated pickle.dump at
  * protocols 0 to 5) re-encoded byte for byte, and the edits of several
  * pickles.
  */
@@ -294,7 +294,7 @@ Test(joblib, real_files_round_trip, .init = ut_make_dir, .fini = ut_remove_dir,
 	   "     'z': np.array(3.5), 'e': np.zeros((0, 3)),\n"
 	   "     'be': np.arange(4, dtype='>i8'), 's': 'str', 'n': 42,\n"
 	   "     'st': np.zeros(2, dtype=[('a', '<i4'), ('b', '<f8')])}\n"
-	   "for p in (2, 3, 4, 5):\n"
+	   "for p in (0, 1, 2, 3, 4, 5):\n"
 	   "    joblib.dump(d, 'p%d.joblib' % p, protocol=p)\n"
 	   "joblib.dump(LogisticRegression().fit(X, y), 'lr.joblib')\n"
 	   "joblib.dump(StandardScaler().fit(X), 'scaler.joblib')\n"
