@@ -274,9 +274,9 @@ static void assert_file_round_trips(const char *name, int tail)
 Test(joblib, real_files_round_trip, .init = ut_make_dir, .fini = ut_remove_dir,
      .timeout = 120)
 {
-	static const char *names[] = {"p2.joblib", "p3.joblib", "p4.joblib",
-				      "p5.joblib", "lr.joblib", "scaler.joblib",
-				      "big.joblib"};
+	static const char *names[] = {
+	    "p0.joblib", "p1.joblib", "p2.joblib",     "p3.joblib", "p4.joblib",
+	    "p5.joblib", "lr.joblib", "scaler.joblib", "big.joblib"};
 	size_t i;
 
 	py("import joblib, numpy as np\n"
