@@ -271,8 +271,7 @@ static void assert_file_round_trips(const char *name, int tail)
 	free(p);
 }
 
-Test(joblib, real_files_round_trip, .init = ut_make_dir, .fini = ut_remove_dir,
-     .timeout = 120)
+Test(joblib, real_files_round_trip, .init = ut_make_dir, .fini = ut_remove_dir)
 {
 	static const char *names[] = {
 	    "p0.joblib", "p1.joblib", "p2.joblib",     "p3.joblib", "p4.joblib",
@@ -307,7 +306,7 @@ Test(joblib, real_files_round_trip, .init = ut_make_dir, .fini = ut_remove_dir,
 /* ---- several pickles in one file --------------------------------------- */
 
 Test(multi, parts_of_every_protocol_round_trip, .init = ut_make_dir,
-     .fini = ut_remove_dir, .timeout = 60)
+     .fini = ut_remove_dir)
 {
 	size_t n;
 	uint8_t *p;
@@ -358,7 +357,7 @@ Test(multi, parts_of_every_protocol_round_trip, .init = ut_make_dir,
 }
 
 Test(multi, edit_in_one_part_keeps_the_others, .init = ut_make_dir,
-     .fini = ut_remove_dir, .timeout = 60)
+     .fini = ut_remove_dir)
 {
 	size_t n, n0;
 	uint8_t *p;
