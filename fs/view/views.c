@@ -10,6 +10,7 @@
 #include "content.h"
 #include "errmap.h"
 #include "form.h"
+#include "npdtype.h"
 #include "text.h"
 
 void pf_arrinfo_release(pf_arrinfo *a)
@@ -84,9 +85,11 @@ int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a)
 		a->order = d[0];
 		if (d[2] >= '0' && d[2] <= '9') {
 			unsigned long n = strtoul(d + 2, &end, 10);
-			a->size = (uint32_t)n;
-			if (d[1] == 'U')
-				a->size *= 4;
+			/* the item size is the dtype's (npdtype.h); the digits
+			 * of the code only say which kind of values */
+			int64_t isz = pk_npdtype_itemsize(*arr.dtype);
+			a->size =
+			    isz > 0 && isz <= (1ll << 30) ? (uint32_t)isz : 0;
 			if ((*end != '\0' && *end != '[') || n > (1ul << 28))
 				a->size = 0; /* no view of an item this big */
 			if (*end == '\0' && (d[1] == 'U' || d[1] == 'S') &&
