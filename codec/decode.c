@@ -217,6 +217,7 @@ static int dec_open(struct dec *d, const uint8_t *data, size_t len,
 	d->progress = o->progress;
 	d->progress_ctx = o->ctx;
 	d->max_tree = o->max_tree;
+	d->flags = o->flags;
 	pk_buf_init(&d->scratch);
 	pk_memo_init(&d->memo);
 	d->doc = calloc(1, sizeof(*d->doc));
@@ -228,7 +229,8 @@ static int dec_open(struct dec *d, const uint8_t *data, size_t len,
 		pk_arena_limit(d->arena, o->max_tree > SIZE_MAX
 					     ? SIZE_MAX
 					     : (size_t)o->max_tree);
-	pk_arena_ahead(d->arena, 1);
+	if (!(o->flags & PK_DEC_ONE))
+		pk_arena_ahead(d->arena, 1);
 	d->doc->shared = calloc(1, sizeof(*d->doc->shared));
 	if (!d->doc->shared)
 		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
@@ -302,6 +304,75 @@ static int dec_run(struct dec *d)
 	return PK_OK;
 }
 
+/* Files of several pickles: at most this many (a tail of a million
+ * "N." is not worth a million docs; it shows as the first pickle). */
+#define PARTS_MAX 4096
+
+/* When the bytes after doc's STOP are complete pickles up to the end,
+ * makes doc the doc of all of them (pickle.h); otherwise leaves it as it
+ * is (the bytes stay trailing bytes). 0, or an error (memory only). */
+static int find_parts(pk_doc *doc, const pk_decode_opts *o, pk_err *e)
+{
+	pk_decode_opts po = {PK_DEC_ONE, o->max_tree, NULL, NULL};
+	pk_doc **parts = NULL;
+	size_t n = 0, cap = 0, off = doc->end, i;
+	pk_node *root;
+	pk_val *kids;
+	int rc = PK_OK;
+
+	while (off < doc->len) {
+		pk_doc *p;
+		pk_err pe;
+		if (n == PARTS_MAX ||
+		    pk_decode_with(doc->data + off, doc->len - off, &po, &p,
+				   &pe) != PK_OK)
+			goto not_parts;
+		if (pk_vec_grow((void **)&parts, &cap, n + 1, sizeof(*parts))) {
+			pk_doc_free(p);
+			rc = pk_err_set(e, PK_E_NOMEM, "out of memory", off);
+			goto not_parts;
+		}
+		parts[n++] = p;
+		p->len = p->end;
+		off += p->end;
+	}
+	root = pk_arena_alloc(doc->arena, sizeof(*root));
+	kids = pk_arena_alloc(doc->arena, (n + 1) * sizeof(*kids));
+	if (!root || !kids) {
+		rc = pk_err_set(e, PK_E_NOMEM, "out of memory", doc->end);
+		goto not_parts;
+	}
+	for (i = 0; i < n; i++) {
+		if (pk_idmap_merge(doc->shared, parts[i]->shared)) {
+			rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+			goto not_parts;
+		}
+		doc->shared_nodes += parts[i]->shared_nodes;
+		kids[i + 1] = parts[i]->root;
+	}
+	/* a list as EMPTY_LIST + APPENDS would make it */
+	memset(root, 0, sizeof(*root));
+	root->kind = PK_LIST;
+	root->flags = PK_NODE_PARTS | PK_NODE_KIDS_EXACT;
+	root->nsteps = 2;
+	root->step.two[0].op = PK_OP_EMPTY_LIST;
+	root->step.two[1].op = PK_OP_APPENDS;
+	root->step.two[1].marked = 1;
+	root->step.two[1].nkids = (uint32_t)(n + 1);
+	root->nkids = (uint32_t)(n + 1);
+	kids[0] = doc->root;
+	root->kids = kids;
+	doc->root = pk_val_of_node(root);
+	doc->parts = parts;
+	doc->nparts = (uint32_t)n;
+	return PK_OK;
+not_parts:
+	for (i = 0; i < n; i++)
+		pk_doc_free(parts[i]);
+	free(parts);
+	return rc;
+}
+
 int pk_decode_with(const uint8_t *data, size_t len, const pk_decode_opts *o,
 		   pk_doc **out, pk_err *e)
 {
@@ -319,7 +390,10 @@ int pk_decode_with(const uint8_t *data, size_t len, const pk_decode_opts *o,
 	if (d.doc->proto >= 0)
 		d.doc->op_proto = d.doc->proto;
 	d.doc->memo_mixed = d.saw_put && d.saw_memoize;
-	if ((o->flags & PK_DEC_STRICT_END) && d.p != d.end) {
+	if (!(o->flags & PK_DEC_ONE) && d.p != d.end &&
+	    (rc = find_parts(d.doc, o, e)))
+		goto cleanup;
+	if ((o->flags & PK_DEC_STRICT_END) && d.p != d.end && !d.doc->nparts) {
 		rc =
 		    pk_err_set(e, PK_E_TRAILING, "data after STOP", d.doc->end);
 		goto cleanup;
@@ -356,8 +430,16 @@ int pk_decode(const uint8_t *data, size_t len, unsigned flags, pk_doc **out,
 
 void pk_doc_free(pk_doc *doc)
 {
+	uint32_t i;
+
 	if (!doc)
 		return;
+	for (i = 0; i < doc->nparts; i++)
+		pk_doc_free(doc->parts[i]);
+	free(doc->parts);
+	for (i = 0; i < doc->nsubs; i++)
+		pk_doc_free(doc->subs[i]);
+	free(doc->subs);
 	pk_arena_free(doc->arena);
 	if (doc->shared) {
 		pk_idmap_release(doc->shared);
@@ -369,6 +451,12 @@ void pk_doc_free(pk_doc *doc)
 size_t pk_doc_bytes(const pk_doc *doc)
 {
 	size_t n = sizeof(*doc) + pk_arena_used(doc->arena);
+	uint32_t i;
+
+	for (i = 0; i < doc->nparts; i++)
+		n += pk_doc_bytes(doc->parts[i]);
+	for (i = 0; i < doc->nsubs; i++)
+		n += pk_doc_bytes(doc->subs[i]);
 
 	if (doc->shared)
 		n += doc->shared->cap * 16;

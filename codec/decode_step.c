@@ -617,7 +617,11 @@ int pk_dec_step(struct dec *d, int *stop)
 			 d, d->sp - 2, PK_OBJECT, PK_OBJECT,
 			 "BUILD on a value that is not an object", op)))
 			return rc;
-		return mutate(d, d->sp - 2, d->sp - 1, *op, 0, op);
+		if ((rc = mutate(d, d->sp - 2, d->sp - 1, *op, 0, op)))
+			return rc;
+		if (d->flags & PK_DEC_PLAIN)
+			return 0;
+		return pk_dec_joblib(d, pk_val_node(d->stack[d->sp - 1]), op);
 	case PK_OP_INST: {
 		if (!pk_utf8_valid(a, len, 0) || !pk_utf8_valid(b, blen, 0))
 			return fail(d, PK_E_ARG, "invalid UTF-8 in global name",

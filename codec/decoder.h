@@ -53,6 +53,7 @@ struct dec {
 	pk_decode_progress_fn progress;
 	void *progress_ctx;
 	uint64_t max_tree; /* pk_decode_opts; 0: none */
+	unsigned flags;	   /* pk_decode_opts */
 };
 
 static inline int fail(struct dec *d, int code, const char *msg,
@@ -86,5 +87,9 @@ static inline int utf8_ok(const uint8_t *s, size_t n)
 /* Runs the opcode at d->p (any opcode) and moves d->p past it; *stop is
  * set at STOP. 0 or a pk_code, with d->e filled. */
 int pk_dec_step(struct dec *d, int *stop);
+
+/* joblib.c: after a BUILD on node n (the opcode at op), reads the array
+ * bytes that follow it when n is a joblib NumpyArrayWrapper. */
+int pk_dec_joblib(struct dec *d, pk_node *n, const uint8_t *op);
 
 #endif

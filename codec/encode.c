@@ -55,6 +55,11 @@ struct enc {
 	uint32_t next_memo; /* what MEMOIZE assigns next otherwise */
 	struct eframe *st;
 	size_t sp, scap;
+	/* Output offsets, for joblib's alignment: bytes handed to write
+	 * so far, and the file offset this pickle starts at. */
+	uint64_t written;
+	uint64_t base;
+	const uint8_t *file; /* the input file's first byte */
 };
 
 static int oom(struct enc *x)
@@ -66,6 +71,7 @@ static int flush_obuf(struct enc *x)
 {
 	if (x->obuf.len && x->write(x->ctx, x->obuf.data, x->obuf.len) < 0)
 		return pk_err_set(x->e, PK_E_IO, "write failed", 0);
+	x->written += x->obuf.len;
 	pk_buf_reset(&x->obuf);
 	return 0;
 }
@@ -327,6 +333,7 @@ static int emit_scalar(struct enc *x, pk_val v, size_t len, uint64_t payload,
 		if (x->write(x->ctx, b, head) < 0 ||
 		    x->write(x->ctx, b + head, (size_t)payload) < 0)
 			return pk_err_set(x->e, PK_E_IO, "write failed", 0);
+		x->written += head + payload;
 	} else if ((rc = emit(x, b, len))) {
 		return rc;
 	}
@@ -440,6 +447,52 @@ static int emit_step_op(struct enc *x, const pk_node *n, const pk_step *s)
 	return emit1(x, s->op);
 }
 
+static int encode_one(pk_doc *doc, pk_val root, pk_write_fn write, void *ctx,
+		      pk_err *e, uint64_t base, const uint8_t *file,
+		      int trailing, uint64_t *written);
+
+/* joblib's inline array bytes (pickle.h), written as write_array does
+ * after NumpyPickler.save committed the frame: the padding-length byte
+ * and padding that align the data to `align` from the file's start (the
+ * input's own padding bytes when the data did not move), then the data;
+ * or an object array's nested pickle. */
+static int emit_inline(struct enc *x, pk_val v)
+{
+	const pk_inline *r = pk_val_inline(v);
+	uint64_t at;
+	int rc;
+
+	if ((rc = commit_frame(x)) || (rc = flush_obuf(x)))
+		return rc;
+	at = x->base + x->written;
+	if (r->sub) {
+		uint64_t n = 0;
+		rc = encode_one(r->sub, r->sub->root, x->write, x->ctx, x->e,
+				at, x->file, 0, &n);
+		x->written += n;
+		return rc;
+	}
+	if (r->padded) {
+		uint8_t pad[256];
+		uint32_t n = r->align - (uint32_t)((at + 1) % r->align);
+		if (x->file && r->at >= x->file &&
+		    (uint64_t)(r->at - x->file) == at) {
+			n = r->pad_len; /* in place: as it was */
+			memcpy(pad + 1, r->at + 1, n);
+		} else {
+			memset(pad + 1, 0xFF, n);
+		}
+		pad[0] = (uint8_t)n;
+		if (x->write(x->ctx, pad, n + 1) < 0)
+			return pk_err_set(x->e, PK_E_IO, "write failed", 0);
+		x->written += n + 1;
+	}
+	if (r->len && x->write(x->ctx, r->data, (size_t)r->len) < 0)
+		return pk_err_set(x->e, PK_E_IO, "write failed", 0);
+	x->written += r->len;
+	return 0;
+}
+
 static int run(struct enc *x)
 {
 	int rc;
@@ -454,6 +507,15 @@ static int run(struct enc *x)
 			continue;
 		}
 		s = &pk_node_steps(n)[f->step];
+		if (s->op == PK_STEP_INLINE) {
+			pk_val raw = n->kids[f->kid];
+			f->kid += s->nkids;
+			f->step++;
+			if (s->nkids == 1 && pk_val_kind(raw) == PK_RAW &&
+			    (rc = emit_inline(x, raw)))
+				return rc;
+			continue;
+		}
 		if (s->op == PK_STEP_SHELL) {
 			f->kid += s->nkids;
 			f->step++;
@@ -517,20 +579,22 @@ static int run(struct enc *x)
 	return 0;
 }
 
-int pk_encode(pk_doc *doc, pk_write_fn write, void *ctx, pk_err *e)
+/* One pickle: doc's header and flags, `root` as its value; its trailing
+ * bytes too when `trailing`. *written: bytes handed to write. */
+static int encode_one(pk_doc *doc, pk_val root, pk_write_fn write, void *ctx,
+		      pk_err *e, uint64_t base, const uint8_t *file,
+		      int trailing, uint64_t *written)
 {
 	struct enc x;
-	pk_err local;
 	int rc;
 
-	if (!e)
-		e = &local;
-	pk_err_set(e, PK_OK, NULL, 0);
 	memset(&x, 0, sizeof(x));
 	x.doc = doc;
 	x.write = write;
 	x.ctx = ctx;
 	x.e = e;
+	x.base = base;
+	x.file = file;
 	x.bin = doc->op_proto >= 1;
 	x.renumber = doc->irregular;
 	pk_idmap_init(&x.ids);
@@ -542,23 +606,54 @@ int pk_encode(pk_doc *doc, pk_write_fn write, void *ctx, pk_err *e)
 			goto cleanup;
 	}
 	x.framing = doc->framed;
-	if ((rc = save(&x, doc->root)) || (rc = run(&x)))
+	if ((rc = save(&x, root)) || (rc = run(&x)))
 		goto cleanup;
 	if ((rc = emit1(&x, PK_OP_STOP)) || (rc = commit_frame(&x)))
 		goto cleanup;
 	x.framing = 0;
 	/* Bytes after STOP are the user's: keep them. */
-	if (doc->end < doc->len &&
+	if (trailing && doc->end < doc->len &&
 	    (rc = emit(&x, doc->data + doc->end, doc->len - doc->end)))
 		goto cleanup;
 	rc = flush_obuf(&x);
 cleanup:
+	*written = x.written;
 	pk_buf_release(&x.obuf);
 	pk_buf_release(&x.fbuf);
 	pk_idmap_release(&x.ids);
 	pk_memo_release(&x.occ);
 	free(x.st);
 	return rc;
+}
+
+int pk_encode(pk_doc *doc, pk_write_fn write, void *ctx, pk_err *e)
+{
+	pk_err local;
+	uint64_t at = 0, n = 0;
+	const pk_node *parts;
+	uint32_t i;
+	int rc;
+
+	if (!e)
+		e = &local;
+	pk_err_set(e, PK_OK, NULL, 0);
+	if (!pk_val_is_node(doc->root) ||
+	    !(pk_val_node(doc->root)->flags & PK_NODE_PARTS))
+		return encode_one(doc, doc->root, write, ctx, e, 0, doc->data,
+				  1, &n);
+	/* several pickles: each one whole, one after the other */
+	parts = pk_val_node(doc->root);
+	if (parts->nkids != doc->nparts + 1)
+		return pk_err_set(e, PK_E_UNSUPPORTED,
+				  "a file of several pickles lost a pickle", 0);
+	for (i = 0; i <= doc->nparts; i++) {
+		pk_doc *p = i ? doc->parts[i - 1] : doc;
+		if ((rc = encode_one(p, parts->kids[i], write, ctx, e, at,
+				     doc->data, i == doc->nparts, &n)))
+			return rc;
+		at += n;
+	}
+	return PK_OK;
 }
 
 static int buf_write(void *ctx, const void *data, size_t n)

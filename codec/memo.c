@@ -211,3 +211,14 @@ int pk_idmap_set(pk_idmap *m, uintptr_t key, uint32_t idx)
 	m->used++;
 	return 0;
 }
+
+int pk_idmap_merge(pk_idmap *m, const pk_idmap *from)
+{
+	size_t i;
+
+	for (i = 0; from && i < from->cap; i++)
+		if (from->ents[i].key &&
+		    pk_idmap_set(m, from->ents[i].key, from->ents[i].idx) < 0)
+			return -1;
+	return 0;
+}

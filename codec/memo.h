@@ -79,5 +79,7 @@ void pk_idmap_release(pk_idmap *m);
 int pk_idmap_find(const pk_idmap *m, uintptr_t key, uint32_t *idx);
 /* Adds or updates key. -1 when memory runs out. */
 int pk_idmap_set(pk_idmap *m, uintptr_t key, uint32_t idx);
+/* Adds every entry of from to m. -1 when memory runs out. */
+int pk_idmap_merge(pk_idmap *m, const pk_idmap *from);
 
 #endif

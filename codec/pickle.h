@@ -43,6 +43,26 @@
  *   - Every length or count read from the input is checked against the
  *     bytes that remain before anything is sized by it.
  *   - Not thread-safe: one doc is used by one thread at a time (fs/ locks).
+ *
+ * joblib files (joblib.dump): the stream is a pickle in which each numpy
+ * array is a joblib.numpy_pickle.NumpyArrayWrapper object (NEWOBJ + BUILD
+ * of a state dict) followed, right after its BUILD, by the array's bytes,
+ * which no opcode announces. The decoder reads them (joblib.c) into a
+ * PK_RAW value (a pk_inline record, see below) and gives the wrapper one
+ * more step, PK_STEP_INLINE, whose one kid is that value; the encoder
+ * writes it back where it was (the frame before it committed, the padding
+ * recomputed when the bytes moved). An object array's bytes are a nested
+ * protocol 2 pickle: its own doc (pk_inline.sub), owned by the outer doc.
+ *
+ * Several pickles in one file (pickle.dump called again on the same
+ * file): when the bytes after the first STOP are one or more complete
+ * pickles up to the end, the doc holds them all. Its root is then a
+ * synthetic PK_LIST node flagged PK_NODE_PARTS whose kid i is the top
+ * value of pickle i; parts[i - 1] (i >= 1) is the doc of pickle i (its
+ * protocol, framing, memo flags, end), owned by this doc, whose own
+ * proto / framed / irregular / memo_mixed / end are pickle 0's. Each
+ * pickle is encoded on its own (own header, memo and frames). The
+ * "shared" table of this doc holds the GET-fetched scalars of all parts.
  */
 #ifndef PK_PICKLE_H
 #define PK_PICKLE_H
@@ -77,6 +97,9 @@ enum pk_kind {
 	PK_SET,
 	PK_FROZENSET,
 	PK_OBJECT, /* REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ (+ BUILD, items) */
+	/* scalar again: joblib's inline array bytes, the slot points at a
+	 * pk_inline record (its first byte PK_INLINE_TAG, no opcode) */
+	PK_RAW,
 };
 
 typedef struct pk_val {
@@ -125,6 +148,8 @@ enum {
 	PK_NODE_SHARED = 1u << 0,     /* fetched by GET somewhere */
 	PK_NODE_SHELL_BUSY = 1u << 1, /* encoder-private */
 	PK_NODE_KIDS_EXACT = 1u << 2, /* see pk_node.kids */
+	PK_NODE_PARTS = 1u << 3,      /* the synthetic root of a file of
+					 several pickles (kids: their tops) */
 };
 
 /* Step opcodes that are not pickle opcodes. */
@@ -136,7 +161,33 @@ enum {
 	 * e.g. a frozenset or a tuple subclass that contains itself). It is
 	 * not part of the value; views skip it. */
 	PK_STEP_SHELL = 0x00,
+	/* A joblib NumpyArrayWrapper's last step: one kid, the PK_RAW value
+	 * of the bytes that follow its BUILD in the stream. Views skip it. */
+	PK_STEP_INLINE = 0x01,
 };
+
+/* The byte a PK_RAW slot points at (no pickle opcode has it). */
+#define PK_INLINE_TAG 0xFF
+
+/* joblib's inline array bytes (a PK_RAW value; in the doc's arena). */
+typedef struct pk_inline {
+	uint8_t tag;	 /* PK_INLINE_TAG */
+	uint8_t padded;	 /* a padding-length byte precedes the data */
+	uint8_t pad_len; /* padding bytes (0xFF) that followed it */
+	uint8_t pad0;
+	uint32_t align;	     /* numpy_array_alignment_bytes (16) */
+	const uint8_t *at;   /* the input's first byte after the BUILD */
+	const uint8_t *data; /* the array's bytes (input, or arena when
+				edited); NULL for an object array */
+	uint64_t len;
+	pk_doc *sub; /* object arrays: the nested pickle (owned by the
+			outer doc), else NULL */
+} pk_inline;
+
+static inline const pk_inline *pk_val_inline(pk_val v)
+{
+	return (const pk_inline *)v.bits;
+}
 
 static inline int pk_val_is_node(pk_val v)
 {
@@ -220,12 +271,21 @@ struct pk_doc {
 				node is reached exactly once (a tree) */
 	struct pk_arena *arena;
 	struct pk_idmap *shared; /* scalars fetched by GET (by their bits) */
+	/* Several pickles: pickles 1.. (root is PK_NODE_PARTS), and the
+	 * nested docs of joblib object arrays, all freed with this doc. */
+	pk_doc **parts;
+	uint32_t nparts;
+	pk_doc **subs;
+	uint32_t nsubs, subcap;
 };
 
 /* --- decoding ----------------------------------------------------------- */
 
 enum {
 	PK_DEC_STRICT_END = 1u << 0, /* refuse bytes after STOP */
+	PK_DEC_ONE = 1u << 1,	     /* one pickle: bytes after STOP are
+					never more pickles */
+	PK_DEC_PLAIN = 1u << 2,	     /* no joblib inline arrays */
 };
 
 /* Decodes data[0..len) (a whole pickle, already decompressed). On success
@@ -264,6 +324,12 @@ int pk_doc_protocol(const pk_doc *doc);
 
 /* Bytes of memory the doc holds (its arena and tables), for caches. */
 size_t pk_doc_bytes(const pk_doc *doc);
+
+/* joblib NumpyArrayWrapper node n: its state dict slot, or NULL when n is
+ * not one; the value of one of its keys ("shape", "dtype", "order"...),
+ * or NULL. (joblib.c) */
+const pk_val *pk_joblib_state(const pk_node *n);
+const pk_val *pk_joblib_field(const pk_node *n, const char *key);
 
 /* --- encoding ----------------------------------------------------------- */
 

@@ -87,6 +87,7 @@ int pk_val_kind(pk_val v)
 	    [PK_OP_EXT4] = PK_EXT,
 	    [PK_OP_PERSID] = PK_PERSID,
 	    [PK_OP_NEXT_BUFFER] = PK_BUFFER,
+	    [PK_INLINE_TAG] = PK_RAW,
 	};
 	const uint8_t *b;
 
@@ -108,6 +109,12 @@ int pk_val_payload(pk_val v, const uint8_t **data, uint64_t *len)
 	if (pk_val_is_node(v))
 		return PK_E_UNSUPPORTED;
 	switch (*pk_val_bytes(v)) {
+	case PK_INLINE_TAG:
+		if (!pk_val_inline(v)->data)
+			return PK_E_UNSUPPORTED; /* an object array's pickle */
+		*data = pk_val_inline(v)->data;
+		*len = pk_val_inline(v)->len;
+		return PK_OK;
 	case PK_OP_SHORT_BINUNICODE:
 	case PK_OP_BINUNICODE:
 	case PK_OP_BINUNICODE8:
@@ -525,6 +532,33 @@ static size_t old_put_len(pk_val v)
 	return 0;
 }
 
+/* joblib inline array bytes: a copy of the record over new bytes of the
+ * same length (the array's dtype and shape say how many). */
+static int set_inline(pk_doc *doc, pk_val *slot, const uint8_t *text,
+		      size_t len, pk_err *e)
+{
+	const pk_inline *old = pk_val_inline(*slot);
+	pk_inline *rec;
+	uint8_t *mem;
+
+	if (!slot->bits || pk_val_is_node(*slot) ||
+	    *pk_val_bytes(*slot) != PK_INLINE_TAG || !old->data)
+		return pk_err_set(e, PK_E_UNSUPPORTED,
+				  "not an array's inline bytes", 0);
+	if (len != old->len)
+		return pk_err_set(e, PK_E_VALUE,
+				  "numpy data must keep its length", 0);
+	rec = pk_arena_alloc(doc->arena, sizeof(*rec));
+	mem = pk_arena_alloc(doc->arena, len ? len : 1);
+	if (!rec || !mem)
+		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+	*rec = *old;
+	memcpy(mem, text, len);
+	rec->data = mem;
+	*slot = pk_val_of_bytes(&rec->tag);
+	return PK_OK;
+}
+
 int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
 		    size_t len, pk_err *e)
 {
@@ -537,6 +571,8 @@ int pk_val_set_text(pk_doc *doc, pk_val *slot, int kind, const uint8_t *text,
 	if (!e)
 		e = &local;
 	pk_err_set(e, PK_OK, NULL, 0);
+	if (kind == PK_RAW)
+		return set_inline(doc, slot, text, len, e);
 	rc = encode_scalar(kind, pk_doc_protocol(doc), text, len, &op, e);
 	if (rc < 0)
 		rc = pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
@@ -642,6 +678,11 @@ int pk_node_append(pk_doc *doc, pk_node *n, uint8_t op, const pk_val *kids,
 	uint32_t per = per_item(op), done = 0;
 	int bin = pk_doc_protocol(doc) >= 1;
 
+	if (n->flags & PK_NODE_PARTS)
+		return pk_err_set(e, PK_E_REFUSED,
+				  "a file of several pickles keeps its number "
+				  "of pickles",
+				  0);
 	if (!batch || count % per)
 		return pk_err_set(e, PK_E_UNSUPPORTED, "bad append", 0);
 	while (done < count) {
@@ -718,6 +759,11 @@ int pk_node_remove(pk_doc *doc, pk_node *n, uint32_t first, uint32_t count,
 	pk_step *s;
 
 	(void)doc;
+	if (n->flags & PK_NODE_PARTS)
+		return pk_err_set(e, PK_E_REFUSED,
+				  "a file of several pickles keeps its number "
+				  "of pickles",
+				  0);
 	if (si >= n->nsteps ||
 	    first + count > start + pk_node_steps(n)[si].nkids)
 		return pk_err_set(e, PK_E_UNSUPPORTED,

@@ -116,7 +116,8 @@ static int dir_is_list(const pf_inode *dir)
 
 /* Whether `name` may become a new entry of dir: in a list, only one more
  * than the highest name shown appends (the names of removed items are
- * not given again while mounted). 0 or EINVAL. */
+ * not given again while mounted; none in the top directory of a file of
+ * several pickles). 0, EINVAL or EPERM. */
 int vfs_new_name_ok(pf_inode *dir, const char *name, pk_err *why)
 {
 	pf_entries *t;
@@ -124,6 +125,14 @@ int vfs_new_name_ok(pf_inode *dir, const char *name, pk_err *why)
 
 	if (!dir_is_list(dir))
 		return 0;
+	if (pf_node(dir->ref.val)->flags & PK_NODE_PARTS) {
+		/* a file of several pickles keeps its number of pickles */
+		pk_err_set(why, PK_E_REFUSED,
+			   "a file of several pickles keeps its number of "
+			   "pickles",
+			   0);
+		return EPERM;
+	}
 	t = vfs_dir_ents(dir);
 	if (t)
 		want = pf_entries_next_index(t);

@@ -333,9 +333,8 @@ static int create_op(pf_fs *fs, pf_inode *dir, const char *name, int flags,
 	rc = vfs_find_entry(dir, name, &i, &ch);
 	/* a name that can never become an entry is refused now, where the
 	 * shell says so (`echo 1 > list/7` with 5 items) */
-	if (rc == ENOENT && !vfs_scratch_name(name) &&
-	    vfs_new_name_ok(dir, name, why))
-		rc = EINVAL;
+	if (rc == ENOENT && !vfs_scratch_name(name))
+		rc = vfs_new_name_ok(dir, name, why) ?: ENOENT;
 	pf_source_leave(dir->src);
 	if (rc == 0) {
 		/* an existing value: open it for writing */

@@ -6,6 +6,7 @@
 
 #include "errmap.h"
 #include "form.h"
+#include "npdtype.h"
 #include "tensor.h"
 #include "text.h"
 #include "views.h"
@@ -322,7 +323,7 @@ static int byteslike_content(const pk_doc *doc, const pk_val *v, unsigned flags,
 	if (pf_is_node(v))
 		return EIO;
 	if (pf_kind(v) == PK_BYTES || pf_kind(v) == PK_BYTEARRAY ||
-	    pf_kind(v) == PK_STRING)
+	    pf_kind(v) == PK_STRING || pf_kind(v) == PK_RAW)
 		return raw_bytes(doc, v, c, e);
 	return EIO;
 }
@@ -427,28 +428,13 @@ static const pk_val *dtype_state(const pk_val *dt)
 	return &o.node->kids[o.first_after];
 }
 
-/* Bytes per item of a dtype: the state's elsize for flexible types
- * ('U8', 'V44'), else the digits of the type code ('f8' -> 8). */
+/* Bytes per item of a dtype (npdtype.h), 0 when unknown. */
 static int64_t dtype_itemsize(const pk_doc *doc, const pk_val *dt)
 {
-	const pk_val *state = dtype_state(dt), *elsize, *code;
-	pk_buf text = PK_BUF_INIT;
-	pf_obj o;
-	int64_t n = -1;
-	size_t i;
+	int64_t n = pk_npdtype_itemsize(*dt);
 
-	if (state && tuple_at(state, 5, &elsize) == 0 &&
-	    pk_val_int64(*elsize, &n) == PK_OK && n >= 0)
-		return n;
-	n = 0;
-	if (pf_obj_parse(dt, &o) == 0 && o.args &&
-	    tuple_at(o.args, 0, &code) == 0 &&
-	    add_str_val(doc, code, &text) == 0)
-		for (i = 0; i < text.len && n < (1ll << 40); i++)
-			if (text.data[i] >= '0' && text.data[i] <= '9')
-				n = n * 10 + (text.data[i] - '0');
-	pk_buf_release(&text);
-	return n;
+	(void)doc;
+	return n < 0 ? 0 : n;
 }
 
 /* Value of the field `name` (a str slot) in the fields dict. */

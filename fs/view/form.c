@@ -212,7 +212,7 @@ static int is_raw_bytes(const pk_val *v)
 {
 	if (!pf_is_node(v))
 		return pf_kind(v) == PK_BYTES || pf_kind(v) == PK_BYTEARRAY ||
-		       pf_kind(v) == PK_STRING;
+		       pf_kind(v) == PK_STRING || pf_kind(v) == PK_RAW;
 	return is_latin1_call(v);
 }
 
@@ -342,6 +342,8 @@ int pf_form_of(const pk_val *v)
 	}
 	if (pf_obj_parse(v, &o))
 		return PF_FORM_OBJECT;
+	if (o.op == PK_OP_NEWOBJ && pf_ndarray_parse(v, &arr) == 0)
+		return PF_FORM_NDARRAY; /* joblib's NumpyArrayWrapper */
 	if (o.op != PK_OP_REDUCE)
 		return PF_FORM_OBJECT;
 	if (is_latin1_call(v))
@@ -355,6 +357,42 @@ int pf_form_of(const pk_val *v)
 
 /* ---- numpy ------------------------------------------------------------- */
 
+/* joblib's NumpyArrayWrapper (pickle.h): the state dict's shape, dtype
+ * and order, and the inline bytes that follow its BUILD (for an object
+ * array, the list of items of the nested pickle's array). */
+static int joblib_parse(const pk_node *n, pf_ndarray *a)
+{
+	const pk_step *st = pk_node_steps(n);
+	const pk_val *raw;
+	const pk_inline *rec;
+
+	if (n->nsteps != 3 || st[2].op != PK_STEP_INLINE || st[2].nkids != 1)
+		return -1;
+	raw = &n->kids[n->nkids - 1];
+	if (pf_is_node(raw) || pf_kind(raw) != PK_RAW)
+		return -1;
+	a->shape = pk_joblib_field(n, "shape");
+	a->dtype = pk_joblib_field(n, "dtype");
+	a->order = pk_joblib_field(n, "order");
+	rec = pk_val_inline(*raw);
+	if (rec->sub) {
+		/* one level: a nested pickle holds no wrapper (joblib.c) */
+		pf_ndarray in;
+		if (pf_ndarray_parse(&rec->sub->root, &in) ||
+		    !pf_is_node(in.data) || pf_kind(in.data) != PK_LIST)
+			return -1;
+		a->data = in.data;
+	} else {
+		a->data = raw;
+	}
+	if (!a->shape || !a->dtype || !pf_is_node(a->shape) ||
+	    pf_kind(a->shape) != PK_TUPLE)
+		return -1;
+	if (a->order && pf_kind(a->order) != PK_STR)
+		a->order = NULL;
+	return 0;
+}
+
 int pf_ndarray_parse(const pk_val *v, pf_ndarray *a)
 {
 	pf_obj o;
@@ -362,6 +400,13 @@ int pf_ndarray_parse(const pk_val *v, pf_ndarray *a)
 	uint32_t an, sn;
 
 	memset(a, 0, sizeof(*a));
+	if (v && pf_is_node(v) && pf_kind(v) == PK_OBJECT &&
+	    pk_joblib_state(pf_node(v))) {
+		if (joblib_parse(pf_node(v), a) == 0)
+			return 0;
+		memset(a, 0, sizeof(*a));
+		return -1;
+	}
 	if (!v || pf_obj_parse(v, &o) || o.op != PK_OP_REDUCE ||
 	    tuple_kids(o.args, &ak, &an))
 		return -1;

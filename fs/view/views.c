@@ -12,6 +12,7 @@
 #include "content.h"
 #include "errmap.h"
 #include "form.h"
+#include "npdtype.h"
 #include "text.h"
 
 void pf_arrinfo_release(pf_arrinfo *a)
@@ -46,6 +47,7 @@ int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a)
 	const char *d;
 	char *end;
 	uint32_t i;
+	int64_t isz;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
@@ -58,10 +60,14 @@ int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a)
 		if (t.descr && pk_buf_adds(&a->dtype, t.descr))
 			return ENOMEM;
 		arr.shape = t.size;
+		isz = t.itemsize;
 		goto shape;
 	}
 	if (pf_ndarray_parse(v, &arr) || !arr.dtype || !arr.shape)
 		return EIO;
+	/* the item size is the dtype's (npdtype.h); the digits of the
+	 * type code only say which kind of values */
+	isz = pk_npdtype_itemsize(*arr.dtype);
 	if (pf_is_node(arr.data) && pf_kind(arr.data) != PK_BUFFER &&
 	    pf_form_of(arr.data) != PF_FORM_LATIN1 &&
 	    pf_form_of(arr.data) != PF_FORM_BYTESCALL)
@@ -97,9 +103,8 @@ shape:
 		a->order = d[0];
 		if (d[2] >= '0' && d[2] <= '9') {
 			unsigned long n = strtoul(d + 2, &end, 10);
-			a->size = (uint32_t)n;
-			if (d[1] == 'U')
-				a->size *= 4;
+			a->size =
+			    isz > 0 && isz <= (1ll << 30) ? (uint32_t)isz : 0;
 			if ((*end != '\0' && *end != '[') || n > (1ul << 28))
 				a->size = 0; /* no view of an item this big */
 			if (*end == '\0' && (d[1] == 'U' || d[1] == 'S') &&

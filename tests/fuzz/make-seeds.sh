@@ -5,7 +5,10 @@
 # the fixtures, copied. Deterministic. Runs from the repo root.
 #
 #   decode, dis  the fuzz seeds, the Python 2 fixtures and every pickle of
-#                tests/fixtures/dis (malformed ones included)
+#                tests/fixtures/dis (malformed ones included); decode also
+#                tests/fuzz/seeds-joblib (joblib.dump at protocols 2, 4
+#                and 5 with object and str arrays, pickle.dump six times
+#                into one file, joblib.dump twice into one file)
 #   names        the same pickles (their dicts' keys are named)
 #   edit         the same pickles, each followed by 32 bytes (its SHA-256):
 #                the harness reads what follows STOP as the edits to make
@@ -41,6 +44,11 @@ for name in "$@"; do
 		pickles | while read -r f; do
 			cp "$f" "$dir/$(basename "$(dirname "$f")")-$(basename "$f")"
 		done
+		if [ "$name" = decode ]; then
+			for f in tests/fuzz/seeds-joblib/*; do
+				cp "$f" "$dir/joblib-$(basename "$f")"
+			done
+		fi
 		;;
 	edit)
 		pickles | while read -r f; do
