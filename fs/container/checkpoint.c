@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int stored(const pf_arc_member *m)
@@ -90,4 +91,81 @@ void pf_ckpt_bind(pf_ckpt *ck, pk_doc *doc)
 {
 	ck->res.find = find;
 	doc->storages = &ck->res;
+}
+
+int pf_ckpt_legacy_magic(const uint8_t *data, size_t len)
+{
+	static const uint8_t magic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c,
+					0xfc, 0x9c, 0x46, 0xf9, 0x20,
+					0x6a, 0xa8, 0x50, 0x19, '.'};
+
+	return len > sizeof(magic) && memcmp(data, magic, sizeof(magic)) == 0;
+}
+
+int pf_ckpt_legacy_index(const uint8_t *tail, uint64_t n,
+			 const uint8_t *const *keys, const size_t *keylen,
+			 const uint32_t *itemsize, size_t count,
+			 pf_ckpt_legacy *out, pk_err *e)
+{
+	uint64_t at = 0, numel, bytes;
+	size_t i;
+	int k;
+
+	memset(out, 0, sizeof(*out));
+	if (count && !(out->st = calloc(count, sizeof(*out->st))))
+		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+	for (i = 0; i < count; i++) {
+		if (n - at < 8) {
+			pf_ckpt_legacy_free(out);
+			return pk_err_set(e, PK_E_TRUNCATED,
+					  "a storage's size runs past the end",
+					  at);
+		}
+		for (numel = 0, k = 7; k >= 0; k--)
+			numel = numel << 8 | tail[at + (uint64_t)k];
+		if (__builtin_mul_overflow(numel, (uint64_t)itemsize[i],
+					   &bytes) ||
+		    bytes > n - at - 8) {
+			pf_ckpt_legacy_free(out);
+			return pk_err_set(e, PK_E_TRUNCATED,
+					  "a storage runs past the end", at);
+		}
+		out->st[i].key = keys[i];
+		out->st[i].keylen = keylen[i];
+		out->st[i].data = tail + at + 8;
+		out->st[i].len = bytes;
+		at += 8 + bytes;
+	}
+	out->n = count;
+	return PK_OK;
+}
+
+void pf_ckpt_legacy_free(pf_ckpt_legacy *l)
+{
+	free(l->st);
+	memset(l, 0, sizeof(*l));
+}
+
+static int legacy_find(const pk_storages *st, const uint8_t *key, size_t keylen,
+		       const uint8_t **data, uint64_t *len)
+{
+	const pf_ckpt_legacy *l =
+	    (const pf_ckpt_legacy *)((const char *)st -
+				     offsetof(pf_ckpt_legacy, res));
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->st[i].keylen == keylen &&
+		    memcmp(l->st[i].key, key, keylen) == 0) {
+			*data = l->st[i].data;
+			*len = l->st[i].len;
+			return 0;
+		}
+	return ENOENT;
+}
+
+void pf_ckpt_legacy_bind(pf_ckpt_legacy *l, pk_doc *doc)
+{
+	l->res.find = legacy_find;
+	doc->storages = &l->res;
 }

@@ -50,4 +50,40 @@ int pf_ckpt_storage(const pf_ckpt *ck, const uint8_t *key, size_t keylen,
 /* Lets doc find its storages in ck (ck must not move while doc uses it). */
 void pf_ckpt_bind(pf_ckpt *ck, pk_doc *doc);
 
+/* The legacy format (torch.save(..., _use_new_zipfile_serialization=
+ * False), and every torch before 1.6): five pickles one after another
+ * (the magic number 0x1950a86a20f9469cfc6c, the protocol version, a
+ * sys_info dict, the object, the list of storage keys), then each
+ * storage in the order of that list: its element count (8 bytes,
+ * little-endian) and its bytes. */
+
+/* 1 when data starts with the legacy format's first pickle (PROTO 2,
+ * LONG1 of the magic number, STOP). */
+int pf_ckpt_legacy_magic(const uint8_t *data, size_t len);
+
+typedef struct pf_legacy_storage {
+	const uint8_t *key; /* into the keys pickle's bytes */
+	size_t keylen;
+	const uint8_t *data; /* its bytes, in place */
+	uint64_t len;
+} pf_legacy_storage;
+
+typedef struct pf_ckpt_legacy {
+	pf_legacy_storage *st;
+	size_t n;
+	pk_storages res;
+} pf_ckpt_legacy;
+
+/* Finds the storages laid out in tail[0..n) (the bytes after the keys
+ * pickle): keys[i] / keylen[i] in order, itemsize[i] the bytes of one
+ * element of storage i. PK_OK, or PK_E_TRUNCATED with e->offset (in
+ * tail) when a storage runs past the end. */
+int pf_ckpt_legacy_index(const uint8_t *tail, uint64_t n,
+			 const uint8_t *const *keys, const size_t *keylen,
+			 const uint32_t *itemsize, size_t count,
+			 pf_ckpt_legacy *out, pk_err *e);
+void pf_ckpt_legacy_free(pf_ckpt_legacy *l);
+/* Lets doc find its storages in l (which must not move meanwhile). */
+void pf_ckpt_legacy_bind(pf_ckpt_legacy *l, pk_doc *doc);
+
 #endif

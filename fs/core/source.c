@@ -56,6 +56,7 @@ pf_source *pf_source_new(int dirfd, const char *path, const char *display)
 
 void src_drop_tree(pf_source *s)
 {
+	pf_ckpt_legacy_free(&s->legacy);
 	pf_docview_free(s->dv);
 	pk_doc_free(s->doc);
 	s->dv = NULL;
@@ -345,6 +346,12 @@ static int load(pf_source *s, int strict, int show_progress, uint64_t cap,
 		pf_ckpt_pickle(&s->ck, &data, &len);
 	}
 	pg.what = "indexing";
+	if (s->ckpt != 1 && pf_ckpt_legacy_magic(data, (size_t)len)) {
+		pk_decode_opts o = {0, pf_cache_tree_max(), NULL, NULL};
+		if ((rc = src_load_legacy(s, data, (size_t)len, &o, e)))
+			goto cleanup;
+		goto built;
+	}
 	{
 		struct decode_pass dp = {&pg, s->map, 0};
 		pk_decode_opts o = {strict ? PK_DEC_STRICT_END : 0,
@@ -358,6 +365,7 @@ static int load(pf_source *s, int strict, int show_progress, uint64_t cap,
 	}
 	if (s->ckpt)
 		pf_ckpt_bind(&s->ck, s->doc);
+built:
 	s->serial++;
 	pg.what = "linking";
 	rc = pf_docview_new_ex(s->doc, pf_progress_cb, &pg, &s->dv);

@@ -109,8 +109,9 @@ typedef struct pf_source {
 	struct pf_extracted *xt;
 	/* A PyTorch checkpoint (a zip, checkpoint.h): state PF_SRC_PICKLE,
 	 * its tree decoded from data.pkl inside ix, read-only */
-	int ckpt;
+	int ckpt; /* 1: zip format; 2: legacy (storages after the pickles) */
 	pf_ckpt ck;
+	pf_ckpt_legacy legacy; /* legacy: its storages, with the tree */
 } pf_source;
 
 /* Whether edits of s can be written back: not -o ro, not inside an

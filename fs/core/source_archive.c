@@ -15,6 +15,7 @@
 #include "errmap.h"
 #include "expand.h"
 #include "log.h"
+#include "tensor.h"
 
 pf_source *pf_source_new_member(pf_source *arc, const char *member,
 				const char *display)
@@ -261,5 +262,118 @@ int pf_source_member_bytes(pf_source *arc, const char *name, pf_arc_member *m,
 		rc = errno ? errno : ENOMEM;
 	}
 	pf_source_leave(arc);
+	return rc;
+}
+
+/* ---- legacy PyTorch checkpoints ---------------------------------------- */
+
+struct sizes {
+	const uint8_t **key;
+	size_t *keylen;
+	uint32_t *itemsize;
+	size_t n, cap;
+};
+
+static int note_size(void *ctx, const uint8_t *key, size_t keylen,
+		     uint32_t itemsize)
+{
+	struct sizes *z = ctx;
+	size_t c1 = z->cap, c2 = z->cap, c3 = z->cap;
+
+	if (pk_vec_grow((void **)&z->key, &c1, z->n + 1, sizeof(*z->key)) ||
+	    pk_vec_grow((void **)&z->keylen, &c2, z->n + 1,
+			sizeof(*z->keylen)) ||
+	    pk_vec_grow((void **)&z->itemsize, &c3, z->n + 1,
+			sizeof(*z->itemsize)))
+		return ENOMEM;
+	z->cap = c1;
+	z->key[z->n] = key;
+	z->keylen[z->n] = keylen;
+	z->itemsize[z->n++] = itemsize;
+	return 0;
+}
+
+/* The keys pickle's list, and each key's item size as the object's
+ * persistent ids say (0 when no tensor names it: such a storage cannot
+ * be skipped, so the index fails past it). */
+static int legacy_keys(const pk_doc *keys, const struct sizes *z,
+		       struct sizes *out, pk_err *e)
+{
+	const pk_node *l;
+	uint32_t i;
+	size_t j;
+
+	if (!pk_val_is_node(keys->root) || pk_val_kind(keys->root) != PK_LIST)
+		return pk_err_set(e, PK_E_ARG, "no list of storage keys", 0);
+	l = pk_val_node(keys->root);
+	for (i = 0; i < l->nkids; i++) {
+		const uint8_t *k;
+		uint64_t kl;
+		uint32_t size = 0;
+		if (pk_val_payload(l->kids[i], &k, &kl) != PK_OK)
+			return pk_err_set(e, PK_E_ARG,
+					  "a storage key not a str", 0);
+		for (j = 0; j < z->n; j++)
+			if (z->keylen[j] == kl && memcmp(z->key[j], k, kl) == 0)
+				size = z->itemsize[j];
+		if (!size)
+			return pk_err_set(e, PK_E_ARG,
+					  "a storage no tensor names", 0);
+		if (note_size(out, k, (size_t)kl, size))
+			return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+	}
+	return PK_OK;
+}
+
+static void sizes_free(struct sizes *z)
+{
+	free(z->key);
+	free(z->keylen);
+	free(z->itemsize);
+}
+
+int src_load_legacy(pf_source *s, const uint8_t *data, size_t len,
+		    const pk_decode_opts *o, pk_err *e)
+{
+	pk_decode_opts one = *o;
+	pk_doc *doc[5] = {NULL, NULL, NULL, NULL, NULL};
+	struct sizes found = {0}, order = {0};
+	size_t off = 0;
+	int i, rc = 0, code;
+
+	one.flags |= PK_DEC_ONE;
+	for (i = 0; i < 5; i++) {
+		if ((code = pk_decode_with(data + off, len - off, &one, &doc[i],
+					   e)) != PK_OK) {
+			e->offset += off;
+			rc = pf_errno_of(code);
+			goto cleanup;
+		}
+		off += doc[i]->end;
+	}
+	if ((rc = pf_tensor_storages(doc[3], note_size, &found))) {
+		pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+		goto cleanup;
+	}
+	if ((code = legacy_keys(doc[4], &found, &order, e)) != PK_OK ||
+	    (code = pf_ckpt_legacy_index(data + off, len - off, order.key,
+					 order.keylen, order.itemsize, order.n,
+					 &s->legacy, e)) != PK_OK) {
+		if (code == PK_E_TRUNCATED)
+			e->offset += off;
+		else
+			e->offset = doc[4] ? off - doc[4]->end : off;
+		rc = pf_errno_of(code);
+		goto cleanup;
+	}
+	s->ckpt = 2;
+	s->doc = doc[3];
+	doc[3] = NULL;
+	pf_ckpt_legacy_bind(&s->legacy, s->doc);
+cleanup:
+	for (i = 0; i < 5; i++)
+		pk_doc_free(doc[i]);
+	sizes_free(&found);
+	sizes_free(&order);
 	return rc;
 }

@@ -42,5 +42,10 @@ int src_member_raw(pf_source *s, pf_map **raw, pk_err *e);
 int src_map_member(pf_source *s, pf_progress *pg, uint64_t cap, pk_err *e);
 /* Maps an archive and reads its index; tells a PyTorch checkpoint. */
 int src_load_archive(pf_source *s, int show_progress, pk_err *e);
+/* Decodes a legacy PyTorch checkpoint in data[0..len) (its first
+ * pickle is the magic number): s->doc is the object, its storages
+ * bound (s->legacy). o as for one pickle. 0 or errno, e saying why. */
+int src_load_legacy(pf_source *s, const uint8_t *data, size_t len,
+		    const pk_decode_opts *o, pk_err *e);
 
 #endif

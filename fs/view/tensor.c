@@ -1,10 +1,12 @@
 #include "tensor.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "form.h"
 #include "opcodes.h"
+#include "ptrmap.h"
 
 /* torch.XStorage -> the dtype it holds (torch 1.x names; torch 2 pickles
  * the same classes). */
@@ -194,4 +196,56 @@ int pf_tensor_data(const pk_doc *doc, const pf_tensor *t, int size_only,
 	}
 	*data = out->data + at;
 	return 0;
+}
+
+int pf_tensor_storages(const pk_doc *doc,
+		       int (*fn)(void *ctx, const uint8_t *key, size_t keylen,
+				 uint32_t itemsize),
+		       void *ctx)
+{
+	const pk_node **stack = NULL;
+	size_t n = 0, cap = 0;
+	pf_ptrmap seen;
+	uint64_t dummy;
+	int rc = 0;
+
+	pf_ptrmap_init(&seen);
+	if (!pk_val_is_node(doc->root))
+		return 0;
+	if (pk_vec_grow((void **)&stack, &cap, 1, sizeof(*stack)))
+		return ENOMEM;
+	stack[n++] = pk_val_node(doc->root);
+	while (n && !rc) {
+		const pk_node *node = stack[--n];
+		uint32_t i;
+		if (node->kind == PK_PERSID && node->nkids == 1) {
+			pk_val pv = pk_val_of_node((pk_node *)node);
+			pf_tensor t;
+			const uint8_t *key;
+			uint64_t kl;
+			memset(&t, 0, sizeof(t));
+			if (storage_parse(&pv, &t) == 0 &&
+			    pk_val_payload(*t.key, &key, &kl) == PK_OK &&
+			    (rc = fn(ctx, key, (size_t)kl, t.itemsize)))
+				break;
+		}
+		for (i = 0; i < node->nkids; i++) {
+			const pk_node *kid;
+			if (!pk_val_is_node(node->kids[i]))
+				continue;
+			kid = pk_val_node(node->kids[i]);
+			if (pf_ptrmap_get(&seen, kid, 0, &dummy))
+				continue;
+			if (pf_ptrmap_put(&seen, kid, 0, 1) ||
+			    pk_vec_grow((void **)&stack, &cap, n + 1,
+					sizeof(*stack))) {
+				rc = ENOMEM;
+				break;
+			}
+			stack[n++] = kid;
+		}
+	}
+	free(stack);
+	pf_ptrmap_release(&seen);
+	return rc;
 }

@@ -61,4 +61,14 @@ int pf_tensor_parse(const pk_val *v, pf_tensor *t);
 int pf_tensor_data(const pk_doc *doc, const pf_tensor *t, int size_only,
 		   const uint8_t **data, uint64_t *len, pk_buf *out);
 
+/* Calls fn for each distinct storage persistent id in doc (every node
+ * reachable from the root is looked at once: an explicit stack, shared
+ * nodes visited once): its KEY and the bytes of one element of its
+ * class. fn returning nonzero stops the walk with that value. 0, ENOMEM
+ * or fn's value. */
+int pf_tensor_storages(const pk_doc *doc,
+		       int (*fn)(void *ctx, const uint8_t *key, size_t keylen,
+				 uint32_t itemsize),
+		       void *ctx);
+
 #endif

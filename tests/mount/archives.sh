@@ -155,9 +155,10 @@ umount_fs "$M"
 T=$WORK/torch
 mkdir -p "$T"
 cp -r "$REPO/tests/fixtures/torch/." "$T/"
+head -c 800 "$T/legacy.pt" >"$T/cut_legacy.pt" # the last storage cut short
 M3=$WORK/m3
 if mount_fs "$M3" "$T"; then
-	for fx in state_dict view_offset noncontig dtypes parameter nested/checkpoint; do
+	for fx in state_dict view_offset noncontig dtypes parameter legacy nested/checkpoint; do
 		check "checkpoint $fx.pt: every tensor as torch loaded it" \
 			"$PYTHON" "$HERE/torch_check.py" "$T/expected.json" "$fx.pt" "$M3/$fx.pt"
 	done
@@ -170,8 +171,13 @@ if mount_fs "$M3" "$T"; then
 	is "a tensor's storage id stays reachable" \
 		"$(cat "$M3/view_offset.pt/v/__storage__/__persid__/2")" "0"
 	expect_fail "checkpoints are read-only" "Read-only" bash -c "echo 1 > '$M3/nested/checkpoint.pt/epoch'"
+	expect_fail "legacy checkpoints too" "Read-only" bash -c "echo 1 > '$M3/legacy.pt/0.bias/values.txt'"
+	is "a legacy checkpoint cut short is raw, and says where" \
+		"$(getfattr --absolute-names --only-values -n user.pickle.error "$M3/cut_legacy.pt" 2>&1)" \
+		"cut_legacy.pt: byte 782: a storage runs past the end"
 	umount_fs "$M3"
 fi
+rm -f "$T/cut_legacy.pt"
 check "checkpoints unchanged" bash -c "cd '$T' && sha256sum *.pt nested/*.pt | sed 's,  ,  $REPO/tests/fixtures/torch/,' | (cd / && sha256sum -c --quiet)"
 
 # ---- source ---------------------------------------------------------------
