@@ -50,8 +50,8 @@ mount_fs "$M" -o log="$WORK/daemon.log" "$S" || {
 # ---- browse ---------------------------------------------------------------
 # the tree: every archive's entries, nothing more, nothing less
 for a in cifar-10-python.tar.gz data.zip frames.tar.bz2 frames.tar.xz \
-	frames.tar.zst plain.tar evil.zip; do
-	got=$(cd "$M" && find "$a" -mindepth 1 -maxdepth 5 \( -path "$a/*.pkl/*" -o -path "$a/*.pkl.gz/*" -o -path "*/data_batch_?/*" -o -path "*/test_batch/*" -o -path "*/batches.meta/*" \) -prune -o -print 2>&1 | sort)
+	frames.tar.zst plain.tar evil.zip frame.pkl.zip frame.pkl.tar.gz; do
+	got=$(cd "$M" && find "$a" -mindepth 1 -maxdepth 5 \( -path "$a/*.pkl/*" -o -path "$a/*.pkl.gz/*" -o -path "$a/*.pkl.tar.gz/*" -o -path "*/data_batch_?/*" -o -path "*/test_batch/*" -o -path "*/batches.meta/*" \) -prune -o -print 2>&1 | sort)
 	want=$(awk -F'\t' -v a="$a" 'index($1, a "/") == 1 { print $1 }' "$R/expect.tsv" | sort)
 	is "$a: find shows Python's members" "$got" "$want"
 	[ -d "$M/$a" ] && ok || bad "$a is not a directory"

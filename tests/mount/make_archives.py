@@ -147,6 +147,12 @@ cd = raw.rfind(b'PK\x01\x02', 0, raw.rfind(b'PK\x01\x02'))
 raw[cd + 8] |= 1                              # central directory flags
 open(os.path.join(SRC, 'enc.zip'), 'wb').write(raw)
 
+# pandas' to_pickle into a zip and a tar.gz (compression by the name)
+import pandas
+frame = pandas.DataFrame({'a': [1, 2, 3], 'b': ['x', 'y', 'z']})
+frame.to_pickle(os.path.join(SRC, 'frame.pkl.zip'))
+frame.to_pickle(os.path.join(SRC, 'frame.pkl.tar.gz'))
+
 # data that is no pickle: the reason is in user.pickle.error
 open(os.path.join(SRC, 'model.h5'), 'wb').write(b'\x89HDF\r\n\x1a\n' + bytes(200))
 np.save(os.path.join(SRC, 'arr.npy'), np.arange(5))
@@ -236,7 +242,8 @@ def decompressed(path):
 
 
 for arc in ('cifar-10-python.tar.gz', 'data.zip', 'frames.tar.bz2',
-            'frames.tar.xz', 'frames.tar.zst', 'plain.tar', 'evil.zip'):
+            'frames.tar.xz', 'frames.tar.zst', 'plain.tar', 'evil.zip',
+            'frame.pkl.zip', 'frame.pkl.tar.gz'):
     walk(arc, decompressed(os.path.join(SRC, arc)))
 
 with open(os.path.join(REF, 'expect.tsv'), 'w') as f:
