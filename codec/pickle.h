@@ -244,18 +244,23 @@ static inline const pk_step *pk_node_steps(const pk_node *n)
  * opcode (module and name lines follow it, as for GLOBAL); the class of
  * OBJ objects is kids[0] too. */
 
-/* Bytes a pickle names by persistent id but does not hold (a PyTorch
- * checkpoint's storages): the doc's user may set pk_doc.storages, and
- * the presentation asks it for a storage's bytes by the id's key. The
- * codec itself never calls it. find: 0 and *data / *len (valid while
- * the doc lives), or an errno (ENOENT: no such storage). */
-typedef struct pk_storages {
-	int (*find)(const struct pk_storages *st, const uint8_t *key,
-		    size_t keylen, const uint8_t **data, uint64_t *len);
-} pk_storages;
+/* Bytes a pickle refers to but does not hold, which whoever loads it
+ * supplies: a PyTorch checkpoint's storages (named by persistent id),
+ * protocol 5's out-of-band buffers (NEXT_BUFFER: pickle.loads(...,
+ * buffers=)). The doc's user may set pk_doc.external; the presentation
+ * asks it for those bytes. The codec itself never calls it. Each
+ * function (may be NULL) gives 0 and *data / *len (valid while the doc
+ * lives), or an errno (ENOENT: none such). storage: by the persistent
+ * id's key; buffer: by the NEXT_BUFFER value's opcode (op). */
+typedef struct pk_external {
+	int (*storage)(const struct pk_external *x, const uint8_t *key,
+		       size_t keylen, const uint8_t **data, uint64_t *len);
+	int (*buffer)(const struct pk_external *x, const uint8_t *op,
+		      const uint8_t **data, uint64_t *len);
+} pk_external;
 
 struct pk_doc {
-	const pk_storages *storages; /* set by the doc's user, or NULL */
+	const pk_external *external; /* set by the doc's user, or NULL */
 	const uint8_t *data;	     /* the input (not owned) */
 	size_t len;
 	size_t end;	/* offset just past STOP */

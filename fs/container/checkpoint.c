@@ -78,7 +78,7 @@ int pf_ckpt_storage(const pf_ckpt *ck, const uint8_t *key, size_t keylen,
 	return 0;
 }
 
-static int find(const pk_storages *st, const uint8_t *key, size_t keylen,
+static int find(const pk_external *st, const uint8_t *key, size_t keylen,
 		const uint8_t **data, uint64_t *len)
 {
 	const pf_ckpt *ck =
@@ -89,8 +89,9 @@ static int find(const pk_storages *st, const uint8_t *key, size_t keylen,
 
 void pf_ckpt_bind(pf_ckpt *ck, pk_doc *doc)
 {
-	ck->res.find = find;
-	doc->storages = &ck->res;
+	ck->res.storage = find;
+	ck->res.buffer = NULL;
+	doc->external = &ck->res;
 }
 
 int pf_ckpt_legacy_magic(const uint8_t *data, size_t len)
@@ -146,7 +147,7 @@ void pf_ckpt_legacy_free(pf_ckpt_legacy *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int legacy_find(const pk_storages *st, const uint8_t *key, size_t keylen,
+static int legacy_find(const pk_external *st, const uint8_t *key, size_t keylen,
 		       const uint8_t **data, uint64_t *len)
 {
 	const pf_ckpt_legacy *l =
@@ -166,6 +167,7 @@ static int legacy_find(const pk_storages *st, const uint8_t *key, size_t keylen,
 
 void pf_ckpt_legacy_bind(pf_ckpt_legacy *l, pk_doc *doc)
 {
-	l->res.find = legacy_find;
-	doc->storages = &l->res;
+	l->res.storage = legacy_find;
+	l->res.buffer = NULL;
+	doc->external = &l->res;
 }

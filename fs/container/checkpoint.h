@@ -33,7 +33,7 @@ typedef struct pf_ckpt {
 	uint32_t pickle;   /* NAME/data.pkl */
 	uint32_t storages; /* NAME/data, or UINT32_MAX when none */
 	int big_endian;	   /* NAME/byteorder says "big" */
-	pk_storages res;   /* finds storages for a doc (pf_ckpt_bind) */
+	pk_external res;   /* finds storages for a doc (pf_ckpt_bind) */
 } pf_ckpt;
 
 /* 1 and *out filled when the zip indexed in ix (over data[0..len)) is a
@@ -71,7 +71,7 @@ typedef struct pf_legacy_storage {
 typedef struct pf_ckpt_legacy {
 	pf_legacy_storage *st;
 	size_t n;
-	pk_storages res;
+	pk_external res;
 } pf_ckpt_legacy;
 
 /* Finds the storages laid out in tail[0..n) (the bytes after the keys

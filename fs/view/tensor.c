@@ -161,9 +161,10 @@ int pf_tensor_data(const pk_doc *doc, const pf_tensor *t, int size_only,
 	*data = NULL;
 	if (size_only)
 		return 0;
-	if (!doc->storages || pk_val_payload(*t->key, &key, &keylen) != PK_OK)
+	if (!doc->external || !doc->external->storage ||
+	    pk_val_payload(*t->key, &key, &keylen) != PK_OK)
 		return ENOENT;
-	if ((rc = doc->storages->find(doc->storages, key, (size_t)keylen, &st,
+	if ((rc = doc->external->storage(doc->external, key, (size_t)keylen, &st,
 				      &stlen)))
 		return rc;
 	if (t->count == 0) {

@@ -8,7 +8,7 @@
  * _rebuild_parameter_with_state), and the storage as a persistent id
  * ('storage', torch.FloatStorage, KEY, LOCATION, NUMEL[, view_metadata])
  * whose bytes the pickle does not hold: the checkpoint keeps them, and
- * the doc's pk_storages (pickle.h) finds them by KEY. This module takes
+ * the doc's pk_external (pickle.h) finds them by KEY. This module takes
  * such a value apart (the dtype follows from the storage class:
  * FloatStorage is float32, BFloat16Storage bfloat16 ...) and gives its
  * values in logical C order, as the tensor's `data` file shows them:
@@ -54,7 +54,7 @@ typedef struct pf_tensor {
 int pf_tensor_parse(const pk_val *v, pf_tensor *t);
 
 /* The tensor's values in logical C order, little-endian as stored:
- * *data / *len point into the storage (doc->storages) when the tensor is
+ * *data / *len point into the storage (doc->external) when the tensor is
  * contiguous, else the bytes are gathered into out (appended) and *data
  * points there. size_only: only *len. 0, or ENOENT (the doc has no
  * such storage), EIO (an element lies past the storage's end), ENOMEM. */

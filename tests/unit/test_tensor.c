@@ -14,7 +14,7 @@
 
 static const float store[4] = {0, 1, 2, 3};
 
-static int find(const pk_storages *st, const uint8_t *key, size_t keylen,
+static int find(const pk_external *st, const uint8_t *key, size_t keylen,
 		const uint8_t **data, uint64_t *len)
 {
 	(void)st;
@@ -25,7 +25,7 @@ static int find(const pk_storages *st, const uint8_t *key, size_t keylen,
 	return 0;
 }
 
-static const pk_storages table = {find};
+static const pk_external table = {find, NULL};
 
 /* torch._utils._rebuild_tensor_v2(('storage', torch.FloatStorage, '0',
  * 'cpu', 4), offset, (2, 2), (s0, s1), False, OrderedDict()) */
@@ -82,7 +82,7 @@ Test(tensor, contiguous_in_place_strided_gathered_out_of_range_refused)
 	cr_assert_eq(t.count, 4);
 	cr_assert_eq(pf_tensor_data(doc, &t, 0, &p, &len, &out), ENOENT,
 		     "no storage table: no data");
-	doc->storages = &table;
+	doc->external = &table;
 	cr_assert_eq(pf_tensor_data(doc, &t, 0, &p, &len, &out), 0);
 	cr_assert_eq(p, (const uint8_t *)store, "contiguous: in place");
 	cr_assert_eq(len, 16);
@@ -90,7 +90,7 @@ Test(tensor, contiguous_in_place_strided_gathered_out_of_range_refused)
 	pk_doc_free(doc);
 
 	doc = tensor_doc(0, 1, 2, buf, &n); /* the transpose */
-	doc->storages = &table;
+	doc->external = &table;
 	cr_assert_eq(pf_tensor_parse(&doc->root, &t), 0);
 	cr_assert_eq(pf_tensor_data(doc, &t, 0, &p, &len, &out), 0);
 	cr_assert_eq(len, 16);
@@ -101,7 +101,7 @@ Test(tensor, contiguous_in_place_strided_gathered_out_of_range_refused)
 	pk_doc_free(doc);
 
 	doc = tensor_doc(1, 2, 1, buf, &n); /* reaches element 4 of 4 */
-	doc->storages = &table;
+	doc->external = &table;
 	cr_assert_eq(pf_tensor_parse(&doc->root, &t), 0);
 	cr_assert_eq(pf_tensor_data(doc, &t, 0, &p, &len, &out), EIO);
 	cr_assert_eq(pf_tensor_data(doc, &t, 1, &p, &len, &out), 0,
