@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "npy.h"
 #include "compress.h"
 
 /* enough for a tar header (its magic is at 257) */
@@ -173,6 +174,8 @@ static int sniff_src(const struct peek_src *p, const char *name, int *zfmt,
 	}
 	if (pf_arc_sniff(head, n))
 		return PF_SNIFF_ARCHIVE;
+	if (pf_npy_magic(head, n))
+		return PF_SNIFF_NPY;
 	if (says)
 		return PF_SNIFF_PICKLE;
 	if (proto01_start(head[0]))

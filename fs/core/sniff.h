@@ -32,6 +32,7 @@ enum pf_sniff {
 			     STOP: parse now; a failure is logged */
 	PF_SNIFF_ARCHIVE, /* a tar (maybe compressed) or zip archive:
 			     shown as a directory of its members */
+	PF_SNIFF_NPY,	  /* a numpy .npy file: an array directory */
 };
 
 /* Classifies the open file fd of `size` bytes named `name` (its base name

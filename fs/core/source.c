@@ -61,6 +61,7 @@ void src_drop_tree(pf_source *s)
 	pk_doc_free(s->doc);
 	s->dv = NULL;
 	s->doc = NULL;
+	pk_buf_release(&s->npy_pickle); /* the npy doc's bytes, after it */
 	if (s->map_old) {
 		/* the bytes of a file our write-back replaced: the tree is
 		 * decoded again from the file on disk */
@@ -78,6 +79,7 @@ void src_reset(pf_source *s)
 	src_drop_tree(s);
 	src_drop_archive(s);
 	s->ckpt = 0;
+	s->npy = 0;
 	pf_map_unref(s->map);
 	s->map = NULL;
 	s->state = PF_SRC_UNKNOWN;
@@ -346,6 +348,20 @@ static int load(pf_source *s, int strict, int show_progress, uint64_t cap,
 		pf_ckpt_pickle(&s->ck, &data, &len);
 	}
 	pg.what = "indexing";
+	if (s->npy) {
+		if ((drc = pf_npy_read(data, (size_t)len, &s->npyinfo, e)) !=
+			PK_OK ||
+		    (drc = pf_npy_pickle(&s->npyinfo, &s->npy_pickle, e)) !=
+			PK_OK ||
+		    (drc = pk_decode(s->npy_pickle.data, s->npy_pickle.len, 0,
+				     &s->doc, e)) != PK_OK) {
+			s->doc = NULL;
+			rc = pf_errno_of(drc);
+			goto cleanup;
+		}
+		pf_npy_bind(&s->npyinfo, data + s->npyinfo.data_off, s->doc);
+		goto built;
+	}
 	if (s->ckpt != 1 && pf_ckpt_legacy_magic(data, (size_t)len)) {
 		pk_decode_opts o = {0, pf_cache_tree_max(), NULL, NULL};
 		if ((rc = src_load_legacy(s, data, (size_t)len, &o, e)))
@@ -537,6 +553,12 @@ static void classify_locked(pf_source *s, int quick)
 			pf_log("%s: %s, not a pickle (shown as it is)",
 			       s->display, s->raw_why);
 		return;
+	case PF_SNIFF_NPY:
+		s->npy = 1;
+		s->state = PF_SRC_PICKLE;
+		if (!quick)
+			eager_load(s);
+		return;
 	case PF_SNIFF_ARCHIVE:
 		if (s->zfmt != PK_Z_NONE) {
 			/* its index is read when it is entered: a .tar.gz is
@@ -606,7 +628,9 @@ int pf_source_classify(pf_source *s, const struct stat *st, int quick)
 	if (s->state == PF_SRC_UNKNOWN)
 		classify_locked(s, quick);
 	else if (!quick && s->state == PF_SRC_PICKLE && !s->dv && !s->broken &&
-		 s->sniffed == PF_SNIFF_PICKLE && s->gen == 0)
+		 (s->sniffed == PF_SNIFF_PICKLE ||
+		  s->sniffed == PF_SNIFF_NPY) &&
+		 s->gen == 0)
 		eager_load(s); /* sniffed by a readdir: parse now that it
 				  is looked up */
 	state = s->state;

@@ -37,6 +37,7 @@
 #include "error.h"
 #include "expand.h"
 #include "mapping.h"
+#include "npy.h"
 
 enum pf_src_state {
 	PF_SRC_UNKNOWN = 0, /* not sniffed yet */
@@ -112,13 +113,19 @@ typedef struct pf_source {
 	int ckpt; /* 1: zip format; 2: legacy (storages after the pickles) */
 	pf_ckpt ck;
 	pf_ckpt_legacy legacy; /* legacy: its storages, with the tree */
+	/* A numpy .npy file (read-only): the tree is decoded from the
+	 * pickle numpy writes for the array with its bytes out of band
+	 * (npy_pickle, npy.h), which are the file's */
+	int npy;
+	pf_npy npyinfo;
+	pk_buf npy_pickle;
 } pf_source;
 
 /* Whether edits of s can be written back: not -o ro, not inside an
  * archive, not a checkpoint (archives are read-only). */
 static inline int pf_source_writable(const pf_source *s)
 {
-	return s->writable && !s->parent && !s->ckpt;
+	return s->writable && !s->parent && !s->ckpt && !s->npy;
 }
 
 /* Like pf_source_enter, for an edit: looks at the file on disk first

@@ -230,11 +230,20 @@ static int scalar_content(const pk_doc *doc, const pk_val *v, pf_content *c,
 	case PK_BYTES:
 	case PK_BYTEARRAY:
 		return raw_bytes(doc, v, c, e);
-	case PK_BUFFER:
-		/* an out-of-band buffer: its bytes are not in the pickle */
+	case PK_BUFFER: {
+		/* an out-of-band buffer: its bytes are not in the pickle, but
+		 * whoever loads it may have them (a .npy file's: pickle.h) */
+		if (doc && doc->external && doc->external->buffer &&
+		    doc->external->buffer(doc->external, pk_val_bytes(*v), &p,
+					  &n) == 0) {
+			c->data = p;
+			c->len = n;
+			return 0;
+		}
 		c->data = (const uint8_t *)"";
 		c->len = 0;
 		return 0;
+	}
 	}
 	rc = pk_val_format(doc, *v, &c->owned, e);
 	if (rc != PK_OK)
@@ -325,6 +334,8 @@ static int byteslike_content(const pk_doc *doc, const pk_val *v, unsigned flags,
 	if (pf_kind(v) == PK_BYTES || pf_kind(v) == PK_BYTEARRAY ||
 	    pf_kind(v) == PK_STRING || pf_kind(v) == PK_RAW)
 		return raw_bytes(doc, v, c, e);
+	if (pf_kind(v) == PK_BUFFER) /* out of band (NEXT_BUFFER) */
+		return scalar_content(doc, v, c, e);
 	return EIO;
 }
 

@@ -443,7 +443,7 @@ int pf_ndarray_parse(const pk_val *v, pf_ndarray *a)
 		return -1;
 	if (!is_byteslike(a->data) &&
 	    !(pf_is_node(a->data) && pf_kind(a->data) == PK_LIST) &&
-	    !(pf_is_node(a->data) && pf_kind(a->data) == PK_BUFFER))
+	    pf_kind(a->data) != PK_BUFFER)
 		return -1;
 	return 0;
 }

@@ -39,7 +39,7 @@ S=$WORK/src
 R=$WORK/ref
 M=$WORK/m
 "$PYTHON" "$HERE/make_archives.py" "$S" "$R" || bad "making the archives failed"
-sha() { (cd "$S" && sha256sum -- *) ; }
+sha() { (cd "$S" && find . -type f -print0 | sort -z | xargs -0 sha256sum) ; }
 sha >"$WORK/sha.before"
 
 mount_fs "$M" -o log="$WORK/daemon.log" "$S" || {
@@ -115,8 +115,30 @@ check "archives unchanged on disk" cmp "$WORK/sha.before" "$WORK/sha.after"
 ls -la "$M" >/dev/null
 is "HDF5: user.pickle.error" "$(getfattr --absolute-names --only-values -n user.pickle.error "$M/model.h5" 2>&1)" \
 	"model.h5: HDF5 file, not a pickle"
-is "npy: user.pickle.error" "$(getfattr --absolute-names --only-values -n user.pickle.error "$M/arr.npy" 2>&1)" \
-	"arr.npy: NumPy .npy file, not a pickle"
+is "structured npy: user.pickle.error" "$(getfattr --absolute-names --only-values -n user.pickle.error "$M/arr.npy" 2>&1)" \
+	"arr.npy: byte 20: a structured or unusual .npy dtype"
+check "npy and npz: array.npy and values.txt as numpy loads them" "$PYTHON" - "$S/np" "$M/np" <<'EOF'
+import numpy as np, os, sys
+src, mnt = sys.argv[1], sys.argv[2]
+def same(want, d, name):
+    got = np.load(d + '/array.npy')
+    assert got.dtype == want.dtype and got.shape == want.shape and (got == want).all(), name
+    assert open(d + '/dtype').read().strip() == want.dtype.str, name
+    assert open(d + '/shape').read() == repr(want.shape) + '\n', name
+    if want.dtype.kind in 'iuf' and want.ndim:
+        txt = np.loadtxt(d + '/values.txt', dtype=want.dtype, ndmin=2)
+        assert (txt.reshape(want.shape) == want).all(), name
+for f in sorted(os.listdir(src)):
+    if f.endswith('.npy'):
+        same(np.load(os.path.join(src, f)), os.path.join(mnt, f), f)
+    else:
+        z = np.load(os.path.join(src, f))
+        assert sorted(os.listdir(os.path.join(mnt, f))) == sorted(k + '.npy' for k in z.files), f
+        for k in z.files:
+            same(z[k], os.path.join(mnt, f, k + '.npy'), f + '/' + k)
+assert os.path.exists(mnt + '/img.npy/image.png')
+EOF
+expect_fail "npy arrays are read-only" "Read-only" bash -c "echo 1 > '$M/np/f8.npy/values.txt'"
 check "HDF5: cat gives its bytes" cmp "$M/model.h5" "$S/model.h5"
 expect_fail "a tar.gz cut short: ls fails" "Input/output error" ls "$M/cut.tar.gz"
 check "cut tar.gz: user.pickle.error names the file and the byte" bash -c \

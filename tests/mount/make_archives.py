@@ -155,7 +155,19 @@ frame.to_pickle(os.path.join(SRC, 'frame.pkl.tar.gz'))
 
 # data that is no pickle: the reason is in user.pickle.error
 open(os.path.join(SRC, 'model.h5'), 'wb').write(b'\x89HDF\r\n\x1a\n' + bytes(200))
-np.save(os.path.join(SRC, 'arr.npy'), np.arange(5))
+# numpy's own files: array directories (npy, npz stored and deflated);
+# a structured or object .npy is raw, and says why
+os.makedirs(os.path.join(SRC, 'np'), exist_ok=True)
+np.save(os.path.join(SRC, 'np', 'f8.npy'), np.linspace(0, 1, 12).reshape(3, 4))
+np.save(os.path.join(SRC, 'np', 'fortran.npy'),
+        np.asfortranarray(np.arange(6, dtype='>i4').reshape(2, 3)))
+np.save(os.path.join(SRC, 'np', 'str.npy'), np.array(['ab', 'c', '']))
+np.save(os.path.join(SRC, 'np', 'img.npy'),
+        (np.arange(16 * 12 * 3) % 251).astype(np.uint8).reshape(16, 12, 3))
+np.save(os.path.join(SRC, 'np', 'bool0d.npy'), np.array(True))
+np.savez(os.path.join(SRC, 'np', 'pair.npz'), x=np.arange(3), y=np.eye(2))
+np.savez_compressed(os.path.join(SRC, 'np', 'packed.npz'), big=np.arange(5000, dtype=np.int16))
+np.save(os.path.join(SRC, 'arr.npy'), np.zeros(2, dtype=[('a', '<i4'), ('b', '<f8')]))
 # a tar.gz cut short: a directory that cannot be listed, said why
 open(os.path.join(SRC, 'cut.tar.gz'), 'wb').write(cifar.getvalue()[:len(cifar.getvalue()) // 2])
 

@@ -196,8 +196,7 @@ Test(sniff, archives_and_data_kinds, .init = ut_make_dir, .fini = ut_remove_dir)
 	cr_assert_eq(kind, PF_SNIFF_NO);
 	cr_assert_str_eq(what, "HDF5 file");
 	kind = pf_sniff_mem(npy, sizeof(npy), "a.npy", &z, &what);
-	cr_assert_eq(kind, PF_SNIFF_NO);
-	cr_assert_str_eq(what, "NumPy .npy file");
+	cr_assert_eq(kind, PF_SNIFF_NPY, "a .npy file is an array");
 	kind = pf_sniff_mem(st, sizeof(st), "m.safetensors", &z, &what);
 	cr_assert_eq(kind, PF_SNIFF_NO);
 	cr_assert_str_eq(what, "safetensors file");
