@@ -29,6 +29,8 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "npy.h"
+#include "pickle.h"
 
 #define CHECK(cond)                                                            \
 	do {                                                                   \
@@ -165,6 +167,34 @@ static void index_one(int fmt, const uint8_t *data, size_t size)
 	pf_arc_index_free(&ix);
 }
 
+/* A .npy header (fs/container/npy.c): read, and when it reads, the
+ * array's bytes lie within the input and the pickle made for it decodes
+ * to an array whose buffer is those bytes. */
+static void npy_one(const uint8_t *data, size_t size)
+{
+	uint8_t *copy = malloc(size + 10);
+	pf_npy a;
+	pk_buf b = PK_BUF_INIT;
+	pk_doc *doc = NULL;
+	pk_err e;
+
+	if (!copy)
+		abort();
+	/* the magic, so that mutations reach the header */
+	memcpy(copy, "\x93NUMPY", 6);
+	memcpy(copy + 6, data, size);
+	if (pf_npy_read(copy, size + 6, &a, &e) == PK_OK) {
+		CHECK(a.data_off <= size + 6 &&
+		      a.data_len <= size + 6 - a.data_off);
+		CHECK(pf_npy_pickle(&a, &b, &e) == PK_OK);
+		CHECK(pk_decode(b.data, b.len, 0, &doc, &e) == PK_OK);
+		pf_npy_bind(&a, copy + a.data_off, doc);
+		pk_doc_free(doc);
+	}
+	pk_buf_release(&b);
+	free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int fmt, s;
@@ -190,5 +220,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		index_one(PF_ARC_TAR, copy, size);
 		free(copy);
 	}
+	npy_one(data, size);
 	return 0;
 }
