@@ -334,7 +334,9 @@ static int byteslike_content(const pk_doc *doc, const pk_val *v, unsigned flags,
 	if (pf_kind(v) == PK_BYTES || pf_kind(v) == PK_BYTEARRAY ||
 	    pf_kind(v) == PK_STRING || pf_kind(v) == PK_RAW)
 		return raw_bytes(doc, v, c, e);
-	if (pf_kind(v) == PK_BUFFER) /* out of band (NEXT_BUFFER) */
+	/* out of band (NEXT_BUFFER): bytes only when the loader has them */
+	if (pf_kind(v) == PK_BUFFER && doc && doc->external &&
+	    doc->external->buffer)
 		return scalar_content(doc, v, c, e);
 	return EIO;
 }
