@@ -218,6 +218,8 @@ static int dec_open(struct dec *d, const uint8_t *data, size_t len,
 	d->progress_ctx = o->ctx;
 	d->max_tree = o->max_tree;
 	d->flags = o->flags;
+	d->trace = o->trace;
+	d->trace_ctx = o->trace_ctx;
 	pk_buf_init(&d->scratch);
 	pk_memo_init(&d->memo);
 	d->doc = calloc(1, sizeof(*d->doc));
@@ -264,6 +266,12 @@ static int dec_run(struct dec *d)
 	size_t len = (size_t)(d->end - d->base);
 	const uint8_t *next_report;
 	uint8_t op_proto[256];
+	static const uint8_t traced[256] = {
+	    [PK_OP_GLOBAL] = 1,	   [PK_OP_STACK_GLOBAL] = 1, [PK_OP_EXT1] = 1,
+	    [PK_OP_EXT2] = 1,	   [PK_OP_EXT4] = 1,	     [PK_OP_INST] = 1,
+	    [PK_OP_OBJ] = 1,	   [PK_OP_REDUCE] = 1,	     [PK_OP_NEWOBJ] = 1,
+	    [PK_OP_NEWOBJ_EX] = 1, [PK_OP_BUILD] = 1,
+	};
 	int i, rc, stop = 0, track_proto = 1;
 
 	for (i = 0; i < 256; i++) {
@@ -290,6 +298,10 @@ static int dec_run(struct dec *d)
 			d->doc->op_proto = op_proto[*d->p];
 		if ((rc = pk_dec_step(d, &stop)))
 			return rc;
+		if (d->trace && traced[*at] && d->sp &&
+		    d->trace(d->trace_ctx, at, d->stack[d->sp - 1]))
+			return pk_err_set(d->e, PK_E_IO, "interrupted",
+					  (uint64_t)(at - data));
 		if (d->p == data + 2 && d->doc->proto >= 0)
 			track_proto = 0; /* a PROTO opened the pickle */
 		d->prev_op = at;
@@ -313,7 +325,7 @@ static int dec_run(struct dec *d)
  * is (the bytes stay trailing bytes). 0, or an error (memory only). */
 static int find_parts(pk_doc *doc, const pk_decode_opts *o, pk_err *e)
 {
-	pk_decode_opts po = {PK_DEC_ONE, o->max_tree, NULL, NULL};
+	pk_decode_opts po = {PK_DEC_ONE, o->max_tree, NULL, NULL, NULL, NULL};
 	pk_doc **parts = NULL;
 	size_t n = 0, cap = 0, off = doc->end, i;
 	pk_node *root;
@@ -417,7 +429,7 @@ int pk_decode_ex(const uint8_t *data, size_t len, unsigned flags,
 		 pk_decode_progress_fn progress, void *ctx, pk_doc **out,
 		 pk_err *e)
 {
-	pk_decode_opts o = {flags, 0, progress, ctx};
+	pk_decode_opts o = {flags, 0, progress, ctx, NULL, NULL};
 
 	return pk_decode_with(data, len, &o, out, e);
 }

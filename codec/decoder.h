@@ -54,6 +54,8 @@ struct dec {
 	void *progress_ctx;
 	uint64_t max_tree; /* pk_decode_opts; 0: none */
 	unsigned flags;	   /* pk_decode_opts */
+	int (*trace)(void *ctx, const uint8_t *op, pk_val top);
+	void *trace_ctx;
 };
 
 static inline int fail(struct dec *d, int code, const char *msg,

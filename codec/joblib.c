@@ -134,11 +134,14 @@ int pk_dec_joblib(struct dec *d, pk_node *n, const uint8_t *op)
 	rec->at = d->p;
 	if (pk_npdtype_hasobject(*dtype)) {
 		/* a nested pickle: its own doc, its own memo */
-		pk_decode_opts o = {PK_DEC_ONE | PK_DEC_PLAIN, 0, NULL, NULL};
+		pk_decode_opts o = {
+		    PK_DEC_ONE | PK_DEC_PLAIN, 0, NULL, NULL, NULL, NULL};
 		pk_doc *sub;
 		int rc;
 		if (d->max_tree)
 			o.max_tree = d->max_tree;
+		o.trace = d->trace; /* a scanner sees nested pickles too */
+		o.trace_ctx = d->trace_ctx;
 		if (d->doc->nsubs == d->doc->subcap) {
 			size_t cap = d->doc->subcap;
 			if (pk_vec_grow((void **)&d->doc->subs, &cap,

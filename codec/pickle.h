@@ -317,6 +317,17 @@ typedef struct pk_decode_opts {
 	uint64_t max_tree;
 	pk_decode_progress_fn progress; /* may be NULL */
 	void *ctx;
+	/* Called after each opcode that names a global or makes a call
+	 * (GLOBAL, STACK_GLOBAL, EXT1/2/4, INST, OBJ, REDUCE, NEWOBJ,
+	 * NEWOBJ_EX, BUILD) has run, with the opcode's first byte and the
+	 * value it left on top of the stack (the global; the new object;
+	 * for BUILD, the object built), also for the pickles nested in
+	 * joblib files: what a scanner needs to see exactly what a pickle
+	 * would import and call, in order, up to where the input fails.
+	 * A nonzero return stops the decode (PK_E_IO "interrupted"). May
+	 * be NULL. */
+	int (*trace)(void *ctx, const uint8_t *op, pk_val top);
+	void *trace_ctx;
 } pk_decode_opts;
 int pk_decode_with(const uint8_t *data, size_t len, const pk_decode_opts *o,
 		   pk_doc **out, pk_err *e);
