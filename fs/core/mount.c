@@ -106,6 +106,20 @@ pf_source *vfs_member_source_for(pf_fs *fs, pf_source *arc, const char *member)
 	return e ? e->src : NULL;
 }
 
+pf_source *pf_fs_source_of(pf_fs *fs, pf_inode *in)
+{
+	switch (in->kind) {
+	case PF_I_PICKLE:
+	case PF_I_ARCHIVE:
+		return in->src;
+	case PF_I_MIRROR_FILE:
+		return vfs_source_for(fs, in->path);
+	case PF_I_ARC_FILE:
+		return vfs_member_source_for(fs, in->src, in->path);
+	}
+	return NULL;
+}
+
 int pf_fs_writable(const pf_fs *fs)
 {
 	return !fs->ro;

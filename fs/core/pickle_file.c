@@ -176,7 +176,7 @@ static void describe(const char *name, const pk_pickle_file *pf,
 int pk_pickle_file_decode(const pk_pickle_file *pf, unsigned flags,
 			  pk_doc **out, pk_err *e)
 {
-	pk_decode_opts o = {flags, pf_cache_tree_max(), NULL, NULL};
+	pk_decode_opts o = {flags, pf_cache_tree_max(), NULL, NULL, NULL, NULL};
 
 	return pk_decode_with(pf->data, pf->len, &o, out, e);
 }

@@ -97,6 +97,7 @@ void pf_source_free(pf_source *s)
 		return;
 	src_reset(s);
 	pthread_mutex_destroy(&s->lock);
+	free(s->scan_text);
 	free(s->member);
 	free(s->path);
 	free(s->display);
@@ -363,7 +364,8 @@ static int load(pf_source *s, int strict, int show_progress, uint64_t cap,
 		goto built;
 	}
 	if (s->ckpt != 1 && pf_ckpt_legacy_magic(data, (size_t)len)) {
-		pk_decode_opts o = {0, pf_cache_tree_max(), NULL, NULL};
+		pk_decode_opts o = {0,	 pf_cache_tree_max(), NULL, NULL, NULL,
+				    NULL};
 		if ((rc = src_load_legacy(s, data, (size_t)len, &o, e)))
 			goto cleanup;
 		goto built;
@@ -371,7 +373,11 @@ static int load(pf_source *s, int strict, int show_progress, uint64_t cap,
 	{
 		struct decode_pass dp = {&pg, s->map, 0};
 		pk_decode_opts o = {strict ? PK_DEC_STRICT_END : 0,
-				    pf_cache_tree_max(), decode_progress, &dp};
+				    pf_cache_tree_max(),
+				    decode_progress,
+				    &dp,
+				    NULL,
+				    NULL};
 		drc = pk_decode_with(data, (size_t)len, &o, &s->doc, e);
 	}
 	if (drc != PK_OK) {

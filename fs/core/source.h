@@ -119,7 +119,20 @@ typedef struct pf_source {
 	int npy;
 	pf_npy npyinfo;
 	pk_buf npy_pickle;
+	/* user.pickle.scan (xattr.c): the verdict, and the epoch of the
+	 * bytes it was made from */
+	char *scan_text;
+	uint64_t scan_epoch;
 } pf_source;
+
+/* The bytes of the pickle(s) s holds, as a decoder reads them
+ * (decompressed; a checkpoint's data.pkl; a legacy checkpoint whole),
+ * for a scanner: *hold a new reference on what they lie in (release
+ * with pf_map_unref). Takes the lock. 0, ENODATA (not a pickle: an
+ * archive, a .npy file, a file of another format), or the errno of the
+ * failed read or decompression (e says why). */
+int pf_source_bytes(pf_source *s, pf_map **hold, const uint8_t **data,
+		    size_t *len, pk_err *e);
 
 /* Whether edits of s can be written back: not -o ro, not inside an
  * archive, not a checkpoint (archives are read-only). */

@@ -15,6 +15,7 @@
 #include "errmap.h"
 #include "expand.h"
 #include "log.h"
+#include "sniff.h"
 #include "tensor.h"
 
 pf_source *pf_source_new_member(pf_source *arc, const char *member,
@@ -375,5 +376,43 @@ cleanup:
 		pk_doc_free(doc[i]);
 	sizes_free(&found);
 	sizes_free(&order);
+	return rc;
+}
+
+int pf_source_bytes(pf_source *s, pf_map **hold, const uint8_t **data,
+		    size_t *len, pk_err *e)
+{
+	pf_progress pg;
+	int rc = 0;
+
+	*hold = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (s->npy || s->state == PF_SRC_ARCHIVE ||
+	    (s->sniffed == PF_SNIFF_NO && !s->broken)) {
+		rc = ENODATA;
+		goto out;
+	}
+	if (!s->map) {
+		pf_progress_start(&pg, s->display, "decompressing", 0);
+		rc = src_map_source(s, &pg, 0, e);
+		pf_progress_done(&pg);
+		if (rc)
+			goto out;
+	}
+	*data = s->map->data;
+	*len = s->map->len;
+	if (s->ckpt == 1) {
+		const uint8_t *p;
+		uint64_t n;
+		if (!s->ix && (rc = src_load_archive(s, 0, e)))
+			goto out;
+		pf_ckpt_pickle(&s->ck, &p, &n);
+		*data = p;
+		*len = (size_t)n;
+	}
+	pf_map_ref(s->map);
+	*hold = s->map;
+out:
+	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

@@ -169,4 +169,10 @@ int pf_fs_getxattr(pf_fs *fs, pf_inode *in, const char *name, pk_buf *out);
 int pf_fs_listxattr(pf_fs *fs, pf_inode *in, pk_buf *out);
 int pf_fs_statfs(pf_fs *fs, struct statvfs *st);
 
+/* The source behind an inode that shows a file of SOURCE or of an
+ * archive (a pickle's top, an archive's top, a plain file or member),
+ * for tools that read its bytes (pickletool scan); NULL for the others.
+ * The source lives as long as fs. */
+struct pf_source *pf_fs_source_of(pf_fs *fs, pf_inode *in);
+
 #endif

@@ -23,7 +23,9 @@
 #include "names.h"
 #include "pickle_file.h"
 #include "repr.h"
+#include "cache.h"
 #include "form.h"
+#include "scan.h"
 #include "tensor.h"
 
 /* Class of an object-like directory ("collections.OrderedDict"). */
@@ -137,12 +139,96 @@ static int error_xattr(pf_fs *fs, pf_inode *in, pk_buf *out)
 	return s ? pf_source_error_text(s, out) : ENODATA;
 }
 
+/* user.pickle.scan of a pickle's top: "clean", "suspicious: N" or
+ * "dangerous: posix.system, builtins.eval" (scan.h), made once per
+ * version of the file. */
+static int scan_xattr(pf_source *s, pk_buf *out)
+{
+	pf_scan sc;
+	pf_map *hold = NULL;
+	const uint8_t *data;
+	size_t len, i, k;
+	pk_err e = {PK_OK, NULL, 0};
+	pk_buf t = PK_BUF_INIT;
+	uint64_t epoch;
+	unsigned sus = 0;
+	int rc, worst;
+
+	pthread_mutex_lock(&s->lock);
+	epoch = s->epoch;
+	if (s->scan_text && s->scan_epoch == epoch) {
+		rc = pk_buf_adds(out, s->scan_text) ? ENOMEM : 0;
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if ((rc = pf_source_bytes(s, &hold, &data, &len, &e)))
+		return rc == ENODATA ? ENODATA : rc;
+	rc = pf_scan_bytes(data, len, pf_cache_tree_max(), &sc);
+	pf_map_unref(hold);
+	if (rc)
+		return rc;
+	worst = pf_scan_worst(&sc);
+	if (worst == PF_RISK_DANGEROUS) {
+		rc = pk_buf_adds(&t, "dangerous: ");
+		/* each dangerous name once, in the order met */
+		for (i = 0; i < sc.n && !rc; i++) {
+			const pf_finding *f = &sc.f[i];
+			if (f->risk != PF_RISK_DANGEROUS || f->called)
+				continue;
+			for (k = 0; k < i; k++)
+				if (sc.f[k].risk == PF_RISK_DANGEROUS &&
+				    !sc.f[k].called &&
+				    !strcmp(sc.f[k].name, f->name))
+					break;
+			if (k == i)
+				rc = pk_buf_addf(&t, "%s%s",
+						 t.len > 11 ? ", " : "",
+						 f->name);
+		}
+	} else if (sc.failed) {
+		rc = pk_buf_addf(&t, "error: byte %llu: %s",
+				 (unsigned long long)sc.err.offset, sc.err.msg);
+	} else if (worst == PF_RISK_SUSPICIOUS) {
+		for (i = 0; i < sc.n; i++)
+			sus += sc.f[i].risk == PF_RISK_SUSPICIOUS &&
+			       !sc.f[i].called;
+		rc = pk_buf_addf(&t, "suspicious: %u", sus);
+	} else {
+		rc = pk_buf_adds(&t, "clean");
+	}
+	pf_scan_free(&sc);
+	if (!rc)
+		rc = pk_buf_addc(&t, 0);
+	if (rc) {
+		pk_buf_release(&t);
+		return ENOMEM;
+	}
+	rc = pk_buf_adds(out, (const char *)t.data) ? ENOMEM : 0;
+	pthread_mutex_lock(&s->lock);
+	if (s->epoch == epoch) {
+		free(s->scan_text);
+		s->scan_text = (char *)t.data;
+		s->scan_epoch = epoch;
+		t.data = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	pk_buf_release(&t);
+	return rc;
+}
+
 int pf_fs_getxattr(pf_fs *fs, pf_inode *in, const char *name, pk_buf *out)
 {
 	size_t i;
 
 	if (strcmp(name, XA_ERROR) == 0)
 		return error_xattr(fs, in, out);
+	if (strcmp(name, XA_SCAN) == 0)
+		return in->kind == PF_I_PICKLE ? scan_xattr(in->src, out)
+		       : in->kind == PF_I_MIRROR_FILE ||
+			       in->kind == PF_I_ARC_FILE
+			   ? scan_xattr(pf_fs_source_of(fs, in), out)
+			   : ENODATA;
 	if (in->kind != PF_I_VALUE && in->kind != PF_I_PICKLE)
 		return ENODATA;
 	/* an attribute we never have (ls -l asks every entry for
@@ -170,6 +256,9 @@ int pf_fs_listxattr(pf_fs *fs, pf_inode *in, pk_buf *out)
 		else if (!rc && pk_buf_add(out, names[i], strlen(names[i]) + 1))
 			rc = ENOMEM;
 	}
+	if (!rc && in->kind == PF_I_PICKLE &&
+	    pk_buf_add(out, XA_SCAN, sizeof(XA_SCAN)))
+		rc = ENOMEM;
 	/* a pickle shown raw, or refused (perhaps just now, by the
 	 * parse above): only its error can be read */
 	pk_buf_reset(&scratch);

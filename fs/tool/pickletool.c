@@ -32,6 +32,7 @@
 #include "expand.h"
 #include "pickle.h"
 #include "pickle_file.h"
+#include "scan_cmd.h"
 
 #define EXIT_BAD_INPUT 1
 #define EXIT_USAGE 2
@@ -41,6 +42,11 @@ static const char usage[] =
     "       pickletool [OPTIONS] roundtrip IN OUT\n"
     "       pickletool [OPTIONS] bench FILE  (decode/encode timings)\n"
     "       pickletool [OPTIONS] batch [-t SECONDS] <COMMANDS\n"
+    "       pickletool [OPTIONS] scan [--json] [--strict] PATH...\n"
+    "           what each pickle under PATH would import and call if\n"
+    "           loaded (folders, archives, checkpoints, joblib files);\n"
+    "           exit 1 dangerous, 2 could not scan, 3 suspicious with\n"
+    "           --strict, 0 clean\n"
     "Reads Python pickles without executing them. FILE may be gzip,\n"
     "bzip2, xz, lzma (named .lzma), zstd or zlib (joblib's .z)\n"
     "compressed: it is decompressed into an unlinked file in\n"
@@ -320,6 +326,8 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
+	if (argc >= 3 && !strcmp(argv[1], "scan"))
+		return cmd_scan(argc - 2, argv + 2);
 	if (argc == 3 && !strcmp(argv[1], "dis"))
 		return cmd_dis(argv[2], stdout);
 	if (argc == 3 && !strcmp(argv[1], "bench"))

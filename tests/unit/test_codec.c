@@ -588,7 +588,7 @@ Test(codec_limits, max_tree_bounds_what_hostile_opcodes_build)
 	size_t len;
 	/* 5M EMPTY_LISTs: 5 MB of pickle, 200+ MB of nodes and stack */
 	uint8_t *p = repeated(']', 5000000, &len);
-	pk_decode_opts o = {0, 8u << 20, NULL, NULL};
+	pk_decode_opts o = {0, 8u << 20, NULL, NULL, NULL, NULL};
 	pk_doc *doc = NULL;
 	pk_err e;
 
@@ -612,7 +612,7 @@ Test(codec_limits, max_tree_counts_the_stack)
 	size_t len;
 	/* 5M Nones: no node at all, 40 MB of stack */
 	uint8_t *p = repeated('N', 5000000, &len);
-	pk_decode_opts o = {0, 4u << 20, NULL, NULL};
+	pk_decode_opts o = {0, 4u << 20, NULL, NULL, NULL, NULL};
 	pk_doc *doc = NULL;
 	pk_err e;
 
@@ -623,7 +623,7 @@ Test(codec_limits, max_tree_counts_the_stack)
 
 Test(codec_limits, max_tree_leaves_a_normal_pickle_alone)
 {
-	pk_decode_opts o = {0, 1u << 20, NULL, NULL};
+	pk_decode_opts o = {0, 1u << 20, NULL, NULL, NULL, NULL};
 	pk_doc *doc = NULL;
 
 	cr_assert_eq(

@@ -1,0 +1,356 @@
+/*
+ * scan_cmd.c - `pickletool scan [--json] [--strict] PATH...`: what each
+ * pickle under PATH would import and call if loaded (scan.h).
+ *
+ * PATH is opened as the mount opens its SOURCE (vfs.h, without FUSE): a
+ * folder is walked (iteratively), archives are opened (nested too),
+ * checkpoints give their data.pkl, compressed pickles are decompressed
+ * (bounded as the mount bounds them), joblib files and files of several
+ * pickles are read whole. Every pickle found, also one that does not
+ * parse, is scanned from its bytes.
+ * Output: a line per dangerous or suspicious finding, "NAME: byte N:
+ * dangerous call posix.system ('touch /tmp/x',) at payload", then a
+ * summary; --json: the same as one JSON document. Exit status (as
+ * picklescan's): 1 something dangerous; else 2 a file could not be
+ * scanned; else 3 with --strict when something is suspicious; else 0.
+ */
+#include "scan_cmd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "inode.h"
+#include "log.h"
+#include "mapping.h"
+#include "scan.h"
+#include "source.h"
+#include "vfs.h"
+
+struct totals {
+	unsigned files, pickles, clean, suspicious, dangerous, errors;
+	int json, strict, first;
+};
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static const char *risk_word(int r)
+{
+	return r == PF_RISK_DANGEROUS	 ? "dangerous"
+	       : r == PF_RISK_SUSPICIOUS ? "suspicious"
+					 : "safe";
+}
+
+/* Prints the findings of one file, and counts it. */
+static void report(struct totals *t, const char *name, const pf_scan *s,
+		   const char *error)
+{
+	int worst = pf_scan_worst(s);
+	size_t i;
+
+	t->files++;
+	t->pickles += s->pickles;
+	if (worst == PF_RISK_DANGEROUS)
+		t->dangerous++;
+	else if (error || s->failed)
+		t->errors++;
+	else if (worst == PF_RISK_SUSPICIOUS)
+		t->suspicious++;
+	else
+		t->clean++;
+	if (t->json) {
+		printf("%s\n    {\"path\": ", t->first ? "" : ",");
+		t->first = 0;
+		json_str(name);
+		printf(", \"pickles\": %u, \"verdict\": \"%s\", \"error\": ",
+		       s->pickles,
+		       worst == PF_RISK_DANGEROUS ? "dangerous"
+		       : error || s->failed	  ? "error"
+		       : worst			  ? "suspicious"
+						  : "clean");
+		if (error || s->failed) {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "byte %llu: %s",
+				 (unsigned long long)s->err.offset,
+				 error ? error : s->err.msg);
+			json_str(msg);
+		} else {
+			printf("null");
+		}
+		printf(", \"findings\": [");
+		for (i = 0; i < s->n; i++) {
+			const pf_finding *f = &s->f[i];
+			printf("%s\n      {\"offset\": %llu, \"risk\": \"%s\", "
+			       "\"kind\": \"%s\", \"global\": ",
+			       i ? "," : "", (unsigned long long)f->offset,
+			       risk_word(f->risk), f->call ? "call" : "global");
+			json_str(f->name);
+			printf(", \"args\": ");
+			if (f->args)
+				json_str(f->args);
+			else
+				printf("null");
+			printf(", \"path\": ");
+			if (f->path)
+				json_str(f->path);
+			else
+				printf("null");
+			printf(", \"called\": %s, \"nested\": %u}",
+			       f->called ? "true" : "false", f->nested);
+		}
+		printf("%s]}", s->n ? "\n    " : "");
+		return;
+	}
+	for (i = 0; i < s->n; i++) {
+		const pf_finding *f = &s->f[i];
+		if (f->risk == PF_RISK_SAFE || f->called)
+			continue; /* a called global: its call says it */
+		printf("%s: byte %llu: %s %s %s", name,
+		       (unsigned long long)f->offset, risk_word(f->risk),
+		       f->call ? "call" : "global", f->name);
+		if (f->args)
+			printf(" %s", f->args);
+		if (f->path)
+			printf(" at %s", f->path);
+		if (f->nested)
+			printf(" (in a pickle passed to pickle.loads)");
+		putchar('\n');
+	}
+	if (error)
+		printf("%s: cannot be scanned: %s\n", name, error);
+	else if (s->failed)
+		printf("%s: byte %llu: %s (the pickle stops there; what is "
+		       "above ran before)\n",
+		       name, (unsigned long long)s->err.offset, s->err.msg);
+}
+
+/* Scans the pickle bytes of source src (named name). */
+static void scan_source(struct totals *t, pf_source *src, const char *name)
+{
+	pf_scan s;
+	pf_map *hold = NULL;
+	const uint8_t *data;
+	size_t len;
+	pk_err e = {PK_OK, NULL, 0};
+	int rc = pf_source_bytes(src, &hold, &data, &len, &e);
+
+	memset(&s, 0, sizeof(s));
+	if (rc == ENODATA)
+		return; /* not a pickle */
+	if (rc) {
+		report(t, name, &s, e.msg ? e.msg : strerror(rc));
+		return;
+	}
+	if (pf_scan_bytes(data, len, pf_cache_tree_max(), &s) == ENOMEM)
+		report(t, name, &s, "out of memory");
+	else
+		report(t, name, &s, NULL);
+	pf_scan_free(&s);
+	pf_map_unref(hold);
+}
+
+struct entry {
+	pf_inode *in;
+	char *name;
+};
+
+static int fill_names(void *ctx, const char *name, const struct stat *st,
+		      uint64_t next)
+{
+	pk_buf *b = ctx;
+
+	(void)st;
+	(void)next;
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	return pk_buf_add(b, name, strlen(name) + 1) != 0;
+}
+
+/* Walks the tree under root (iteratively): folders and archives are
+ * gone into, pickles and plain files are scanned. */
+static void walk(struct totals *t, pf_fs *fs, pf_inode *root, const char *top)
+{
+	struct entry *stack = NULL;
+	size_t n = 0, cap = 0;
+
+	if (pk_vec_grow((void **)&stack, &cap, 1, sizeof(*stack)))
+		return;
+	stack[n].in = root;
+	stack[n++].name = strdup(top);
+	while (n) {
+		struct entry e = stack[--n];
+		pf_source *src;
+		if (!e.name)
+			goto next;
+		switch (e.in->kind) {
+		case PF_I_MIRROR_DIR:
+		case PF_I_ARC_DIR:
+		case PF_I_ARCHIVE: {
+			pf_dirh *d;
+			pk_buf names = PK_BUF_INIT;
+			size_t at, k = 0, *offs = NULL, ocap = 0;
+			if (pf_fs_opendir(fs, e.in, &d)) {
+				report(t, e.name, &(pf_scan){0},
+				       "cannot be read as a folder");
+				break;
+			}
+			pf_fs_readdir(fs, e.in, d, 0, fill_names, &names);
+			pf_fs_releasedir(fs, d);
+			/* where each name starts; pushed in reverse, so that
+			 * they are scanned in listing order */
+			for (at = 0; at < names.len;
+			     at += strlen((char *)names.data + at) + 1) {
+				size_t c2 = ocap;
+				if (pk_vec_grow((void **)&offs, &c2, k + 1,
+						sizeof(*offs)))
+					break;
+				ocap = c2;
+				offs[k++] = at;
+			}
+			while (k--) {
+				const char *nm = (char *)names.data + offs[k];
+				pf_inode *child;
+				struct stat st;
+				if (pf_fs_lookup(fs, e.in, nm, &child, &st))
+					continue;
+				if (pk_vec_grow((void **)&stack, &cap, n + 1,
+						sizeof(*stack))) {
+					pf_fs_forget(fs, child, 1);
+					continue;
+				}
+				stack[n].in = child;
+				if (asprintf(&stack[n].name, "%s/%s", e.name,
+					     nm) < 0)
+					stack[n].name = NULL;
+				n++;
+			}
+			pk_buf_release(&names);
+			free(offs);
+			break;
+		}
+		default:
+			if ((src = pf_fs_source_of(fs, e.in)))
+				scan_source(t, src, e.name);
+		}
+	next:
+		if (e.in != root)
+			pf_fs_forget(fs, e.in, 1);
+		free(e.name);
+	}
+	free(stack);
+}
+
+/* A file SOURCE that does not parse: its bytes are scanned all the
+ * same (what comes before the failure ran); msg: why it did not open. */
+static void scan_file(struct totals *t, const char *path, const char *msg)
+{
+	char *copy = strdup(path), *slash;
+	const char *dir = ".", *base = path;
+	pf_source *src = NULL;
+	struct stat st;
+	int dirfd = -1;
+
+	if (!copy)
+		return;
+	if ((slash = strrchr(copy, '/'))) {
+		*slash = '\0';
+		dir = slash == copy ? "/" : copy;
+		base = slash + 1;
+	}
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 || fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) ||
+	    !S_ISREG(st.st_mode) || !(src = pf_source_new(dirfd, base, path))) {
+		report(t, path, &(pf_scan){0}, msg);
+		goto out;
+	}
+	pf_source_classify(src, &st, 0);
+	scan_source(t, src, path);
+out:
+	pf_source_free(src);
+	if (dirfd >= 0)
+		close(dirfd);
+	free(copy);
+}
+
+int cmd_scan(int argc, char **argv)
+{
+	struct totals t;
+	int i;
+
+	memset(&t, 0, sizeof(t));
+	t.first = 1;
+	while (argc && argv[0][0] == '-' && argv[0][1] == '-') {
+		if (!strcmp(argv[0], "--json"))
+			t.json = 1;
+		else if (!strcmp(argv[0], "--strict"))
+			t.strict = 1;
+		else
+			return 2;
+		argc--;
+		argv++;
+	}
+	if (!argc)
+		return 2;
+	pf_log_set_quiet(1); /* the report says what is wrong */
+	if (t.json)
+		printf("{\"files\": [");
+	for (i = 0; i < argc; i++) {
+		pf_fs_config cfg = {argv[i], 0, 1, 0};
+		pf_fs *fs = NULL;
+		char msg[1200];
+		const char *base = argv[i];
+		size_t bl = strlen(base);
+		while (bl > 1 && base[bl - 1] == '/')
+			bl--;
+		if (pf_fs_new(&cfg, &fs, msg, sizeof(msg))) {
+			/* a file SOURCE that does not parse: its bytes are
+			 * still scanned (what comes before the failure ran) */
+			scan_file(&t, argv[i], msg);
+			pf_fs_free(fs);
+			continue;
+		}
+		{
+			char *name = strndup(base, bl);
+			walk(&t, fs, pf_fs_root(fs), name ? name : base);
+			free(name);
+		}
+		pf_fs_free(fs);
+	}
+	if (t.json)
+		printf(
+		    "\n  ],\n  \"summary\": {\"files\": %u, \"pickles\": %u, "
+		    "\"clean\": %u, \"suspicious\": %u, \"dangerous\": %u, "
+		    "\"errors\": %u}\n}\n",
+		    t.files, t.pickles, t.clean, t.suspicious, t.dangerous,
+		    t.errors);
+	else
+		printf("scanned %u files, %u pickles: %u clean, %u suspicious, "
+		       "%u dangerous, %u could not be scanned\n",
+		       t.files, t.pickles, t.clean, t.suspicious, t.dangerous,
+		       t.errors);
+	if (t.dangerous)
+		return 1;
+	if (t.errors)
+		return 2;
+	if (t.strict && t.suspicious)
+		return 3;
+	return 0;
+}
