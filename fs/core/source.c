@@ -19,6 +19,7 @@
 #include "log.h"
 #include "pickle.h"
 #include "progress.h"
+#include "scan.h"
 #include "sniff.h"
 
 /* The pickle file, opened beneath the source folder without following a
@@ -97,7 +98,9 @@ void pf_source_free(pf_source *s)
 		return;
 	src_reset(s);
 	pthread_mutex_destroy(&s->lock);
-	free(s->scan_text);
+	if (s->scan)
+		pf_scan_free(s->scan);
+	free(s->scan);
 	free(s->member);
 	free(s->path);
 	free(s->display);

@@ -119,9 +119,9 @@ typedef struct pf_source {
 	int npy;
 	pf_npy npyinfo;
 	pk_buf npy_pickle;
-	/* user.pickle.scan (xattr.c): the verdict, and the epoch of the
-	 * bytes it was made from */
-	char *scan_text;
+	/* user.pickle.scan and .danger (xattr.c): the scan of the bytes
+	 * of epoch scan_epoch (a struct pf_scan, scan.h), or NULL */
+	struct pf_scan *scan;
 	uint64_t scan_epoch;
 } pf_source;
 

@@ -135,6 +135,7 @@ struct pf_file {
 #define XA_COMPRESS "user.pickle.compression"
 #define XA_ERROR "user.pickle.error"
 #define XA_SCAN "user.pickle.scan"
+#define XA_DANGER "user.pickle.danger"
 
 /* How many times an edit is tried when the file changed on disk between
  * its start and its write-back (pf_source_commit's EAGAIN): each try

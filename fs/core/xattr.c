@@ -139,81 +139,164 @@ static int error_xattr(pf_fs *fs, pf_inode *in, pk_buf *out)
 	return s ? pf_source_error_text(s, out) : ENODATA;
 }
 
-/* user.pickle.scan of a pickle's top: "clean", "suspicious: N" or
- * "dangerous: posix.system, builtins.eval" (scan.h), made once per
- * version of the file. */
-static int scan_xattr(pf_source *s, pk_buf *out)
+/* The scan of s's bytes, made once per version of the file (lock not
+ * held; taken here). *out is valid while the source's epoch is the one
+ * it was made for: read it under the lock (scan_locked). 0, ENODATA
+ * (not a pickle) or errno. */
+static int scan_of(pf_source *s)
 {
-	pf_scan sc;
+	pf_scan *sc;
 	pf_map *hold = NULL;
 	const uint8_t *data;
-	size_t len, i, k;
+	size_t len;
 	pk_err e = {PK_OK, NULL, 0};
-	pk_buf t = PK_BUF_INIT;
 	uint64_t epoch;
-	unsigned sus = 0;
-	int rc, worst;
+	int rc;
 
 	pthread_mutex_lock(&s->lock);
 	epoch = s->epoch;
-	if (s->scan_text && s->scan_epoch == epoch) {
-		rc = pk_buf_adds(out, s->scan_text) ? ENOMEM : 0;
-		pthread_mutex_unlock(&s->lock);
+	rc = s->scan && s->scan_epoch == epoch;
+	pthread_mutex_unlock(&s->lock);
+	if (rc)
+		return 0;
+	if (!(sc = calloc(1, sizeof(*sc))))
+		return ENOMEM;
+	if ((rc = pf_source_bytes(s, &hold, &data, &len, &e)) ||
+	    (rc = pf_scan_bytes(data, len, pf_cache_tree_max(), sc))) {
+		pf_map_unref(hold);
+		pf_scan_free(sc);
+		free(sc);
 		return rc;
 	}
-	pthread_mutex_unlock(&s->lock);
-	if ((rc = pf_source_bytes(s, &hold, &data, &len, &e)))
-		return rc == ENODATA ? ENODATA : rc;
-	rc = pf_scan_bytes(data, len, pf_cache_tree_max(), &sc);
 	pf_map_unref(hold);
-	if (rc)
+	pthread_mutex_lock(&s->lock);
+	if (s->scan) {
+		pf_scan_free(s->scan);
+		free(s->scan);
+	}
+	s->scan = sc;
+	s->scan_epoch = epoch;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* user.pickle.scan of a pickle's top: "clean", "suspicious: N" or
+ * "dangerous: posix.system, builtins.eval" (scan.h). */
+static int scan_xattr(pf_source *s, pk_buf *out)
+{
+	const pf_scan *sc;
+	size_t i, k, start = out->len;
+	unsigned sus = 0;
+	int rc, worst;
+
+	if (!s)
+		return ENODATA;
+	if ((rc = scan_of(s)))
 		return rc;
-	worst = pf_scan_worst(&sc);
+	pthread_mutex_lock(&s->lock);
+	if (!(sc = s->scan)) {
+		pthread_mutex_unlock(&s->lock);
+		return ENODATA;
+	}
+	worst = pf_scan_worst(sc);
 	if (worst == PF_RISK_DANGEROUS) {
-		rc = pk_buf_adds(&t, "dangerous: ");
+		rc = pk_buf_adds(out, "dangerous: ");
 		/* each dangerous name once, in the order met */
-		for (i = 0; i < sc.n && !rc; i++) {
-			const pf_finding *f = &sc.f[i];
+		for (i = 0; i < sc->n && !rc; i++) {
+			const pf_finding *f = &sc->f[i];
 			if (f->risk != PF_RISK_DANGEROUS || f->called)
 				continue;
 			for (k = 0; k < i; k++)
-				if (sc.f[k].risk == PF_RISK_DANGEROUS &&
-				    !sc.f[k].called &&
-				    !strcmp(sc.f[k].name, f->name))
+				if (sc->f[k].risk == PF_RISK_DANGEROUS &&
+				    !sc->f[k].called &&
+				    !strcmp(sc->f[k].name, f->name))
 					break;
 			if (k == i)
-				rc = pk_buf_addf(&t, "%s%s",
-						 t.len > 11 ? ", " : "",
-						 f->name);
+				rc = pk_buf_addf(
+				    out, "%s%s",
+				    out->len > start + 11 ? ", " : "", f->name);
 		}
-	} else if (sc.failed) {
-		rc = pk_buf_addf(&t, "error: byte %llu: %s",
-				 (unsigned long long)sc.err.offset, sc.err.msg);
+	} else if (sc->failed) {
+		rc = pk_buf_addf(out, "error: byte %llu: %s",
+				 (unsigned long long)sc->err.offset,
+				 sc->err.msg);
 	} else if (worst == PF_RISK_SUSPICIOUS) {
-		for (i = 0; i < sc.n; i++)
-			sus += sc.f[i].risk == PF_RISK_SUSPICIOUS &&
-			       !sc.f[i].called;
-		rc = pk_buf_addf(&t, "suspicious: %u", sus);
+		for (i = 0; i < sc->n; i++)
+			sus += sc->f[i].risk == PF_RISK_SUSPICIOUS &&
+			       !sc->f[i].called;
+		rc = pk_buf_addf(out, "suspicious: %u", sus);
 	} else {
-		rc = pk_buf_adds(&t, "clean");
-	}
-	pf_scan_free(&sc);
-	if (!rc)
-		rc = pk_buf_addc(&t, 0);
-	if (rc) {
-		pk_buf_release(&t);
-		return ENOMEM;
-	}
-	rc = pk_buf_adds(out, (const char *)t.data) ? ENOMEM : 0;
-	pthread_mutex_lock(&s->lock);
-	if (s->epoch == epoch) {
-		free(s->scan_text);
-		s->scan_text = (char *)t.data;
-		s->scan_epoch = epoch;
-		t.data = NULL;
+		rc = pk_buf_adds(out, "clean");
 	}
 	pthread_mutex_unlock(&s->lock);
-	pk_buf_release(&t);
+	return rc ? ENOMEM : 0;
+}
+
+/* The path of value in from its pickle's top, in the mount's naming
+ * (source lock held, in resolved). */
+static int value_path(pf_source *s, pf_inode *in, pk_buf *out)
+{
+	pf_inode *chain[256], *p;
+	size_t n = 0;
+	uint64_t pos;
+	int rc;
+
+	for (p = in; p && p->kind == PF_I_VALUE; p = p->parent) {
+		if (n == sizeof(chain) / sizeof(chain[0]))
+			return ENAMETOOLONG; /* deeper than a finding's path
+						is worth */
+		chain[n++] = p;
+	}
+	while (n--) {
+		p = chain[n];
+		if ((rc = vfs_entry_pos(p->parent, p->index, &pos)))
+			return rc;
+		if (out->len && pk_buf_addc(out, '/'))
+			return ENOMEM;
+		if ((rc = pf_docview_name(s->dv, p->parent->ref, pos, out)))
+			return rc;
+	}
+	return 0;
+}
+
+/* user.pickle.danger of a value a dangerous call makes: the call, as
+ * the scan says it ("posix.system ('touch /tmp/x',)"). */
+static int danger_xattr(pf_inode *in, pk_buf *out)
+{
+	pf_source *s = in->src;
+	pk_buf path = PK_BUF_INIT;
+	size_t i;
+	int rc;
+
+	if (in->kind != PF_I_VALUE && in->kind != PF_I_PICKLE)
+		return ENODATA;
+	if ((rc = scan_of(s)))
+		return rc == ENODATA ? ENODATA : rc;
+	if ((rc = vfs_enter(in)))
+		return rc;
+	/* the top is "." in the scan's paths */
+	rc = in->kind == PF_I_PICKLE ? (pk_buf_addc(&path, '.') ? ENOMEM : 0)
+				     : value_path(s, in, &path);
+	if (!rc && !pk_buf_addc(&path, 0)) {
+		rc = ENODATA;
+		for (i = 0;
+		     s->scan && s->scan_epoch == s->epoch && i < s->scan->n;
+		     i++) {
+			const pf_finding *f = &s->scan->f[i];
+			if (f->risk == PF_RISK_DANGEROUS && f->call &&
+			    !f->nested && f->path &&
+			    !strcmp(f->path, (const char *)path.data)) {
+				rc = pk_buf_addf(out, "%s%s%s", f->name,
+						 f->args ? " " : "",
+						 f->args ? f->args : "")
+					 ? ENOMEM
+					 : 0;
+				break;
+			}
+		}
+	}
+	pf_source_leave(s);
+	pk_buf_release(&path);
 	return rc;
 }
 
@@ -223,6 +306,8 @@ int pf_fs_getxattr(pf_fs *fs, pf_inode *in, const char *name, pk_buf *out)
 
 	if (strcmp(name, XA_ERROR) == 0)
 		return error_xattr(fs, in, out);
+	if (strcmp(name, XA_DANGER) == 0)
+		return danger_xattr(in, out);
 	if (strcmp(name, XA_SCAN) == 0)
 		return in->kind == PF_I_PICKLE ? scan_xattr(in->src, out)
 		       : in->kind == PF_I_MIRROR_FILE ||

@@ -317,8 +317,9 @@ static char *global_name(pk_val v)
 	return out;
 }
 
+/* risk: enum pf_risk, or -1: by the name */
 static int add(struct ctx *c, const uint8_t *op, int call, char *name,
-	       const pk_val *args, pk_val made)
+	       const pk_val *args, pk_val made, int risk)
 {
 	pf_scan *s = c->s;
 	pf_finding *f;
@@ -345,7 +346,8 @@ static int add(struct ctx *c, const uint8_t *op, int call, char *name,
 	f->nested = c->nested;
 	f->name = name;
 	f->val = made.bits;
-	f->risk = strncmp(name, "ext:", 4) == 0 || name[0] == '<'
+	f->risk = risk >= 0 ? risk
+		  : strncmp(name, "ext:", 4) == 0 || name[0] == '<'
 		      ? PF_RISK_SUSPICIOUS
 		      : risk_of(name);
 	if (args) {
@@ -356,7 +358,9 @@ static int add(struct ctx *c, const uint8_t *op, int call, char *name,
 			pk_buf_release(&b);
 	}
 	s->n++;
-	if (call && pk_val_is_node(made)) {
+	/* paths only for what is reported: a big pickle of a million safe
+	 * objects is not walked for them */
+	if (call && pk_val_is_node(made) && f->risk != PF_RISK_SAFE) {
 		size_t cap = c->pcap;
 		if (pk_vec_grow((void **)&c->pend, &cap, c->npend + 1,
 				sizeof(*c->pend)))
@@ -429,7 +433,7 @@ static int trace(void *ctxp, const uint8_t *op, pk_val top)
 	switch (*op) {
 	case PK_OP_GLOBAL:
 	case PK_OP_STACK_GLOBAL:
-		return add(c, op, 0, global_name(top), NULL, top);
+		return add(c, op, 0, global_name(top), NULL, top, -1);
 	case PK_OP_EXT1:
 	case PK_OP_EXT2:
 	case PK_OP_EXT4: {
@@ -440,7 +444,7 @@ static int trace(void *ctxp, const uint8_t *op, pk_val top)
 			snprintf(s, b.len + 5, "ext:%.*s", (int)b.len,
 				 (const char *)b.data);
 		pk_buf_release(&b);
-		return add(c, op, 0, s, NULL, top);
+		return add(c, op, 0, s, NULL, top, -1);
 	}
 	}
 	if (!pk_val_is_node(top) || (n = pk_val_node(top))->nkids == 0)
@@ -464,17 +468,14 @@ static int trace(void *ctxp, const uint8_t *op, pk_val top)
 			char *s = realloc(name, l + 14);
 			if (!s) {
 				free(name);
-				return add(c, op, 1, NULL, NULL, top);
+				return add(c, op, 1, NULL, NULL, top, -1);
 			}
 			memcpy(s + l, ".__setstate__", 14);
 			name = s;
 		} else {
 			name = strdup("<object>.__setstate__");
 		}
-		if (add(c, op, 1, name, NULL, top))
-			return 1;
-		c->s->f[c->s->n - 1].risk = risk;
-		return 0;
+		return add(c, op, 1, name, NULL, top, risk);
 	}
 	callable = &n->kids[0];
 	if (*op != PK_OP_INST && *op != PK_OP_OBJ && n->nkids >= 2)
@@ -493,7 +494,7 @@ static int trace(void *ctxp, const uint8_t *op, pk_val top)
 	}
 	if (name && args && nested_loads(name))
 		queue_nested(c, args);
-	return add(c, op, 1, name, args, top);
+	return add(c, op, 1, name, args, top, -1);
 }
 
 /* ---- paths ------------------------------------------------------------------
@@ -610,12 +611,11 @@ static void scan_run(struct ctx *c, const uint8_t *data, size_t len,
 				c->s->err.offset += off;
 				if (e.offset < len - off &&
 				    data[off + e.offset] == PK_OP_BUILD &&
-				    !add(c, data + off + e.offset, 1,
-					 strdup("<global>.__setstate__ "
-						"(BUILD on a global)"),
-					 NULL, (pk_val){0}))
-					c->s->f[c->s->n - 1].risk =
-					    PF_RISK_DANGEROUS;
+				    add(c, data + off + e.offset, 1,
+					strdup("<global>.__setstate__ "
+					       "(BUILD on a global)"),
+					NULL, (pk_val){0}, PF_RISK_DANGEROUS))
+					break;
 				if (c->s->n > found)
 					c->s->pickles++;
 			}
