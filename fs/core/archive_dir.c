@@ -250,7 +250,8 @@ int vfs_archive_open(pf_fs *fs, pf_inode *in, pf_file *f)
 	pf_map *bytes = NULL;
 	int rc;
 
-	rc = pf_source_member_bytes(in->src, in->path, &m, &bytes, &epoch, &e);
+	rc = pf_source_member_bytes(in->src, in->path, &m, &bytes, &epoch, 0,
+				    &e);
 	if (rc) {
 		if (e.msg)
 			pf_log("%s/%s: byte %llu of the archive: %s",

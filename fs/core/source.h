@@ -201,10 +201,12 @@ int pf_source_enter_archive(pf_source *s);
  * and checked against its CRC on first use); *epoch the archive's
  * epoch. Takes arc's lock. 0 or errno (ENOENT: no such member; EISDIR:
  * a directory; EIO: the member cannot be read, e says why; ENOTSUP: an
- * encrypted member or a method other than stored / deflated). */
+ * encrypted member or a method other than stored / deflated). any_flags:
+ * a stored member is given even when its flags say it is encrypted (a
+ * scanner reads what a careless loader might). */
 int pf_source_member_bytes(pf_source *arc, const char *name,
 			   struct pf_arc_member *m, pf_map **bytes,
-			   uint64_t *epoch, pk_err *e);
+			   uint64_t *epoch, int any_flags, pk_err *e);
 /* Whether the archive source arc changed on disk since epoch (its
  * members read then are stale). Takes arc's lock. */
 int pf_source_archive_changed(pf_source *arc, uint64_t epoch);

@@ -63,7 +63,7 @@ int src_member_raw(pf_source *s, pf_map **raw, pk_err *e)
 	pf_arc_member m;
 
 	return pf_source_member_bytes(s->parent, s->member, &m, raw,
-				      &s->parent_epoch, e);
+				      &s->parent_epoch, 0, e);
 }
 
 /* map_source for an archive's member: its bytes in place, or, when the
@@ -232,7 +232,8 @@ cleanup:
 }
 
 int pf_source_member_bytes(pf_source *arc, const char *name, pf_arc_member *m,
-			   pf_map **bytes, uint64_t *epoch, pk_err *e)
+			   pf_map **bytes, uint64_t *epoch, int any_flags,
+			   pk_err *e)
 {
 	uint32_t i;
 	int rc;
@@ -249,8 +250,10 @@ int pf_source_member_bytes(pf_source *arc, const char *name, pf_arc_member *m,
 		rc = ENOENT;
 	} else if ((*m = arc->ix->m[i]).type == PF_ARC_DIR) {
 		rc = EISDIR;
-	} else if ((m->flags & 1) || (m->method != PF_ARC_STORED &&
-				      m->method != PF_ARC_DEFLATED)) {
+	} else if ((m->flags & 1 &&
+		    !(any_flags && m->method == PF_ARC_STORED)) ||
+		   (m->method != PF_ARC_STORED &&
+		    m->method != PF_ARC_DEFLATED)) {
 		pk_err_set(e, PK_E_UNSUPPORTED,
 			   m->flags & 1 ? "an encrypted member"
 					: "a compression method other than "
@@ -387,6 +390,25 @@ int pf_source_bytes(pf_source *s, pf_map **hold, const uint8_t **data,
 
 	*hold = NULL;
 	pthread_mutex_lock(&s->lock);
+	if (s->parent && s->sniffed == PF_SNIFF_NO && !s->broken) {
+		/* a member the mount cannot read (encrypted, it says): a
+		 * stored one is read as it is, in case someone loads it */
+		pf_arc_member m;
+		uint64_t ep;
+		pf_map *raw = NULL;
+		pthread_mutex_unlock(&s->lock);
+		memset(&m, 0, sizeof(m));
+		if (pf_source_member_bytes(s->parent, s->member, &m, &raw, &ep,
+					   1, e) == 0 &&
+		    (m.flags & 1)) {
+			*hold = raw;
+			*data = raw->data;
+			*len = raw->len;
+			return 0;
+		}
+		pf_map_unref(raw);
+		return ENODATA;
+	}
 	if (s->npy || s->state == PF_SRC_ARCHIVE ||
 	    (s->sniffed == PF_SNIFF_NO && !s->broken)) {
 		rc = ENODATA;
