@@ -144,6 +144,25 @@ static const char *const safe[] = {
     "builtins.NoneType",
     "builtins.Ellipsis",
     "builtins.NotImplemented",
+    "builtins.len",
+    "builtins.abs",
+    "builtins.min",
+    "builtins.max",
+    "builtins.sum",
+    "builtins.round",
+    "builtins.divmod",
+    "builtins.pow",
+    "builtins.sorted",
+    "builtins.reversed",
+    "builtins.enumerate",
+    "builtins.zip",
+    "builtins.xrange",
+    "builtins.basestring",
+    "builtins.chr",
+    "builtins.ord",
+    "builtins.unichr",
+    "builtins.hex",
+    "builtins.oct",
     "collections.OrderedDict",
     "collections.defaultdict",
     "collections.Counter",
@@ -207,13 +226,19 @@ static const char *const safe[] = {
     "torch.uint8",
     "torch.bool",
     "torch.storage.UntypedStorage",
-    "torch.storage._load_from_bytes",
     "torch.nn.modules.",
     "torch.nn.parameter.Parameter",
     "torch.optim.",
     "re._compile",
     "sre_compile.compile",
     "_sre.compile",
+    "os.stat_result",
+    "os.statvfs_result",
+    "os.terminal_size",
+    "posix.stat_result",
+    "posix.statvfs_result",
+    "posix.terminal_size",
+    "time.struct_time",
 };
 
 /* 1 when name matches list entry l. */
@@ -242,6 +267,13 @@ static int in_list(const char *name, const char *const *list, size_t n)
 /* The risk of a fully qualified name (builtins already normalised). */
 static int risk_of(const char *full)
 {
+	size_t i;
+
+	/* an exact safe name wins over a dangerous module (os.stat_result
+	 * is a plain record of the dangerous os) */
+	for (i = 0; i < sizeof(safe) / sizeof(*safe); i++)
+		if (!strcmp(full, safe[i]))
+			return PF_RISK_SAFE;
 	if (in_list(full, dangerous, sizeof(dangerous) / sizeof(*dangerous)))
 		return PF_RISK_DANGEROUS;
 	if (in_list(full, safe, sizeof(safe) / sizeof(*safe)))
@@ -398,7 +430,8 @@ static int nested_loads(const char *name)
 	       strcmp(name, "cPickle.loads") == 0 ||
 	       strcmp(name, "pickle._loads") == 0 ||
 	       strcmp(name, "dill.loads") == 0 ||
-	       strcmp(name, "dill._dill.loads") == 0;
+	       strcmp(name, "dill._dill.loads") == 0 ||
+	       strcmp(name, "torch.storage._load_from_bytes") == 0;
 }
 
 static void queue_nested(struct ctx *c, const pk_val *args)
@@ -421,6 +454,56 @@ static void queue_nested(struct ctx *c, const pk_val *args)
 	c->jobs[c->njobs].data = p;
 	c->jobs[c->njobs].len = (size_t)n;
 	c->jobs[c->njobs++].nested = c->nested + 1;
+}
+
+/* getattr(G, 'name') of a global G reads the attribute G.name: as risky
+ * as that name (an enum member pickles as getattr(Color, 'RED')), at
+ * least suspicious; a private or dunder name (__globals__,
+ * __subclasses__: the ways out of a sandbox), or getattr of anything but
+ * a global, is dangerous. */
+static int getattr_risk(const pk_val *args)
+{
+	const pk_node *t;
+	const uint8_t *a;
+	uint64_t an;
+	char *g, *full;
+	int risk;
+
+	pk_buf text = PK_BUF_INIT;
+
+	if (!pk_val_is_node(*args) ||
+	    (t = pk_val_node(*args))->kind != PK_TUPLE || t->nkids != 2 ||
+	    pk_val_kind(t->kids[0]) != PK_GLOBAL ||
+	    (pk_val_kind(t->kids[1]) != PK_STR &&
+	     pk_val_kind(t->kids[1]) != PK_STRING))
+		return PF_RISK_DANGEROUS;
+	/* the name's text (a protocol 0 str is decoded, not read in place) */
+	if (pk_val_payload(t->kids[1], &a, &an) != PK_OK) {
+		if (pk_val_format(NULL, t->kids[1], &text, NULL) != PK_OK) {
+			pk_buf_release(&text);
+			return PF_RISK_DANGEROUS;
+		}
+		a = text.data;
+		an = text.len;
+	}
+	if (an == 0 || an > 200 || (an > 1 && a[0] == '_' && a[1] == '_') ||
+	    memchr(a, '.', an) || !(g = global_name(t->kids[0]))) {
+		pk_buf_release(&text);
+		return PF_RISK_DANGEROUS;
+	}
+	if (!(full = malloc(strlen(g) + an + 2))) {
+		free(g);
+		pk_buf_release(&text);
+		return PF_RISK_DANGEROUS;
+	}
+	sprintf(full, "%s.%.*s", g, (int)an, (const char *)a);
+	pk_buf_release(&text);
+	risk = risk_of(full);
+	if (risk_of(g) > risk)
+		risk = risk_of(g);
+	free(g);
+	free(full);
+	return risk < PF_RISK_SUSPICIOUS ? PF_RISK_SUSPICIOUS : risk;
 }
 
 static int trace(void *ctxp, const uint8_t *op, pk_val top)
@@ -494,6 +577,8 @@ static int trace(void *ctxp, const uint8_t *op, pk_val top)
 	}
 	if (name && args && nested_loads(name))
 		queue_nested(c, args);
+	if (name && args && !strcmp(name, "builtins.getattr"))
+		return add(c, op, 1, name, args, top, getattr_risk(args));
 	return add(c, op, 1, name, args, top, -1);
 }
 
@@ -674,8 +759,10 @@ int pf_scan_worst(const pf_scan *s)
 	int w = PF_RISK_SAFE;
 	size_t i;
 
+	/* a global that is called counts as its call does (getattr of
+	 * an enum's member is not getattr of anything) */
 	for (i = 0; i < s->n; i++)
-		if (s->f[i].risk > w)
+		if (!s->f[i].called && s->f[i].risk > w)
 			w = s->f[i].risk;
 	return w;
 }

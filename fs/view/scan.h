@@ -77,7 +77,8 @@ void pf_scan_free(pf_scan *s);
 /* The risk of the global module.name (enum pf_risk). */
 int pf_scan_risk(const char *module, const char *name);
 
-/* The highest risk of s's findings (PF_RISK_SAFE when none). */
+/* The highest risk of s's findings (PF_RISK_SAFE when none), a called
+ * global counted as its call. */
 int pf_scan_worst(const pf_scan *s);
 
 #endif
