@@ -41,7 +41,7 @@ CONT_SRC  := $(sort $(wildcard fs/container/*.c))
 VIEW_SRC  := $(sort $(wildcard fs/view/*.c))
 CORE_SRC  := $(sort $(wildcard fs/core/*.c))
 FUSE_SRC  := $(sort $(wildcard fs/fuse/*.c))
-TOOL_SRC  := fs/tool/pickletool.c
+TOOL_SRC  := $(sort $(wildcard fs/tool/*.c))
 UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
 
 INC_codec := -Icodec
