@@ -363,6 +363,8 @@ static int copy_out(pf_fs *fs, pf_file *f, int *out_err)
 			return rc;
 		}
 		if (sp.fd >= 0) {
+			/* a range of a file: as splice reads it, up to its
+			 * end */
 			ssize_t r = 0;
 			if (!buf && !(buf = malloc(CHUNK)))
 				rc = ENOMEM;
@@ -371,10 +373,12 @@ static int copy_out(pf_fs *fs, pf_file *f, int *out_err)
 					  (off_t)(sp.fd_off + got));
 				if (r < 0 && errno == EINTR)
 					continue;
-				if (r <= 0) {
-					rc = r < 0 ? errno : EIO;
+				if (r < 0) {
+					rc = errno;
 					break;
 				}
+				if (r == 0)
+					break; /* the end of the file */
 				if ((rc = write_out(buf, (size_t)r)))
 					*out_err = 1;
 				got += (size_t)r;
@@ -411,10 +415,21 @@ int pt_get(int argc, char **argv)
 	if (tree_open(&t, file, 0))
 		return 1;
 	rc = tree_walk(&t, path, 1, &st);
-	if (!rc && S_ISDIR(st.st_mode))
-		rc = EISDIR;
 	if (!rc)
 		rc = pf_fs_open(t.fs, tree_top(&t), O_RDONLY, &f, &keep);
+	if (rc == EISDIR && t.n > 1) {
+		/* a pickle of a folder is loaded when first listed: a
+		 * broken one turns into its raw file then (the mount's
+		 * first cat of it fails, the kernel seeing the type change;
+		 * every later one reads the raw file) */
+		pf_dirh *d;
+		if (pf_fs_opendir(t.fs, tree_top(&t), &d) == 0)
+			pf_fs_releasedir(t.fs, d);
+		rc = tree_walk(&t, path, 1, &st);
+		if (!rc)
+			rc =
+			    pf_fs_open(t.fs, tree_top(&t), O_RDONLY, &f, &keep);
+	}
 	if (!rc) {
 		rc = copy_out(t.fs, f, &out_err);
 		pf_fs_release(t.fs, f);
