@@ -19,7 +19,8 @@
 #            new key, a list member, one trailing newline from stdin); a
 #            refused literal exits 1 with EINVAL's message and leaves the
 #            file byte-identical; inside an archive EROFS; an edit and the
-#            edit back give the original bytes
+#            edit back give the original bytes; a write-back that fails
+#            (a full tmpfs) exits 1 with the reason, the file as it was
 #   errors   exit 1 with "pickletool: FILE/PATH: strerror", the mount's
 #            message for a broken pickle, exit 2 for bad usage
 #   depth    find down a list nested 100,000 deep: no crash (the output
@@ -248,6 +249,20 @@ check "edit and back: exit 0" test $? -eq 0
 check "edit and back: the original bytes" cmp "$WORK/edit.orig" "$WORK/id.pkl"
 "$TOOL" set "$WORK/id.pkl" s "other text" && "$TOOL" set "$WORK/id.pkl" s abc
 check "str edit and back: the original bytes" cmp "$WORK/edit.orig" "$WORK/id.pkl"
+
+# a write-back that fails (a full tmpfs): exit 1, the reason, the file as
+# it was
+if small_tmpfs "$WORK/small" 64k 2>/dev/null; then
+	"$PYTHON" -c "import pickle, sys; pickle.dump({'a': 1, 'pad': 'x' * 40000}, open(sys.argv[1], 'wb'))" "$WORK/small/p.pkl"
+	cp "$WORK/small/p.pkl" "$WORK/before"
+	"$TOOL" set "$WORK/small/p.pkl" a 5 2>"$WORK/set.err"
+	is "full disk exits 1" $? 1
+	check "full disk: ENOSPC message" \
+		grep -qxF "pickletool: $WORK/small/p.pkl/a: No space left on device" "$WORK/set.err"
+	check "full disk: file as it was" cmp "$WORK/before" "$WORK/small/p.pkl"
+	check "full disk: no temporary file left" \
+		test "$(ls -A "$WORK/small")" = p.pkl
+fi
 
 # ---- errors and usage --------------------------------------------------------
 "$TOOL" get "$S/read/scalars.pkl" nope >/dev/null 2>"$WORK/err"
