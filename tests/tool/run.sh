@@ -6,7 +6,8 @@
 #   BUILD=build PYTHON=/usr/bin/python3 bash tests/tool/run.sh
 #
 #   read     for pickles made here (a dict of scalars, nested containers,
-#            numpy arrays, a shared container (a symlink), a gzip pickle,
+#            numpy arrays, a shared container and a cycle (symlinks), a
+#            gzip pickle,
 #            a tar.gz archive, tests/fixtures/torch/state_dict.pt) and the
 #            folder and single pickle of tests/mount/make_cases.py:
 #            `pickletool find` = `find MOUNT -mindepth 1` (paths relative),
@@ -62,7 +63,10 @@ pickle.dump({'a': np.arange(12, dtype=np.int32).reshape(3, 4),
              'f': np.linspace(0, 1, 5), 'z': np.zeros(0)},
             open(r + 'arrays.pkl', 'wb'), 4)
 x = [1, 'two']
-pickle.dump({'p': x, 'q': x, 'r': {'again': x}}, open(r + 'shared.pkl', 'wb'))
+cyc = [1]
+cyc.append(cyc)
+pickle.dump({'p': x, 'q': x, 'r': {'again': x}, 'cycle': cyc},
+            open(r + 'shared.pkl', 'wb'))
 with gzip.open(r + 'gz.pkl.gz', 'wb') as f:
     pickle.dump({'gz': [1.5, 'in gzip']}, f)
 with tarfile.open(r + 'arch.tar.gz', 'w:gz') as t:
@@ -180,6 +184,8 @@ is "ls -l of a symlink" "$("$TOOL" ls -l "$S/read/shared.pkl" q)" \
 is "ls of a file prints its path" "$("$TOOL" ls "$S/read/scalars.pkl" i)" i
 is "find below a path" "$("$TOOL" find "$S/read/nested.pkl" l/2 | tr '\n' ' ')" \
 	"l/2/x l/2/x/0 l/2/x/1 "
+is "find does not follow a cycle" \
+	"$("$TOOL" find "$S/read/shared.pkl" cycle | tr '\n' ' ')" "cycle/0 cycle/1 "
 is "get a tar.gz member's value" "$("$TOOL" get "$S/read/arch.tar.gz" m.pkl/v)" member
 "$TOOL" get "$S/read/state_dict.pt" 0.weight/dtype >/dev/null 2>&1
 check "get a tensor's file" test $? -eq 0
@@ -221,6 +227,11 @@ pyis "stdin: one newline dropped" "repr(d['s'])" "'xyz'"
 echo 77 | "$TOOL" set "$ET/edit.pkl" i - 2>"$WORK/set.err"
 pyis "stdin: echo into an int" "repr(d['i'])" 77
 umount_fs "$M"
+
+# FILE a folder: PATH goes through its pickle
+"$TOOL" set "$S/edit/t" edit.pkl/i 8 2>"$WORK/set.err"
+check "set through a folder exits 0" test $? -eq 0
+pyis "set through a folder" "repr(d['i'])" 8
 
 # a refused literal: EINVAL, the file untouched
 cp "$ET/edit.pkl" "$WORK/before"
