@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite: Criterion unit tests (ASan+UBSan), the corpus
 # suite (CPython's pickles and real producers through pickletool), the
+# tool suite (pickletool ls/get/set/find against real mounts), the
 # mount suite (real FUSE mounts driven by real tools) and the model suite
 # (tests/model: a Hypothesis model of the write side, its regressions and
 # a concurrency soak, on real mounts). Prints one
@@ -45,7 +46,7 @@ uf=$(sed -nE 's/.*Failing: ([0-9]+) \| Crashing: ([0-9]+).*/\1 \2/p' <<<"$syn")
 echo "unit: ${up:-0} passed, $(( ${uf% *} + ${uf#* } )) failed" >"$tmp/unit.sum"
 count unit "$tmp/unit.sum" "$rc" $((SECONDS - start))
 
-for suite in corpus mount model; do
+for suite in corpus tool mount model; do
 	[ -f "tests/$suite/run.sh" ] || continue
 	echo "== $suite tests"
 	start=$SECONDS

@@ -12,6 +12,7 @@
 /* Written once at startup, before any worker thread exists. */
 static int use_syslog;
 static int quiet;
+static const char *prog = "picklefs";
 static int log_fd = -1;
 
 int pf_log_to_file(const char *path)
@@ -29,6 +30,11 @@ void pf_log_use_syslog(void)
 {
 	openlog("picklefs", LOG_PID, LOG_DAEMON);
 	use_syslog = 1;
+}
+
+void pf_log_set_name(const char *name)
+{
+	prog = name;
 }
 
 void pf_log_set_quiet(int q)
@@ -67,5 +73,5 @@ void pf_log(const char *fmt, ...)
 	} else if (use_syslog)
 		syslog(LOG_WARNING, "%s", msg);
 	else
-		fprintf(stderr, "picklefs: %s\n", msg);
+		fprintf(stderr, "%s: %s\n", prog, msg);
 }

@@ -17,6 +17,9 @@
 int pf_log_to_file(const char *path);
 /* From now on, log to syslog (LOG_DAEMON, ident "picklefs"). */
 void pf_log_use_syslog(void);
+/* The name stderr lines start with ("picklefs" unless set; pickletool
+ * sets its own). name must outlive the logging. */
+void pf_log_set_name(const char *name);
 /* Silences the log (unit tests that provoke errors on purpose). */
 void pf_log_set_quiet(int quiet);
 

@@ -5,6 +5,8 @@
  *   pickletool roundtrip IN OUT    decode and re-encode (same compression)
  *   pickletool batch [-t SECONDS]  many of those in one process: commands
  *                                  on stdin, one result line each
+ *   pickletool ls/get/set/find     the mount's tree without FUSE
+ *                                  (tool_tree.h)
  *
  * --max-expand SIZE before the command bounds what a compressed FILE may
  * decompress to (default 16G, and never more than the free space of the
@@ -12,8 +14,9 @@
  * to an unlinked temporary file, not to memory. --max-tree SIZE bounds
  * the memory of a parsed pickle (cache.h; default half the machine's).
  *
- * Exit status: 0 ok, 1 bad input (the message names the file and the
- * byte offset), 2 bad usage.
+ * Exit status: 0 ok, 1 bad input or a refused operation (the message
+ * names the file and the byte offset, or the path and strerror), 2 bad
+ * usage.
  */
 #include <errno.h>
 #include <limits.h>
@@ -33,12 +36,17 @@
 #include "pickle.h"
 #include "pickle_file.h"
 #include "scan_cmd.h"
+#include "tool_tree.h"
 
 #define EXIT_BAD_INPUT 1
 #define EXIT_USAGE 2
 
 static const char usage[] =
     "usage: pickletool [OPTIONS] dis FILE\n"
+    "       pickletool [OPTIONS] ls [-l] FILE [PATH]\n"
+    "       pickletool [OPTIONS] get FILE PATH\n"
+    "       pickletool [OPTIONS] set FILE PATH VALUE|-\n"
+    "       pickletool [OPTIONS] find FILE [PATH]\n"
     "       pickletool [OPTIONS] roundtrip IN OUT\n"
     "       pickletool [OPTIONS] bench FILE  (decode/encode timings)\n"
     "       pickletool [OPTIONS] batch [-t SECONDS] <COMMANDS\n"
@@ -68,7 +76,32 @@ static const char usage[] =
     "nothing). -t SECONDS: a command still running after SECONDS ends the\n"
     "whole process by SIGALRM; so does a crash: the lines printed so far\n"
     "say which command it was (the next one). batch exits 0 when every\n"
-    "line was run, whatever their statuses.\n";
+    "line was run, whatever their statuses.\n"
+    "\n"
+    "ls, get, set and find show FILE as `picklefs FILE MOUNT` would, without\n"
+    "FUSE (FILE: a pickle, compressed or not, a folder, an archive or a\n"
+    "checkpoint; PATH: a path inside MOUNT, default its root), by the\n"
+    "mount's own code:\n"
+    "    ls [-l] FILE [PATH]  the entries of the directory PATH, one a line,\n"
+    "                         in the mount's order (`ls -f` less . and ..);\n"
+    "                         a PATH that is no directory is printed itself.\n"
+    "                         -l: TYPE SIZE NAME per line, TYPE d, - or l,\n"
+    "                         a symlink followed by ` -> TARGET`\n"
+    "    get FILE PATH        the bytes `cat MOUNT/PATH` prints\n"
+    "    set FILE PATH VALUE  what `printf %s VALUE > MOUNT/PATH` does (a\n"
+    "                         value replaced, or a new key made), written\n"
+    "                         back to FILE atomically; VALUE - reads it\n"
+    "                         from standard input\n"
+    "    find FILE [PATH]     every entry below PATH, one path a line\n"
+    "                         (`find MOUNT/PATH -mindepth 1` less MOUNT/),\n"
+    "                         depth first in readdir order; symlinks are\n"
+    "                         not followed\n"
+    "\n"
+    "Exit status: 0 ok; 1 an error: a FILE the mount cannot open (its\n"
+    "message: NAME: byte N: REASON), or an operation the mount refuses\n"
+    "(pickletool: FILE/PATH: REASON, e.g. Invalid argument for a value\n"
+    "that is not a literal of its type, Read-only file system inside an\n"
+    "archive); 2 bad usage.\n";
 
 static int write_all(void *ctx, const void *data, size_t n)
 {
@@ -328,6 +361,26 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 3 && !strcmp(argv[1], "scan"))
 		return cmd_scan(argc - 2, argv + 2);
+	/* the commands over the mount's tree: each checks its own
+	 * arguments (PT_USAGE: print the usage) */
+	if (argc >= 2) {
+		int (*cmd)(int, char **) = NULL;
+		if (!strcmp(argv[1], "ls"))
+			cmd = pt_ls;
+		else if (!strcmp(argv[1], "get"))
+			cmd = pt_get;
+		else if (!strcmp(argv[1], "set"))
+			cmd = pt_set;
+		else if (!strcmp(argv[1], "find"))
+			cmd = pt_find;
+		if (cmd) {
+			int rc = cmd(argc - 1, argv + 1);
+			if (rc != PT_USAGE)
+				return rc;
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
 	if (argc == 3 && !strcmp(argv[1], "dis"))
 		return cmd_dis(argv[2], stdout);
 	if (argc == 3 && !strcmp(argv[1], "bench"))
