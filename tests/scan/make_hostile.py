@@ -20,6 +20,7 @@ exact bytes joblib writes (nothing is loaded back); without joblib/numpy
 the bytes joblib 1.2.0 wrote for it are used instead.
 """
 
+import gzip
 import io
 import os
 import pickle
@@ -518,7 +519,7 @@ def main():
         "resolves the dots), called on bdb.Bdb() with a command string")
     body = (proto(2) + glob("functools", "partial") + glob("posix", "system")
             + binunicode("echo pwned") + TUPLE2 + REDUCE + EMPTY_TUPLE + REDUCE + STOP)
-    put("miss_functools_partial.pkl", body, ["posix.system", "functools.partial"],
+    put("miss_functools_partial.pkl", body, "posix.system",
         "functools.partial(posix.system, 'echo pwned')() : the dangerous global is an "
         "argument, the call goes through the partial")
 
@@ -574,14 +575,14 @@ def main():
     # --- nested archives ----------------------------------------------------
     zb = io.BytesIO()
     with zipfile.ZipFile(zb, "w", zipfile.ZIP_STORED) as z:
-        z.writestr("evil.pkl", EVIL_P2)
+        z.writestr(zipfile.ZipInfo("evil.pkl", date_time=(1980, 1, 1, 0, 0, 0)), EVIL_P2)
     tb = io.BytesIO()
-    with tarfile.open(fileobj=tb, mode="w:gz") as t:
+    with tarfile.open(fileobj=tb, mode="w") as t:
         ti = tarfile.TarInfo("inner.zip")
         ti.size = len(zb.getvalue())
         ti.mtime = 0
         t.addfile(ti, io.BytesIO(zb.getvalue()))
-    put("nested.tar.gz", tb.getvalue(), "posix.system",
+    put("nested.tar.gz", gzip.compress(tb.getvalue(), mtime=0), "posix.system",
         "nested archives: nested.tar.gz / inner.zip / evil.pkl (posix.system)")
 
     # --- several pickles in one file --------------------------------------

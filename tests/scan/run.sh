@@ -17,7 +17,8 @@
 # same exit status.  No run may print a sanitizer report or take over 60 s.
 # Then `scan OUTDIR` (the whole directory at once): exits 1 (one check) and
 # has a dangerous finding line naming each DANGEROUS line's FILE and EXPECT
-# (one check each).
+# (one check each).  One more check first: tests/scan/oracle.py check, the
+# corpus against its manifest on a symbolic pickle machine.
 #
 # Output contract followed by the scanner: one line per finding
 #   FILE[/member/path]: byte N: dangerous|suspicious call|global MODULE.NAME [ARGS] at PATH
@@ -59,6 +60,15 @@ if ! "$PYTHON" tests/scan/make_hostile.py "$OUT" >"$tmp/make.log" 2>&1; then
 	finish
 fi
 MANIFEST=$OUT/MANIFEST.tsv
+
+# The corpus itself: each expectation holds on a symbolic pickle machine
+# (tests/scan/oracle.py; it imports and calls nothing a pickle names).
+if "$PYTHON" tests/scan/oracle.py check "$OUT" >"$tmp/oracle.log" 2>&1; then
+	ok
+else
+	grep -E '^FAIL|Error' "$tmp/oracle.log" | sed 's/^/    /'
+	bad "oracle.py check: the corpus does not hold what MANIFEST.tsv says"
+fi
 
 # Every check fails with one reason (no tool, no scan command).
 fail_all() {
