@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite: Criterion unit tests (ASan+UBSan), the corpus
 # suite (CPython's pickles and real producers through pickletool), the
-# tool suite (pickletool ls/get/set/find against real mounts), the
+# tool suite (pickletool ls/get/set/find against real mounts), the scan
+# suite (pickletool scan against a corpus of hostile pickles), the
 # mount suite (real FUSE mounts driven by real tools) and the model suite
 # (tests/model: a Hypothesis model of the write side, its regressions and
 # a concurrency soak, on real mounts). Prints one
@@ -46,7 +47,7 @@ uf=$(sed -nE 's/.*Failing: ([0-9]+) \| Crashing: ([0-9]+).*/\1 \2/p' <<<"$syn")
 echo "unit: ${up:-0} passed, $(( ${uf% *} + ${uf#* } )) failed" >"$tmp/unit.sum"
 count unit "$tmp/unit.sum" "$rc" $((SECONDS - start))
 
-for suite in corpus tool mount model; do
+for suite in corpus tool scan mount model; do
 	[ -f "tests/$suite/run.sh" ] || continue
 	echo "== $suite tests"
 	start=$SECONDS

@@ -33,6 +33,7 @@ BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
 PICKLETOOL=${PICKLETOOL:-$BUILD/asan/pickletool}
 cd "$(dirname "$0")/../.." || exit 2
+REPO=$(pwd)
 OUT=${SCAN_OUT:-$BUILD/scan-hostile}
 TIMEOUT=${SCAN_TIMEOUT:-60}
 
@@ -50,7 +51,9 @@ finish() {
 }
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+mpid=
+# unmount what we mounted and stop what we started, even on failure
+trap 'if mountpoint -q "$tmp/mnt" 2>/dev/null; then fusermount3 -u "$tmp/mnt" 2>/dev/null || fusermount3 -u -z "$tmp/mnt"; fi; [ -z "$mpid" ] || kill "$mpid" 2>/dev/null; rm -rf "$tmp"' EXIT
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -199,5 +202,33 @@ while IFS=$'\t' read -r file expect desc kind <&3; do
 		bad "scan $OUT (whole directory): no dangerous finding line for $file with $expect"
 	fi
 done 3<"$MANIFEST"
+
+# The same verdicts in a mount: user.pickle.scan on each pickle's top,
+# user.pickle.danger on the value a dangerous call makes.
+PF=${PICKLEFS:-$REPO/$BUILD/asan/picklefs}
+case "$BUILD" in /*) PF=${PICKLEFS:-$BUILD/asan/picklefs} ;; esac
+MNT=$tmp/mnt
+mkdir -p "$MNT"
+if [ -x "$PF" ] && [ -e /dev/fuse ]; then
+	"$PF" -f "$OUT" "$MNT" 2>"$tmp/mount.err" &
+	mpid=$!
+	for _ in $(seq 100); do mountpoint -q "$MNT" && break; sleep 0.05; done
+	xa() { getfattr --absolute-names --only-values -n "$1" "$2" 2>&1; }
+	want() { # name got want
+		if [ "$2" = "$3" ]; then ok; else bad "mount $1: got '$2', want '$3'"; fi
+	}
+	want "plain_os_system.pkl user.pickle.scan" "$(xa user.pickle.scan "$MNT/plain_os_system.pkl")" "dangerous: posix.system"
+	want "clean_dict.pkl user.pickle.scan" "$(xa user.pickle.scan "$MNT/clean_dict.pkl")" "clean"
+	want "nested.tar.gz member user.pickle.scan" "$(xa user.pickle.scan "$MNT/nested.tar.gz/inner.zip/evil.pkl")" "dangerous: posix.system"
+	want "user.pickle.danger of the call" "$(xa user.pickle.danger "$MNT/plain_os_system.pkl")" "posix.system ('echo pwned',)"
+	fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -u -z "$MNT"
+	wait "$mpid"
+	mpid=
+	if grep -q "Sanitizer\|runtime error" "$tmp/mount.err"; then
+		bad "mount: sanitizer report: $(head -c 300 "$tmp/mount.err")"
+	else ok; fi
+else
+	bad "no $PF or /dev/fuse: the mount's scan xattrs not checked"
+fi
 
 finish
