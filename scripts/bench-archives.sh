@@ -94,12 +94,13 @@ with tarfile.open(sys.argv[1], "r:gz") as tf:
             break
 '
 echo "$LABEL99" > "$W/floor.txt"
-rq=(); t_floor=(); t_py=(); t_pk=(); t_mnt=(); t_live=(); t_other=(); hwm=(); cachesz=(); cpu_py=(); cpu_pk=()
+rss_py=(); rq=(); t_floor=(); t_py=(); t_pk=(); t_mnt=(); t_live=(); t_other=(); hwm=(); cachesz=(); cpu_py=(); cpu_pk=()
 tck=$(getconf CLK_TCK)
 for r in $(seq "$RUNS"); do
 	s=$(now)
-	out=$(/usr/bin/time -f '%U + %S' -o "$W/py.cpu" "$PYTHON" -c "$REF_TAR" "$TGZ")
-	t_py+=("$(since "$s")"); cpu_py+=("$(bc -l < "$W/py.cpu")")
+	out=$(/usr/bin/time -f '%U + %S %M' -o "$W/py.cpu" "$PYTHON" -c "$REF_TAR" "$TGZ")
+	t_py+=("$(since "$s")")
+	read -r u _ k m < "$W/py.cpu"; cpu_py+=("$(echo "$u + $k" | bc -l)"); rss_py+=("$m")
 	[ "$out" = "$LABEL99" ] || { echo "python printed '$out'" >&2; exit 1; }
 
 	s=$(now)
@@ -127,7 +128,7 @@ for r in $(seq "$RUNS"); do
 done
 tp=$(printf '%s\n' "${t_py[@]}" | best); tk=$(printf '%s\n' "${t_pk[@]}" | best)
 tl=$(printf '%s\n' "${t_live[@]}" | best); to=$(printf '%s\n' "${t_other[@]}" | best)
-hk=$(printf '%s\n' "${hwm[@]}" | best); cz=$(printf '%s\n' "${cachesz[@]}" | best)
+hk=$(printf '%s\n' "${hwm[@]}" | best); hp=$(printf '%s\n' "${rss_py[@]}" | best); cz=$(printf '%s\n' "${cachesz[@]}" | best)
 tm=$(printf '%s\n' "${t_mnt[@]}" | best)
 FLOOR=$(printf '%s\n' "${t_floor[@]}" | best)
 # the run-queue wait of the fastest run
@@ -141,8 +142,8 @@ printf '  CPU time (user + system): python %.2f s, picklefs daemon %.2f s (until
 printf '(timing floor: `cat` of a small file on disk, timed the same way: %.1f ms)\n' "$(echo "$FLOOR * 1000" | bc -l)"
 printf 'live mount, cat batch_099 batch_label again: %.1f ms\n' "$(echo "$tl * 1000" | bc -l)"
 printf 'live mount, first cat of batch_050 batch_label: %.1f ms\n' "$(echo "$to * 1000" | bc -l)"
-printf 'picklefs peak RSS (VmHWM) %d MB; its unlinked cache file(s) in -o cache_dir: %d MB\n' \
-	$((hk / 1024)) "$(mb "$cz")"
+printf 'peak RSS: python %d MB, picklefs (VmHWM) %d MB; picklefs'"'"'s unlinked cache file(s) in -o cache_dir: %d MB\n' \
+	$((hp / 1024)) $((hk / 1024)) "$(mb "$cz")"
 echo
 
 # ---- 2. PyTorch checkpoint -------------------------------------------------
@@ -196,8 +197,9 @@ for c in "$CKPT50" "$CKPT"; do
 		wait_mounted
 		out=$(cat "$MNT/layers.0.weight/$SHAPE")
 		a+=("$(since "$s")")
-		# `shape`'s text is the layout's; compare digits and commas only
-		[ "$(echo "$out" | tr -cd '0-9,')" = "$(want 2048,3072)" ] || { echo "picklefs printed '$out'" >&2; exit 1; }
+		# `shape`'s text is the layout's to choose: compare its numbers only
+		[ "$(echo "$out" | grep -o '[0-9]\+' | paste -sd, -)" = "$(want 2048,3072)" ] ||
+			{ echo "picklefs printed '$out'" >&2; exit 1; }
 		b+=("$(timed_cat "$MNT/$last/$SHAPE" "$out")")
 		unmount; wait "${pids[-1]}" || true
 	done
@@ -227,7 +229,7 @@ echo "| of which until the mount appears (of that, waiting for a CPU: $(s3 "$rqk
 echo "| CPU time (user + system) for that | $(s3 "$ck") | $(s3 "$cp") | |"
 echo "| the same \`cat\` again, live mount | $(ms "$tl") | \`cat\` of a small file on disk (the timing floor): $(ms "$FLOOR") | |"
 echo "| first \`cat\` of another member's value, live mount | $(ms "$to") | | |"
-echo "| peak RSS of picklefs for that; unlinked cache file | $((hk / 1024)) MB; $(mb "$cz") MB | | |"
+echo "| peak RSS for that (picklefs: and its unlinked cache file) | $((hk / 1024)) MB (+ $(mb "$cz") MB on disk) | $((hp / 1024)) MB | |"
 for n in ckpt500 ckpt50; do
 	label="$(mb "${SZ[$n]}") MB checkpoint"
 	if [ $have_torch = 1 ]; then
