@@ -169,6 +169,7 @@ bench: all
 	PYTHON=$(PYTHON) bash scripts/bench.sh
 	PYTHON=$(PYTHON) bash scripts/bench-mount.sh
 	PYTHON=$(PYTHON) bash scripts/bench-write.sh
+	PYTHON=$(PYTHON) BUILD=$(BUILD) bash scripts/bench-archives.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
