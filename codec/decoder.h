@@ -3,8 +3,10 @@
  *
  * What: decode.c drives the machine (the entry points, the fast path for
  * the opcodes that make up most of a big pickle, progress reports) and
- * decode_step.c runs one opcode of any kind (pk_dec_step). This header is
- * private to those two files; nothing outside codec/ includes it.
+ * decode_step.c runs one opcode of any kind (pk_dec_step), and joblib.c
+ * reads the array bytes joblib writes after a BUILD (pk_dec_joblib). This
+ * header is private to those three files; nothing outside codec/
+ * includes it.
  * Ownership: struct dec is on pk_decode_ex's stack; it owns its stack,
  * marks, memo and scratch buffer, and the doc and arena until the decode
  * succeeds, when the doc (holding the arena) goes to the caller.

@@ -274,8 +274,9 @@ static void assert_file_round_trips(const char *name, int tail)
 Test(joblib, real_files_round_trip, .init = ut_make_dir, .fini = ut_remove_dir)
 {
 	static const char *names[] = {
-	    "p0.joblib", "p1.joblib", "p2.joblib",     "p3.joblib", "p4.joblib",
-	    "p5.joblib", "lr.joblib", "scaler.joblib", "big.joblib"};
+	    "p0.joblib",  "p1.joblib",	    "p2.joblib",   "p3.joblib",
+	    "p4.joblib",  "p5.joblib",	    "lr.joblib",   "scaler.joblib",
+	    "big.joblib", "noalign.joblib", "twice.joblib"};
 	size_t i;
 
 	py("import joblib, numpy as np\n"
@@ -298,7 +299,19 @@ Test(joblib, real_files_round_trip, .init = ut_make_dir, .fini = ut_remove_dir)
 	   "joblib.dump(LogisticRegression().fit(X, y), 'lr.joblib')\n"
 	   "joblib.dump(StandardScaler().fit(X), 'scaler.joblib')\n"
 	   "joblib.dump({'big': np.arange(200000.), 'k': [1] * 30000},\n"
-	   "            'big.joblib')\n");
+	   "            'big.joblib')\n"
+	   "import io\n"
+	   "class W(io.RawIOBase):\n" /* no tell(): no alignment */
+	   "    def __init__(s): s.b = bytearray()\n"
+	   "    def writable(s): return True\n"
+	   "    def write(s, d): s.b += d; return len(d)\n"
+	   "    def tell(s): raise io.UnsupportedOperation\n"
+	   "w = W()\n"
+	   "joblib.dump(d, w)\n"
+	   "open('noalign.joblib', 'wb').write(bytes(w.b))\n"
+	   "with open('twice.joblib', 'wb') as f:\n" /* two joblib pickles */
+	   "    joblib.dump(d, f)\n"
+	   "    joblib.dump([np.arange(3.)], f)\n");
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		assert_file_round_trips(names[i], 0);
 }
