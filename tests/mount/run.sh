@@ -283,7 +283,9 @@ check "daemon: unmounted" sh -c "! grep -q ' $M fuse' /proc/mounts"
 # xz / lzma / zstd / zlib formats, array views, joblib files and several
 # pickles in one file, archives), their counts folded into ours
 for sub in write identity usability trust security bounds depth zformats views joblib archives; do
+	sub_start=$SECONDS
 	BUILD=$BUILD PYTHON=$PYTHON bash "$HERE/$sub.sh" 2>&1 | tee "$WORK/$sub.out" | grep -v "^$sub: [0-9]* passed, [0-9]* failed\$"
+	echo "info: $sub.sh took $((SECONDS - sub_start)) s"
 	wsum=$(grep -E "^$sub: [0-9]+ passed, [0-9]+ failed\$" "$WORK/$sub.out" | tail -n 1)
 	if [ -n "$wsum" ]; then
 		PASS=$((PASS + $(echo "$wsum" | cut -d' ' -f2)))
