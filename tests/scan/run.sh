@@ -203,6 +203,31 @@ while IFS=$'\t' read -r file expect desc kind <&3; do
 	fi
 done 3<"$MANIFEST"
 
+# Benign real producers (the corpus suite's fixtures: CPython, numpy,
+# pandas, scikit-learn, dill, ...; and the committed torch checkpoints):
+# what is not clean is exactly what does run code of its own: dill's
+# closures call builtins.setattr (dangerous); classes of the test module,
+# dill's lambdas (types.CodeType) and namedtuple/dataclass/enum types are
+# suspicious; numpy, pandas, scikit-learn and torch are clean.
+FX=$BUILD/corpus/fixtures
+if [ -d "$FX" ]; then
+	"$PICKLETOOL" scan "$FX" "$REPO/tests/fixtures/torch" >"$tmp/benign.out" 2>"$tmp/benign.err"
+	echo "info: benign corpus: $(tail -n 1 "$tmp/benign.out")"
+	dang=$(grep ': byte [0-9]*: dangerous ' "$tmp/benign.out" | sed 's/: byte.*//' | xargs -rn1 basename | sed 's/-p[0-9]*\.pkl$//' | sort -u | tr '\n' ' ')
+	if [ "$dang" = "dill-nested-function " ]; then ok; else
+		bad "benign corpus: dangerous should be dill-nested-function only, got '$dang'"
+	fi
+	notclean=$(grep ': byte [0-9]*: \(dangerous\|suspicious\) ' "$tmp/benign.out" | sed 's/: byte.*//' | xargs -rn1 basename | grep -E '^(numpy|pandas|sklearn|datetime|decimal|ordereddict|counter|defaultdict|fraction|complex|bytes|str|ints|floats)|\.pt$' | sort -u | tr '\n' ' ')
+	if [ -z "$notclean" ]; then ok; else
+		bad "benign corpus: numpy / pandas / sklearn / stdlib / torch files not clean: $notclean"
+	fi
+	if grep -q "Sanitizer\|runtime error" "$tmp/benign.err"; then
+		bad "benign corpus: sanitizer report: $(head -c 300 "$tmp/benign.err")"
+	else ok; fi
+else
+	echo "info: no $FX (the corpus suite makes it): benign corpus not scanned"
+fi
+
 # The same verdicts in a mount: user.pickle.scan on each pickle's top,
 # user.pickle.danger on the value a dangerous call makes.
 PF=${PICKLEFS:-$REPO/$BUILD/asan/picklefs}
