@@ -170,6 +170,7 @@ bench: all
 	PYTHON=$(PYTHON) bash scripts/bench-mount.sh
 	PYTHON=$(PYTHON) bash scripts/bench-write.sh
 	PYTHON=$(PYTHON) BUILD=$(BUILD) bash scripts/bench-archives.sh
+	PYTHON=$(PYTHON) BUILD=$(BUILD) bash scripts/bench-scan.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
