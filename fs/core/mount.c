@@ -55,8 +55,10 @@ pf_source *vfs_source_for(pf_fs *fs, const char *path)
 		if (e) {
 			memcpy(e->path, path, n + 1);
 			e->src = pf_source_new(fs->dirfd, path, path);
-			if (e->src)
+			if (e->src) {
 				e->src->writable = !fs->ro;
+				e->src->lazy = fs->lazy;
+			}
 			if (!e->src) {
 				free(e);
 				e = NULL;
@@ -96,6 +98,7 @@ pf_source *vfs_member_source_for(pf_fs *fs, pf_source *arc, const char *member)
 			free(e);
 			e = NULL;
 		} else {
+			e->src->lazy = fs->lazy;
 			e->next = fs->sources[h];
 			fs->sources[h] = e;
 		}
@@ -204,6 +207,7 @@ int pf_fs_new(const pf_fs_config *cfg, pf_fs **out, char *msg, size_t n)
 	fs->handles.next = fs->handles.prev = &fs->handles;
 	pthread_cond_init(&fs->stop_cv, NULL);
 	fs->ro = cfg->ro;
+	fs->lazy = cfg->lazy;
 	fs->writeback = cfg->writeback;
 	fs->next_scratch_ino = 1ull << 62;
 	clock_gettime(CLOCK_REALTIME, &fs->started);

@@ -506,7 +506,8 @@ static void eager_load(pf_source *s)
 	pk_err e = {0, NULL, 0};
 	int rc;
 
-	if ((uint64_t)s->st.st_size > PF_EAGER_MAX || s->big || s->zfail)
+	if ((uint64_t)s->st.st_size > PF_EAGER_MAX || s->big || s->zfail ||
+	    s->lazy)
 		return;
 	rc = load(s, 0, 0, PF_EAGER_MAX, &e);
 	if (!rc || e.code == PK_E_NOMEM)

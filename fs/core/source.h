@@ -64,6 +64,7 @@ typedef struct pf_source {
 	int zfmt;		 /* enum pk_zfmt */
 	pk_zinfo z;		 /* its header and level, to write it back */
 	int writable;		 /* the mount takes changes (not -o ro) */
+	int lazy;		 /* never parsed at a lookup (pf_fs_config) */
 	int dirty;		 /* edited, not written back yet */
 	struct timespec dirty_since;
 	unsigned pending; /* edits committed since the last write-back */

@@ -53,6 +53,8 @@ typedef struct pf_fs_config {
 	int progress;	    /* bar on stderr for the startup parse */
 	int ro;		    /* -o ro: every change fails with EROFS */
 	unsigned writeback; /* -o writeback=SECONDS (0: at close) */
+	int lazy;	    /* a lookup only sniffs a file, never parses it (a
+			       scanner reads the bytes itself: pickletool scan) */
 } pf_fs_config;
 
 /* Whether the mount takes changes (the FUSE layer sets cache timeouts

@@ -75,6 +75,7 @@ struct pf_fs {
 	pthread_mutex_t slock; /* the sources table */
 	struct srcent *sources[SRC_BUCKETS];
 	int ro;
+	int lazy; /* pf_fs_config.lazy */
 	unsigned writeback;
 	pthread_mutex_t xlock; /* the scratch list */
 	struct pf_scratch *scratch;

@@ -258,18 +258,19 @@ static void walk(struct totals *t, pf_fs *fs, pf_inode *root, const char *top)
 	free(stack);
 }
 
-/* A file SOURCE that does not parse: its bytes are scanned all the
- * same (what comes before the failure ran); msg: why it did not open. */
-static void scan_file(struct totals *t, const char *path, const char *msg)
+/* A file, scanned from its bytes (sniffed, not parsed first). An
+ * archive is left to a mount's walk (returns 1) unless msg is set (its
+ * mount failed: msg says why; it is reported). 0 when reported. */
+static int scan_file(struct totals *t, const char *path, const char *msg)
 {
 	char *copy = strdup(path), *slash;
 	const char *dir = ".", *base = path;
 	pf_source *src = NULL;
 	struct stat st;
-	int dirfd = -1;
+	int dirfd = -1, rc = 1;
 
 	if (!copy)
-		return;
+		return 1;
 	if ((slash = strrchr(copy, '/'))) {
 		*slash = '\0';
 		dir = slash == copy ? "/" : copy;
@@ -278,16 +279,23 @@ static void scan_file(struct totals *t, const char *path, const char *msg)
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0 || fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) ||
 	    !S_ISREG(st.st_mode) || !(src = pf_source_new(dirfd, base, path))) {
-		report(t, path, &(pf_scan){0}, msg);
+		if (msg) {
+			report(t, path, &(pf_scan){0}, msg);
+			rc = 0;
+		}
 		goto out;
 	}
-	pf_source_classify(src, &st, 0);
+	src->lazy = 1;
+	if (pf_source_classify(src, &st, 0) == PF_SRC_ARCHIVE && !msg)
+		goto out; /* walked through a mount */
 	scan_source(t, src, path);
+	rc = 0;
 out:
 	pf_source_free(src);
 	if (dirfd >= 0)
 		close(dirfd);
 	free(copy);
+	return rc;
 }
 
 int cmd_scan(int argc, char **argv)
@@ -313,13 +321,19 @@ int cmd_scan(int argc, char **argv)
 	if (t.json)
 		printf("{\"files\": [");
 	for (i = 0; i < argc; i++) {
-		pf_fs_config cfg = {argv[i], 0, 1, 0};
+		pf_fs_config cfg = {.source = argv[i], .ro = 1, .lazy = 1};
 		pf_fs *fs = NULL;
 		char msg[1200];
 		const char *base = argv[i];
 		size_t bl = strlen(base);
+		struct stat st;
 		while (bl > 1 && base[bl - 1] == '/')
 			bl--;
+		/* a file that is no archive is scanned from its bytes, not
+		 * mounted: a mount would parse it first */
+		if (stat(argv[i], &st) == 0 && S_ISREG(st.st_mode) &&
+		    scan_file(&t, argv[i], NULL) == 0)
+			continue;
 		if (pf_fs_new(&cfg, &fs, msg, sizeof(msg))) {
 			/* a file SOURCE that does not parse: its bytes are
 			 * still scanned (what comes before the failure ran) */

@@ -382,7 +382,7 @@ static int add(struct ctx *c, const uint8_t *op, int call, char *name,
 		  : strncmp(name, "ext:", 4) == 0 || name[0] == '<'
 		      ? PF_RISK_SUSPICIOUS
 		      : risk_of(name);
-	if (args) {
+	if (args && f->risk != PF_RISK_SAFE) { /* only what is reported */
 		pk_buf b = PK_BUF_INIT;
 		if (pf_repr(NULL, args, 200, &b) == 0 && !pk_buf_addc(&b, 0))
 			f->args = (char *)b.data;
