@@ -368,7 +368,8 @@ int pk_val_payload(pk_val v, const uint8_t **data, uint64_t *len);
  * be NULL: the text depends on the value alone):
  * int decimal, float repr, True/False/None, str as UTF-8, Python 2 str
  * and bytes raw, global as 'module.qualname' (module name\n qualname),
- * ext as its code, persid as its id text. Containers: PK_E_UNSUPPORTED. */
+ * ext as its code, persid as its id text, joblib's inline array bytes raw
+ * (an object array's: empty). Containers: PK_E_UNSUPPORTED. */
 int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e);
 
 /* For int slots: the value if it fits in int64 (returns 0), else

@@ -275,6 +275,14 @@ int pk_val_format(const pk_doc *doc, pk_val v, pk_buf *out, pk_err *e)
 		return pk_err_set(e, PK_E_UNSUPPORTED, "not a scalar", 0);
 	op = pk_val_bytes(v);
 	rc = PK_OK;
+	if (*op == PK_INLINE_TAG) {
+		/* joblib's inline array bytes, raw (an object array's nested
+		 * pickle is a doc of its own: no text here) */
+		const pk_inline *r = pk_val_inline(v);
+		if (r->data && pk_buf_add(out, r->data, (size_t)r->len) < 0)
+			return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
+		return PK_OK;
+	}
 	switch (*op) {
 	case PK_OP_NONE:
 		rc = pk_buf_adds(out, "None");

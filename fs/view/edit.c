@@ -463,6 +463,10 @@ static int removable(pf_ref dir, const pk_val *key, const pk_val *target,
 	if (!n || kid_index(n, *pairs ? key : target, kid))
 		return refuse(e, PK_E_REFUSED,
 			      "cannot go without the value it is part of");
+	if (n->flags & PK_NODE_PARTS)
+		return refuse(e, PK_E_REFUSED,
+			      "a file of several pickles keeps its number of "
+			      "pickles");
 	op0 = pk_node_steps(n)[0].op;
 	if (pk_node_step_of(n, *kid, NULL) == 0 && pk_node_steps(n)[0].nkids &&
 	    !pk_node_steps(n)[0].marked &&

@@ -4,8 +4,8 @@
 # OUTDIR/NAME (emptied first). Nothing here is committed: the seeds are
 # the fixtures, copied. Deterministic. Runs from the repo root.
 #
-#   decode, dis  the fuzz seeds, the Python 2 fixtures and every pickle of
-#                tests/fixtures/dis (malformed ones included); decode also
+#   decode, dis  the fuzz seeds, the Python 2 fixtures, every pickle of
+#                tests/fixtures/dis (malformed ones included) and
 #                tests/fuzz/seeds-joblib (joblib.dump at protocols 2, 4
 #                and 5 with object and str arrays, pickle.dump six times
 #                into one file, joblib.dump twice into one file)
@@ -32,7 +32,8 @@ shift
 [ $# -gt 0 ] || set -- decode compress dis names edit archive
 
 pickles() {
-	ls tests/fuzz/seeds/* tests/fixtures/py2/*.pkl tests/fixtures/dis/*.pickle
+	ls tests/fuzz/seeds/* tests/fixtures/py2/*.pkl tests/fixtures/dis/*.pickle \
+	    tests/fuzz/seeds-joblib/*
 }
 
 for name in "$@"; do
@@ -44,11 +45,6 @@ for name in "$@"; do
 		pickles | while read -r f; do
 			cp "$f" "$dir/$(basename "$(dirname "$f")")-$(basename "$f")"
 		done
-		if [ "$name" = decode ]; then
-			for f in tests/fuzz/seeds-joblib/*; do
-				cp "$f" "$dir/joblib-$(basename "$f")"
-			done
-		fi
 		;;
 	edit)
 		pickles | while read -r f; do

@@ -9,10 +9,12 @@
  * pickles.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "edit.h"
 #include "opcodes.h"
 #include "pickle.h"
 #include "unit.h"
@@ -417,4 +419,23 @@ Test(multi, edit_in_one_part_keeps_the_others, .init = ut_make_dir,
 	pk_buf_release(&out);
 	pk_doc_free(doc);
 	free(p);
+}
+
+/* fuzz_edit found it: the view said a top entry of a file of several
+ * pickles could go, then the codec refused (tests/fuzz/regress/edit) */
+Test(multi, top_entries_cannot_go)
+{
+	static const uint8_t p[] = "N.])(l]N.";
+	pk_doc *doc = decode_ok(p, sizeof(p) - 1);
+	pk_node *root = pk_val_node(doc->root);
+	pf_ref dir = {&doc->root, PF_PART_SELF};
+	pk_err e;
+
+	cr_assert_eq(doc->nparts, 1);
+	cr_assert_eq(pf_edit_can_remove(dir, NULL, &root->kids[1], &e), EPERM);
+	cr_assert_eq(pf_edit_remove(doc, dir, NULL, &root->kids[1], &e), EPERM);
+	/* the second pickle leaves values on the stack (irregular): it
+	 * comes back as the pickle of its value, "N." */
+	assert_same(doc, (const uint8_t *)"N.N.", 4);
+	pk_doc_free(doc);
 }
