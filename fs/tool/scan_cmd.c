@@ -8,6 +8,8 @@
  * (bounded as the mount bounds them), joblib files and files of several
  * pickles are read whole. Every pickle found, also one that does not
  * parse, is scanned from its bytes.
+ * The pickles found under one PATH are scanned on all cores, then
+ * reported in the order they were found.
  * Output: a line per dangerous or suspicious finding, "NAME: byte N:
  * dangerous call posix.system ('touch /tmp/x',) at payload", then a
  * summary; --json: the same as one JSON document. Exit status (as
@@ -17,6 +19,7 @@
 #include "scan_cmd.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +32,7 @@
 #include "log.h"
 #include "mapping.h"
 #include "scan.h"
+#include "sniff.h"
 #include "source.h"
 #include "vfs.h"
 
@@ -142,29 +146,127 @@ static void report(struct totals *t, const char *name, const pf_scan *s,
 		       name, (unsigned long long)s->err.offset, s->err.msg);
 }
 
-/* Scans the pickle bytes of source src (named name). */
-static void scan_source(struct totals *t, pf_source *src, const char *name)
-{
+/* One pickle source to scan, and what its scan gave. */
+struct job {
+	pf_source *src;
+	char *name;
 	pf_scan s;
+	int rc; /* 0, ENODATA (not a pickle: nothing to say) or errno */
+	char error[256];
+};
+
+struct jobs {
+	struct job *j;
+	size_t n, cap;
+	size_t next; /* the next job a worker takes (lock) */
+	pthread_mutex_t lock;
+};
+
+/* Reads the bytes of a job's source and scans them. */
+static void run_job(struct job *j)
+{
+	int maybe;
 	pf_map *hold = NULL;
 	const uint8_t *data;
 	size_t len;
 	pk_err e = {PK_OK, NULL, 0};
-	int rc = pf_source_bytes(src, &hold, &data, &len, &e);
 
-	memset(&s, 0, sizeof(s));
-	if (rc == ENODATA)
-		return; /* not a pickle */
-	if (rc) {
-		report(t, name, &s, e.msg ? e.msg : strerror(rc));
+	memset(&j->s, 0, sizeof(j->s));
+	j->rc = pf_source_bytes(j->src, &hold, &data, &len, &e);
+	if (j->rc) {
+		snprintf(j->error, sizeof(j->error), "%s",
+			 e.msg ? e.msg : strerror(j->rc));
 		return;
 	}
-	if (pf_scan_bytes(data, len, pf_cache_tree_max(), &s) == ENOMEM)
-		report(t, name, &s, "out of memory");
-	else
-		report(t, name, &s, NULL);
-	pf_scan_free(&s);
+	if (pf_scan_bytes(data, len, pf_cache_tree_max(), &j->s) == ENOMEM) {
+		j->rc = ENOMEM;
+		snprintf(j->error, sizeof(j->error), "out of memory");
+	}
 	pf_map_unref(hold);
+	/* a file that only might be a protocol 0/1 pickle (no PROTO, no
+	 * pickle name) and does not parse is no pickle to the mount: text
+	 * whose first letter is an opcode. Said only when what it would
+	 * run before failing is dangerous. */
+	pthread_mutex_lock(&j->src->lock);
+	maybe = j->src->sniffed == PF_SNIFF_MAYBE && j->src->broken;
+	pthread_mutex_unlock(&j->src->lock);
+	if (maybe && !j->rc && pf_scan_worst(&j->s) < PF_RISK_DANGEROUS) {
+		pf_scan_free(&j->s);
+		j->rc = ENODATA;
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct jobs *q = arg;
+
+	for (;;) {
+		size_t i;
+		pthread_mutex_lock(&q->lock);
+		i = q->next++;
+		pthread_mutex_unlock(&q->lock);
+		if (i >= q->n)
+			return NULL;
+		run_job(&q->j[i]);
+	}
+}
+
+/* Scans every queued source on all cores (each scan is independent: a
+ * source has its own lock, a decode its own doc), then reports them in
+ * the order they were found, and empties the queue. */
+static void run_jobs(struct totals *t, struct jobs *q)
+{
+	pthread_t th[8];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus, k, started = 0;
+
+	if (n > q->n)
+		n = q->n;
+	q->next = 0;
+	for (k = 1; k < n; k++)
+		if (pthread_create(&th[k], NULL, worker, q) == 0)
+			started = k;
+		else
+			break;
+	worker(q);
+	for (k = 1; k <= started; k++)
+		pthread_join(th[k], NULL);
+	for (k = 0; k < q->n; k++) {
+		struct job *j = &q->j[k];
+		if (j->rc != ENODATA)
+			report(t, j->name, &j->s, j->rc ? j->error : NULL);
+		pf_scan_free(&j->s);
+		free(j->name);
+	}
+	q->n = 0;
+}
+
+static void queue_job(struct jobs *q, pf_source *src, const char *name)
+{
+	size_t cap = q->cap;
+	char *nm = strdup(name);
+
+	if (!nm || pk_vec_grow((void **)&q->j, &cap, q->n + 1, sizeof(*q->j))) {
+		free(nm);
+		return;
+	}
+	q->cap = cap;
+	memset(&q->j[q->n], 0, sizeof(q->j[q->n]));
+	q->j[q->n].src = src;
+	q->j[q->n++].name = nm;
+}
+
+/* Scans the pickle bytes of source src (named name), now. */
+static void scan_source(struct totals *t, pf_source *src, const char *name)
+{
+	struct job j;
+
+	memset(&j, 0, sizeof(j));
+	j.src = src;
+	run_job(&j);
+	if (j.rc != ENODATA)
+		report(t, name, &j.s, j.rc ? j.error : NULL);
+	pf_scan_free(&j.s);
 }
 
 struct entry {
@@ -186,7 +288,8 @@ static int fill_names(void *ctx, const char *name, const struct stat *st,
 
 /* Walks the tree under root (iteratively): folders and archives are
  * gone into, pickles and plain files are scanned. */
-static void walk(struct totals *t, pf_fs *fs, pf_inode *root, const char *top)
+static void walk(struct totals *t, struct jobs *q, pf_fs *fs, pf_inode *root,
+		 const char *top)
 {
 	struct entry *stack = NULL;
 	size_t n = 0, cap = 0;
@@ -248,7 +351,7 @@ static void walk(struct totals *t, pf_fs *fs, pf_inode *root, const char *top)
 		}
 		default:
 			if ((src = pf_fs_source_of(fs, e.in)))
-				scan_source(t, src, e.name);
+				queue_job(q, src, e.name);
 		}
 	next:
 		if (e.in != root)
@@ -301,6 +404,7 @@ out:
 int cmd_scan(int argc, char **argv)
 {
 	struct totals t;
+	struct jobs q = {NULL, 0, 0, 0, PTHREAD_MUTEX_INITIALIZER};
 	int i;
 
 	memset(&t, 0, sizeof(t));
@@ -343,9 +447,10 @@ int cmd_scan(int argc, char **argv)
 		}
 		{
 			char *name = strndup(base, bl);
-			walk(&t, fs, pf_fs_root(fs), name ? name : base);
+			walk(&t, &q, fs, pf_fs_root(fs), name ? name : base);
 			free(name);
 		}
+		run_jobs(&t, &q); /* while fs (and its sources) lives */
 		pf_fs_free(fs);
 	}
 	if (t.json)
@@ -360,6 +465,7 @@ int cmd_scan(int argc, char **argv)
 		       "%u dangerous, %u could not be scanned\n",
 		       t.files, t.pickles, t.clean, t.suspicious, t.dangerous,
 		       t.errors);
+	free(q.j);
 	if (t.dangerous)
 		return 1;
 	if (t.errors)

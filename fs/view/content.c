@@ -114,6 +114,11 @@ static int latin1_of_str(const pk_doc *doc, const pk_val *str, unsigned flags,
 		rc = ENOMEM;
 	else if (r < 0)
 		rc = EIO; /* not what _codecs.encode(s, 'latin1') accepts */
+	if (rc) { /* a failed content holds nothing (callers release none) */
+		pk_buf_release(&c->owned);
+		c->data = NULL;
+		c->len = 0;
+	}
 cleanup:
 	pk_buf_release(&text);
 	return rc;
