@@ -153,16 +153,8 @@ int vfs_archive_lookup(pf_fs *fs, pf_inode *dir, const char *name,
 			rc = ENOMEM;
 			goto out;
 		}
-		switch (pf_source_classify(msrc, st, 0)) {
-		case PF_SRC_PICKLE:
-			kind = PF_I_PICKLE;
-			break;
-		case PF_SRC_ARCHIVE:
-			kind = PF_I_ARCHIVE;
-			break;
-		default:
-			kind = PF_I_ARC_FILE;
-		}
+		kind = vfs_kind_of_state(pf_source_classify(msrc, st, 0),
+					 PF_I_ARC_FILE);
 	}
 	child = pf_itable_get(fs->itab, dir, kind, name, 0,
 			      kind == PF_I_PICKLE || kind == PF_I_ARCHIVE ? msrc

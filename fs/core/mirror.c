@@ -76,17 +76,10 @@ int vfs_mirror_lookup(pf_fs *fs, pf_inode *dir, const char *name,
 			rc = ENOMEM;
 			goto out;
 		}
-		switch (pf_source_classify(src, st, 0)) {
-		case PF_SRC_PICKLE:
-			kind = PF_I_PICKLE;
-			break;
-		case PF_SRC_ARCHIVE:
-			kind = PF_I_ARCHIVE;
-			break;
-		default:
-			kind = PF_I_MIRROR_FILE;
+		kind = vfs_kind_of_state(pf_source_classify(src, st, 0),
+					 PF_I_MIRROR_FILE);
+		if (kind == PF_I_MIRROR_FILE)
 			src = NULL;
-		}
 	} else {
 		kind = PF_I_MIRROR_FILE;
 	}

@@ -170,6 +170,16 @@ static inline int vfs_read_only(const pf_fs *fs, const pf_inode *in)
 	return fs->ro || (in && in->src && !pf_source_writable(in->src));
 }
 
+/* The inode kind of a file whose source was classified as state (enum
+ * pf_src_state): a pickle's top, an archive's top, or plain (the
+ * caller's kind for a plain file or member). */
+static inline int vfs_kind_of_state(int state, int plain)
+{
+	return state == PF_SRC_PICKLE	 ? PF_I_PICKLE
+	       : state == PF_SRC_ARCHIVE ? PF_I_ARCHIVE
+					 : plain;
+}
+
 /* mount.c */
 pf_source *vfs_source_for(pf_fs *fs, const char *path);
 /* The source of member `member` of archive source arc (made on first

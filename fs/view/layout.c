@@ -259,12 +259,33 @@ static int dictcall_layout(const pk_val *v, pf_layout *l)
 	return 0;
 }
 
+/* The views of an array or tensor (views.h), decided from its dtype and
+ * shape. */
+static int add_views(const pk_doc *doc, const pk_val *v, pf_layout *l)
+{
+	unsigned views = pf_array_views(doc, v);
+	int rc = 0;
+
+	if ((views & PF_VIEW_VALUES) &&
+	    (rc = add_one(l, "values.txt", v, PF_PART_VALUES)))
+		return rc;
+	if ((views & PF_VIEW_STRVALUES) &&
+	    (rc = add_one(l, "values.txt", v, PF_PART_STRVALUES)))
+		return rc;
+	if ((views & PF_VIEW_NPY) &&
+	    (rc = add_one(l, "array.npy", v, PF_PART_NPY)))
+		return rc;
+	if ((views & PF_VIEW_IMAGE) &&
+	    (rc = add_one(l, "image.png", v, PF_PART_IMAGE)))
+		return rc;
+	return 0;
+}
+
 static int ndarray_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 {
 	pf_ndarray a;
 	pf_content c;
 	pf_ref order = {v, PF_PART_ORDER};
-	unsigned views;
 	int rc, fortran;
 
 	if (pf_ndarray_parse(v, &a))
@@ -282,21 +303,7 @@ static int ndarray_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 		return add_one(l, "data", a.data, PF_PART_SELF);
 	if ((rc = add_one(l, "data", v, PF_PART_DATA)))
 		return rc;
-	/* the views (views.h): decided from the dtype and shape */
-	views = pf_array_views(doc, v);
-	if ((views & PF_VIEW_VALUES) &&
-	    (rc = add_one(l, "values.txt", v, PF_PART_VALUES)))
-		return rc;
-	if ((views & PF_VIEW_STRVALUES) &&
-	    (rc = add_one(l, "values.txt", v, PF_PART_STRVALUES)))
-		return rc;
-	if ((views & PF_VIEW_NPY) &&
-	    (rc = add_one(l, "array.npy", v, PF_PART_NPY)))
-		return rc;
-	if ((views & PF_VIEW_IMAGE) &&
-	    (rc = add_one(l, "image.png", v, PF_PART_IMAGE)))
-		return rc;
-	return 0;
+	return add_views(doc, v, l);
 }
 
 /* A PyTorch tensor: what it is (dtype, shape, stride), its values (data
@@ -304,7 +311,6 @@ static int ndarray_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 static int tensor_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 {
 	pf_tensor t;
-	unsigned views;
 	int rc;
 
 	if (pf_tensor_parse(v, &t))
@@ -314,15 +320,7 @@ static int tensor_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 	    (rc = add_one(l, "stride", v, PF_PART_STRIDE)) ||
 	    (rc = add_one(l, "data", v, PF_PART_DATA)))
 		return rc;
-	views = pf_array_views(doc, v);
-	if ((views & PF_VIEW_VALUES) &&
-	    (rc = add_one(l, "values.txt", v, PF_PART_VALUES)))
-		return rc;
-	if ((views & PF_VIEW_NPY) &&
-	    (rc = add_one(l, "array.npy", v, PF_PART_NPY)))
-		return rc;
-	if ((views & PF_VIEW_IMAGE) &&
-	    (rc = add_one(l, "image.png", v, PF_PART_IMAGE)))
+	if ((rc = add_views(doc, v, l)))
 		return rc;
 	return add_one(l, "__storage__", t.persid, PF_PART_SELF);
 }
