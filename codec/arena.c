@@ -27,7 +27,8 @@
 struct chunk {
 	struct chunk *next;
 	size_t size;
-	/* 8-byte aligned payload follows */
+	size_t heap; /* from malloc (the first, small chunk), not mmap */
+		     /* 8-byte aligned payload follows */
 };
 
 struct pk_arena {
@@ -58,17 +59,33 @@ static struct chunk *chunk_map(size_t payload, int populate)
 		return NULL;
 	c->next = NULL;
 	c->size = payload;
+	c->heap = 0;
 	return c;
 }
 
 static struct chunk *chunk_new(size_t payload)
 {
+	/* the first chunk of a small tree comes from the heap: a scan of a
+	 * thousand small pickles makes no mapping (and no fault) for each
+	 * one, the allocator hands the same memory back */
+	if (payload <= CHUNK_MIN) {
+		struct chunk *c = malloc(HDR + payload);
+		if (c) {
+			c->next = NULL;
+			c->size = payload;
+			c->heap = 1;
+		}
+		return c;
+	}
 	return chunk_map(payload, 1);
 }
 
 static void chunk_free(struct chunk *c)
 {
-	munmap(c, HDR + c->size);
+	if (c->heap)
+		free(c);
+	else
+		munmap(c, HDR + c->size);
 }
 
 static void *prefault_main(void *arg)
