@@ -341,9 +341,8 @@ int pf_fs_listxattr(pf_fs *fs, pf_inode *in, pk_buf *out)
 		else if (!rc && pk_buf_add(out, names[i], strlen(names[i]) + 1))
 			rc = ENOMEM;
 	}
-	if (!rc && in->kind == PF_I_PICKLE &&
-	    pk_buf_add(out, XA_SCAN, sizeof(XA_SCAN)))
-		rc = ENOMEM;
+	/* user.pickle.scan is read by name, not listed: a listing (cp -a,
+	 * getfattr -d) would decode every pickle it meets once more */
 	/* a pickle shown raw, or refused (perhaps just now, by the
 	 * parse above): only its error can be read */
 	pk_buf_reset(&scratch);
