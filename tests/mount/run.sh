@@ -280,9 +280,10 @@ fusermount3 -u "$M" 2>/dev/null
 check "daemon: unmounted" sh -c "! grep -q ' $M fuse' /proc/mounts"
 
 # ---- suites of their own (the write side, security, bounds, depth, the
-# xz / lzma / zstd / zlib formats, array views, joblib files and several
-# pickles in one file, archives), their counts folded into ours
-for sub in write identity usability trust security bounds depth zformats views joblib archives; do
+# xz / lzma / zstd / zlib formats, array views, library scalars, joblib
+# files and several pickles in one file, archives), their counts folded
+# into ours
+for sub in write identity usability trust security bounds depth zformats views scalars joblib archives; do
 	BUILD=$BUILD PYTHON=$PYTHON bash "$HERE/$sub.sh" 2>&1 | tee "$WORK/$sub.out" | grep -v "^$sub: [0-9]* passed, [0-9]* failed\$"
 	wsum=$(grep -E "^$sub: [0-9]+ passed, [0-9]+ failed\$" "$WORK/$sub.out" | tail -n 1)
 	if [ -n "$wsum" ]; then
