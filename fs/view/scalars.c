@@ -20,6 +20,20 @@ static int refuse(pk_err *e, int code, const char *msg)
 	return pf_errno_of(code);
 }
 
+/* pk_val_set_text on slot, or with dry set on a copy of it (the doc's
+ * slot untouched: the answer is the one a real edit would get). */
+static int put_text(pk_doc *doc, const pk_val *slot, int kind, const uint8_t *t,
+		    size_t n, int dry, pk_err *e)
+{
+	pk_val copy = *slot;
+	int rc = pk_val_set_text(doc, dry ? &copy : (pk_val *)slot, kind,
+				 t ? t : (const uint8_t *)"", n, e);
+
+	if (rc == PK_E_UNSUPPORTED)
+		return refuse(e, PK_E_REFUSED, e->msg);
+	return pf_errno_of(rc);
+}
+
 static int tuple_of(const pk_val *v, const pk_val **k, uint32_t *n)
 {
 	if (!v || !pf_is_node(v) || pf_kind(v) != PK_TUPLE)
@@ -70,7 +84,7 @@ static int bytes_of(const pk_val *v, pk_buf *out, size_t cap)
 
 /* Writes new bytes into a slot bytes_of read. */
 static int set_bytes(pk_doc *doc, const pk_val *v, const uint8_t *b, size_t n,
-		     pk_err *e)
+		     int dry, pk_err *e)
 {
 	const pk_val *ak;
 	uint32_t an;
@@ -78,16 +92,13 @@ static int set_bytes(pk_doc *doc, const pk_val *v, const uint8_t *b, size_t n,
 	int rc;
 
 	if (!pf_is_node(v))
-		return pf_errno_of(
-		    pk_val_set_text(doc, (pk_val *)v, pf_kind(v), b, n, e));
+		return put_text(doc, v, pf_kind(v), b, n, dry, e);
 	if (!plain_call(v, "_codecs", "encode", &ak, &an) || an < 1)
 		return refuse(e, PK_E_REFUSED, "not bytes it can change");
 	if (pk_latin1_to_utf8(b, n, &u))
 		rc = refuse(e, PK_E_NOMEM, "out of memory");
 	else
-		rc = pf_errno_of(pk_val_set_text(
-		    doc, (pk_val *)&ak[0], PK_STR,
-		    u.data ? u.data : (const uint8_t *)"", u.len, e));
+		rc = put_text(doc, &ak[0], PK_STR, u.data, u.len, dry, e);
 	pk_buf_release(&u);
 	return rc;
 }
@@ -938,6 +949,10 @@ int pf_sc_set(pk_doc *doc, const pk_val *v, const uint8_t *text, size_t len,
 	uint8_t raw[10];
 	u128 x;
 
+	/* a real edit is first made on copies: it changes all of its parts
+	 * or, refused, none */
+	if (!dry && type && (rc = pf_sc_set(doc, v, text, len, 1, e)))
+		return rc;
 	if (len && text[len - 1] == '\n')
 		len--;
 	switch (type) {
@@ -946,8 +961,7 @@ int pf_sc_set(pk_doc *doc, const pk_val *v, const uint8_t *text, size_t len,
 			return refuse(e, PK_E_REFUSED, "not a numpy scalar");
 		rc = pf_array_values_parse(&a, text, len, &nb, e);
 		rc = rc ? refuse(e, rc, "not a literal of the scalar's dtype")
-		     : dry ? 0
-			   : set_bytes(doc, st, nb.data, nb.len, e);
+			: set_bytes(doc, st, nb.data, nb.len, dry, e);
 		pf_arrinfo_release(&a);
 		break;
 	case PF_SC_DATETIME:
@@ -963,8 +977,7 @@ int pf_sc_set(pk_doc *doc, const pk_val *v, const uint8_t *text, size_t len,
 		if (rc)
 			return refuse(e, PK_E_VALUE,
 				      "not an ISO date / time of the type");
-		rc = dry ? 0
-			 : set_bytes(doc, st, raw, dt_bytes(type, &d, raw), e);
+		rc = set_bytes(doc, st, raw, dt_bytes(type, &d, raw), dry, e);
 		break;
 	case PF_SC_TIMEDELTA:
 		if (td_parse(t, len, td))
@@ -974,14 +987,13 @@ int pf_sc_set(pk_doc *doc, const pk_val *v, const uint8_t *text, size_t len,
 		if (!plain_call(v, "datetime", "timedelta", &ak, &an) ||
 		    an != 3)
 			return refuse(e, PK_E_REFUSED, "not a timedelta");
-		for (i = 0; i < 3 && !rc && !dry; i++) {
+		for (i = 0; i < 3 && !rc; i++) {
 			nb.len = 0;
 			if (pk_buf_addf(&nb, "%lld", (long long)td[i]))
 				rc = refuse(e, PK_E_NOMEM, "out of memory");
 			else
-				rc = pf_errno_of(pk_val_set_text(
-				    doc, (pk_val *)&ak[i], PK_INT, nb.data,
-				    nb.len, e));
+				rc = put_text(doc, &ak[i], PK_INT, nb.data,
+					      nb.len, dry, e);
 		}
 		break;
 	case PF_SC_DECIMAL:
@@ -993,11 +1005,9 @@ int pf_sc_set(pk_doc *doc, const pk_val *v, const uint8_t *text, size_t len,
 			rc = rc < 0 ? refuse(e, PK_E_VALUE,
 					     "not a Decimal literal")
 				    : refuse(e, PK_E_NOMEM, "out of memory");
-		else if (!dry)
-			rc = pf_errno_of(pk_val_set_text(
-			    doc, (pk_val *)st, pf_kind(st),
-			    nb.data ? nb.data : (const uint8_t *)"", nb.len,
-			    e));
+		else
+			rc = put_text(doc, st, pf_kind(st), nb.data, nb.len,
+				      dry, e);
 		break;
 	case PF_SC_UUID:
 		st = uuid_int(v);
@@ -1005,11 +1015,9 @@ int pf_sc_set(pk_doc *doc, const pk_val *v, const uint8_t *text, size_t len,
 			return refuse(e, PK_E_REFUSED, "not a UUID");
 		if (uuid_parse(t, len, &x))
 			return refuse(e, PK_E_VALUE, "not a UUID literal");
-		rc = dry ? 0
-		     : u128_decimal(x, &nb)
+		rc = u128_decimal(x, &nb)
 			 ? refuse(e, PK_E_NOMEM, "out of memory")
-			 : pf_errno_of(pk_val_set_text(
-			       doc, (pk_val *)st, PK_INT, nb.data, nb.len, e));
+			 : put_text(doc, st, PK_INT, nb.data, nb.len, dry, e);
 		break;
 	default:
 		rc = refuse(e, PK_E_REFUSED, "not a library scalar");
