@@ -133,7 +133,19 @@ static int write_op(pf_fs *fs, pf_file *f, uint64_t off, const void *data,
 		b->data[b->len] = '\0';
 	}
 	memcpy(b->data + off, data, size);
-	if (f->early && (rc = pf_edit_viable(f->early, b->data, b->len, why))) {
+	if (f->early == PF_EDIT_EARLY_LINE) {
+		/* a library scalar's line, once complete, is checked whole */
+		if (size && off + size == b->len &&
+		    b->data[b->len - 1] == '\n' &&
+		    !(rc = vfs_edit_begin(fs, f->in))) {
+			rc = pf_edit_check(f->in->src->doc, f->in->ref, b->data,
+					   b->len, why);
+			pf_source_leave(f->in->src);
+		}
+	} else if (f->early) {
+		rc = pf_edit_viable(f->early, b->data, b->len, why);
+	}
+	if (rc) {
 		f->refused = 1;
 		memcpy(b->data, was.data ? was.data : (uint8_t *)"", was.len);
 		b->len = was.len;

@@ -7,6 +7,7 @@
 #include "errmap.h"
 #include "form.h"
 #include "npdtype.h"
+#include "scalars.h"
 #include "tensor.h"
 #include "text.h"
 #include "views.h"
@@ -745,6 +746,12 @@ int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
 	case PF_FORM_COMPLEX:
 		pf_obj_parse(v, &o);
 		return complex_content(&o, c);
+	case PF_FORM_LIBSCALAR: {
+		int rc = pf_sc_text(v, &c->owned);
+		if (!rc)
+			use_owned(c, 1);
+		return rc;
+	}
 	case PF_FORM_BUFFER:
 	case PF_FORM_LATIN1:
 	case PF_FORM_BYTESCALL:

@@ -9,6 +9,7 @@
 #include "errmap.h"
 #include "layout.h"
 #include "names.h"
+#include "scalars.h"
 #include "opcodes.h"
 #include "form.h"
 #include "views.h"
@@ -272,6 +273,8 @@ int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len,
 	switch (pf_form_of(ref.val)) {
 	case PF_FORM_COMPLEX:
 		return set_complex(doc, ref.val, text, len, e);
+	case PF_FORM_LIBSCALAR:
+		return pf_sc_set(doc, ref.val, text, len, 0, e);
 	case PF_FORM_LATIN1:
 		return set_latin1(doc, ref.val, text, len, e);
 	case PF_FORM_BYTESCALL:
@@ -328,6 +331,10 @@ int pf_edit_check(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len,
 	pk_val copy;
 	int kind;
 
+	if (ref.part == PF_PART_SELF &&
+	    pf_form_of(ref.val) == PF_FORM_LIBSCALAR)
+		return pf_sc_set(doc, ref.val,
+				 text ? text : (const uint8_t *)"", len, 1, e);
 	if (ref.part != PF_PART_SELF || pf_form_of(ref.val) != PF_FORM_SCALAR)
 		return 0; /* checked when written */
 	/* a dry run on a copy of the slot: the doc's slot is untouched (the
@@ -747,6 +754,9 @@ int pf_edit_early_kind(pf_ref ref)
 {
 	int kind;
 
+	if (ref.part == PF_PART_SELF &&
+	    pf_form_of(ref.val) == PF_FORM_LIBSCALAR)
+		return PF_EDIT_EARLY_LINE;
 	if (ref.part != PF_PART_SELF || pf_form_of(ref.val) != PF_FORM_SCALAR)
 		return 0;
 	kind = pk_val_kind(*ref.val);

@@ -64,7 +64,11 @@ int pf_edit_add(pk_doc *doc, pf_ref dir, const char *name, int dir_value,
 		const pk_val **made, pk_err *e);
 
 /* For a file being written piece by piece: the kind whose text can be
- * refused early (int, float, bool: pf_edit_viable), or 0. */
+ * refused early (int, float, bool: pf_edit_viable), or 0; or
+ * PF_EDIT_EARLY_LINE for a library scalar (scalars.h): its text is
+ * checked whole (pf_edit_check) once a write ends it with '\n' (its
+ * one line is then complete: anything after would be refused anyway). */
+#define PF_EDIT_EARLY_LINE (-1)
 int pf_edit_early_kind(pf_ref ref);
 /* Whether text, written so far, can still become a literal the value of
  * that kind takes (widening included): 0, or EINVAL when no text that

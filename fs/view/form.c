@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "opcodes.h"
+#include "scalars.h"
 #include "tensor.h"
 
 /* ---- small readers ----------------------------------------------------- */
@@ -344,6 +345,8 @@ int pf_form_of(const pk_val *v)
 		return PF_FORM_OBJECT;
 	if (o.op == PK_OP_NEWOBJ && pf_ndarray_parse(v, &arr) == 0)
 		return PF_FORM_NDARRAY; /* joblib's NumpyArrayWrapper */
+	if (pf_sc_type(v))
+		return PF_FORM_LIBSCALAR;
 	if (o.op != PK_OP_REDUCE)
 		return PF_FORM_OBJECT;
 	if (is_latin1_call(v))
@@ -512,6 +515,8 @@ const char *pf_type_name(const pk_val *v)
 		return pf_kind_type_name(PK_BUFFER);
 	case PF_FORM_COMPLEX:
 		return "complex";
+	case PF_FORM_LIBSCALAR:
+		return pf_sc_type_name(v);
 	case PF_FORM_LATIN1:
 		return pf_kind_type_name(PK_BYTES);
 	case PF_FORM_BYTESCALL:

@@ -3,7 +3,8 @@
  *
  * What: classifies a value slot into a "form": a file (scalars, globals,
  * and the objects that are really scalars: complex, bytes made by
- * _codecs.encode, bytearray/bytes calls) or a directory (dict, list,
+ * _codecs.encode, bytearray/bytes calls, the library scalars of
+ * scalars.h) or a directory (dict, list,
  * tuple, set, the objects that are really sets or dicts: REDUCE of
  * builtins.set, OrderedDict, defaultdict, Counter; numpy arrays; any
  * other object). Forms and layouts are read here and in layout.c from
@@ -48,6 +49,7 @@ enum pf_form {
 	PF_FORM_COMPLEX,    /* REDUCE builtins.complex (re, im) */
 	PF_FORM_LATIN1,	    /* REDUCE _codecs.encode (str, 'latin1') */
 	PF_FORM_BYTESCALL,  /* REDUCE builtins.bytes / bytearray (x[, enc]) */
+	PF_FORM_LIBSCALAR, /* numpy scalar, datetime, Decimal ... (scalars.h) */
 	/* directories */
 	PF_FORM_DICT,	  /* PK_DICT */
 	PF_FORM_SEQ,	  /* list, tuple, set, frozenset nodes */

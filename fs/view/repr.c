@@ -171,6 +171,7 @@ static int emit(const pk_doc *doc, const pk_val *v, struct stack *st,
 	case PF_FORM_SCALAR:
 	case PF_FORM_GLOBAL:
 	case PF_FORM_COMPLEX:
+	case PF_FORM_LIBSCALAR:
 	case PF_FORM_LATIN1:
 	case PF_FORM_BYTESCALL:
 	case PF_FORM_BUFFER:

@@ -31,7 +31,8 @@
  *     then a '\n' unless it is empty);
  *   - for an int, float or bool file, every prefix of a text that
  *     pf_edit_set took is one pf_edit_viable lets through (the mount
- *     refuses a write() early by it).
+ *     refuses a write() early by it); for a library scalar (datetime,
+ *     numpy scalar ...), pf_edit_check gives pf_edit_set's answer.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -501,22 +502,24 @@ static void step_set(struct state *s, struct item *it, struct rd *r)
 	    ref.part == PF_PART_SELF && pf_form_of(ref.val) == PF_FORM_SCALAR;
 	int kind = scalar ? pf_kind(ref.val) : 0;
 	int early = pf_edit_early_kind(ref), rc, crc = 0;
+	/* a library scalar's text is checked whole (edit.h) */
+	int checked = scalar || early == PF_EDIT_EARLY_LINE;
 	pk_err e, ce;
 	size_t j;
 
 	pick_text(r, &t);
 	trace("set", it, s->dv, t.data, t.len);
-	if (scalar) {
+	if (checked) {
 		crc = pf_edit_check(s->doc, ref, t.data, t.len, &ce);
 		unchanged(s, "check");
 	}
 	rc = pf_edit_set(s->doc, ref, t.data, t.len, &e);
-	if (scalar && rc != crc) {
+	if (checked && rc != crc) {
 		fprintf(stderr, "check said %d, set %d, for '%.*s'\n", crc, rc,
 			(int)t.len, (char *)t.data);
 		abort();
 	}
-	if (rc == 0 && early) {
+	if (rc == 0 && early > 0) {
 		for (j = 0; j <= t.len; j++)
 			if (pf_edit_viable(early, t.data, j, &ce)) {
 				fprintf(stderr,

@@ -16,7 +16,9 @@ user-facing rules of the README independently of the C code:
     starts with __default_factory__;
   - list / tuple / set / frozenset are directories 0 .. n-1 (sets are
     compared as multisets);
-  - scalars are files with exactly the documented bytes, and st_size is
+  - scalars are files with exactly the documented bytes (the library
+    scalars: numpy scalars, datetime, date, time, timedelta, Decimal,
+    UUID, str() and a newline), and st_size is
     the number of bytes read;
   - numpy arrays are dtype / shape / [order] / data;
   - any other object is a directory with __class__;
@@ -48,6 +50,9 @@ except ImportError:  # pragma: no cover
 
 import ast  # noqa: E402
 import collections  # noqa: E402
+import datetime  # noqa: E402
+import decimal  # noqa: E402
+import uuid  # noqa: E402
 import types  # noqa: E402
 
 DICTS = (dict, collections.OrderedDict, collections.defaultdict,
@@ -185,7 +190,18 @@ def scalar_bytes(obj):
     if isinstance(obj, bool):
         return [b'True\n' if obj else b'False\n']
     if numpy is not None and isinstance(obj, numpy.generic):
+        dt = obj.dtype
+        if dt.kind + str(dt.itemsize) in ('b1', 'i1', 'i2', 'i4', 'i8', 'u1',
+                                          'u2', 'u4', 'u8', 'f2', 'f4', 'f8',
+                                          'c8', 'c16'):
+            return [str(obj).encode() + b'\n']
         return None
+    if type(obj) in (datetime.datetime, datetime.time) and (
+            obj.tzinfo is None or type(obj.tzinfo) is datetime.timezone):
+        return [str(obj).encode() + b'\n']
+    if type(obj) in (datetime.date, datetime.timedelta, decimal.Decimal,
+                     uuid.UUID):
+        return [str(obj).encode() + b'\n']
     if type(obj) is int:
         return [str(obj).encode() + b'\n']
     if type(obj) is float:

@@ -280,9 +280,10 @@ fusermount3 -u "$M" 2>/dev/null
 check "daemon: unmounted" sh -c "! grep -q ' $M fuse' /proc/mounts"
 
 # ---- suites of their own (the write side, security, bounds, depth, the
-# xz / lzma / zstd / zlib formats, array views, joblib files and several
-# pickles in one file, archives), their counts folded into ours
-for sub in write identity usability trust security bounds depth zformats views joblib archives; do
+# xz / lzma / zstd / zlib formats, array views, library scalars, joblib
+# files and several pickles in one file, archives), their counts folded
+# into ours
+for sub in write identity usability trust security bounds depth zformats views scalars joblib archives; do
 	sub_start=$SECONDS
 	BUILD=$BUILD PYTHON=$PYTHON bash "$HERE/$sub.sh" 2>&1 | tee "$WORK/$sub.out" | grep -v "^$sub: [0-9]* passed, [0-9]* failed\$"
 	echo "info: $sub.sh took $((SECONDS - sub_start)) s"
