@@ -65,10 +65,11 @@ static struct chunk *chunk_map(size_t payload, int populate)
 
 static struct chunk *chunk_new(size_t payload)
 {
-	/* the first chunk of a small tree comes from the heap: a scan of a
-	 * thousand small pickles makes no mapping (and no fault) for each
-	 * one, the allocator hands the same memory back */
-	if (payload <= CHUNK_MIN) {
+	/* the chunks of a small tree (below the size the helper thread
+	 * prepares) come from the heap: a scan of a thousand small pickles
+	 * makes no mapping (and no fault) for each one, the allocator hands
+	 * the same memory back */
+	if (payload < AHEAD_MIN) {
 		struct chunk *c = malloc(HDR + payload);
 		if (c) {
 			c->next = NULL;

@@ -30,6 +30,35 @@ static pk_memo_ent *dense_grow(pk_memo *m, size_t ncap)
 	void *nd;
 
 	pk_prefault_wait(&m->pf);
+	/* a small memo lives on the heap: a thousand small pickles make no
+	 * mapping each (and no unmapping, which interrupts the other cores
+	 * of a threaded scan) */
+	if (nlen < POPULATE_MIN && (!m->dense || m->dense_heap)) {
+		nd = realloc(m->dense, nlen);
+		if (!nd)
+			return NULL;
+		memset((char *)nd + olen, 0, nlen - olen);
+		m->dense = nd;
+		m->dense_cap = ncap;
+		m->dense_heap = 1;
+		return nd;
+	}
+	if (m->dense && m->dense_heap) {
+		/* past the heap's size: into a mapping, once */
+		nd = mmap(NULL, nlen, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (nd == MAP_FAILED)
+			return NULL;
+		memcpy(nd, m->dense, olen);
+		free(m->dense);
+		m->dense = nd;
+		m->dense_cap = ncap;
+		m->dense_heap = 0;
+		if (nlen - olen >= POPULATE_MIN)
+			pk_prefault_start(&m->pf, (char *)nd + olen,
+					  nlen - olen);
+		return nd;
+	}
 	if (m->dense)
 		nd = mremap(m->dense, olen, nlen, MREMAP_MAYMOVE);
 	else
@@ -47,7 +76,9 @@ static pk_memo_ent *dense_grow(pk_memo *m, size_t ncap)
 void pk_memo_release(pk_memo *m)
 {
 	pk_prefault_wait(&m->pf);
-	if (m->dense)
+	if (m->dense && m->dense_heap)
+		free(m->dense);
+	else if (m->dense)
 		munmap(m->dense, m->dense_cap * sizeof(pk_memo_ent));
 	free(m->hash);
 	pk_memo_init(m);

@@ -35,8 +35,10 @@ typedef struct pk_memo_ent {
 #define PK_MEMO_USER_BIT ((uintptr_t)1 << 62)
 
 typedef struct pk_memo {
-	pk_memo_ent *dense; /* an anonymous mapping of dense_cap entries */
+	pk_memo_ent *dense; /* dense_cap entries: from the heap while small
+			       (dense_heap), then an anonymous mapping */
 	size_t dense_cap;
+	int dense_heap;
 	struct pk_memo_hent *hash;
 	size_t hash_cap, hash_used;
 	size_t count;	/* non-empty slots */

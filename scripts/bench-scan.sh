@@ -225,19 +225,21 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (wa
 echo
 
 declare -A T_PT T_REF C_PT C_REF U_PT U_REF
-# measure NAME PATH WANT_RC: RUNS runs of each, taking turns
+# measure NAME PATH WANT_RC [K]: RUNS runs of each, taking turns; with
+# K, each run is K invocations in a row, timed together and divided by K
+# (a run of a few ms is then not swamped by the cost of timing it)
 measure() {
-	local n=$1 p=$2 want=$3 a=() b=() ca=() cb=() r
+	local n=$1 p=$2 want=$3 k=${4:-1} a=() b=() ca=() cb=() r
 	for r in $(seq "$RUNS"); do
-		timed "$PYTHON" -c "$REF" "$p"
+		timed sh -c 'i=0; while [ $i -lt "$1" ]; do "$2" -c "$3" "$4" || exit $?; i=$((i + 1)); done' sh "$k" "$PYTHON" "$REF" "$p"
 		[ "$(cat "$TMP/rc")" = 0 ] || { echo "reference failed on $p:" >&2; cat "$TMP/err" >&2; exit 1; }
-		b+=("$(cat "$TMP/wall")"); cb+=("$(cat "$TMP/cpu1")")
+		b+=("$(echo "$(cat "$TMP/wall") / $k" | bc -l)"); cb+=("$(awk -v k="$k" '{print $1 / k, $2 / k}' "$TMP/cpu1")")
 		cp "$TMP/out" "$TMP/ref.$n"
-		timed "$PT" scan "$p"
+		timed sh -c 'i=0; while [ $i -lt "$1" ]; do "$2" scan "$3" >"$4" 2>&1; rc=$?; i=$((i + 1)); done; exit $rc' sh "$k" "$PT" "$p" "$TMP/pt1"
 		[ "$(cat "$TMP/rc")" = "$want" ] ||
-			{ echo "pickletool scan $p: exit $(cat "$TMP/rc"), not $want" >&2; tail -n 3 "$TMP/out" "$TMP/err" >&2; exit 1; }
-		a+=("$(cat "$TMP/wall")"); ca+=("$(cat "$TMP/cpu1")")
-		cp "$TMP/out" "$TMP/pt.$n"
+			{ echo "pickletool scan $p: exit $(cat "$TMP/rc"), not $want" >&2; tail -n 3 "$TMP/pt1" "$TMP/err" >&2; exit 1; }
+		a+=("$(echo "$(cat "$TMP/wall") / $k" | bc -l)"); ca+=("$(awk -v k="$k" '{print $1 / k, $2 / k}' "$TMP/cpu1")")
+		cp "$TMP/pt1" "$TMP/pt.$n"
 	done
 	T_PT[$n]=$(printf '%s\n' "${a[@]}" | best); T_REF[$n]=$(printf '%s\n' "${b[@]}" | best)
 	# user and system time of the fastest run
@@ -274,8 +276,8 @@ echo
 # ---- 2. the checkpoints --------------------------------------------------------
 for c in "$CKPT50" "$CKPT"; do
 	n=$(basename "$c" .pt)
-	measure "$n" "$c" 0
-	printf '%s (%d MB): pickletool scan %s, reference %s -> %s\n' "$n" "$(mb "$(stat -c %s "$c")")" \
+	measure "$n" "$c" 0 20
+	printf '%s (%d MB, mean of 20 in a row): pickletool scan %s, reference %s -> %s\n' "$n" "$(mb "$(stat -c %s "$c")")" \
 		"$(ms "${T_PT[$n]}")" "$(ms "${T_REF[$n]}")" "$(x "${T_REF[$n]}" "${T_PT[$n]}")"
 	echo "  pickletool: $(cpu ${C_PT[$n]}); reference: $(cpu ${C_REF[$n]}); $(tail -n 1 "$TMP/pt.$n")"
 done
