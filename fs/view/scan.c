@@ -392,7 +392,7 @@ static int add(struct ctx *c, const uint8_t *op, int call, char *name,
 	s->n++;
 	/* paths only for what is reported: a big pickle of a million safe
 	 * objects is not walked for them */
-	if (call && pk_val_is_node(made) && f->risk != PF_RISK_SAFE) {
+	if (made.bits && f->risk != PF_RISK_SAFE) {
 		size_t cap = c->pcap;
 		if (pk_vec_grow((void **)&c->pend, &cap, c->npend + 1,
 				sizeof(*c->pend)))

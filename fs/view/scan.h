@@ -23,8 +23,9 @@
  *   - Bytes passed to pickle.loads / _pickle.loads / dill.loads are a
  *     pickle too: scanned as such (nested up to PF_SCAN_NEST deep; the
  *     work is a queue, not recursion), their findings marked nested.
- *   - The path of the value a call makes, in the mount's naming, when
- *     the pickle decodes whole.
+ *   - The path of the value a reported finding makes (a call's result,
+ *     a global passed on), in the mount's naming, when the pickle
+ *     decodes whole.
  * Ownership: a pf_scan owns its findings and their strings
  * (pf_scan_free).
  * Invariant: nothing is imported or executed; findings are in the order

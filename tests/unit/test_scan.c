@@ -101,3 +101,28 @@ Test(scan, build_on_a_global)
 	cr_assert_eq(pf_scan_worst(&s), PF_RISK_DANGEROUS);
 	pf_scan_free(&s);
 }
+
+/* {'f': functools.partial(posix.system)}: the global is not called
+ * here, only passed: reported as a dangerous global, with its path */
+Test(scan, a_global_passed_has_its_path)
+{
+	static const uint8_t p[] = "\x80\x02}X\x01\x00\x00\x00"
+				   "f"
+				   "cfunctools\npartial\ncposix\nsystem\n"
+				   "\x85Rs.";
+	pf_scan s;
+	size_t i;
+	int seen = 0;
+
+	cr_assert_eq(pf_scan_bytes(p, sizeof(p) - 1, 0, &s), 0);
+	for (i = 0; i < s.n; i++)
+		if (!s.f[i].call && !strcmp(s.f[i].name, "posix.system")) {
+			cr_assert_eq(s.f[i].risk, PF_RISK_DANGEROUS);
+			cr_assert(!s.f[i].called);
+			cr_assert_str_eq(s.f[i].path, "f/__args__/0");
+			seen = 1;
+		}
+	cr_assert(seen);
+	cr_assert_eq(pf_scan_worst(&s), PF_RISK_DANGEROUS);
+	pf_scan_free(&s);
+}
