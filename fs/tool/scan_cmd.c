@@ -30,6 +30,7 @@
 #include "beneath.h"
 #include "cache.h"
 #include "inode.h"
+#include "listing.h"
 #include "log.h"
 #include "mapping.h"
 #include "scan.h"
@@ -323,29 +324,17 @@ static void scan_source(struct totals *t, pf_source *src, const char *name)
 	pf_scan_free(&j.s);
 }
 
-struct entry {
+struct todo {
 	pf_inode *in;
 	char *name;
 };
-
-static int fill_names(void *ctx, const char *name, const struct stat *st,
-		      uint64_t next)
-{
-	pk_buf *b = ctx;
-
-	(void)st;
-	(void)next;
-	if (!strcmp(name, ".") || !strcmp(name, ".."))
-		return 0;
-	return pk_buf_add(b, name, strlen(name) + 1) != 0;
-}
 
 /* Walks the tree under root (iteratively): folders and archives are
  * gone into, pickles and plain files are scanned. */
 static void walk(struct totals *t, struct jobs *q, pf_fs *fs, pf_inode *root,
 		 const char *top)
 {
-	struct entry *stack = NULL;
+	struct todo *stack = NULL;
 	size_t n = 0, cap = 0;
 
 	if (pk_vec_grow((void **)&stack, &cap, 1, sizeof(*stack)))
@@ -353,7 +342,7 @@ static void walk(struct totals *t, struct jobs *q, pf_fs *fs, pf_inode *root,
 	stack[n].in = root;
 	stack[n++].name = strdup(top);
 	while (n) {
-		struct entry e = stack[--n];
+		struct todo e = stack[--n];
 		pf_source *src;
 		if (!e.name)
 			goto next;
@@ -361,29 +350,16 @@ static void walk(struct totals *t, struct jobs *q, pf_fs *fs, pf_inode *root,
 		case PF_I_MIRROR_DIR:
 		case PF_I_ARC_DIR:
 		case PF_I_ARCHIVE: {
-			pf_dirh *d;
-			pk_buf names = PK_BUF_INIT;
-			size_t at, k = 0, *offs = NULL, ocap = 0;
-			if (pf_fs_opendir(fs, e.in, &d)) {
+			listing l;
+			size_t k;
+			if (list_dir(fs, e.in, &l)) {
 				report(t, e.name, &(pf_scan){0},
 				       "cannot be read as a folder");
 				break;
 			}
-			pf_fs_readdir(fs, e.in, d, 0, fill_names, &names);
-			pf_fs_releasedir(fs, d);
-			/* where each name starts; pushed in reverse, so that
-			 * they are scanned in listing order */
-			for (at = 0; at < names.len;
-			     at += strlen((char *)names.data + at) + 1) {
-				size_t c2 = ocap;
-				if (pk_vec_grow((void **)&offs, &c2, k + 1,
-						sizeof(*offs)))
-					break;
-				ocap = c2;
-				offs[k++] = at;
-			}
-			while (k--) {
-				const char *nm = (char *)names.data + offs[k];
+			/* pushed in reverse: scanned in listing order */
+			for (k = l.n; k-- > 0;) {
+				const char *nm = l.e[k].name;
 				pf_inode *child;
 				struct stat st;
 				if (pf_fs_lookup(fs, e.in, nm, &child, &st))
@@ -399,8 +375,7 @@ static void walk(struct totals *t, struct jobs *q, pf_fs *fs, pf_inode *root,
 					stack[n].name = NULL;
 				n++;
 			}
-			pk_buf_release(&names);
-			free(offs);
+			listing_free(&l);
 			break;
 		}
 		default:
