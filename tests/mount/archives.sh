@@ -29,11 +29,7 @@ set -u
 SUITE=archives
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$BIN" ]; then
-	echo "FAIL no $BIN"
-	echo "archives: 0 passed, 1 failed"
-	exit 1
-fi
+need_bin
 
 S=$WORK/src
 R=$WORK/ref

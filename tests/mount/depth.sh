@@ -29,11 +29,7 @@ DEPTH=${DEPTH:-200000}
 BIN=${PICKLEFS_RELEASE:-$REPO/$BUILD/picklefs}
 case "$BUILD" in /*) BIN=${PICKLEFS_RELEASE:-$BUILD/picklefs} ;; esac
 
-if [ ! -x "$BIN" ]; then
-	echo "FAIL no $BIN"
-	echo "depth: 0 passed, 1 failed"
-	exit 1
-fi
+need_bin
 
 S=$WORK/src
 mkdir -p "$S"

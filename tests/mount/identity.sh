@@ -26,11 +26,7 @@ SUITE=identity
 # loads FILE and prints repr(EXPR) where `d` is the loaded value
 pyval() { "$PYTHON" -c "import pickle,sys; d=pickle.load(open(sys.argv[1],'rb')); print(repr($2))" "$1" 2>&1; }
 
-if [ ! -x "$BIN" ]; then
-	echo "FAIL no $BIN"
-	echo "identity: 0 passed, 1 failed"
-	exit 1
-fi
+need_bin
 
 make_pickle() { # make_pickle FILE: {'l': [10..50], 'n': {'a': [1,2], 'b': 3}, k000..k099}
 	"$PYTHON" - "$1" <<'EOF'

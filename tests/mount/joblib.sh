@@ -33,11 +33,7 @@ set -u
 SUITE=joblib
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$BIN" ]; then
-	echo "FAIL no $BIN"
-	echo "joblib: 0 passed, 1 failed"
-	exit 1
-fi
+need_bin
 if ! "$PYTHON" -c 'import numpy, joblib, sklearn' 2>/dev/null; then
 	echo "FAIL $PYTHON has no numpy, joblib or sklearn"
 	echo "joblib: 0 passed, 1 failed"

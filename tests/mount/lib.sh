@@ -49,6 +49,15 @@ small_tmpfs() {
 	TMPFS+=("$1")
 }
 
+# need_bin: a suite without the picklefs it tests ends here, failed
+need_bin() {
+	if [ ! -x "$BIN" ]; then
+		echo "FAIL no $BIN"
+		echo "$SUITE: 0 passed, 1 failed"
+		exit 1
+	fi
+}
+
 ok() { PASS=$((PASS + 1)); }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL $*"; }
 check() { # check NAME COMMAND...: passes when the command succeeds

@@ -21,11 +21,7 @@ set -u
 SUITE=scalars
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$BIN" ]; then
-	echo "FAIL no $BIN"
-	echo "scalars: 0 passed, 1 failed"
-	exit 1
-fi
+need_bin
 
 S=$WORK/src
 mkdir -p "$S"

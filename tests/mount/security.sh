@@ -45,11 +45,7 @@ RACE_SECONDS=${RACE_SECONDS:-3}
 OPS=$HERE/security_ops.py
 U=pkfs_sec_$$
 
-if [ ! -x "$BIN" ]; then
-	echo "FAIL no $BIN"
-	echo "security: 0 passed, 1 failed"
-	exit 1
-fi
+need_bin
 if [ "$(id -u)" -ne 0 ]; then
 	echo "FAIL security.sh needs root"
 	echo "security: 0 passed, 1 failed"

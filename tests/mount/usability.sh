@@ -38,11 +38,7 @@ print(repr(eval(sys.argv[2])))
 EOF
 }
 
-if [ ! -x "$BIN" ]; then
-	echo "FAIL no $BIN"
-	echo "usability: 0 passed, 1 failed"
-	exit 1
-fi
+need_bin
 
 S=$WORK/src
 M=$WORK/m

@@ -30,11 +30,7 @@ set -u
 SUITE=views
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$BIN" ]; then
-	echo "FAIL no $BIN"
-	echo "views: 0 passed, 1 failed"
-	exit 1
-fi
+need_bin
 if ! "$PYTHON" -c 'import numpy, PIL' 2>/dev/null; then
 	echo "FAIL $PYTHON has no numpy or PIL (scripts/install-deps.sh)"
 	echo "views: 0 passed, 1 failed"
