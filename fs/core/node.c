@@ -251,7 +251,7 @@ int vfs_value_attr(pf_source *s, pf_inode *in, struct stat *st)
 		st->st_mode =
 		    S_IFREG |
 		    (s->st.st_mode &
-		     (pf_source_writable(s) && !pf_part_readonly(in->ref.part)
+		     (pf_source_writable(s) && !pf_ref_readonly(s->doc, in->ref)
 			  ? 0666
 			  : 0444));
 		st->st_size = (off_t)pf_content_size(&c);

@@ -394,6 +394,8 @@ built:
 	s->serial++;
 	pg.what = "linking";
 	rc = pf_docview_new_ex(s->doc, pf_progress_cb, &pg, &s->dv);
+	if (!rc)
+		pf_docview_on_note(s->dv, src_note, s);
 	if (rc) {
 		pk_doc_free(s->doc);
 		s->doc = NULL;
@@ -405,6 +407,13 @@ built:
 cleanup:
 	pf_progress_done(&pg);
 	return rc;
+}
+
+void src_note(void *ctx, const char *why)
+{
+	const pf_source *s = ctx;
+
+	pf_log("%s: a DataFrame or Series shown raw: %s", s->display, why);
 }
 
 void src_mark_broken(pf_source *s, const pk_err *e, int log_it)

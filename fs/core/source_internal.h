@@ -24,6 +24,8 @@ void src_outside_change(pf_source *s, const char *how);
 void src_set_io_err(pk_err *e, const char *msg);
 /* Maps the bytes (decompressed into a cache file when compressed). */
 int src_map_source(pf_source *s, pf_progress *pg, uint64_t cap, pk_err *e);
+/* The docview's note (docview.h): logs why a value is shown raw. */
+void src_note(void *ctx, const char *why);
 /* A decode failed: shown raw, the reason kept (and logged). */
 void src_mark_broken(pf_source *s, const pk_err *e, int log_it);
 /* The file was looked at now. */

@@ -105,6 +105,7 @@ int pf_source_commit(pf_source *s, unsigned delay_s)
 	}
 	/* the doc changed: entries moved, names changed */
 	if (pf_docview_new(s->doc, &dv) == 0) {
+		pf_docview_on_note(dv, src_note, s);
 		pf_docview_free(s->dv);
 		s->dv = dv;
 	} else {

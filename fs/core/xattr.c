@@ -48,7 +48,7 @@ static int class_text(const pk_doc *doc, pf_ref r, pk_buf *out)
 			   : 0;
 	}
 	if (form != PF_FORM_OBJECT && form != PF_FORM_DICTCALL &&
-	    form != PF_FORM_NDARRAY)
+	    form != PF_FORM_NDARRAY && form != PF_FORM_FRAME)
 		return ENODATA;
 	if (pf_obj_parse(r.val, &o))
 		return ENODATA;

@@ -6,6 +6,7 @@
 
 #include "errmap.h"
 #include "form.h"
+#include "frame.h"
 #include "npdtype.h"
 #include "scalars.h"
 #include "tensor.h"
@@ -727,13 +728,21 @@ int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
 		return npy_content(doc, v, flags, c);
 	case PF_PART_VALUES:
 	case PF_PART_STRVALUES:
-	case PF_PART_IMAGE: {
-		int rc = pf_array_render(doc, v, ref.part, &c->owned);
+	case PF_PART_IMAGE:
+	case PF_PART_INDEX:
+	case PF_PART_CSV: {
+		int rc = pf_view_render(doc, ref, &c->owned);
 		if (!rc)
 			use_owned(c, 0);
 		return rc;
 	}
 	default:
+		if (pf_part_column(ref.part) >= 0) {
+			int rc = pf_view_render(doc, ref, &c->owned);
+			if (!rc)
+				use_owned(c, 0);
+			return rc;
+		}
 		return EISDIR;
 	}
 
@@ -760,6 +769,32 @@ int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
 	return EISDIR;
 }
 
+int pf_view_rendered(uint32_t part)
+{
+	return part == PF_PART_VALUES || part == PF_PART_IMAGE ||
+	       part == PF_PART_STRVALUES || part == PF_PART_INDEX ||
+	       part == PF_PART_CSV || pf_part_column(part) >= 0;
+}
+
+int pf_view_render(const pk_doc *doc, pf_ref ref, pk_buf *out)
+{
+	if (ref.part == PF_PART_VALUES || ref.part == PF_PART_IMAGE ||
+	    ref.part == PF_PART_STRVALUES)
+		return pf_array_render(doc, ref.val, ref.part, out);
+	if (pf_view_rendered(ref.part))
+		return pf_frame_render(doc, ref.val, ref.part, out);
+	return EINVAL;
+}
+
+int pf_ref_readonly(const pk_doc *doc, pf_ref ref)
+{
+	int64_t c = pf_part_column(ref.part);
+
+	if (c >= 0)
+		return !pf_frame_column_writable(doc, ref.val, (uint32_t)c);
+	return pf_part_readonly(ref.part);
+}
+
 const char *pf_ref_type_name(pf_ref ref)
 {
 	switch (ref.part) {
@@ -776,6 +811,8 @@ const char *pf_ref_type_name(pf_ref ref)
 		return pf_kind_type_name(PK_BYTES);
 	case PF_PART_VALUES:
 	case PF_PART_STRVALUES:
+	case PF_PART_INDEX:
+	case PF_PART_CSV:
 		return pf_kind_type_name(PK_STR);
 	case PF_PART_WRAP:
 		/* the top directory of a pickle whose value is a file: the
@@ -787,6 +824,10 @@ const char *pf_ref_type_name(pf_ref ref)
 		return pf_kind_type_name(PK_LIST);
 	case PF_PART_DICTITEMS:
 		return pf_kind_type_name(PK_DICT);
+	case PF_PART_RAW:
+		return pf_type_name(ref.val);
 	}
+	if (pf_part_column(ref.part) >= 0)
+		return pf_kind_type_name(PK_STR);
 	return pf_kind_type_name(PK_OBJECT);
 }

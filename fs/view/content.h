@@ -70,6 +70,16 @@ int pf_str_text(const pk_doc *doc, const pk_val *v, pk_buf *out, pk_err *e);
  * back encodes the new text the same way (fs/view/edit.c). */
 int pf_str_latin1(const pk_doc *doc, const pk_val *v, int *latin1);
 
+/* The derived views whose text is rendered (values.txt, image.png, a
+ * frame's files: views.h, frame.h) rather than pointed at: 1 or 0; and
+ * their rendering, appended to out (0 or an errno). */
+int pf_view_rendered(uint32_t part);
+int pf_view_render(const pk_doc *doc, pf_ref ref, pk_buf *out);
+
+/* Whether writes to file ref are refused (EPERM): the read-only views
+ * (ref.h), and a frame's columns that do not take edits (frame.h). */
+int pf_ref_readonly(const pk_doc *doc, pf_ref ref);
+
 /* Type name of a file ref (user.pickle.type). */
 const char *pf_ref_type_name(pf_ref ref);
 

@@ -67,7 +67,16 @@ struct pf_docview {
 	} views[PF_DOCVIEW_VIEWS];
 	unsigned views_next;
 	pf_ptrmap view_sizes; /* (ident, part) -> size of a rendered view */
+	void (*note)(void *ctx, const char *why);
+	void *note_ctx;
 };
+
+void pf_docview_on_note(pf_docview *dv, void (*fn)(void *ctx, const char *why),
+			void *ctx)
+{
+	dv->note = fn;
+	dv->note_ctx = ctx;
+}
 
 /* ---- the first-occurrence walk ---------------------------------------- */
 
@@ -326,8 +335,7 @@ int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
 	size_t i;
 	int rc;
 
-	if (ref.part != PF_PART_VALUES && ref.part != PF_PART_IMAGE &&
-	    ref.part != PF_PART_STRVALUES)
+	if (!pf_view_rendered(ref.part))
 		return pf_content_get(dv->doc, ref, flags, c, e);
 	pf_content_init(c);
 	for (i = 0; i < PF_DOCVIEW_VIEWS; i++) {
@@ -344,7 +352,7 @@ int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
 	}
 	if (!(b = pf_blob_new()))
 		return ENOMEM;
-	if ((rc = pf_array_render(dv->doc, ref.val, ref.part, &b->buf))) {
+	if ((rc = pf_view_render(dv->doc, ref, &b->buf))) {
 		pf_blob_unref(b);
 		return rc;
 	}
@@ -425,6 +433,8 @@ static int dircache(pf_docview *dv, pf_ref dir, struct dircache **out)
 	if (!dc)
 		return ENOMEM;
 	rc = pf_layout_build(dv->doc, dir, &dc->lay);
+	if (!rc && dc->lay.note && dv->note)
+		dv->note(dv->note_ctx, dc->lay.note);
 	if (rc) {
 		free(dc);
 		return rc;

@@ -78,6 +78,12 @@ int pf_docview_link(pf_docview *dv, pf_ref dir, uint64_t i, pk_buf *out);
 #define PF_DOCVIEW_VIEWS 4
 int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
 		       pf_content *c, pk_err *e);
+/* fn(ctx, why) is called when a directory is first listed whose value
+ * is shown raw though it has a view (a DataFrame frame.h cannot read:
+ * layout.h's note), so that the mount can log why. */
+void pf_docview_on_note(pf_docview *dv, void (*fn)(void *ctx, const char *why),
+			void *ctx);
+
 /* Entries of dir that are directories (not links): nlink - 2. */
 int pf_docview_nsubdirs(pf_docview *dv, pf_ref dir, uint64_t *n);
 

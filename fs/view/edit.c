@@ -12,6 +12,7 @@
 #include "scalars.h"
 #include "opcodes.h"
 #include "form.h"
+#include "frame.h"
 #include "views.h"
 #include "text.h"
 
@@ -262,10 +263,15 @@ int pf_edit_set(pk_doc *doc, pf_ref ref, const uint8_t *text, size_t len,
 	}
 	if (ref.part == PF_PART_VALUES)
 		return set_values(doc, ref.val, text, len, e);
+	if (pf_part_column(ref.part) >= 0)
+		return pf_frame_set_column(doc, ref.val,
+					   (uint32_t)pf_part_column(ref.part),
+					   text, len, e);
 	if (pf_part_readonly(ref.part))
 		return refuse(e, PK_E_REFUSED,
-			      "array.npy, image.png and the values.txt of "
-			      "a str array are read-only views");
+			      "array.npy, image.png, the values.txt of "
+			      "a str array, __index__ and __frame__.csv are "
+			      "read-only views");
 	if (ref.part != PF_PART_SELF)
 		return refuse(
 		    e, PK_E_REFUSED,

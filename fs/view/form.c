@@ -1,4 +1,5 @@
 #include "form.h"
+#include "frame.h"
 
 #include <string.h>
 
@@ -347,6 +348,8 @@ int pf_form_of(const pk_val *v)
 		return PF_FORM_NDARRAY; /* joblib's NumpyArrayWrapper */
 	if (pf_sc_type(v))
 		return PF_FORM_LIBSCALAR;
+	if (pf_frame_is(v))
+		return PF_FORM_FRAME;
 	if (o.op != PK_OP_REDUCE)
 		return PF_FORM_OBJECT;
 	if (is_latin1_call(v))

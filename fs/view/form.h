@@ -57,6 +57,7 @@ enum pf_form {
 	PF_FORM_DICTCALL, /* OrderedDict, defaultdict, Counter */
 	PF_FORM_NDARRAY,  /* numpy array (_reconstruct + BUILD, _frombuffer) */
 	PF_FORM_TENSOR,	  /* a PyTorch tensor or Parameter (tensor.h) */
+	PF_FORM_FRAME,	  /* a pandas DataFrame or Series (frame.h) */
 	PF_FORM_OBJECT,	  /* any other REDUCE / NEWOBJ / INST / OBJ */
 	PF_FORM_PERSID,	  /* BINPERSID: the id under __persid__ */
 };

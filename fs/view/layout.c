@@ -1,5 +1,6 @@
 #include "layout.h"
 
+#include "frame.h"
 #include "tensor.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@ int pf_ref_is_dir(pf_ref r)
 	case PF_PART_INST_ARGS:
 	case PF_PART_LISTITEMS:
 	case PF_PART_DICTITEMS:
+	case PF_PART_RAW:
 		return 1;
 	}
 	return 0;
@@ -32,6 +34,8 @@ void pf_layout_release(pf_layout *l)
 {
 	if (l->segs && l->segs != l->inl)
 		free(l->segs);
+	free(l->nums);
+	l->nums = NULL;
 	l->segs = NULL;
 	l->nsegs = l->cap = 0;
 }
@@ -325,6 +329,85 @@ static int tensor_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 	return add_one(l, "__storage__", t.persid, PF_PART_SELF);
 }
 
+/* The names of a frame's columns: the label slots of an object index (or
+ * a Series' name), else the labels as numbers (a RangeIndex, ints). */
+static int columns_seg(const pk_doc *doc, const pk_val *v, const pf_frame *f,
+		       pf_layout *l)
+{
+	pf_seg *s;
+	const pf_fseq *ls = f->series ? NULL : &f->seqs[f->labels];
+	uint32_t c;
+
+	if (f->ncols == 0)
+		return 0;
+	if (!(s = new_seg(l)))
+		return ENOMEM;
+	s->kind = PF_SEG_COLUMNS;
+	s->target.val = v;
+	s->count = f->ncols;
+	l->n += f->ncols;
+	l->indexed = 0;
+	if (f->series && f->series_name && pf_kind(f->series_name) != PK_NONE) {
+		s->kids = f->series_name;
+		return 0;
+	}
+	if (ls && ls->kind == PF_FSEQ_OBJ && ls->stride == 1) {
+		s->kids = ls->items + ls->base;
+		return 0;
+	}
+	if (!(l->nums = calloc(f->ncols, sizeof(*l->nums))))
+		return ENOMEM;
+	s->nums = l->nums;
+	for (c = 0; ls && c < f->ncols; c++) {
+		int64_t n = -1;
+		if (ls->kind == PF_FSEQ_RANGE)
+			n = ls->start + (int64_t)c * ls->step;
+		else if (ls->kind == PF_FSEQ_NUM &&
+			 f->arrs[ls->arr].ai.kind == 'i') {
+			pk_buf t = PK_BUF_INIT;
+			if (pf_frame_cell(doc, f, ls, c, 1, &t) == 0)
+				n = strtoll((const char *)t.data, NULL, 10);
+			pk_buf_release(&t);
+		}
+		if (n < 0) {
+			l->note = "column labels it cannot name";
+			return EIO;
+		}
+		l->nums[c] = (uint64_t)n;
+	}
+	return 0;
+}
+
+/* A DataFrame or Series: its columns and views, and __raw__; the
+ * object's own entries when frame.h cannot read it. */
+static int frame_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
+{
+	pf_frame f;
+	const char *why = NULL;
+	int rc = pf_frame_parse(doc, v, &f, &why);
+
+	if (rc == 0) {
+		rc = columns_seg(doc, v, &f, l);
+		pf_frame_release(&f);
+		if (rc == 0 &&
+		    !(rc = add_one(l, "__index__", v, PF_PART_INDEX)) &&
+		    !(rc = add_one(l, "__frame__.csv", v, PF_PART_CSV)))
+			rc = add_one(l, "__raw__", v, PF_PART_RAW);
+		if (rc != EIO)
+			return rc;
+		why = l->note;
+	}
+	if (rc == ENOMEM)
+		return rc;
+	/* shown as it is, and the mount's log says why */
+	pf_layout_release(l);
+	memset(l, 0, sizeof(*l));
+	l->segs = l->inl;
+	l->cap = PF_LAYOUT_INLINE;
+	l->note = why ? why : "a layout it does not know";
+	return object_layout(v, l);
+}
+
 int pf_layout_build(const pk_doc *doc, pf_ref dir, pf_layout *l)
 {
 	const pk_val *v = dir.val;
@@ -351,6 +434,9 @@ int pf_layout_build(const pk_doc *doc, pf_ref dir, pf_layout *l)
 		goto out;
 	case PF_PART_DICTITEMS:
 		rc = steps_layout(v, 1, l);
+		goto out;
+	case PF_PART_RAW:
+		rc = object_layout(v, l);
 		goto out;
 	case PF_PART_SELF:
 		break;
@@ -385,6 +471,9 @@ int pf_layout_build(const pk_doc *doc, pf_ref dir, pf_layout *l)
 		break;
 	case PF_FORM_OBJECT:
 		rc = object_layout(v, l);
+		break;
+	case PF_FORM_FRAME:
+		rc = frame_layout(doc, v, l);
 		break;
 	case PF_FORM_PERSID:
 		if (pf_node(v)->nkids == 1)
@@ -436,6 +525,14 @@ void pf_layout_entry(const pf_layout *l, uint64_t i, pf_entry *e)
 		e->target.val = &pair->kids[1];
 		break;
 	}
+	case PF_SEG_COLUMNS:
+		e->target.val = s->target.val;
+		e->target.part = PF_PART_COLUMN0 + (uint32_t)k;
+		if (s->kids)
+			e->key = &s->kids[k];
+		else
+			e->index = s->nums[k];
+		break;
 	}
 }
 

@@ -20,11 +20,15 @@
  *                               a (dict, slots) state), [__state__] for
  *                               any other state, [__listitems__],
  *                               [__items__] (APPEND / SETITEM steps)
+ *   DataFrame, Series (frame.h) its columns, __index__, __frame__.csv,
+ *                               __raw__ (the object's own entries); a
+ *                               frame frame.h cannot read: the object's
+ *                               entries, and `note` says why
  *   BINPERSID                   __persid__
  *   a top value shown as a file __value__ (PF_PART_WRAP)
  *
  * Ownership: a layout points into the doc; pf_layout_release frees the
- * segment array when it outgrew the inline one.
+ * segment array when it outgrew the inline one, and the column numbers.
  * Invariants: the layout of a ref depends only on the doc (entries never
  * move while the doc lives); sum of segment counts == n.
  */
@@ -38,10 +42,13 @@
 #include "form.h"
 
 enum pf_seg_kind {
-	PF_SEG_ONE,    /* one reserved entry */
-	PF_SEG_ITEMS,  /* kids[i]: items named by index (base + i) */
-	PF_SEG_PAIRS,  /* kids[2i], kids[2i+1]: key, value */
-	PF_SEG_NESTED, /* kids[i] is a 2-item list/tuple: key, value */
+	PF_SEG_ONE,	/* one reserved entry */
+	PF_SEG_ITEMS,	/* kids[i]: items named by index (base + i) */
+	PF_SEG_PAIRS,	/* kids[2i], kids[2i+1]: key, value */
+	PF_SEG_NESTED,	/* kids[i] is a 2-item list/tuple: key, value */
+	PF_SEG_COLUMNS, /* a frame's columns: target {frame, column part},
+			   named by the key kids[i] or, kids NULL, by the
+			   number nums[i] */
 };
 
 typedef struct pf_seg {
@@ -49,9 +56,10 @@ typedef struct pf_seg {
 	const char *name; /* ONE */
 	pf_ref target;	  /* ONE */
 	const pk_val *kids;
-	uint64_t start; /* entry index of the segment's first entry */
-	uint32_t count; /* entries */
-	uint32_t base;	/* ITEMS: the index the first item is named */
+	uint64_t start;	      /* entry index of the segment's first entry */
+	uint32_t count;	      /* entries */
+	uint32_t base;	      /* ITEMS: the index the first item is named */
+	const uint64_t *nums; /* COLUMNS without key slots */
 } pf_seg;
 
 #define PF_LAYOUT_INLINE 6
@@ -62,6 +70,8 @@ typedef struct pf_layout {
 	uint64_t n;  /* entries */
 	int indexed; /* every entry is named by its index 0..n-1 */
 	pf_seg inl[PF_LAYOUT_INLINE];
+	uint64_t *nums;	  /* owned: the COLUMNS segment's numbers */
+	const char *note; /* why a value is shown raw (static), or NULL */
 } pf_layout;
 
 typedef struct pf_entry {

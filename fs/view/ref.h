@@ -34,21 +34,37 @@ enum pf_part {
 	PF_PART_IMAGE,	   /* file: image.png, read-only */
 	PF_PART_STRVALUES, /* file: values.txt of a str / bytes array, r-- */
 	PF_PART_STRIDE,	   /* file: a tensor's strides (tensor.h) */
+	PF_PART_INDEX,	   /* file: a frame's __index__ (frame.h), r-- */
+	PF_PART_CSV,	   /* file: a frame's __frame__.csv, r-- */
+	PF_PART_RAW,	   /* dir: a frame's __raw__: the object as is */
+	/* file: column c of a frame is part PF_PART_COLUMN0 + c */
+	PF_PART_COLUMN0 = 0x10000,
 };
+
+/* The column a part names, or -1. */
+static inline int64_t pf_part_column(uint32_t part)
+{
+	return part >= PF_PART_COLUMN0 ? (int64_t)(part - PF_PART_COLUMN0) : -1;
+}
 
 /* Parts that are derived views of an array (views.h): not in the pickle,
  * so `rm` of one is refused (EPERM) rather than taking the array. */
 static inline int pf_part_is_view(uint32_t part)
 {
 	return part == PF_PART_VALUES || part == PF_PART_NPY ||
-	       part == PF_PART_IMAGE || part == PF_PART_STRVALUES;
+	       part == PF_PART_IMAGE || part == PF_PART_STRVALUES ||
+	       part == PF_PART_INDEX || part == PF_PART_CSV ||
+	       pf_part_column(part) >= 0;
 }
 
-/* Parts that are derived views: read-only to every write (EPERM). */
+/* Parts that are derived views: read-only to every write (EPERM). A
+ * frame's column takes edits or not by its dtype (pf_ref_readonly,
+ * content.h). */
 static inline int pf_part_readonly(uint32_t part)
 {
 	return part == PF_PART_NPY || part == PF_PART_IMAGE ||
-	       part == PF_PART_STRVALUES;
+	       part == PF_PART_STRVALUES || part == PF_PART_INDEX ||
+	       part == PF_PART_CSV;
 }
 
 /* A thing shown in the mount: a value, or a part of an object value. */

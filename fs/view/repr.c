@@ -187,6 +187,7 @@ static int emit(const pk_doc *doc, const pk_val *v, struct stack *st,
 		fr.close = "}";
 		return add(out, "{") ? ENOMEM : push(st, fr);
 	case PF_FORM_OBJECT:
+	case PF_FORM_FRAME:
 		rc = open_object(doc, v, &fr, out);
 		/* an unparsable object printed "<object>" and has no frame */
 		return rc || !fr.close ? rc : push(st, fr);

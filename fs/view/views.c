@@ -275,8 +275,8 @@ static int host_big(void)
 }
 
 /* The element's bytes in host order, into out (size bytes). */
-static void load_elem(const pf_arrinfo *a, const uint8_t *p, uint8_t *out,
-		      uint32_t size)
+void pf_array_load_elem(const pf_arrinfo *a, const uint8_t *p, uint8_t *out,
+			uint32_t size)
 {
 	uint32_t i;
 	int swap = a->order != '|' && ((a->order == '>') != host_big());
@@ -292,7 +292,7 @@ static void load_elem(const pf_arrinfo *a, const uint8_t *p, uint8_t *out,
 static void store_elem(const pf_arrinfo *a, uint8_t *p, const uint8_t *in,
 		       uint32_t size)
 {
-	load_elem(a, in, p, size); /* a swap is its own inverse */
+	pf_array_load_elem(a, in, p, size); /* a swap is its own inverse */
 }
 
 static double half_to_double(uint16_t h)
@@ -359,7 +359,7 @@ static double load_float(const pf_arrinfo *a, const uint8_t *p, int size)
 {
 	uint8_t b[8];
 
-	load_elem(a, p, b, (uint32_t)size);
+	pf_array_load_elem(a, p, b, (uint32_t)size);
 	if (size == 2) {
 		uint16_t h;
 		memcpy(&h, b, 2);
@@ -404,7 +404,7 @@ static int format_ucs4(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
 	while (n) {
 		uint8_t b[4];
 		uint32_t c;
-		load_elem(a, p + 4 * (n - 1), b, 4);
+		pf_array_load_elem(a, p + 4 * (n - 1), b, 4);
 		memcpy(&c, b, 4);
 		if (c)
 			break;
@@ -413,7 +413,7 @@ static int format_ucs4(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
 	for (i = 0; i < n && !rc; i++) {
 		uint8_t b[4];
 		uint32_t c;
-		load_elem(a, p + 4 * i, b, 4);
+		pf_array_load_elem(a, p + 4 * i, b, 4);
 		memcpy(&c, b, 4);
 		if (c < 0x80)
 			rc = pk_buf_addc(&u, (uint8_t)c);
@@ -442,7 +442,7 @@ static int format_ucs4(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
 	return rc;
 }
 
-static int format_elem(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
+int pf_array_elem_text(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
 {
 	uint8_t b[16];
 
@@ -453,7 +453,7 @@ static int format_elem(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
 	case 'u': {
 		uint64_t u = 0;
 		int64_t s;
-		load_elem(a, p, b, a->size);
+		pf_array_load_elem(a, p, b, a->size);
 		switch (a->size) {
 		case 1:
 			s = a->kind == 'i' ? (int8_t)b[0] : b[0];
@@ -517,7 +517,7 @@ int pf_array_values_text(const pf_arrinfo *a, pk_buf *out)
 	walk_init(&w, a);
 	for (i = 0; i < a->count; i++) {
 		uint32_t wrapped;
-		if (format_elem(a, a->data + w.off * a->size, out))
+		if (pf_array_elem_text(a, a->data + w.off * a->size, out))
 			return a->kind == 'U' ? EIO : ENOMEM;
 		wrapped = walk_next(&w);
 		if (pk_buf_addc(out,
@@ -550,7 +550,8 @@ static int parse_u64(const char *t, size_t n, uint64_t *out, int *neg)
 	return 0;
 }
 
-static int parse_elem(const pf_arrinfo *a, const char *t, size_t n, uint8_t *p)
+int pf_array_elem_parse(const pf_arrinfo *a, const char *t, size_t n,
+			uint8_t *p)
 {
 	uint8_t b[8];
 
@@ -656,7 +657,7 @@ int pf_array_values_parse(const pf_arrinfo *a, const uint8_t *text, size_t len,
 					  "the array",
 					  t0);
 		}
-		if (parse_elem(a, (const char *)text + t0, i - t0,
+		if (pf_array_elem_parse(a, (const char *)text + t0, i - t0,
 			       out->data + start + w.off * a->size)) {
 			out->len = start;
 			return pk_err_set(e, PK_E_VALUE,

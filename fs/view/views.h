@@ -72,6 +72,14 @@ unsigned pf_array_views(const pk_doc *doc, const pk_val *v);
 
 /* values.txt of a (payload set), appended to out. 0 or ENOMEM. */
 int pf_array_values_text(const pf_arrinfo *a, pk_buf *out);
+/* One element (at p, in the array's byte order): its text as in
+ * values.txt (a->kind set) appended to out, 0 or -1; its bytes in host
+ * order into out; parsed from the literal t[0..n) into p, 0 or -1. */
+int pf_array_elem_text(const pf_arrinfo *a, const uint8_t *p, pk_buf *out);
+void pf_array_load_elem(const pf_arrinfo *a, const uint8_t *p, uint8_t *out,
+			uint32_t size);
+int pf_array_elem_parse(const pf_arrinfo *a, const char *t, size_t n,
+			uint8_t *p);
 /* Parses an edited values.txt into the bytes of a new payload (same
  * length as a->len), appended to out: the same number of values, each a
  * literal of the dtype. 0, or PK_E_VALUE with *e saying why. */

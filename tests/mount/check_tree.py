@@ -21,6 +21,9 @@ user-facing rules of the README independently of the C code:
     UUID, str() and a newline), and st_size is
     the number of bytes read;
   - numpy arrays are dtype / shape / [order] / data;
+  - a DataFrame or Series is its column files, __index__, __frame__.csv
+    and __raw__, which holds the object (frames.sh checks the views'
+    text against pandas);
   - any other object is a directory with __class__;
   - a container met a second time is a symlink whose target, resolved in
     the mount, is the entry where the same Python object was met first;
@@ -158,6 +161,11 @@ def names_for(entries):
 
 
 # ---------------------------------------------------------------- values
+
+def is_frame(obj):
+    pd = sys.modules.get('pandas')
+    return pd is not None and isinstance(obj, (pd.DataFrame, pd.Series))
+
 
 def is_ndarray(obj):
     return numpy is not None and isinstance(obj, numpy.ndarray)
@@ -389,6 +397,19 @@ class Checker:
         listed = os.listdir(path)
         names, kids, unordered = self.expected_entries(o)
         out = []
+        if names is None and kids is None and '__raw__' in listed and \
+                is_frame(o):
+            # a DataFrame or Series: its column files, __index__ and
+            # __frame__.csv (checked against pandas by frames.sh), then
+            # the object itself under __raw__
+            ncols = 1 if o.ndim == 1 else o.shape[1]
+            if listed[ncols:] != ['__index__', '__frame__.csv', '__raw__']:
+                self.fail(path, 'frame entries %r' % listed[:8])
+                return []
+            for name in listed[:-1]:
+                self.check_file_any(os.path.join(path, name))
+            path = os.path.join(path, '__raw__')
+            listed = os.listdir(path)
         if names is None and kids is None:
             # any other object: __class__ and attributes
             if '__class__' not in listed:
