@@ -139,14 +139,14 @@ is "misc4/cat is r--" "$(stat -c %A "$M/misc4.pkl/cat" 2>&1)" "-r--r--r--"
 # eperm NAME PATH FILE: echo x > FILE is "Operation not permitted", the
 # pickle and the file unchanged
 eperm() {
-	local f err
+	local f err w=$1${2:+/$2}
 	f=$(colf "$1" "$2" "$3")
 	cp "$S/$1.pkl" "$WORK/before"
 	cat "$f" >"$WORK/oldtext" 2>&1
 	err=$(bash -c 'echo x > "$1"' _ "$f" 2>&1)
-	case $err in *"Operation not permitted"*) ok ;; *) bad "$1/$3: echo x > it: '$err'" ;; esac
-	check "$1/$3: pickle unchanged by the refused write" cmp -s "$WORK/before" "$S/$1.pkl"
-	check "$1/$3: unchanged by the refused write" cmp -s "$WORK/oldtext" "$f"
+	case $err in *"Operation not permitted"*) ok ;; *) bad "$w/$3: echo x > it: '$err'" ;; esac
+	check "$w/$3: pickle unchanged by the refused write" cmp -s "$WORK/before" "$S/$1.pkl"
+	check "$w/$3: unchanged by the refused write" cmp -s "$WORK/oldtext" "$f"
 }
 eperm num4 "" __index__
 eperm num4 "" __frame__.csv
@@ -163,14 +163,14 @@ eperm pd2 floats __frame__.csv
 # einval NAME PATH COL TEXT WHAT: writing TEXT is EINVAL, the pickle and
 # the column file unchanged
 einval() {
-	local f err
+	local f err w=$1${2:+/$2}
 	f=$(colf "$1" "$2" "$3")
 	cp "$S/$1.pkl" "$WORK/before"
 	cat "$f" >"$WORK/oldtext" 2>&1
 	err=$(pywrite "$f" "$4")
-	is "$1/$3: $5: EINVAL" "$err" 22
-	check "$1/$3: $5: pickle unchanged" cmp -s "$WORK/before" "$S/$1.pkl"
-	check "$1/$3: $5: file unchanged" cmp -s "$WORK/oldtext" "$f"
+	is "$w/$3: $5: EINVAL" "$err" 22
+	check "$w/$3: $5: pickle unchanged" cmp -s "$WORK/before" "$S/$1.pkl"
+	check "$w/$3: $5: file unchanged" cmp -s "$WORK/oldtext" "$f"
 }
 # the expected text of NAME PATH COL with line L replaced by TEXT
 with_line() { want_text "$1" "$2" "$3" | sed "$4s/.*/$5/"; }
@@ -206,8 +206,8 @@ sed_edit() {
 	w=$WORK/new.$NE
 	want_text "$name" "$path" "$col" >"$w"
 	sed -i "$@" "$w"
-	check "$name/$col: sed -i $*" sed -i "$@" "$f"
-	check "$name/$col shows the edit" cmp "$f" "$w"
+	check "$name${path:+/$path}/$col: sed -i $*" sed -i "$@" "$f"
+	check "$name${path:+/$path}/$col shows the edit" cmp "$f" "$w"
 	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$path" "$col" "$w" "$py" >>"$EDITS"
 }
 # put_edit NAME PATH COL TEXT PY-CHECK: printf of a whole new text
@@ -218,8 +218,8 @@ put_edit() {
 	w=$WORK/new.$NE
 	printf '%s' "$text" >"$w"
 	# shellcheck disable=SC2016 # $1 and $2 are the inner bash's
-	check "$name/$col: printf > it" bash -c 'printf "%s" "$1" > "$2"' _ "$text" "$f"
-	check "$name/$col shows the edit" cmp "$f" "$w"
+	check "$name${path:+/$path}/$col: printf > it" bash -c 'printf "%s" "$1" > "$2"' _ "$text" "$f"
+	check "$name${path:+/$path}/$col shows the edit" cmp "$f" "$w"
 	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$path" "$col" "$w" "$py" >>"$EDITS"
 }
 for n in num2 num4 num5 topickle; do
