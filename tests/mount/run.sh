@@ -8,7 +8,9 @@
 # the mount shows with what $PYTHON loads from the same pickles
 # (tests/mount/check_tree.py), for the fixtures of scripts/make-fixtures.py
 # (every producer and protocol), tests/fixtures/py2, and the cases of
-# tests/mount/make_cases.py. Prints "FAIL ..." per failure and ends with
+# tests/mount/make_cases.py. Then the sub-suites (write.sh ... archives.sh,
+# frames.sh: pandas DataFrame / Series views), their counts folded in.
+# Prints "FAIL ..." per failure and ends with
 # "mount: N passed, N failed"; exit status 1 when something failed.
 set -u
 
@@ -281,9 +283,9 @@ check "daemon: unmounted" sh -c "! grep -q ' $M fuse' /proc/mounts"
 
 # ---- suites of their own (the write side, security, bounds, depth, the
 # xz / lzma / zstd / zlib formats, array views, library scalars, joblib
-# files and several pickles in one file, archives), their counts folded
-# into ours
-for sub in write identity usability trust security bounds depth zformats views scalars joblib archives; do
+# files and several pickles in one file, archives, pandas frames), their
+# counts folded into ours
+for sub in write identity usability trust security bounds depth zformats views scalars joblib archives frames; do
 	sub_start=$SECONDS
 	BUILD=$BUILD PYTHON=$PYTHON bash "$HERE/$sub.sh" 2>&1 | tee "$WORK/$sub.out" | grep -v "^$sub: [0-9]* passed, [0-9]* failed\$"
 	echo "info: $sub.sh took $((SECONDS - sub_start)) s"
