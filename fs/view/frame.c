@@ -283,8 +283,12 @@ static int array_seq(const pk_doc *doc, pf_frame *f, const pk_val *v,
 			s.kind = PF_FSEQ_CAT;
 			s.cats = labels;
 		} else {
-			*why = "a column of an extension type it does not "
-			       "know";
+			*why = pandas_global(&ak[0], "TimedeltaArray")
+				   ? "a timedelta column"
+			       : pandas_global(&ak[0], "PeriodArray")
+				   ? "a period column"
+				   : "a column of an extension type it does "
+				     "not know";
 			return EIO;
 		}
 	}
