@@ -638,8 +638,8 @@ static int dt_text(int64_t v, int digits, pk_buf *out)
 	static const int64_t pow10[] = {1,	   10,	      100,     1000,
 					10000,	   100000,    1000000, 10000000,
 					100000000, 1000000000};
-	int64_t per = pow10[digits], secs, frac, days, sod, z, era, doe, yoe, y,
-		doy, mp, d, m, ns;
+	int64_t per = pow10[digits], secs, frac, days, sod, y, ns;
+	int m, d;
 
 	if (v == INT64_MIN)
 		return pk_buf_adds(out, "NaT");
@@ -647,21 +647,10 @@ static int dt_text(int64_t v, int digits, pk_buf *out)
 	frac = v - secs * per;
 	days = floor_div(secs, 86400);
 	sod = secs - days * 86400;
-	/* civil_from_days (H. Hinnant's algorithm) */
-	z = days + 719468;
-	era = floor_div(z, 146097);
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp < 10 ? mp + 3 : mp - 9;
-	y += m <= 2;
-	if (pk_buf_addf(out, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld",
-			(long long)y, (long long)m, (long long)d,
-			(long long)(sod / 3600), (long long)(sod / 60 % 60),
-			(long long)(sod % 60)))
+	pf_civil_from_days(days, &y, &m, &d);
+	if (pk_buf_addf(out, "%04lld-%02d-%02d %02lld:%02lld:%02lld",
+			(long long)y, m, d, (long long)(sod / 3600),
+			(long long)(sod / 60 % 60), (long long)(sod % 60)))
 		return -1;
 	if (!frac)
 		return 0;

@@ -38,6 +38,21 @@ static int part_text(const pk_doc *doc, const pk_val *v, uint32_t part,
 	return rc;
 }
 
+/* datetime64 units numpy prints: the index into DT_UNITS, or -1 (a
+ * multiple like [5s], and ps / fs / as). */
+static const char *const DT_UNITS[] = {"[Y]", "[M]", "[W]",  "[D]",  "[h]",
+				       "[m]", "[s]", "[ms]", "[us]", "[ns]"};
+enum { DT_Y, DT_MONTH, DT_W, DT_D, DT_H, DT_MIN, DT_S, DT_MS, DT_US, DT_NS };
+static int dt_unit(const char *u)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(DT_UNITS) / sizeof(DT_UNITS[0]); i++)
+		if (!strcmp(u, DT_UNITS[i]))
+			return (int)i;
+	return -1;
+}
+
 int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a)
 {
 	pf_ndarray arr;
@@ -110,6 +125,11 @@ shape:
 			if (*end == '\0' && (d[1] == 'U' || d[1] == 'S') &&
 			    n > 0 && a->size)
 				a->kind = d[1]; /* read-only text */
+			if (d[1] == 'M' && n == 8 && a->size == 8 &&
+			    dt_unit(end) >= 0) {
+				a->kind = 'M'; /* read-only text */
+				a->dtunit = (uint8_t)dt_unit(end);
+			}
 			if (*end == '\0' && n < 64) {
 				char k = d[1];
 				int ok =
@@ -205,7 +225,7 @@ unsigned pf_array_views(const pk_doc *doc, const pk_val *v)
 	if (pf_array_parse(doc, v, &a))
 		return 0;
 	if (payload_sized(doc, v, &a)) {
-		if (a.kind == 'U' || a.kind == 'S')
+		if (pf_array_text_only(&a))
 			views |= PF_VIEW_STRVALUES;
 		else if (a.kind)
 			views |= PF_VIEW_VALUES;
@@ -442,6 +462,77 @@ static int format_ucs4(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
 	return rc;
 }
 
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+void pf_civil_from_days(int64_t days, int64_t *y, int *m, int *d)
+{
+	/* H. Hinnant's civil_from_days: the proleptic Gregorian calendar */
+	int64_t z = days + 719468, era = floor_div(z, 146097),
+		doe = z - era * 146097,
+		yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365,
+		doy = doe - (365 * yoe + yoe / 4 - yoe / 100),
+		mp = (5 * doy + 2) / 153;
+
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* str(numpy.datetime64) of t in unit u: ISO 8601, as many fields as the
+ * unit has ("2020-01", "2020-01-02T03:04:05.000"); NaT. */
+static int datetime64_text(int64_t t, int u, pk_buf *out)
+{
+	static const int64_t per_sec[] = {1, 1000, 1000000, 1000000000};
+	static const int frac_digits[] = {0, 3, 6, 9};
+	int64_t y, days, sod = 0, frac = 0, secs;
+	int m, d, k;
+
+	if (t == INT64_MIN)
+		return pk_buf_adds(out, "NaT");
+	if (u == DT_Y)
+		return pk_buf_addf(out, "%04lld", (long long)(1970 + t));
+	if (u == DT_MONTH)
+		return pk_buf_addf(out, "%04lld-%02d",
+				   (long long)(1970 + floor_div(t, 12)),
+				   (int)(t - floor_div(t, 12) * 12) + 1);
+	if (u == DT_W || u == DT_D) {
+		days = u == DT_W ? t * 7 : t;
+	} else if (u == DT_H || u == DT_MIN) {
+		int64_t per_day = u == DT_H ? 24 : 1440;
+		days = floor_div(t, per_day);
+		sod = (t - days * per_day) * (u == DT_H ? 3600 : 60);
+	} else {
+		k = u - DT_S;
+		secs = floor_div(t, per_sec[k]);
+		frac = t - secs * per_sec[k];
+		days = floor_div(secs, 86400);
+		sod = secs - days * 86400;
+	}
+	pf_civil_from_days(days, &y, &m, &d);
+	if (pk_buf_addf(out, "%04lld-%02d-%02d", (long long)y, m, d))
+		return -1;
+	if (u == DT_W || u == DT_D)
+		return 0;
+	if (pk_buf_addf(out, "T%02d", (int)(sod / 3600)))
+		return -1;
+	if (u == DT_H)
+		return 0;
+	if (pk_buf_addf(out, ":%02d", (int)(sod / 60 % 60)))
+		return -1;
+	if (u == DT_MIN)
+		return 0;
+	if (pk_buf_addf(out, ":%02d", (int)(sod % 60)))
+		return -1;
+	if (u == DT_S)
+		return 0;
+	k = u - DT_S;
+	return pk_buf_addf(out, ".%0*lld", frac_digits[k], (long long)frac);
+}
+
 int pf_array_elem_text(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
 {
 	uint8_t b[16];
@@ -494,6 +585,12 @@ int pf_array_elem_text(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
 	}
 	case 'U':
 		return format_ucs4(a, p, out);
+	case 'M': {
+		int64_t t;
+		pf_array_load_elem(a, p, b, 8);
+		memcpy(&t, b, 8);
+		return datetime64_text(t, a->dtunit, out);
+	}
 	case 'c': {
 		int half = (int)a->size / 2;
 		double re = load_float(a, p, half),
@@ -633,10 +730,10 @@ int pf_array_values_parse(const pf_arrinfo *a, const uint8_t *text, size_t len,
 	if (!a->kind || !a->data)
 		return pk_err_set(e, PK_E_REFUSED,
 				  "this array has no values.txt", 0);
-	if (a->kind == 'U' || a->kind == 'S')
+	if (pf_array_text_only(a))
 		return pk_err_set(e, PK_E_REFUSED,
-				  "values.txt of a str or bytes array is "
-				  "read-only",
+				  "values.txt of a str, bytes or datetime64 "
+				  "array is read-only",
 				  0);
 	if (pk_buf_add(out, a->len ? a->data : (const uint8_t *)"", a->len))
 		return pk_err_set(e, PK_E_NOMEM, "out of memory", 0);
@@ -658,7 +755,7 @@ int pf_array_values_parse(const pf_arrinfo *a, const uint8_t *text, size_t len,
 					  t0);
 		}
 		if (pf_array_elem_parse(a, (const char *)text + t0, i - t0,
-			       out->data + start + w.off * a->size)) {
+					out->data + start + w.off * a->size)) {
 			out->len = start;
 			return pk_err_set(e, PK_E_VALUE,
 					  "values.txt: not a value of the "
@@ -821,7 +918,7 @@ int pf_array_render(const pk_doc *doc, const pk_val *v, uint32_t part,
 	if (rc)
 		return rc;
 	if (part != PF_PART_IMAGE &&
-	    (part == PF_PART_STRVALUES) != (a.kind == 'U' || a.kind == 'S'))
+	    (part == PF_PART_STRVALUES) != pf_array_text_only(&a))
 		rc = EIO; /* the other values.txt */
 	else if (!(rc = pf_array_payload(doc, v, &a)))
 		rc = part == PF_PART_IMAGE ? pf_array_png(&a, out)

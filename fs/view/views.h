@@ -15,8 +15,11 @@
  * formatted as Python's repr (nan, inf, -inf); complex (c8, c16) as
  * Python's repr of complex; bool as True / False; str (U) and bytes (S)
  * items as Python's repr of the item numpy gives (trailing NULs dropped;
- * that values.txt is read-only). Other dtypes (object, structured,
- * datetime, f16 / c32) have no values.txt.
+ * that values.txt is read-only); datetime64 (units Y M W D h m s ms us
+ * ns) as str(numpy.datetime64) prints it, ISO 8601 with as many fields
+ * as the unit has ("2020-01", "2020-01-02T03:04:05.000"), NaT (also
+ * read-only). Other dtypes (object, structured, other datetime units,
+ * timedelta, f16 / c32) have no values.txt.
  * Ownership: rendered output is appended to a caller-owned pk_buf; info
  * points into the doc (payload) or owns a copy of it (info.owned, for a
  * protocol 0-2 payload), freed by pf_arrinfo_release.
@@ -38,7 +41,9 @@
 
 typedef struct pf_arrinfo {
 	char descr[64]; /* dtype.str ('<f8'), "" when structured / long */
-	char kind;	/* 'b' 'i' 'u' 'f' 'c' for values.txt, else 0 */
+	char kind;	/* 'b' 'i' 'u' 'f' 'c' for values.txt; 'U' 'S' 'M'
+			   for a read-only one; else 0 */
+	uint8_t dtunit; /* 'M': which unit (views.c) */
 	char order;	/* '<' '>' '|' */
 	uint32_t size;	/* bytes per item */
 	int fortran;	/* data in Fortran order */
@@ -59,6 +64,15 @@ int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a);
  * payloads). 0 or errno. */
 int pf_array_payload(const pk_doc *doc, const pk_val *v, pf_arrinfo *a);
 void pf_arrinfo_release(pf_arrinfo *a);
+
+/* Whether a's values.txt is read-only text (str, bytes, datetime64). */
+static inline int pf_array_text_only(const pf_arrinfo *a)
+{
+	return a->kind == 'U' || a->kind == 'S' || a->kind == 'M';
+}
+
+/* The date of a count of days since 1970-01-01 (proleptic Gregorian). */
+void pf_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 
 /* Which view files array v has (decided from its dtype and shape and
  * the length of its payload, whose bytes are not read): PF_VIEW_* bits. */

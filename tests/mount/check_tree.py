@@ -171,17 +171,22 @@ def is_ndarray(obj):
     return numpy is not None and isinstance(obj, numpy.ndarray)
 
 
+DT_UNITS = ('[Y]', '[M]', '[W]', '[D]', '[h]', '[m]', '[s]', '[ms]', '[us]',
+            '[ns]')
+
+
 def array_views(a):
     """The derived files of an array directory (README, "How values
     appear"): values.txt for bool / int / float / complex dtypes (not
-    longdouble) and str / bytes ones, array.npy for any plain dtype (not object, not
+    longdouble), str / bytes ones and datetime64 in units numpy prints, array.npy for any plain dtype (not object, not
     structured), image.png for (H, W[, 1|3|4]) uint8 / bool arrays."""
     dt = a.dtype
     plain = not dt.hasobject and dt.names is None
     out = []
     if plain and (dt.kind in 'biu' or (dt.kind == 'f' and dt.itemsize <= 8)
                   or (dt.kind == 'c' and dt.itemsize <= 16)
-                  or (dt.kind in 'US' and dt.itemsize > 0)):
+                  or (dt.kind in 'US' and dt.itemsize > 0)
+                  or (dt.kind == 'M' and dt.str[3:] in DT_UNITS)):
         out.append('values.txt')
     if plain:
         out.append('array.npy')

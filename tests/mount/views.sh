@@ -15,7 +15,8 @@
 #                array and a (16385, 2) one have no image.png, and stat's
 #                size is what cat reads for every view
 #                str (U) and bytes (S) arrays: values.txt is the items'
-#                Python reprs
+#                Python reprs; datetime64 (ns, s, D, M, W): str() of
+#                each item, as numpy prints it
 #   modes        array.npy, image.png and a str array's values.txt are
 #                r--; writing them is EPERM
 #   edit         sed -i of one number in values.txt changes that element in
@@ -65,6 +66,14 @@ d = {
     'rows': np.zeros((16385, 2), np.uint8),
     'names': np.array([['ab', "it's"], ['\u00e9 x', '']]),
     'raw': np.array([b'x\x00y', b'', b'a b']),
+    # datetime64: str() of each item (ISO 8601 to the unit), read-only
+    'when_ns': np.array(['2020-01-02T03:04:05.123456789', '1969-12-31T23:59:59.5',
+                         'NaT', '1677-09-22', '2262-04-11T23:47:16'], 'M8[ns]'),
+    'when_s': np.array([['2020-01-02T03:04:05', 'NaT'], ['1900-03-01', '2999-12-31T23:59:59']],
+                       'M8[s]'),
+    'days': np.array(['2020-02-29', '1583-01-01', '9999-12-31'], 'M8[D]'),
+    'months': np.array(['2020-02', '1969-12'], 'M8[M]'),
+    'weeks': np.array([0, -1, 2000], 'M8[W]'),
 }
 np.savez(sys.argv[1] + '/want.npz', **d)
 for p in (2, 4, 5):
@@ -88,10 +97,14 @@ for k in want.files:
     p = os.path.join(m, k)
     ents = set(os.listdir(p))
     # values.txt
-    if a.dtype.kind in 'US':
-        # read-only text: Python's repr of each item, rows of the last axis
+    if a.dtype.kind in 'USM':
+        # read-only text: Python's repr of each str / bytes item, str() of
+        # each datetime64, rows of the last axis
         rows = a.reshape(-1, a.shape[-1]) if a.ndim else a.reshape(1, 1)
-        want_t = ''.join(' '.join(repr(x) for x in r) + '\n' for r in rows.tolist())
+        if a.dtype.kind == 'M':
+            want_t = ''.join(' '.join(str(x) for x in r) + '\n' for r in rows)
+        else:
+            want_t = ''.join(' '.join(repr(x) for x in r) + '\n' for r in rows.tolist())
         with open(p + '/values.txt', encoding='utf-8') as f:
             got_t = f.read()
         if got_t != want_t:
@@ -117,7 +130,7 @@ for k in want.files:
     if (b.dtype.str != a.dtype.str or b.shape != a.shape
             or b.flags.f_contiguous != a.flags.f_contiguous
             or b.flags.c_contiguous != a.flags.c_contiguous
-            or not np.array_equal(a, b, equal_nan=a.dtype.kind in 'fc')):
+            or not np.array_equal(a, b, equal_nan=a.dtype.kind in 'fcM')):
         fail('%s: np.load(array.npy) gives %s %s' % (k, b.dtype.str, b.shape))
     else:
         n += 1
@@ -249,7 +262,7 @@ except OSError as e:
 	check "p$p: rm image.png fails" sh -c "! rm -f '$M/img/image.png' 2>/dev/null"
 	check "p$p: pickle unchanged by refused rm" cmp -s "$S/a$p.pkl" "$WORK/before"
 	check "p$p: rm -r of an array" rm -r "$M/rgb"
-	is "p$p: rm -r removed the array" "$(pyval "$S/a$p.pkl" "'rgb' in d, len(d)")" "False 18"
+	is "p$p: rm -r removed the array" "$(pyval "$S/a$p.pkl" "'rgb' in d, len(d)")" "False 23"
 	umount_fs "$M"
 done
 

@@ -107,8 +107,8 @@ if mount_fs "$M" "$S"; then
 	is "joblib .z: cat" "$(cat "$M/model.z/alpha")" 0.5
 	is "lzma-alone: cat" "$(cat "$M/old.lzma/name")" picklefs
 	is "zlib protocol 0: cat" "$(cat "$M/compress.z/x")" 0.5
-	is "pandas xz: a DataFrame" "$(cat "$M/frame.pkl.xz/__class__" 2>&1)" pandas.core.frame.DataFrame
-	is "pandas zstd: a DataFrame" "$(cat "$M/frame.pkl.zst/__class__" 2>&1)" pandas.core.frame.DataFrame
+	is "pandas xz: a DataFrame" "$(cat "$M/frame.pkl.xz/__raw__/__class__" 2>&1)" pandas.core.frame.DataFrame
+	is "pandas zstd: a DataFrame" "$(cat "$M/frame.pkl.zst/__raw__/__class__" 2>&1)" pandas.core.frame.DataFrame
 	for f in cfg.pkl.xz:xz cfg.pkl.zst:zstd model.z:zlib old.lzma:lzma; do
 		is "${f%%:*}: user.pickle.compression" "$(getfattr --absolute-names --only-values -n user.pickle.compression "$M/${f%%:*}" 2>&1)" "${f##*:}"
 	done
