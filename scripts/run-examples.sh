@@ -30,7 +30,8 @@ picklefs: the examples in $SRC are mounted on $MNT
   cat $MNT/mnist.pkl.gz/0/0/dtype        # <f4 (the raw bytes are in data)
   head -c 80 $MNT/mnist.pkl.gz/0/1/values.txt   # the labels as text
   python3 -c "import numpy as np; print(np.load('$MNT/mnist.pkl.gz/0/0/array.npy').shape)"
-  ls $MNT/dataframe.pkl                  # __class__ and the frame's state
+  ls -f $MNT/dataframe.pkl               # the columns, __index__, __frame__.csv, __raw__
+  cat $MNT/dataframe.pkl/__frame__.csv   # the frame as CSV
   cat $MNT/model.pkl/__class__           # examples.Model
   ls -l $MNT/shared.pkl                  # shared values are symlinks
   getfattr -d $MNT/alumnos/Jose          # user.pickle.type="int" ...

@@ -195,18 +195,14 @@ static int array_seq(const pk_doc *doc, pf_frame *f, const pk_val *v,
 	memset(&s, 0, sizeof(s));
 	if (pf_form_of(v) == PF_FORM_NDARRAY && pf_ndarray_parse(v, &nd) == 0) {
 		if (pf_is_node(nd.data) && pf_kind(nd.data) == PK_LIST) {
-			pf_content c;
-			pf_ref order = {v, PF_PART_ORDER};
-			int fortran;
 			uint32_t nk;
-			rc = pf_content_get(doc, order, 0, &c, NULL);
-			fortran = rc == 0 && c.len == 1 && c.data[0] == 'F';
-			pf_content_release(&c);
+			/* numpy pickles an object array's items in C order
+			 * whatever its flags say (_getlist_pkl walks it) */
 			s.kind = PF_FSEQ_OBJ;
 			s.items = kids_of(nd.data, &nk);
 			if (!s.items && nk == 0)
 				s.items = nd.data; /* empty: never read */
-			if ((rc = place(nd.shape, fortran, item, nitems, &s)))
+			if ((rc = place(nd.shape, 0, item, nitems, &s)))
 				return rc;
 			if (*nitems * s.len > nk)
 				return EIO;

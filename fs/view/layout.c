@@ -303,8 +303,11 @@ static int ndarray_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 	pf_content_release(&c);
 	if (fortran && (rc = add_one(l, "order", v, PF_PART_ORDER)))
 		return rc;
-	if (pf_is_node(a.data) && pf_kind(a.data) == PK_LIST)
-		return add_one(l, "data", a.data, PF_PART_SELF);
+	if (pf_is_node(a.data) && pf_kind(a.data) == PK_LIST) {
+		if ((rc = add_one(l, "data", a.data, PF_PART_SELF)))
+			return rc;
+		return add_views(doc, v, l); /* values.txt of scalars */
+	}
 	if ((rc = add_one(l, "data", v, PF_PART_DATA)))
 		return rc;
 	return add_views(doc, v, l);

@@ -1,5 +1,7 @@
 #include "views.h"
 
+#include "repr.h"
+
 #include "tensor.h"
 
 #include <errno.h>
@@ -53,7 +55,10 @@ static int dt_unit(const char *u)
 	return -1;
 }
 
-int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a)
+/* pf_array_parse; with objects set, an object array too (kind 'O',
+ * items its slots in storage order). */
+static int parse_array(const pk_doc *doc, const pk_val *v, pf_arrinfo *a,
+		       int objects)
 {
 	pf_ndarray arr;
 	pf_tensor t;
@@ -83,10 +88,14 @@ int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a)
 	/* the item size is the dtype's (npdtype.h); the digits of the
 	 * type code only say which kind of values */
 	isz = pk_npdtype_itemsize(*arr.dtype);
-	if (pf_is_node(arr.data) && pf_kind(arr.data) != PK_BUFFER &&
-	    pf_form_of(arr.data) != PF_FORM_LATIN1 &&
-	    pf_form_of(arr.data) != PF_FORM_BYTESCALL)
+	if (objects && pf_is_node(arr.data) && pf_kind(arr.data) == PK_LIST) {
+		a->kind = 'O';
+		pf_seq_kids(arr.data, &a->items, &a->nitems);
+	} else if (pf_is_node(arr.data) && pf_kind(arr.data) != PK_BUFFER &&
+		   pf_form_of(arr.data) != PF_FORM_LATIN1 &&
+		   pf_form_of(arr.data) != PF_FORM_BYTESCALL) {
 		return EIO; /* an object array's items */
+	}
 	if ((rc = part_text(doc, v, PF_PART_DTYPE, &a->dtype)))
 		goto fail;
 	if ((rc = part_text(doc, v, PF_PART_ORDER, &ord)))
@@ -111,6 +120,12 @@ shape:
 		a->count *= (uint64_t)n;
 	}
 	d = a->dtype.len ? (const char *)a->dtype.data : "";
+	if (a->kind == 'O') {
+		/* numpy pickles the items in C order whatever the
+		 * array's order (its _getlist_pkl walks it) */
+		a->fortran = 0;
+		return a->nitems == a->count ? 0 : EIO;
+	}
 	if (a->dtype.len >= 3 && a->dtype.len < sizeof(a->descr) &&
 	    d[0] != '[' && strcmp(d, "|O") != 0) {
 		memcpy(a->descr, d, a->dtype.len);
@@ -149,6 +164,24 @@ fail:
 	pk_buf_release(&ord);
 	pf_arrinfo_release(a);
 	return rc;
+}
+
+int pf_array_parse(const pk_doc *doc, const pk_val *v, pf_arrinfo *a)
+{
+	return parse_array(doc, v, a, 0);
+}
+
+/* Items an object array's values.txt can show: values that are files
+ * (scalars, library scalars, complex ...), not containers or objects. */
+static int scalar_items(const pf_arrinfo *a)
+{
+	uint32_t i;
+
+	for (i = 0; i < a->nitems; i++)
+		if (pf_is_node(&a->items[i]) &&
+		    pf_form_is_dir(pf_form_of(&a->items[i])))
+			return 0;
+	return 1;
 }
 
 /* len is count * size bytes (a product that overflows fits nothing). */
@@ -222,9 +255,11 @@ unsigned pf_array_views(const pk_doc *doc, const pk_val *v)
 	pf_arrinfo a;
 	unsigned views = 0;
 
-	if (pf_array_parse(doc, v, &a))
+	if (parse_array(doc, v, &a, 1))
 		return 0;
-	if (payload_sized(doc, v, &a)) {
+	if (a.kind == 'O') {
+		views = scalar_items(&a) ? PF_VIEW_STRVALUES : 0;
+	} else if (payload_sized(doc, v, &a)) {
 		if (pf_array_text_only(&a))
 			views |= PF_VIEW_STRVALUES;
 		else if (a.kind)
@@ -909,17 +944,42 @@ out:
 	return rc;
 }
 
+/* values.txt of an object array: each item's repr (repr.h: what the
+ * pickle says the value is), in the layout of any values.txt. */
+static int objects_text(const pk_doc *doc, const pf_arrinfo *a, pk_buf *out)
+{
+	walk w;
+	uint64_t i;
+	int rc;
+
+	walk_init(&w, a);
+	for (i = 0; i < a->count; i++) {
+		uint32_t wrapped;
+		if ((rc = pf_repr(doc, &a->items[w.off], 1024, out)))
+			return rc;
+		wrapped = walk_next(&w);
+		if (pk_buf_addc(out,
+				(wrapped || i + 1 == a->count) ? '\n' : ' '))
+			return ENOMEM;
+	}
+	return 0;
+}
+
 int pf_array_render(const pk_doc *doc, const pk_val *v, uint32_t part,
 		    pk_buf *out)
 {
 	pf_arrinfo a;
-	int rc = pf_array_parse(doc, v, &a);
+	int rc = parse_array(doc, v, &a, 1);
 
 	if (rc)
 		return rc;
 	if (part != PF_PART_IMAGE &&
 	    (part == PF_PART_STRVALUES) != pf_array_text_only(&a))
 		rc = EIO; /* the other values.txt */
+	else if (a.kind == 'O')
+		rc = part == PF_PART_STRVALUES && scalar_items(&a)
+			 ? objects_text(doc, &a, out)
+			 : EIO;
 	else if (!(rc = pf_array_payload(doc, v, &a)))
 		rc = part == PF_PART_IMAGE ? pf_array_png(&a, out)
 					   : pf_array_values_text(&a, out);

@@ -18,8 +18,10 @@
  * that values.txt is read-only); datetime64 (units Y M W D h m s ms us
  * ns) as str(numpy.datetime64) prints it, ISO 8601 with as many fields
  * as the unit has ("2020-01", "2020-01-02T03:04:05.000"), NaT (also
- * read-only). Other dtypes (object, structured, other datetime units,
- * timedelta, f16 / c32) have no values.txt.
+ * read-only); an object array whose items are all shown as files, each
+ * item's repr (repr.h), read-only. Other dtypes (structured, other
+ * datetime units, timedelta, f16 / c32) and object arrays holding
+ * containers have no values.txt.
  * Ownership: rendered output is appended to a caller-owned pk_buf; info
  * points into the doc (payload) or owns a copy of it (info.owned, for a
  * protocol 0-2 payload), freed by pf_arrinfo_release.
@@ -42,7 +44,8 @@
 typedef struct pf_arrinfo {
 	char descr[64]; /* dtype.str ('<f8'), "" when structured / long */
 	char kind;	/* 'b' 'i' 'u' 'f' 'c' for values.txt; 'U' 'S' 'M'
-			   for a read-only one; else 0 */
+			   'O' (objects: views.c only) for a read-only one;
+			   else 0 */
 	uint8_t dtunit; /* 'M': which unit (views.c) */
 	char order;	/* '<' '>' '|' */
 	uint32_t size;	/* bytes per item */
@@ -54,7 +57,9 @@ typedef struct pf_arrinfo {
 	pk_buf dtype;	     /* the dtype text (descr list when structured) */
 	const uint8_t *data; /* payload (after pf_array_payload) */
 	uint64_t len;
-	pk_buf owned; /* the payload when it had to be decoded */
+	pk_buf owned;	     /* the payload when it had to be decoded */
+	const pk_val *items; /* kind 'O': an object array's items */
+	uint32_t nitems;
 } pf_arrinfo;
 
 /* Takes the array at v apart (dtype, shape, order; not the payload).
@@ -68,7 +73,8 @@ void pf_arrinfo_release(pf_arrinfo *a);
 /* Whether a's values.txt is read-only text (str, bytes, datetime64). */
 static inline int pf_array_text_only(const pf_arrinfo *a)
 {
-	return a->kind == 'U' || a->kind == 'S' || a->kind == 'M';
+	return a->kind == 'U' || a->kind == 'S' || a->kind == 'M' ||
+	       a->kind == 'O';
 }
 
 /* The date of a count of days since 1970-01-01 (proleptic Gregorian). */

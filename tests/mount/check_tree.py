@@ -321,7 +321,8 @@ class Checker:
                 kids.append('F')
             names.append('data')
             if obj.dtype.hasobject:
-                kids.append(list(obj.ravel(order='F' if f_order else 'C')))
+                # numpy pickles an object array's items in C order
+                kids.append(list(obj.ravel(order='C')))
             else:
                 kids.append(obj.tobytes(order='F' if f_order else 'C'))
             for view in array_views(obj):

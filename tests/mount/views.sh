@@ -16,7 +16,9 @@
 #                size is what cat reads for every view
 #                str (U) and bytes (S) arrays: values.txt is the items'
 #                Python reprs; datetime64 (ns, s, D, M, W): str() of
-#                each item, as numpy prints it
+#                each item, as numpy prints it; object arrays of
+#                scalars: each item's repr (C order, also when Fortran),
+#                r--; an object array holding lists has none
 #   modes        array.npy, image.png and a str array's values.txt are
 #                r--; writing them is EPERM
 #   edit         sed -i of one number in values.txt changes that element in
@@ -79,6 +81,20 @@ np.savez(sys.argv[1] + '/want.npz', **d)
 for p in (2, 4, 5):
     with open('%s/a%d.pkl' % (sys.argv[1], p), 'wb') as f:
         pickle.dump(d, f, protocol=p)
+# object arrays: values.txt of scalar items (Python's repr of each, rows of
+# the last axis; numpy pickles the items in C order even when the array
+# is Fortran-ordered); none when an item is a container
+o = {'mixed': np.array([1, 'x', None, 2.5, True, b'b', -7, 'it\'s'], dtype=object),
+     'fort': np.asfortranarray(np.array([['a', 'b', 'c'], [1, 2, 3]], dtype=object)),
+     'nested': np.array([[1, 2], [3]], dtype=object)}
+for p in (2, 4, 5):
+    with open('%s/o%d.pkl' % (sys.argv[1], p), 'wb') as f:
+        pickle.dump(o, f, protocol=p)
+with open(sys.argv[1] + '/o.want', 'w') as f:
+    for k in ('mixed', 'fort'):
+        a = o[k]
+        f.write(k + '\n' + ''.join(' '.join(repr(x) for x in r) + '\n'
+                                  for r in a.reshape(-1, a.shape[-1]).tolist()))
 EOF
 
 # checks every array of the mount at $1 against want.npz: prints one line
@@ -263,6 +279,15 @@ except OSError as e:
 	check "p$p: pickle unchanged by refused rm" cmp -s "$S/a$p.pkl" "$WORK/before"
 	check "p$p: rm -r of an array" rm -r "$M/rgb"
 	is "p$p: rm -r removed the array" "$(pyval "$S/a$p.pkl" "'rgb' in d, len(d)")" "False 23"
+	umount_fs "$M"
+
+	# object arrays
+	mount_fs "$M" "$S/o$p.pkl" || continue
+	is "p$p: object arrays' values.txt" \
+		"$(for k in mixed fort; do echo $k; cat "$M/$k/values.txt"; done)" "$(cat "$S/o.want")"
+	is "p$p: object values.txt is r--" "$(stat -c %A "$M/mixed/values.txt")" "-r--r--r--"
+	is "p$p: stat size of object values.txt" "$(stat -c %s "$M/fort/values.txt")" "$(cat "$M/fort/values.txt" | wc -c)"
+	is "p$p: no values.txt for an array of lists" "$(ls "$M/nested")" "$(printf 'data\ndtype\nshape')"
 	umount_fs "$M"
 done
 
