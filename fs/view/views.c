@@ -55,6 +55,96 @@ static int dt_unit(const char *u)
 	return -1;
 }
 
+/* descr, order, item size and kind of a plain dtype d (dtype.str, len
+ * bytes; isz its item size). */
+static void classify(const char *d, size_t len, int64_t isz, pf_arrinfo *a)
+{
+	char *end;
+
+	if (len < 3 || len >= sizeof(a->descr))
+		return;
+	memcpy(a->descr, d, len);
+	a->descr[len] = '\0';
+	d = a->descr; /* NUL-terminated: d may be part of a descr list */
+	a->order = d[0];
+	if (d[2] >= '0' && d[2] <= '9') {
+		unsigned long n = strtoul(d + 2, &end, 10);
+		a->size = isz > 0 && isz <= (1ll << 30) ? (uint32_t)isz : 0;
+		if ((*end != '\0' && *end != '[') || n > (1ul << 28))
+			a->size = 0; /* no view of an item this big */
+		if (*end == '\0' && (d[1] == 'U' || d[1] == 'S') && n > 0 &&
+		    a->size)
+			a->kind = d[1]; /* read-only text */
+		if (d[1] == 'M' && n == 8 && a->size == 8 &&
+		    dt_unit(end) >= 0) {
+			a->kind = 'M'; /* read-only text */
+			a->dtunit = (uint8_t)dt_unit(end);
+		}
+		if (*end == '\0' && n < 64) {
+			char k = d[1];
+			int ok = (k == 'b' && n == 1) ||
+				 ((k == 'i' || k == 'u') &&
+				  (n == 1 || n == 2 || n == 4 || n == 8)) ||
+				 (k == 'f' && (n == 2 || n == 4 || n == 8)) ||
+				 (k == 'c' && (n == 8 || n == 16));
+			if (ok)
+				a->kind = k;
+		}
+	}
+}
+
+/* The fields of a structured dtype from its descr list text
+ * ("[('a', '<i4'), ('', '|V4'), ('b', '>f8')]"): each a plain dtype with
+ * a text form, or padding (no name, |Vn); kind 'V' when every field is
+ * one and they fill the item. Nested fields, sub-arrays and titles are
+ * not read (no values.txt). */
+static void parse_fields(const char *d, int64_t isz, pf_arrinfo *a)
+{
+	const char *p = d + 1;
+	uint64_t off = 0;
+
+	a->nfields = 0;
+	while (*p == '(') {
+		const char *name, *ty, *te;
+		pf_arrinfo f;
+		unsigned long n;
+		int pad;
+		if (p[1] != '\'' || !(name = strchr(p + 2, '\'')))
+			return;
+		pad = name == p + 2;
+		if (strncmp(name, "', '", 4) != 0)
+			return;
+		ty = name + 4;
+		if (!(te = strchr(ty, '\'')) || te[1] != ')' || te - ty < 3 ||
+		    te - ty >= (long)sizeof(f.descr))
+			return;
+		n = strtoul(ty + 2, NULL, 10);
+		memset(&f, 0, sizeof(f));
+		classify(ty, (size_t)(te - ty),
+			 ty[1] == 'U' ? (int64_t)n * 4 : (int64_t)n, &f);
+		if (!f.size || (pad ? ty[1] != 'V' : !f.kind) ||
+		    a->nfields == PF_ARRAY_FIELDS)
+			return;
+		if (!pad) {
+			pf_field *fd = &a->fields[a->nfields++];
+			fd->off = (uint32_t)off;
+			fd->size = f.size;
+			fd->kind = f.kind;
+			fd->order = f.order;
+			fd->dtunit = f.dtunit;
+		}
+		off += f.size;
+		p = te + 2;
+		if (p[0] == ',' && p[1] == ' ')
+			p += 2;
+	}
+	if (strcmp(p, "]") == 0 && a->nfields && isz > 0 &&
+	    off == (uint64_t)isz) {
+		a->kind = 'V';
+		a->size = (uint32_t)isz;
+	}
+}
+
 /* pf_array_parse; with objects set, an object array too (kind 'O',
  * items its slots in storage order). */
 static int parse_array(const pk_doc *doc, const pk_val *v, pf_arrinfo *a,
@@ -65,7 +155,6 @@ static int parse_array(const pk_doc *doc, const pk_val *v, pf_arrinfo *a,
 	const pk_node *sh;
 	pk_buf ord = PK_BUF_INIT;
 	const char *d;
-	char *end;
 	uint32_t i;
 	int64_t isz;
 	int rc;
@@ -126,39 +215,10 @@ shape:
 		a->fortran = 0;
 		return a->nitems == a->count ? 0 : EIO;
 	}
-	if (a->dtype.len >= 3 && a->dtype.len < sizeof(a->descr) &&
-	    d[0] != '[' && strcmp(d, "|O") != 0) {
-		memcpy(a->descr, d, a->dtype.len);
-		a->descr[a->dtype.len] = '\0';
-		a->order = d[0];
-		if (d[2] >= '0' && d[2] <= '9') {
-			unsigned long n = strtoul(d + 2, &end, 10);
-			a->size =
-			    isz > 0 && isz <= (1ll << 30) ? (uint32_t)isz : 0;
-			if ((*end != '\0' && *end != '[') || n > (1ul << 28))
-				a->size = 0; /* no view of an item this big */
-			if (*end == '\0' && (d[1] == 'U' || d[1] == 'S') &&
-			    n > 0 && a->size)
-				a->kind = d[1]; /* read-only text */
-			if (d[1] == 'M' && n == 8 && a->size == 8 &&
-			    dt_unit(end) >= 0) {
-				a->kind = 'M'; /* read-only text */
-				a->dtunit = (uint8_t)dt_unit(end);
-			}
-			if (*end == '\0' && n < 64) {
-				char k = d[1];
-				int ok =
-				    (k == 'b' && n == 1) ||
-				    ((k == 'i' || k == 'u') &&
-				     (n == 1 || n == 2 || n == 4 || n == 8)) ||
-				    (k == 'f' &&
-				     (n == 2 || n == 4 || n == 8)) ||
-				    (k == 'c' && (n == 8 || n == 16));
-				if (ok)
-					a->kind = k;
-			}
-		}
-	}
+	if (d[0] == '[')
+		parse_fields(d, isz, a);
+	else if (strcmp(d, "|O") != 0)
+		classify(d, a->dtype.len, isz, a);
 	return 0;
 fail:
 	pk_buf_release(&ord);
@@ -620,6 +680,23 @@ int pf_array_elem_text(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
 	}
 	case 'U':
 		return format_ucs4(a, p, out);
+	case 'V': { /* Python's repr of the tuple .item() gives */
+		uint32_t k;
+		if (pk_buf_addc(out, '('))
+			return -1;
+		for (k = 0; k < a->nfields; k++) {
+			pf_arrinfo f;
+			memset(&f, 0, sizeof(f));
+			f.kind = a->fields[k].kind;
+			f.order = a->fields[k].order;
+			f.size = a->fields[k].size;
+			f.dtunit = a->fields[k].dtunit;
+			if ((k && pk_buf_adds(out, ", ")) ||
+			    pf_array_elem_text(&f, p + a->fields[k].off, out))
+				return -1;
+		}
+		return pk_buf_adds(out, a->nfields == 1 ? ",)" : ")");
+	}
 	case 'M': {
 		int64_t t;
 		pf_array_load_elem(a, p, b, 8);

@@ -19,9 +19,12 @@
  * ns) as str(numpy.datetime64) prints it, ISO 8601 with as many fields
  * as the unit has ("2020-01", "2020-01-02T03:04:05.000"), NaT (also
  * read-only); an object array whose items are all shown as files, each
- * item's repr (repr.h), read-only. Other dtypes (structured, other
+ * item's repr (repr.h), read-only. Other dtypes (nested structured, other
  * datetime units, timedelta, f16 / c32) and object arrays holding
- * containers have no values.txt.
+ * containers have no values.txt; a structured array of such fields
+ * (padding allowed), each item as Python's repr of its .item() tuple
+ * with the fields in the forms above ("(1, 2.5, b'ab', 'xy', True)"),
+ * read-only.
  * Ownership: rendered output is appended to a caller-owned pk_buf; info
  * points into the doc (payload) or owns a copy of it (info.owned, for a
  * protocol 0-2 payload), freed by pf_arrinfo_release.
@@ -41,11 +44,20 @@
 
 #define PF_ARRAY_MAXDIM 64
 
+#define PF_ARRAY_FIELDS 64
+
+/* A field of a structured dtype (views.c reads the simple ones). */
+typedef struct pf_field {
+	uint32_t off, size;
+	char kind, order;
+	uint8_t dtunit;
+} pf_field;
+
 typedef struct pf_arrinfo {
 	char descr[64]; /* dtype.str ('<f8'), "" when structured / long */
 	char kind;	/* 'b' 'i' 'u' 'f' 'c' for values.txt; 'U' 'S' 'M'
-			   'O' (objects: views.c only) for a read-only one;
-			   else 0 */
+			   'V' (structured) 'O' (objects: views.c only) for
+			   a read-only one; else 0 */
 	uint8_t dtunit; /* 'M': which unit (views.c) */
 	char order;	/* '<' '>' '|' */
 	uint32_t size;	/* bytes per item */
@@ -60,6 +72,8 @@ typedef struct pf_arrinfo {
 	pk_buf owned;	     /* the payload when it had to be decoded */
 	const pk_val *items; /* kind 'O': an object array's items */
 	uint32_t nitems;
+	pf_field fields[PF_ARRAY_FIELDS]; /* kind 'V' */
+	uint32_t nfields;
 } pf_arrinfo;
 
 /* Takes the array at v apart (dtype, shape, order; not the payload).
@@ -74,7 +88,7 @@ void pf_arrinfo_release(pf_arrinfo *a);
 static inline int pf_array_text_only(const pf_arrinfo *a)
 {
 	return a->kind == 'U' || a->kind == 'S' || a->kind == 'M' ||
-	       a->kind == 'O';
+	       a->kind == 'O' || a->kind == 'V';
 }
 
 /* The date of a count of days since 1970-01-01 (proleptic Gregorian). */

@@ -175,18 +175,27 @@ DT_UNITS = ('[Y]', '[M]', '[W]', '[D]', '[h]', '[m]', '[s]', '[ms]', '[us]',
             '[ns]')
 
 
+def has_text(dt):
+    """A plain dtype whose items values.txt shows."""
+    return (dt.kind in 'biu' or (dt.kind == 'f' and dt.itemsize <= 8)
+            or (dt.kind == 'c' and dt.itemsize <= 16)
+            or (dt.kind in 'US' and dt.itemsize > 0)
+            or (dt.kind == 'M' and dt.str[3:] in DT_UNITS))
+
+
 def array_views(a):
     """The derived files of an array directory (README, "How values
     appear"): values.txt for bool / int / float / complex dtypes (not
-    longdouble), str / bytes ones and datetime64 in units numpy prints, array.npy for any plain dtype (not object, not
+    longdouble), str / bytes ones and datetime64 in units numpy prints,
+    structured ones of such fields (and padding), array.npy for any plain dtype (not object, not
     structured), image.png for (H, W[, 1|3|4]) uint8 / bool arrays."""
     dt = a.dtype
     plain = not dt.hasobject and dt.names is None
     out = []
-    if plain and (dt.kind in 'biu' or (dt.kind == 'f' and dt.itemsize <= 8)
-                  or (dt.kind == 'c' and dt.itemsize <= 16)
-                  or (dt.kind in 'US' and dt.itemsize > 0)
-                  or (dt.kind == 'M' and dt.str[3:] in DT_UNITS)):
+    if (plain and has_text(dt)) or (dt.names is not None and all(
+            len(f) == 2 and isinstance(f[1], str) and
+            (has_text(numpy.dtype(f[1])) or (f[0] == '' and f[1][1] == 'V'))
+            for f in dt.descr)):
         out.append('values.txt')
     if plain:
         out.append('array.npy')

@@ -18,7 +18,9 @@
 #                Python reprs; datetime64 (ns, s, D, M, W): str() of
 #                each item, as numpy prints it; object arrays of
 #                scalars: each item's repr (C order, also when Fortran),
-#                r--; an object array holding lists has none
+#                r--; an object array holding lists has none;
+#                structured arrays of plain fields (and padding): each
+#                item as repr(item.item()), r--; nested fields: none
 #   modes        array.npy, image.png and a str array's values.txt are
 #                r--; writing them is EPERM
 #   edit         sed -i of one number in values.txt changes that element in
@@ -90,6 +92,19 @@ o = {'mixed': np.array([1, 'x', None, 2.5, True, b'b', -7, 'it\'s'], dtype=objec
 for p in (2, 4, 5):
     with open('%s/o%d.pkl' % (sys.argv[1], p), 'wb') as f:
         pickle.dump(o, f, protocol=p)
+# structured arrays: repr(item.item()) (floats are float64 here, so
+# Python's repr is the shortest text); padding skipped; none when nested
+o['rec'] = np.array([(1, 2.5, b'ab', 'x\u00e9', True), (-3, 1e100, b'', '', False)],
+                    dtype=[('a', '<i4'), ('b', '>f8'), ('c', 'S3'), ('d', 'U2'), ('e', '?')])
+o['aligned'] = np.array([(7, 2**40)], dtype=np.dtype([('a', 'u1'), ('b', '<i8')], align=True))
+o['one'] = np.array([(5,), (6,)], dtype=[('a', '<i2')])
+o['deep'] = np.zeros(1, dtype=[('p', [('x', '<f4')]), ('q', '<i2', (2,))])
+for p in (2, 4, 5):
+    with open('%s/o%d.pkl' % (sys.argv[1], p), 'wb') as f:
+        pickle.dump(o, f, protocol=p)
+with open(sys.argv[1] + '/rec.want', 'w') as f:
+    for k in ('rec', 'aligned', 'one'):
+        f.write(k + '\n' + ' '.join(repr(x.item()) for x in o[k]) + '\n')
 with open(sys.argv[1] + '/o.want', 'w') as f:
     for k in ('mixed', 'fort'):
         a = o[k]
@@ -288,6 +303,10 @@ except OSError as e:
 	is "p$p: object values.txt is r--" "$(stat -c %A "$M/mixed/values.txt")" "-r--r--r--"
 	is "p$p: stat size of object values.txt" "$(stat -c %s "$M/fort/values.txt")" "$(cat "$M/fort/values.txt" | wc -c)"
 	is "p$p: no values.txt for an array of lists" "$(ls "$M/nested")" "$(printf 'data\ndtype\nshape')"
+	is "p$p: structured arrays' values.txt" \
+		"$(for k in rec aligned one; do echo $k; cat "$M/$k/values.txt"; done)" "$(cat "$S/rec.want")"
+	is "p$p: structured values.txt is r--" "$(stat -c %A "$M/rec/values.txt")" "-r--r--r--"
+	is "p$p: no values.txt for nested fields" "$(ls "$M/deep")" "$(printf 'data\ndtype\nshape')"
 	umount_fs "$M"
 done
 
