@@ -127,23 +127,8 @@ def index_text(ix):
 
 
 # ---- names ---------------------------------------------------------------
-def key_name(s):
-    """a str key's name (README, Names)"""
-    if s == '':
-        return '%'
-    if s in ('.', '..'):
-        return '%2E' * len(s)
-    out = []
-    for ch in s:
-        if ch == '%':
-            out.append('%25')
-        elif ch == '/':
-            out.append('%2F')
-        elif ch == '\0':
-            out.append('%00')
-        else:
-            out.append(ch)
-    return ''.join(out)
+# a str key's name (README, Names): the one escaping the tree checker has
+from check_tree import escape as key_name  # noqa: E402
 
 
 def column_names(labels):
