@@ -129,3 +129,36 @@ int pk_vec_grow(void **arr, size_t *cap, size_t need, size_t elem)
 	*cap = ncap;
 	return 0;
 }
+
+size_t pk_fmt_u64(char *p, uint64_t v)
+{
+	char t[20];
+	size_t n = 0, i;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		p[i] = t[n - 1 - i];
+	return n;
+}
+
+int pk_buf_add_u64(pk_buf *b, uint64_t v)
+{
+	char t[20];
+
+	return pk_buf_add(b, t, pk_fmt_u64(t, v));
+}
+
+int pk_buf_add_i64(pk_buf *b, int64_t v)
+{
+	char t[21];
+	size_t n = 0;
+
+	if (v < 0)
+		t[n++] = '-';
+	/* 0 - (uint64_t)v is |v| even for INT64_MIN. */
+	n += pk_fmt_u64(t + n, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+	return pk_buf_add(b, t, n);
+}

@@ -41,6 +41,12 @@ int pk_buf_adds(pk_buf *b, const char *s);
 int pk_buf_addf(pk_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void pk_buf_reset(pk_buf *b); /* len = 0, keeps the allocation */
+/* v in decimal, appended to b: 0 or -1 (no memory). Faster than
+ * pk_buf_addf, for the millions of numbers a view can hold. */
+int pk_buf_add_u64(pk_buf *b, uint64_t v);
+int pk_buf_add_i64(pk_buf *b, int64_t v);
+/* The decimal digits of v at p (room for 20); returns their count. */
+size_t pk_fmt_u64(char *p, uint64_t v);
 
 /*
  * Growable arrays: the one way codec/ and fs/ grow an array of any type.

@@ -223,7 +223,7 @@ static void arg_key(struct dis *d, const struct pk_opcode_info *info,
 		k->small = true;
 	} else {
 		k->txt = t;
-		k->n = pk_dis_fmt_u64(t, k->v);
+		k->n = pk_fmt_u64(t, k->v);
 	}
 }
 
@@ -235,7 +235,7 @@ static int put_prefix(pk_buf *out, uint64_t pos, uint8_t code, size_t depth,
 	char num[20];
 	uint8_t *p;
 
-	n = pk_dis_fmt_u64(num, pos);
+	n = pk_fmt_u64(num, pos);
 	if (depth > (SIZE_MAX - 64 - namelen) / 4)
 		return -1;
 	indent = depth * 4;
@@ -282,7 +282,7 @@ static int put_pad(pk_buf *out, size_t namelen)
 /* "(MARK at N)" / "(as N)" */
 static int put_note(pk_buf *out, const char *what, uint64_t n)
 {
-	if (pk_buf_adds(out, what) < 0 || pk_dis_put_u64(out, n) < 0)
+	if (pk_buf_adds(out, what) < 0 || pk_buf_add_u64(out, n) < 0)
 		return -1;
 	return pk_buf_addc(out, ')');
 }
@@ -477,7 +477,7 @@ static int dis_run(struct dis *d, int (*flush)(void *ctx, pk_buf *b), void *ctx)
 					  "writing the listing failed", at);
 	}
 	if (pk_buf_adds(d->out, "highest protocol among opcodes = ") < 0 ||
-	    pk_dis_put_i64(d->out, maxproto) < 0 ||
+	    pk_buf_add_i64(d->out, maxproto) < 0 ||
 	    pk_buf_addc(d->out, '\n') < 0)
 		return pk_dis_nomem(d, at - 1);
 	if (d->depth)

@@ -23,39 +23,6 @@
 #define MAX_INT_BYTES 1799
 
 /* Writes the decimal digits of v at p (room for 20); returns the count. */
-size_t pk_dis_fmt_u64(char *p, uint64_t v)
-{
-	char t[20];
-	size_t n = 0, i;
-
-	do {
-		t[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		p[i] = t[n - 1 - i];
-	return n;
-}
-
-int pk_dis_put_u64(pk_buf *b, uint64_t v)
-{
-	char t[20];
-
-	return pk_buf_add(b, t, pk_dis_fmt_u64(t, v));
-}
-
-int pk_dis_put_i64(pk_buf *b, int64_t v)
-{
-	char t[21];
-	size_t n = 0;
-
-	if (v < 0)
-		t[n++] = '-';
-	/* 0 - (uint64_t)v is |v| even for INT64_MIN. */
-	n += pk_dis_fmt_u64(t + n, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
-	return pk_buf_add(b, t, n);
-}
-
 int pk_dis_nomem(struct dis *d, uint64_t pos)
 {
 	return pk_err_set(d->e, PK_E_NOMEM, "out of memory", pos);
@@ -148,7 +115,7 @@ static int parse_int(struct dis *d, const uint8_t *s, size_t n, uint64_t pos,
 		if (j == n) {
 			a->i = i ? -(int64_t)v : (int64_t)v;
 			a->num_i64 = true;
-			if (pk_dis_put_i64(&d->num, a->i) < 0)
+			if (pk_buf_add_i64(&d->num, a->i) < 0)
 				return pk_dis_nomem(d, pos);
 			return PK_OK;
 		}
@@ -413,10 +380,10 @@ int pk_dis_put_arg(struct dis *d, const struct pk_opcode_info *info,
 	case PK_ARG_U2:
 	case PK_ARG_U4:
 	case PK_ARG_U8:
-		rc = pk_dis_put_u64(out, a->u);
+		rc = pk_buf_add_u64(out, a->u);
 		break;
 	case PK_ARG_I4:
-		rc = pk_dis_put_i64(out, a->i);
+		rc = pk_buf_add_i64(out, a->i);
 		break;
 	case PK_ARG_F8:
 	case PK_ARG_FLOATNL:

@@ -86,11 +86,6 @@ struct dis {
 
 /* PK_E_NOMEM at pos. */
 int pk_dis_nomem(struct dis *d, uint64_t pos);
-/* The decimal digits of v at p (room for 20); returns their count. */
-size_t pk_dis_fmt_u64(char *p, uint64_t v);
-/* v in decimal, appended to b: 0 or -1 (no memory). */
-int pk_dis_put_u64(pk_buf *b, uint64_t v);
-int pk_dis_put_i64(pk_buf *b, int64_t v);
 /* genops: reads the argument of the opcode whose argument starts at `at`
  * (pos: the opcode's offset) into *a and sets *next past it. A reader
  * error (pk_code, d->e filled) is raised before anything is printed. */

@@ -724,8 +724,7 @@ int pf_frame_cell(const pk_doc *doc, const pf_frame *f, const pf_fseq *s,
 
 	switch (s->kind) {
 	case PF_FSEQ_RANGE:
-		return pk_buf_addf(out, "%lld",
-				   (long long)(s->start + (int64_t)r * s->step))
+		return pk_buf_add_i64(out, s->start + (int64_t)r * s->step)
 			   ? ENOMEM
 			   : 0;
 	case PF_FSEQ_OBJ:

@@ -169,8 +169,11 @@ Test(views, which_arrays_have_which_views)
 	cr_assert(has(&f, "img", "image.png"));
 	cr_assert(has(&f, "b", "image.png")); /* bool: 0 / 255 gray */
 	cr_assert(!has(&f, "e", "image.png"));
-	/* an object array: none; a str array: array.npy and values.txt */
-	cr_assert(!has(&f, "o", "values.txt") && !has(&f, "o", "array.npy"));
+	/* an object array of scalars: a read-only values.txt of reprs, no
+	 * array.npy; a str array: array.npy and values.txt */
+	cr_assert(has(&f, "o", "values.txt") && !has(&f, "o", "array.npy"));
+	cr_assert_str_eq(text_of(&f, "o/values.txt"), "1 'a'\n");
+	cr_assert_eq(ut_path(&f, "o/values.txt").part, PF_PART_STRVALUES);
 	cr_assert(has(&f, "s", "values.txt") && has(&f, "s", "array.npy"));
 	/* a str array's values.txt: reprs, read-only */
 	cr_assert_str_eq(text_of(&f, "s/values.txt"), "'ab'\n");
