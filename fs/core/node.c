@@ -249,11 +249,11 @@ int vfs_value_attr(pf_source *s, pf_inode *in, struct stat *st)
 		rc = pf_docview_content(s->dv, in->ref, PF_CONTENT_SIZE_ONLY,
 					&c, NULL);
 		st->st_mode =
-		    S_IFREG |
-		    (s->st.st_mode &
-		     (pf_source_writable(s) && !pf_ref_readonly(s->doc, in->ref)
-			  ? 0666
-			  : 0444));
+		    S_IFREG | (s->st.st_mode &
+			       (pf_source_writable(s) &&
+					!pf_docview_readonly(s->dv, in->ref)
+				    ? 0666
+				    : 0444));
 		st->st_size = (off_t)pf_content_size(&c);
 		st->st_blocks = (st->st_size + 511) / 512;
 		st->st_nlink = 1;

@@ -74,7 +74,7 @@ int vfs_open_for_write(pf_fs *fs, pf_inode *in, int flags, pf_file **out)
 	}
 	if (in->look != PF_LOOK_FILE) {
 		rc = in->look == PF_LOOK_DIR ? EISDIR : ELOOP;
-	} else if (pf_ref_readonly(in->src->doc, in->ref)) {
+	} else if (pf_docview_readonly(in->src->dv, in->ref)) {
 		rc = EPERM; /* a read-only view (ref.h) */
 	} else if (flags & O_TRUNC) {
 		f->dirty = 1;

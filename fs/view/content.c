@@ -769,6 +769,20 @@ int pf_content_get(const pk_doc *doc, pf_ref ref, unsigned flags, pf_content *c,
 	return EISDIR;
 }
 
+/* A frame's view, the frame parsed for it (the docview keeps one parsed:
+ * pf_docview_content). */
+static int frame_view(const pk_doc *doc, pf_ref ref, pk_buf *out)
+{
+	pf_frame f;
+	int rc = pf_frame_parse(doc, ref.val, &f, NULL);
+
+	if (rc)
+		return rc;
+	rc = pf_frame_view(doc, &f, ref.part, out);
+	pf_frame_release(&f);
+	return rc;
+}
+
 int pf_view_rendered(uint32_t part)
 {
 	return part == PF_PART_VALUES || part == PF_PART_IMAGE ||
@@ -782,7 +796,7 @@ int pf_view_render(const pk_doc *doc, pf_ref ref, pk_buf *out)
 	    ref.part == PF_PART_STRVALUES)
 		return pf_array_render(doc, ref.val, ref.part, out);
 	if (pf_view_rendered(ref.part))
-		return pf_frame_render(doc, ref.val, ref.part, out);
+		return frame_view(doc, ref, out);
 	return EINVAL;
 }
 
@@ -790,8 +804,15 @@ int pf_ref_readonly(const pk_doc *doc, pf_ref ref)
 {
 	int64_t c = pf_part_column(ref.part);
 
-	if (c >= 0)
-		return !pf_frame_column_writable(doc, ref.val, (uint32_t)c);
+	if (c >= 0) {
+		pf_frame f;
+		int ro = 1;
+		if (pf_frame_parse(doc, ref.val, &f, NULL) == 0) {
+			ro = !pf_frame_writable(&f, (uint32_t)c);
+			pf_frame_release(&f);
+		}
+		return ro;
+	}
 	return pf_part_readonly(ref.part);
 }
 

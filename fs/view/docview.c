@@ -1,5 +1,7 @@
 #include "docview.h"
 
+#include "frame.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +71,53 @@ struct pf_docview {
 	pf_ptrmap view_sizes; /* (ident, part) -> size of a rendered view */
 	void (*note)(void *ctx, const char *why);
 	void *note_ctx;
+	/* the frame whose views were last asked for, parsed (frame.h):
+	 * its columns are read one after the other */
+	const void *frame_ident;
+	pf_frame frame;
 };
+
+/* Frame v parsed, kept until another frame is asked for. NULL when v is
+ * not a frame frame.h reads. */
+static const pf_frame *frame_of(pf_docview *dv, const pk_val *v)
+{
+	const void *ident = pf_ref_ident((pf_ref){v, PF_PART_SELF});
+
+	if (dv->frame_ident == ident)
+		return &dv->frame;
+	if (dv->frame_ident)
+		pf_frame_release(&dv->frame);
+	dv->frame_ident = NULL;
+	if (pf_frame_parse(dv->doc, v, &dv->frame, NULL))
+		return NULL;
+	dv->frame_ident = ident;
+	return &dv->frame;
+}
+
+int pf_docview_readonly(pf_docview *dv, pf_ref ref)
+{
+	int64_t c = pf_part_column(ref.part);
+	const pf_frame *f;
+
+	if (c < 0)
+		return pf_part_readonly(ref.part);
+	f = frame_of(dv, ref.val);
+	return !f || !pf_frame_writable(f, (uint32_t)c);
+}
+
+/* A rendered view's text: a frame's from the frame kept parsed. */
+static int render(pf_docview *dv, pf_ref ref, pk_buf *out)
+{
+	const pf_frame *f;
+
+	if (ref.part == PF_PART_INDEX || ref.part == PF_PART_CSV ||
+	    pf_part_column(ref.part) >= 0) {
+		if (!(f = frame_of(dv, ref.val)))
+			return EIO;
+		return pf_frame_view(dv->doc, f, ref.part, out);
+	}
+	return pf_view_render(dv->doc, ref, out);
+}
 
 void pf_docview_on_note(pf_docview *dv, void (*fn)(void *ctx, const char *why),
 			void *ctx)
@@ -302,6 +350,8 @@ void pf_docview_free(pf_docview *dv)
 
 	if (!dv)
 		return;
+	if (dv->frame_ident)
+		pf_frame_release(&dv->frame);
 	for (i = 0; i < dv->ndl; i++)
 		dircache_free(dv->dlist[i]);
 	for (i = 0; i < PF_DOCVIEW_VIEWS; i++)
@@ -352,7 +402,7 @@ int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
 	}
 	if (!(b = pf_blob_new()))
 		return ENOMEM;
-	if ((rc = pf_view_render(dv->doc, ref, &b->buf))) {
+	if ((rc = render(dv, ref, &b->buf))) {
 		pf_blob_unref(b);
 		return rc;
 	}

@@ -84,6 +84,10 @@ int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
 void pf_docview_on_note(pf_docview *dv, void (*fn)(void *ctx, const char *why),
 			void *ctx);
 
+/* Whether writes to file ref are refused (content.h's pf_ref_readonly,
+ * with the frame kept parsed). */
+int pf_docview_readonly(pf_docview *dv, pf_ref ref);
+
 /* Entries of dir that are directories (not links): nlink - 2. */
 int pf_docview_nsubdirs(pf_docview *dv, pf_ref dir, uint64_t *n);
 

@@ -919,26 +919,18 @@ int pf_frame_csv(const pk_doc *doc, const pf_frame *f, pk_buf *out)
 	return 0;
 }
 
-int pf_frame_render(const pk_doc *doc, const pk_val *v, uint32_t part,
-		    pk_buf *out)
+int pf_frame_view(const pk_doc *doc, const pf_frame *f, uint32_t part,
+		  pk_buf *out)
 {
-	pf_frame f;
-	int rc = pf_frame_parse(doc, v, &f, NULL);
+	int64_t c = pf_part_column(part);
 
-	if (rc)
-		return rc;
 	if (part == PF_PART_INDEX)
-		rc = pf_frame_index_text(doc, &f, out);
-	else if (part == PF_PART_CSV)
-		rc = pf_frame_csv(doc, &f, out);
-	else if (pf_part_column(part) >= 0 &&
-		 pf_part_column(part) < (int64_t)f.ncols)
-		rc = pf_frame_column_text(doc, &f,
-					  (uint32_t)pf_part_column(part), out);
-	else
-		rc = ENOENT;
-	pf_frame_release(&f);
-	return rc;
+		return pf_frame_index_text(doc, f, out);
+	if (part == PF_PART_CSV)
+		return pf_frame_csv(doc, f, out);
+	if (c >= 0 && c < (int64_t)f->ncols)
+		return pf_frame_column_text(doc, f, (uint32_t)c, out);
+	return ENOENT;
 }
 
 /* ---- edits ------------------------------------------------------------ */
@@ -962,16 +954,9 @@ static int column_writable(const pf_frame *f, const pf_fseq *s)
 	return s->kind == PF_FSEQ_OBJ && all_str(s);
 }
 
-int pf_frame_column_writable(const pk_doc *doc, const pk_val *v, uint32_t c)
+int pf_frame_writable(const pf_frame *f, uint32_t c)
 {
-	pf_frame f;
-	int ok;
-
-	if (pf_frame_parse(doc, v, &f, NULL))
-		return 0;
-	ok = c < f.ncols && column_writable(&f, &f.seqs[f.cols[c]]);
-	pf_frame_release(&f);
-	return ok;
+	return c < f->ncols && column_writable(f, &f->seqs[f->cols[c]]);
 }
 
 /* Line r of text: [*t0, *t1) without its '\n'. The text holds exactly

@@ -111,13 +111,13 @@ int pf_frame_index_text(const pk_doc *doc, const pf_frame *f, pk_buf *out);
 int pf_frame_csv(const pk_doc *doc, const pf_frame *f, pk_buf *out);
 
 /* Renders part (PF_PART_INDEX, PF_PART_CSV or a column part: ref.h) of
- * frame v into out. 0 or an errno. */
-int pf_frame_render(const pk_doc *doc, const pk_val *v, uint32_t part,
-		    pk_buf *out);
+ * the parsed frame f into out. 0 or an errno. */
+int pf_frame_view(const pk_doc *doc, const pf_frame *f, uint32_t part,
+		  pk_buf *out);
 
-/* Whether column c of frame v takes edits: numbers and bool, and columns
- * whose every value is a str. 1 or 0. */
-int pf_frame_column_writable(const pk_doc *doc, const pk_val *v, uint32_t c);
+/* Whether column c of f takes edits: numbers and bool, and columns whose
+ * every value is a str. 1 or 0. */
+int pf_frame_writable(const pf_frame *f, uint32_t c);
 
 /* Column c of frame v gets the values of text: one per line, as many
  * lines as rows, each a literal of the column's dtype (a str column: any
