@@ -12,6 +12,8 @@
 
 #define FLOAT_POW10_MIN (-292)
 #define FLOAT_POW10_MAX 324
+/* 10**E for 0 <= E <= FLOAT_POW10_EXACT_MAX are exact (5**E < 2**128) */
+#define FLOAT_POW10_EXACT_MAX 55
 
 static const uint64_t float_pow10[617][2] = {
     {0xff77b1fcbebcdc4fu, 0x25e8e89c13bb0f7bu}, /* -292 */

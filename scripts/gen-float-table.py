@@ -8,7 +8,7 @@ Run from the repository root:
 
 Entry E (E from E_MIN to E_MAX) is g = ceil(10**E / 2**r) with
 r = floor(log2(10**E)) - 127, so 2**127 <= g < 2**128: 10**E rounded up
-to 128 bits, exact when 10**E fits. Python's integers are exact, so no
+to 128 bits, exact when 10**E fits (0 <= E <= 55). Python's integers are exact, so no
 step here rounds twice. The output goes through clang-format (the repo's
 style), so `make format` leaves it be.
 """
@@ -25,22 +25,28 @@ E_MAX = 324
 
 
 def g_of(e):
+    """g, and whether g * 2**r is 10**e exactly."""
     if e >= 0:
         n = 10**e
         r = n.bit_length() - 1 - 127
         g = n << -r if r <= 0 else -((-n) >> r)
+        exact = r <= 0 or n % (1 << r) == 0
     else:
         d = 10**-e
         # 10**-e is no power of two (e < 0), so floor(log2(1/d)) is
         # -bit_length(d), and r = -bit_length(d) - 127.
         s = d.bit_length() + 127
         g = -((-(1 << s)) // d)
+        exact = False
     assert 1 << 127 <= g < 1 << 128, e
-    return g
+    return g, exact
 
 
 def main():
     out = os.path.join("codec", "text_float_table.h")
+    exact = [e for e in range(E_MIN, E_MAX + 1) if g_of(e)[1]]
+    exact_max = max(exact)
+    assert exact == list(range(0, exact_max + 1)), exact
     lines = [
         "/*",
         " * text_float_table.h - written by scripts/gen-float-table.py; do not",
@@ -56,11 +62,13 @@ def main():
         "",
         "#define FLOAT_POW10_MIN (%d)" % E_MIN,
         "#define FLOAT_POW10_MAX %d" % E_MAX,
+        "/* 10**E for 0 <= E <= FLOAT_POW10_EXACT_MAX are exact (5**E < 2**128) */",
+        "#define FLOAT_POW10_EXACT_MAX %d" % exact_max,
         "",
         "static const uint64_t float_pow10[%d][2] = {" % (E_MAX - E_MIN + 1),
     ]
     for e in range(E_MIN, E_MAX + 1):
-        g = g_of(e)
+        g = g_of(e)[0]
         lines.append(
             "\t{0x%016xu, 0x%016xu}, /* %d */" % (g >> 64, g & ((1 << 64) - 1), e)
         )
