@@ -224,7 +224,21 @@ static int format_float(double v, int add_dot_0, int add_sign, pk_buf *out)
 	if (v != 0) {
 		/* shortest, trailing zeros dropped: v = m * 10**e */
 		m = schubfach(fabs(v), &e);
-		while (m % 10 == 0) {
+		/* (0.037 comes as 3700000000000000e-17: halving steps, not
+		 * 14 divisions in a row) */
+		while (m % 100000000 == 0) {
+			m /= 100000000;
+			e += 8;
+		}
+		if (m % 10000 == 0) {
+			m /= 10000;
+			e += 4;
+		}
+		if (m % 100 == 0) {
+			m /= 100;
+			e += 2;
+		}
+		if (m % 10 == 0) {
 			m /= 10;
 			e++;
 		}
