@@ -164,6 +164,11 @@ fuzz: fuzz-build
 	BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_ONLY) -- $(FUZZ_ARGS)
 
 # ---- examples and benchmarks -------------------------------------------
+# repr(float), the new digits against the former ones (scripts/bench-float.sh)
+$(REL)/scripts/bench-float.o: CFLAGS += -Itests/unit
+$(BUILD)/bench-float: $(REL)/scripts/bench-float.o $(REL)/tests/unit/float_ref.o $(REL)/libpkcodec.a
+	$(CC) $(OPT) $^ -o $@ -lm
+
 # deps first, then a fresh make: this Makefile asks pkg-config for
 # libfuse3's flags when it is read, before deps could install it.
 run: deps
@@ -176,6 +181,7 @@ bench: all
 	PYTHON=$(PYTHON) bash scripts/bench-write.sh
 	PYTHON=$(PYTHON) BUILD=$(BUILD) bash scripts/bench-archives.sh
 	PYTHON=$(PYTHON) BUILD=$(BUILD) bash scripts/bench-scan.sh
+	PYTHON=$(PYTHON) BUILD=$(BUILD) bash scripts/bench-float.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -2,187 +2,213 @@
  * text_float.c - repr() of floats and complex numbers (text.h): Python's
  * shortest digits that read back as the same double, formatted as
  * CPython's PyOS_double_to_string(v, 'r', ...) does.
+ *
+ * What: schubfach() gives the fewest significant digits whose decimal
+ * reads back (round-half-even, as strtod and float() read) as v, and of
+ * equally short ones the nearest to v, ties to an even last digit: what
+ * CPython's dtoa mode 0 picks. format_float lays them out as repr does
+ * (exponent form when the exponent is below -4 or above 15).
+ *
+ * How: Schubfach (Raffaello Giulietti, "The Schubfach way to render
+ * doubles", 2020). With v = c * 2**q, the rounding interval of v (the
+ * reals that read back as v) is scaled by 10**-k, k = floor(log10(2**q)),
+ * which leaves at most one multiple of 10 in it. 10**-k comes from a
+ * table of 128-bit upward roundings (text_float_table.h, written by
+ * scripts/gen-float-table.py), and each of the three scaled points (the
+ * interval's ends and v itself) is one 64x128-bit product rounded to
+ * odd, which the paper proves is close enough to decide every comparison
+ * below as the exact values would. The candidates are the two multiples
+ * of 10 around v (one digit fewer) and the two integers around v; the
+ * digits are whichever is inside the interval, or the nearer of both.
+ * Integers below 2**53 are their own digits. The table is 128 bits wide
+ * where the paper's is 126, as in Alexander Bolz's C++ version of it
+ * (Drachennest, schubfach_64.cc), whose layout this follows; its exact
+ * entries get an exact product (round_to_odd).
+ *
+ * Why this one: it is exact for every double with no fallback (Grisu3
+ * gives up on about 0.5% of doubles and would need the slow search for
+ * them), needs no bignum, one table of 617 entries and no case analysis
+ * of trailing zeros as Ryu has, and costs a few multiplications: about
+ * 50 ns a random double, digits and layout, where the former
+ * snprintf("%.16e") + strtod search took 200-1100 ns (README,
+ * Performance). That former search is now the oracle of the unit tests
+ * (tests/unit/float_ref.c, test_float.c), which compare the two on
+ * about a million doubles.
  */
 #include "text.h"
 
-#include <float.h>
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
-/* 10**0 .. 10**22, all exact doubles. */
-static const double pow10_exact[] = {
-    1e0,  1e1,	1e2,  1e3,  1e4,  1e5,	1e6,  1e7,  1e8,  1e9,	1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+#include "text_float_table.h"
+
+/* (g * cp) / 2**127 rounded to odd, g = (hi, lo) one of float_pow10.
+ * When g is 10**E rounded up, the low 64 bits of lo * cp are left out of
+ * the sticky bit, as the paper does: they hold the rounding error, which
+ * would otherwise make an exact product look inexact. When g is exact
+ * (0 <= E <= 55) so is the product, and all of it counts. */
+static uint64_t round_to_odd(const uint64_t g[2], uint64_t cp, int exact)
+{
+	unsigned __int128 x = (unsigned __int128)g[1] * cp;
+	unsigned __int128 y =
+	    (unsigned __int128)g[0] * cp + (uint64_t)(x >> 64);
+	uint64_t hi = (uint64_t)(y >> 64), lo = (uint64_t)y;
+
+	return (hi << 1) | (lo >> 63) | (lo != 0) | (exact && (uint64_t)x != 0);
+}
+
+/* floor(x / 2**n) for the negative x here too (an arithmetic shift). */
+static int32_t floor_shift(int32_t x, int n)
+{
+	return x >= 0 ? x >> n : -(int32_t)((uint32_t)(-(x + 1)) >> n) - 1;
+}
+
+/* v > 0 finite as digits * 10**exp10 with the fewest digits (see the
+ * header comment); digits may end in zeros. */
+static uint64_t schubfach(double v, int *exp10)
+{
+	uint64_t bits, mant, c, cbl, cb, cbr, lower, upper, vbl, vb, vbr, s;
+	int exp2, q, k, h, even, closer, exact;
+	const uint64_t *g;
+
+	memcpy(&bits, &v, sizeof(bits));
+	mant = bits & ((1ull << 52) - 1);
+	exp2 = (int)(bits >> 52) & 0x7ff;
+	if (exp2) {
+		c = mant | 1ull << 52;
+		q = exp2 - 1075;
+		if (q <= 0 && q >= -52 && (c & ((1ull << -q) - 1)) == 0) {
+			/* An integer below 2**53: its own digits are the
+			 * shortest, any shorter decimal being another integer
+			 * a whole ulp away. */
+			*exp10 = 0;
+			return c >> -q;
+		}
+	} else {
+		c = mant;
+		q = -1074;
+	}
+	even = !(c & 1);
+	/* At a power of two the gap below v is half the gap above. */
+	closer = mant == 0 && exp2 > 1;
+	cbl = 4 * c - 2 + (uint64_t)closer;
+	cb = 4 * c;
+	cbr = 4 * c + 2;
+	/* k = floor(log10(2**q)), or of 3/4 2**q at a power of two. */
+	k = floor_shift(q * 1262611 - (closer ? 524031 : 0), 22);
+	/* h = q + floor(log2(10**-k)), 0 to 3 */
+	h = q + floor_shift(-k * 1741647, 19);
+	g = float_pow10[-k - FLOAT_POW10_MIN];
+	exact = -k >= 0 && -k <= FLOAT_POW10_EXACT_MAX;
+	vbl = round_to_odd(g, cbl << h, exact);
+	vb = round_to_odd(g, cb << h, exact);
+	vbr = round_to_odd(g, cbr << h, exact);
+	lower = vbl + !even;
+	upper = vbr - !even;
+
+	s = vb / 4;
+	if (s >= 10) {
+		/* One digit fewer: at most one multiple of 10 is inside. */
+		uint64_t sp = s / 10;
+		int up_in = lower <= 40 * sp, wp_in = 40 * sp + 40 <= upper;
+
+		if (up_in != wp_in) {
+			*exp10 = k + 1;
+			return sp + (uint64_t)wp_in;
+		}
+	}
+	{
+		int u_in = lower <= 4 * s, w_in = 4 * s + 4 <= upper;
+
+		*exp10 = k;
+		if (u_in != w_in)
+			return s + (uint64_t)w_in;
+		/* Both inside: the nearer, a tie to the even one. */
+		return s + (vb > 4 * s + 2 || (vb == 4 * s + 2 && (s & 1)));
+	}
+}
+
+/* "00" "01" ... "99": two digits a division. */
+static const char digit_pairs[201] = "0001020304050607080910111213141516171819"
+				     "2021222324252627282930313233343536373839"
+				     "4041424344454647484950515253545556575859"
+				     "6061626364656667686970717273747576777879"
+				     "8081828384858687888990919293949596979899";
+
+static const uint64_t pow10_u64[] = {
+    1ull,
+    10ull,
+    100ull,
+    1000ull,
+    10000ull,
+    100000ull,
+    1000000ull,
+    10000000ull,
+    100000000ull,
+    1000000000ull,
+    10000000000ull,
+    100000000000ull,
+    1000000000000ull,
+    10000000000000ull,
+    100000000000000ull,
+    1000000000000000ull,
+    10000000000000000ull,
+    100000000000000000ull,
+    1000000000000000000ull,
+    10000000000000000000ull,
 };
 
-/* 1 if the decimal DIG * 10**scale (nd digits) reads back as v. */
-static int digits_check(double v, const char *dig, int nd, int scale)
+/* The number of decimal digits of m > 0, without a loop to
+ * mispredict: log10(2) ~ 1233 / 4096 of its bit length, then one
+ * correction. */
+static int digit_count(uint64_t m)
 {
-	char rt[48];
-	uint64_t m = 0;
-	int i;
+	int n = (64 - __builtin_clzll(m)) * 1233 >> 12;
 
-	for (i = 0; i < nd; i++)
-		m = m * 10 + (uint64_t)(dig[i] - '0');
-	/* Clinger's fast path: m and 10**|scale| are exact doubles, so one
-	 * IEEE operation rounds the product or quotient correctly, as
-	 * strtod would. */
-	if (m <= (1ull << 53) && scale >= -22 && scale <= 22)
-		return (scale >= 0 ? (double)m * pow10_exact[scale]
-				   : (double)m / pow10_exact[-scale]) == v;
-	/* No decimal point in the string, so no locale can change how strtod
-	 * reads it. */
-	snprintf(rt, sizeof(rt), "%.*se%d", nd, dig, scale);
-	return strtod(rt, NULL) == v;
+	return n + (m >= pow10_u64[n]);
 }
 
-/* Rounds the 17 correctly rounded digits d17 to the first p into dig and
- * returns 1, or returns 0 when the dropped digits are exactly 5000...:
- * then only the exact value (which %.*e sees) knows the way. Rounding
- * twice is otherwise exact: a p-digit halfway point is itself a 17-digit
- * decimal, so it cannot lie strictly between v and its nearest one. */
-static int digits_round(const char *d17, int decpt17, int p, char *dig,
-			int *decpt)
+/* The nd decimal digits of m at dig, two at a time. */
+static void write_digits(uint64_t m, int nd, char *dig)
 {
-	int i, up;
+	char *p = dig + nd;
+	uint32_t m32;
 
-	up = d17[p] > '5';
-	if (d17[p] == '5') {
-		for (i = p + 1; i < 17 && d17[i] == '0'; i++)
-			;
-		if (i == 17)
-			return 0;
-		up = 1;
-	}
-	memcpy(dig, d17, (size_t)p);
-	dig[p] = '\0';
-	*decpt = decpt17;
-	if (up) {
-		for (i = p - 1; i >= 0 && dig[i] == '9'; i--)
-			dig[i] = '0';
-		if (i >= 0) {
-			dig[i]++;
-		} else {
-			dig[0] = '1';
-			(*decpt)++;
+	if (m >> 32) {
+		/* the low 8 digits in 32-bit arithmetic, then the rest */
+		uint64_t hi = m / 100000000;
+		uint32_t lo = (uint32_t)(m - hi * 100000000), i;
+
+		for (i = 0; i < 4; i++) {
+			p -= 2;
+			memcpy(p, digit_pairs + 2 * (lo % 100), 2);
+			lo /= 100;
 		}
+		m = hi;
 	}
-	return 1;
-}
-
-/* The p significant digits of v > 0 correctly rounded (from d17 when
- * that is exact, else from glibc's %.*e), with Python's decpt (v is
- * about 0.DIG * 10**decpt). Returns 1 if they read back as v. */
-static int digits_try(double v, const char *d17, int decpt17, int p, char *dig,
-		      int *decpt)
-{
-	if (p == 17) {
-		/* 17 digits always read back. */
-		memcpy(dig, d17, 18);
-		*decpt = decpt17;
-		return 1;
+	m32 = (uint32_t)m;
+	while (m32 >= 100) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * (m32 % 100), 2);
+		m32 /= 100;
 	}
-	if (!digits_round(d17, decpt17, p, dig, decpt)) {
-		char tmp[48];
-		const char *c;
-		int n = 0;
-
-		snprintf(tmp, sizeof(tmp), "%.*e", p - 1, v);
-		/* Skips whatever the locale's decimal point is. */
-		for (c = tmp; *c && *c != 'e'; c++)
-			if (*c >= '0' && *c <= '9')
-				dig[n++] = *c;
-		dig[n] = '\0';
-		*decpt = atoi(c + 1) + 1;
+	if (m32 >= 10) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * m32, 2);
+	} else {
+		*--p = (char)('0' + m32);
 	}
-	return digits_check(v, dig, p, *decpt - p);
-}
-
-/* The next decimal of the same length above 0.DIG * 10**decpt. */
-static void digits_step_up(char *dig, int *decpt)
-{
-	int i = (int)strlen(dig);
-
-	while (i-- > 0) {
-		if (dig[i] != '9') {
-			dig[i]++;
-			return;
-		}
-		dig[i] = '0';
-	}
-	dig[0] = '1';
-	(*decpt)++;
-}
-
-/* Shortest digits that read back as v > 0 (finite), the nearest to v
- * among equally short ones, as CPython's dtoa mode 0 picks them; trailing
- * zeros dropped. dig needs 18 bytes. */
-static void shortest_digits(double v, char *dig, int *decpt)
-{
-	char d17[48];
-	int p, n = 0, decpt17;
-	const char *c;
-
-	if (v < 9007199254740992.0 && v == floor(v)) {
-		/* Below 2**53 an integer's own digits are the shortest: any
-		 * shorter decimal is another integer, a whole ulp away. */
-		uint64_t m = (uint64_t)v;
-		char rev[20];
-
-		while (m) {
-			rev[n++] = (char)('0' + m % 10);
-			m /= 10;
-		}
-		for (p = 0; p < n; p++)
-			dig[p] = rev[n - 1 - p];
-		dig[n] = '\0';
-		*decpt = n;
-		goto strip;
-	}
-
-	snprintf(d17, sizeof(d17), "%.16e", v);
-	for (c = d17; *c && *c != 'e'; c++)
-		if (*c >= '0' && *c <= '9')
-			d17[n++] = *c;
-	decpt17 = atoi(c + 1) + 1;
-	d17[n] = '\0';
-
-	if (v < DBL_MIN) {
-		/* Subnormals have fewer significant bits, so the 15-digit
-		 * shortcut below does not hold: search up from one digit. */
-		for (p = 1; p <= 17; p++)
-			if (digits_try(v, d17, decpt17, p, dig, decpt))
-				break;
-	} else if (!digits_try(v, d17, decpt17, 15, dig, decpt) &&
-		   !digits_try(v, d17, decpt17, 16, dig, decpt)) {
-		/* For a normal double, a decimal of <= 15 digits that reads
-		 * back is always the nearest 15-digit one, so 15 failing
-		 * means 16 or 17 digits. The nearest 16-digit decimal can
-		 * miss while the next one up reads back when v is a power
-		 * of two: the gap below v is half the gap above. */
-		uint64_t bits;
-
-		memcpy(&bits, &v, sizeof(bits));
-		digits_step_up(dig, decpt);
-		if ((bits & 0xfffffffffffffull) != 0 ||
-		    !digits_check(v, dig, 16, *decpt - 16))
-			digits_try(v, d17, decpt17, 17, dig, decpt);
-	}
-strip:
-	n = (int)strlen(dig);
-	while (n > 1 && dig[n - 1] == '0')
-		dig[--n] = '\0';
 }
 
 /* PyOS_double_to_string(v, 'r', 0, flags) of CPython: repr(float) wants
  * add_dot_0 ('1.0'), repr(complex) does not ('1') and wants the sign of
- * the imaginary part always. */
+ * the imaginary part always. The digits are written where they go. */
 static int format_float(double v, int add_dot_0, int add_sign, pk_buf *out)
 {
-	char dig[24], b[64];
-	int decpt, nd, n = 0, i, x;
+	char b[64];
+	int decpt, nd, n = 0, i, x, e = 0;
+	uint64_t m = 0;
 
 	if (isnan(v))
 		/* CPython ignores the sign of a nan. */
@@ -195,33 +221,60 @@ static int format_float(double v, int add_dot_0, int add_sign, pk_buf *out)
 		memcpy(b + n, "inf", 3);
 		return pk_buf_add(out, b, (size_t)n + 3);
 	}
-	if (v == 0) {
-		dig[0] = '0';
-		dig[1] = '\0';
-		decpt = 1;
-	} else {
-		shortest_digits(fabs(v), dig, &decpt);
+	if (v != 0) {
+		/* shortest, trailing zeros dropped: v = m * 10**e */
+		m = schubfach(fabs(v), &e);
+		/* (0.037 comes as 3700000000000000e-17: halving steps, not
+		 * 14 divisions in a row) */
+		while (m % 100000000 == 0) {
+			m /= 100000000;
+			e += 8;
+		}
+		if (m % 10000 == 0) {
+			m /= 10000;
+			e += 4;
+		}
+		if (m % 100 == 0) {
+			m /= 100;
+			e += 2;
+		}
+		if (m % 10 == 0) {
+			m /= 10;
+			e++;
+		}
 	}
-	nd = (int)strlen(dig);
+	nd = m ? digit_count(m) : 1;
+	/* Python's decpt: v is about 0.DIGITS * 10**decpt */
+	decpt = nd + e;
 	x = decpt - 1;
 	if (x < -4 || x >= 16) {
-		b[n++] = dig[0];
+		/* d.igitse+XX: the first digit moves left over the point */
+		write_digits(m, nd, b + n + 1);
+		b[n] = b[n + 1];
 		if (nd > 1) {
-			b[n++] = '.';
-			memcpy(b + n, dig + 1, (size_t)nd - 1);
-			n += nd - 1;
+			b[n + 1] = '.';
+			n += nd + 1;
+		} else {
+			n++;
 		}
-		n += snprintf(b + n, sizeof(b) - (size_t)n, "e%c%02d",
-			      x < 0 ? '-' : '+', x < 0 ? -x : x);
+		/* the exponent's sign always, two digits at least (< 400) */
+		b[n++] = 'e';
+		b[n++] = x < 0 ? '-' : '+';
+		if (x < 0)
+			x = -x;
+		if (x >= 100)
+			b[n++] = (char)('0' + x / 100);
+		b[n++] = (char)('0' + x / 10 % 10);
+		b[n++] = (char)('0' + x % 10);
 	} else if (decpt <= 0) {
 		b[n++] = '0';
 		b[n++] = '.';
 		for (i = decpt; i < 0; i++)
 			b[n++] = '0';
-		memcpy(b + n, dig, (size_t)nd);
+		write_digits(m, nd, b + n);
 		n += nd;
 	} else if (decpt >= nd) {
-		memcpy(b + n, dig, (size_t)nd);
+		write_digits(m, nd, b + n);
 		n += nd;
 		for (i = nd; i < decpt; i++)
 			b[n++] = '0';
@@ -230,11 +283,11 @@ static int format_float(double v, int add_dot_0, int add_sign, pk_buf *out)
 			b[n++] = '0';
 		}
 	} else {
-		memcpy(b + n, dig, (size_t)decpt);
-		n += decpt;
-		b[n++] = '.';
-		memcpy(b + n, dig + decpt, (size_t)(nd - decpt));
-		n += nd - decpt;
+		/* dig.its: the integer digits move left over the point */
+		write_digits(m, nd, b + n + 1);
+		memmove(b + n, b + n + 1, (size_t)decpt);
+		b[n + decpt] = '.';
+		n += nd + 1;
 	}
 	return pk_buf_add(out, b, (size_t)n);
 }
