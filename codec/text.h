@@ -45,6 +45,9 @@ int pk_int_parse_i64(const char *text, size_t len, int64_t *out, pk_err *e);
 /* Exactly Python's repr(float): shortest round-trip digits, '0.1',
  * '1e+100', '1e-05', '123456789012345.0', 'inf', '-inf', 'nan', '-0.0'. */
 int pk_float_repr(double v, pk_buf *out);
+/* The same layout for a float32: the shortest digits that read back as
+ * the same float32 (numpy's repr of np.float32: 0.1 is '0.1'). */
+int pk_float32_repr(float v, pk_buf *out);
 /* float(text): accepts '1', ' 1.5\n', '1_000.5', 'inf', '-Infinity', 'nan'. */
 int pk_float_parse(const char *text, size_t len, double *out, pk_err *e);
 

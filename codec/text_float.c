@@ -4,7 +4,8 @@
  * CPython's PyOS_double_to_string(v, 'r', ...) does.
  *
  * What: schubfach() gives the fewest significant digits whose decimal
- * reads back (round-half-even, as strtod and float() read) as v, and of
+ * reads back (round-half-even, as strtod and float() read) as v (as a
+ * double, or as a float32 for pk_float32_repr), and of
  * equally short ones the nearest to v, ties to an even last digit: what
  * CPython's dtoa mode 0 picks. format_float lays them out as repr does
  * (exponent form when the exponent is below -4 or above 15).
@@ -64,34 +65,25 @@ static int32_t floor_shift(int32_t x, int n)
 	return x >= 0 ? x >> n : -(int32_t)((uint32_t)(-(x + 1)) >> n) - 1;
 }
 
-/* v > 0 finite as digits * 10**exp10 with the fewest digits (see the
- * header comment); digits may end in zeros. */
-static uint64_t schubfach(double v, int *exp10)
+/* v = c * 2**q > 0 of a binary format with sig significand bits (53
+ * for double, 24 for float; the table's 128 bits are more than either
+ * needs) as digits * 10**exp10 with the fewest digits (see the header
+ * comment); digits may end in zeros. closer: v is a power of two above
+ * the smallest normal, whose gap below is half the gap above. */
+static uint64_t schubfach_cq(uint64_t c, int q, int sig, int closer, int *exp10)
 {
-	uint64_t bits, mant, c, cbl, cb, cbr, lower, upper, vbl, vb, vbr, s;
-	int exp2, q, k, h, even, closer, exact;
+	uint64_t cbl, cb, cbr, lower, upper, vbl, vb, vbr, s;
+	int k, h, even, exact;
 	const uint64_t *g;
 
-	memcpy(&bits, &v, sizeof(bits));
-	mant = bits & ((1ull << 52) - 1);
-	exp2 = (int)(bits >> 52) & 0x7ff;
-	if (exp2) {
-		c = mant | 1ull << 52;
-		q = exp2 - 1075;
-		if (q <= 0 && q >= -52 && (c & ((1ull << -q) - 1)) == 0) {
-			/* An integer below 2**53: its own digits are the
-			 * shortest, any shorter decimal being another integer
-			 * a whole ulp away. */
-			*exp10 = 0;
-			return c >> -q;
-		}
-	} else {
-		c = mant;
-		q = -1074;
+	if (q <= 0 && q > -sig && (c & ((1ull << -q) - 1)) == 0) {
+		/* An integer below 2**sig: its own digits are the shortest,
+		 * any shorter decimal being another integer a whole ulp
+		 * away. */
+		*exp10 = 0;
+		return c >> -q;
 	}
 	even = !(c & 1);
-	/* At a power of two the gap below v is half the gap above. */
-	closer = mant == 0 && exp2 > 1;
 	cbl = 4 * c - 2 + (uint64_t)closer;
 	cb = 4 * c;
 	cbr = 4 * c + 2;
@@ -127,6 +119,29 @@ static uint64_t schubfach(double v, int *exp10)
 		/* Both inside: the nearer, a tie to the even one. */
 		return s + (vb > 4 * s + 2 || (vb == 4 * s + 2 && (s & 1)));
 	}
+}
+
+/* A double or (f32) a float v > 0, finite: schubfach_cq of its parts. */
+static uint64_t schubfach(double v, int f32, int *exp10)
+{
+	int mbits = f32 ? 23 : 52, bias = f32 ? 150 : 1075, exp2;
+	uint64_t mant, c;
+
+	if (f32) {
+		float f = (float)v;
+		uint32_t b;
+		memcpy(&b, &f, sizeof(b));
+		mant = b & ((1u << 23) - 1);
+		exp2 = (int)(b >> 23) & 0xff;
+	} else {
+		uint64_t b;
+		memcpy(&b, &v, sizeof(b));
+		mant = b & ((1ull << 52) - 1);
+		exp2 = (int)(b >> 52) & 0x7ff;
+	}
+	c = exp2 ? mant | 1ull << mbits : mant;
+	return schubfach_cq(c, exp2 ? exp2 - bias : 1 - bias, mbits + 1,
+			    mant == 0 && exp2 > 1, exp10);
 }
 
 /* "00" "01" ... "99": two digits a division. */
@@ -204,7 +219,8 @@ static void write_digits(uint64_t m, int nd, char *dig)
 /* PyOS_double_to_string(v, 'r', 0, flags) of CPython: repr(float) wants
  * add_dot_0 ('1.0'), repr(complex) does not ('1') and wants the sign of
  * the imaginary part always. The digits are written where they go. */
-static int format_float(double v, int add_dot_0, int add_sign, pk_buf *out)
+static int format_float(double v, int f32, int add_dot_0, int add_sign,
+			pk_buf *out)
 {
 	char b[64];
 	int decpt, nd, n = 0, i, x, e = 0;
@@ -223,7 +239,7 @@ static int format_float(double v, int add_dot_0, int add_sign, pk_buf *out)
 	}
 	if (v != 0) {
 		/* shortest, trailing zeros dropped: v = m * 10**e */
-		m = schubfach(fabs(v), &e);
+		m = schubfach(fabs(v), f32, &e);
 		/* (0.037 comes as 3700000000000000e-17: halving steps, not
 		 * 14 divisions in a row) */
 		while (m % 100000000 == 0) {
@@ -294,20 +310,25 @@ static int format_float(double v, int add_dot_0, int add_sign, pk_buf *out)
 
 int pk_float_repr(double v, pk_buf *out)
 {
-	return format_float(v, 1, 0, out);
+	return format_float(v, 0, 1, 0, out);
+}
+
+int pk_float32_repr(float v, pk_buf *out)
+{
+	return format_float(v, 1, 1, 0, out);
 }
 
 int pk_complex_repr(double re, double im, pk_buf *out)
 {
 	/* A +0.0 real part is left out, a -0.0 one is not. */
 	if (re == 0 && !signbit(re)) {
-		if (format_float(im, 0, 0, out) < 0 ||
+		if (format_float(im, 0, 0, 0, out) < 0 ||
 		    pk_buf_addc(out, 'j') < 0)
 			return -1;
 		return 0;
 	}
-	if (pk_buf_addc(out, '(') < 0 || format_float(re, 0, 0, out) < 0 ||
-	    format_float(im, 0, 1, out) < 0 || pk_buf_add(out, "j)", 2) < 0)
+	if (pk_buf_addc(out, '(') < 0 || format_float(re, 0, 0, 0, out) < 0 ||
+	    format_float(im, 0, 0, 1, out) < 0 || pk_buf_add(out, "j)", 2) < 0)
 		return -1;
 	return 0;
 }

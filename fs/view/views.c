@@ -665,10 +665,13 @@ int pf_array_elem_text(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
 			break;
 		}
 		if (a->kind == 'u')
-			return pk_buf_addf(out, "%llu", (unsigned long long)u);
-		return pk_buf_addf(out, "%lld", (long long)s);
+			return pk_buf_add_u64(out, u);
+		return pk_buf_add_i64(out, s);
 	}
 	case 'f':
+		if (a->size == 4) /* the float32's own shortest digits */
+			return pk_float32_repr(
+			    (float)load_float(a, p, (int)a->size), out);
 		return pk_float_repr(shortest_of(load_float(a, p, (int)a->size),
 						 (int)a->size * 8),
 				     out);

@@ -230,3 +230,114 @@ Test(float_digits, complex_repr)
 	}
 	pk_buf_release(&b);
 }
+
+/* ---- float32 (pk_float32_repr, an array's values.txt) ---------------- */
+
+/* The former float32 text: the first p digits of x, p from 1 up, that
+ * read back as x, then laid out as repr lays out a double. */
+static void f32_former(float x, char *out, size_t cap)
+{
+	char buf[40];
+	pk_buf b = PK_BUF_INIT;
+	int p;
+	double d = x;
+
+	if (isfinite(x) && x != 0)
+		for (p = 1; p <= 9; p++) {
+			snprintf(buf, sizeof(buf), "%.*e", p - 1, (double)x);
+			if (strtof(buf, NULL) == x) {
+				d = strtod(buf, NULL);
+				break;
+			}
+		}
+	cr_assert_eq(pk_float_repr(d, &b), 0);
+	snprintf(out, cap, "%.*s", (int)b.len, (const char *)b.data);
+	pk_buf_release(&b);
+}
+
+/* Significant digits of a repr ("1.25e-05" -> 3). */
+static int sig_digits(const char *s)
+{
+	int n = 0, lead = 1;
+
+	for (; *s && *s != 'e'; s++) {
+		if (*s < '0' || *s > '9')
+			continue;
+		if (*s == '0' && lead)
+			continue;
+		lead = 0;
+		n++;
+	}
+	return n;
+}
+
+static void check32(float x, int *n)
+{
+	char want[64], got[64];
+	pk_buf b = PK_BUF_INIT;
+	uint32_t bits;
+
+	cr_assert_eq(pk_float32_repr(x, &b), 0);
+	snprintf(got, sizeof(got), "%.*s", (int)b.len, (const char *)b.data);
+	pk_buf_release(&b);
+	f32_former(x, want, sizeof(want));
+	if (isnan(x)) {
+		cr_assert_str_eq(got, "nan");
+		(*n)++;
+		return;
+	}
+	cr_assert(strtof(got, NULL) == x, "%s does not read back as %a", got,
+		  (double)x);
+	memcpy(&bits, &x, sizeof(bits));
+	if (strcmp(got, want) != 0) {
+		/* only at a power of two, whose gap below is half the gap
+		 * above: the former search tried the nearest p digits only,
+		 * the shortest may be above */
+		cr_assert((bits & 0x7fffff) == 0 &&
+			      sig_digits(got) < sig_digits(want),
+			  "%a: %s, formerly %s", (double)x, got, want);
+	}
+	(*n)++;
+}
+
+Test(float_digits, float32_same_as_former_or_shorter)
+{
+	static const float lit[] = {
+	    0.1f,    1.0f / 3,	   3e38f,	-1e-8f,	     FLT_MIN,
+	    FLT_MAX, FLT_TRUE_MIN, 16777216.0f, 16777217.0f, 0.0f,
+	    -0.0f,   1e10f,	   123456.79f};
+	int n = 0, i, e;
+
+	for (i = 0; i < (int)(sizeof(lit) / sizeof(lit[0])); i++)
+		check32(lit[i], &n);
+	check32(INFINITY, &n);
+	check32(-INFINITY, &n);
+	check32(NAN, &n);
+	for (e = -149; e <= 127; e++) { /* powers of two and neighbours */
+		float p = ldexpf(1.0f, e);
+		check32(p, &n);
+		check32(nextafterf(p, 0), &n);
+		check32(nextafterf(p, INFINITY), &n);
+	}
+	for (i = 0; i < 300000; i++) {
+		uint32_t bits = (uint32_t)rnd();
+		float x;
+		memcpy(&x, &bits, sizeof(x));
+		check32(x, &n);
+	}
+	cr_assert_gt(n, 300000);
+	/* what numpy 1.24 prints for these float32s (repr of np.float32) */
+	{
+		pk_buf b = PK_BUF_INIT;
+		cr_assert_eq(pk_float32_repr(0.1f, &b), 0);
+		cr_assert_eq(pk_float32_repr(1.0f / 3, &b), 0);
+		cr_assert_eq(pk_float32_repr(3e38f, &b), 0);
+		cr_assert_eq(pk_float32_repr(16777216.0f, &b), 0);
+		cr_assert_eq(pk_float32_repr(FLT_TRUE_MIN, &b), 0);
+		cr_assert_eq(b.len,
+			     strlen("0.10.333333343e+3816777216.01e-45"));
+		cr_assert(memcmp(b.data, "0.10.333333343e+3816777216.01e-45",
+				 b.len) == 0);
+		pk_buf_release(&b);
+	}
+}
