@@ -176,6 +176,7 @@ bench: all
 	PYTHON=$(PYTHON) bash scripts/bench-write.sh
 	PYTHON=$(PYTHON) BUILD=$(BUILD) bash scripts/bench-archives.sh
 	PYTHON=$(PYTHON) BUILD=$(BUILD) bash scripts/bench-scan.sh
+	PYTHON=$(PYTHON) BUILD=$(BUILD) bash scripts/bench-views.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
