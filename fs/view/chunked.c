@@ -151,10 +151,15 @@ uint64_t pf_vstream_size(const pf_vstream *s)
 	return s->off[s->n];
 }
 
-size_t pf_vstream_bytes(const pf_vstream *s)
+size_t pf_vstream_bytes(pf_vstream *s)
 {
-	return sizeof(*s) + (s->n + 1) * sizeof(uint64_t) + s->kept[0].cap +
-	       s->kept[1].cap;
+	size_t n;
+
+	pthread_mutex_lock(&s->lock); /* readers swap the kept chunks */
+	n = sizeof(*s) + (s->n + 1) * sizeof(uint64_t) + s->kept[0].cap +
+	    s->kept[1].cap;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 /* The chunk holding byte pos (pos < size): the last k with off[k] <= pos

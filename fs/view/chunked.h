@@ -65,7 +65,7 @@ void pf_vstream_unref(pf_vstream *s); /* NULL is fine */
 /* The view's length in bytes. */
 uint64_t pf_vstream_size(const pf_vstream *s);
 /* Bytes held (table, kept chunk), for the cache's accounting. */
-size_t pf_vstream_bytes(const pf_vstream *s);
+size_t pf_vstream_bytes(pf_vstream *s);
 /* Copies the bytes [off, off + n) of the view (cut at its end) to dst;
  * *got says how many. 0, ENOMEM or EIO. */
 int pf_vstream_read(pf_vstream *s, uint64_t off, size_t n, uint8_t *dst,
