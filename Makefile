@@ -182,6 +182,7 @@ bench: all
 	PYTHON=$(PYTHON) BUILD=$(BUILD) bash scripts/bench-archives.sh
 	PYTHON=$(PYTHON) BUILD=$(BUILD) bash scripts/bench-scan.sh
 	PYTHON=$(PYTHON) BUILD=$(BUILD) bash scripts/bench-float.sh
+	PYTHON=$(PYTHON) BUILD=$(BUILD) bash scripts/bench-views.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "beneath.h"
+#include "chunked.h"
 #include "compress.h"
 #include "content.h"
 #include "docview.h"
@@ -293,7 +294,10 @@ static int open_file(pf_fs *fs, pf_inode *in, int flags, pf_file **out,
 		rc = ELOOP;
 	} else {
 		pk_err e = {PK_OK, NULL, 0};
-		rc = pf_docview_content(in->src->dv, in->ref, 0, &f->c, &e);
+		/* a large view (values.txt) is read in chunks from its
+		 * stream (chunked.h), never rendered whole */
+		rc = pf_docview_content(in->src->dv, in->ref, PF_CONTENT_STREAM,
+					&f->c, &e);
 		if (rc && e.msg) /* the codec's words reach the log */
 			pf_log("%s: byte %llu: %s", in->src->display,
 			       (unsigned long long)e.offset, e.msg);
@@ -353,6 +357,29 @@ int pf_fs_read(pf_fs *fs, pf_file *f, uint64_t off, size_t size, pf_span *out)
 	}
 	if (pf_map_torn(f->map))
 		return EIO; /* the file shrank under the bytes we served */
+	if (f->c.stream) {
+		/* the chunks the range covers, rendered now (the stream
+		 * keeps the last two: sequential reads render each once) */
+		size_t got;
+		int rc;
+		if (off >= len || size == 0)
+			return 0;
+		if (len - off < size)
+			size = (size_t)(len - off);
+		out->copy = malloc(size);
+		if (!out->copy)
+			return ENOMEM;
+		if ((rc = pf_vstream_read(f->c.stream, off, size, out->copy,
+					  &got))) {
+			free(out->copy);
+			out->copy = NULL;
+			return rc;
+		}
+		out->iov[0].iov_base = out->copy;
+		out->iov[0].iov_len = got;
+		out->niov = 1;
+		return 0;
+	}
 	if (f->c.head.len) {
 		/* a header before the data (array.npy): copied, then the
 		 * data from where it is */

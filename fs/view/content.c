@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunked.h"
 #include "errmap.h"
 #include "form.h"
 #include "frame.h"
@@ -49,11 +50,22 @@ void pf_content_release(pf_content *c)
 	pk_buf_release(&c->owned);
 	pk_buf_release(&c->head);
 	pf_blob_unref(c->blob);
+	pf_vstream_unref(c->stream);
 	pf_content_init(c);
 }
 
 int pf_content_append(const pf_content *c, pk_buf *out)
 {
+	if (c->stream) {
+		size_t got;
+		int rc;
+		if (c->len > SIZE_MAX || pk_buf_grow(out, (size_t)c->len))
+			return ENOMEM;
+		rc = pf_vstream_read(c->stream, 0, (size_t)c->len,
+				     out->data + out->len, &got);
+		out->len += got;
+		return rc;
+	}
 	if ((c->head.len && pk_buf_add(out, c->head.data, c->head.len)) ||
 	    (c->len && pk_buf_add(out, c->data, c->len)) ||
 	    (c->nl && pk_buf_addc(out, '\n')))

@@ -13,7 +13,8 @@
  * asks pf_docview_content, which keeps them rendered (docview.h).
  * Ownership: a pf_content either points into the doc's input (which the
  * caller keeps mapped while it uses the content), or owns `owned`, or
- * holds a reference to `blob` (a view its docview keeps); it owns `head`.
+ * holds a reference to `blob` (a view its docview keeps) or to `stream`
+ * (a view its docview serves in chunks); it owns `head`.
  * pf_content_release frees what it owns and drops the reference.
  * Invariants: pf_content_size == head + data length + (nl ? 1 : 0); what
  * PF_CONTENT_SIZE_ONLY reports equals what a full pf_content_get gives.
@@ -44,9 +45,14 @@ typedef struct pf_content {
 	int nl; /* a '\n' follows data */
 	pk_buf owned;
 	pf_blob *blob; /* data points into it (a cached view) */
+	/* a view served in chunks (chunked.h): data is NULL, len its size,
+	 * the bytes are read from the stream */
+	struct pf_vstream *stream;
 } pf_content;
 
-enum { PF_CONTENT_SIZE_ONLY = 1 };
+/* PF_CONTENT_STREAM: the caller reads a pf_content's stream when it has
+ * one (pf_docview_content gives a streamed view so only when asked). */
+enum { PF_CONTENT_SIZE_ONLY = 1, PF_CONTENT_STREAM = 2 };
 
 void pf_content_init(pf_content *c);
 void pf_content_release(pf_content *c);
@@ -54,7 +60,8 @@ static inline uint64_t pf_content_size(const pf_content *c)
 {
 	return c->head.len + c->len + (c->nl ? 1 : 0);
 }
-/* Appends the whole content (head, data, newline) to out. 0 or ENOMEM. */
+/* Appends the whole content (head, data or the stream's bytes, newline)
+ * to out. 0, ENOMEM or EIO. */
 int pf_content_append(const pf_content *c, pk_buf *out);
 
 /* Content of a file ref. Returns 0 or an errno (EISDIR for a

@@ -68,6 +68,13 @@ struct pf_docview {
 		pf_blob *blob;
 	} views[PF_DOCVIEW_VIEWS];
 	unsigned views_next;
+	/* values.txt served in chunks (chunked.h), the last few asked for */
+	struct streamcache {
+		const void *ident;
+		uint32_t part;
+		pf_vstream *s;
+	} streams[PF_DOCVIEW_VIEWS];
+	unsigned streams_next;
 	pf_ptrmap view_sizes; /* (ident, part) -> size of a rendered view */
 	void (*note)(void *ctx, const char *why);
 	void *note_ctx;
@@ -356,6 +363,8 @@ void pf_docview_free(pf_docview *dv)
 		dircache_free(dv->dlist[i]);
 	for (i = 0; i < PF_DOCVIEW_VIEWS; i++)
 		pf_blob_unref(dv->views[i].blob);
+	for (i = 0; i < PF_DOCVIEW_VIEWS; i++)
+		pf_vstream_unref(dv->streams[i].s);
 	pf_ptrmap_release(&dv->view_sizes);
 	free(dv->dlist);
 	free(dv->recs);
@@ -367,12 +376,63 @@ size_t pf_docview_bytes(const pf_docview *dv)
 {
 	size_t i, views = 0;
 
-	for (i = 0; i < PF_DOCVIEW_VIEWS; i++)
+	for (i = 0; i < PF_DOCVIEW_VIEWS; i++) {
 		if (dv->views[i].blob)
 			views += dv->views[i].blob->buf.cap;
+		if (dv->streams[i].s)
+			views += pf_vstream_bytes(dv->streams[i].s);
+	}
 	return sizeof(*dv) + pf_ptrmap_bytes(&dv->dirs) +
 	       pf_ptrmap_bytes(&dv->view_sizes) +
 	       dv->caprecs * sizeof(*dv->recs) + dv->bytes + views;
+}
+
+/* A size or a stream of a view served in chunks (ref.part is one, flags
+ * ask for one). */
+static int stream_content(pf_docview *dv, pf_ref ref, unsigned flags,
+			  pf_content *c)
+{
+	const void *ident = pf_ref_ident(ref);
+	struct streamcache *sc;
+	pf_chunker ch;
+	pf_vstream *s;
+	uint64_t size;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < PF_DOCVIEW_VIEWS; i++) {
+		sc = &dv->streams[i];
+		if (sc->s && sc->ident == ident && sc->part == ref.part)
+			goto found;
+	}
+	if ((flags & PF_CONTENT_SIZE_ONLY) &&
+	    pf_ptrmap_get(&dv->view_sizes, ident, ref.part, &size)) {
+		c->len = size;
+		return 0;
+	}
+	if (ref.part == PF_PART_VALUES || ref.part == PF_PART_STRVALUES)
+		rc = pf_array_values_chunker(dv->doc, ref.val, ref.part, &ch);
+	else
+		rc = pf_frame_chunker(dv->doc, ref.val, ref.part, &ch);
+	if (rc || (rc = pf_vstream_new(&ch, &s)))
+		return rc;
+	if (pf_ptrmap_put(&dv->view_sizes, ident, ref.part,
+			  pf_vstream_size(s))) {
+		pf_vstream_unref(s);
+		return ENOMEM;
+	}
+	sc = &dv->streams[dv->streams_next++ % PF_DOCVIEW_VIEWS];
+	pf_vstream_unref(sc->s);
+	sc->ident = ident;
+	sc->part = ref.part;
+	sc->s = s;
+found:
+	c->len = pf_vstream_size(sc->s);
+	if (!(flags & PF_CONTENT_SIZE_ONLY)) {
+		pf_vstream_ref(sc->s);
+		c->stream = sc->s;
+	}
+	return 0;
 }
 
 int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
@@ -393,6 +453,13 @@ int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
 		if (vc->blob && vc->ident == ident && vc->part == ref.part)
 			goto found;
 	}
+	/* values.txt and a frame's views of arrays are never rendered whole
+	 * for a size or a read: the whole text is only made for a caller
+	 * that wants it (an edit), or for views of objects (ENOTSUP) */
+	if (ref.part != PF_PART_IMAGE &&
+	    (flags & (PF_CONTENT_SIZE_ONLY | PF_CONTENT_STREAM)) &&
+	    (rc = stream_content(dv, ref, flags, c)) != ENOTSUP)
+		return rc; /* ENOTSUP: a view whose text is made whole */
 	/* a size once rendered is kept apart: `ls -l` of many arrays does
 	 * not render them again after they left the few kept whole */
 	if ((flags & PF_CONTENT_SIZE_ONLY) &&

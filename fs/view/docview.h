@@ -68,13 +68,21 @@ int pf_docview_lookup(pf_docview *dv, pf_ref dir, const char *name, size_t len,
 		      uint64_t *i);
 /* Target of a PF_LOOK_LINK entry, relative to its directory. */
 int pf_docview_link(pf_docview *dv, pf_ref dir, uint64_t i, pk_buf *out);
-/* The content of a file ref, as pf_content_get gives it, except that
- * the rendered views (values.txt, image.png: views.h) are kept: the
- * last PF_DOCVIEW_VIEWS asked for stay rendered while the view lives
- * (a stat then a cat render once), and c shares the rendered bytes
- * (c->blob) so a file open keeps them after the view is dropped. The
- * size of every view rendered once is kept too: a PF_CONTENT_SIZE_ONLY
- * question about it renders nothing again (c->data is then NULL). */
+/* The content of a file ref, as pf_content_get gives it, except for the
+ * rendered views (views.h):
+ * - values.txt asked with PF_CONTENT_SIZE_ONLY or PF_CONTENT_STREAM is
+ *   never rendered whole: the first such question makes its stream
+ *   (chunked.h: every chunk rendered once, counting), the last
+ *   PF_DOCVIEW_VIEWS streams are kept, and PF_CONTENT_STREAM gives
+ *   c->stream (shared, so a file open keeps it after the view is
+ *   dropped; c->data is NULL, c->len the size);
+ * - image.png, and values.txt asked without those flags (an edit wants
+ *   the text whole), are rendered whole: the last PF_DOCVIEW_VIEWS stay
+ *   rendered while the view lives, and c shares the rendered bytes
+ *   (c->blob) so a file open keeps them after the view is dropped.
+ * The size of every view rendered or counted once is kept too: a
+ * PF_CONTENT_SIZE_ONLY question about it renders nothing again (c->data
+ * is then NULL). */
 #define PF_DOCVIEW_VIEWS 4
 int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
 		       pf_content *c, pk_err *e);

@@ -1,5 +1,7 @@
 #include "frame.h"
 
+#include "chunked.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -830,34 +832,6 @@ static int index_cells(const pk_doc *doc, const pf_frame *f, uint64_t r,
 	return 0;
 }
 
-int pf_frame_column_text(const pk_doc *doc, const pf_frame *f, uint32_t c,
-			 pk_buf *out)
-{
-	uint64_t r;
-	int rc;
-
-	if (c >= f->ncols)
-		return ENOENT;
-	for (r = 0; r < f->nrows; r++)
-		if ((rc = pf_frame_cell(doc, f, &f->seqs[f->cols[c]], r, 0,
-					out)) ||
-		    (rc = pk_buf_addc(out, '\n') ? ENOMEM : 0))
-			return rc;
-	return 0;
-}
-
-int pf_frame_index_text(const pk_doc *doc, const pf_frame *f, pk_buf *out)
-{
-	uint64_t r;
-	int rc;
-
-	for (r = 0; r < f->nrows; r++)
-		if ((rc = index_cells(doc, f, r, 0, out)) ||
-		    (rc = pk_buf_addc(out, '\n') ? ENOMEM : 0))
-			return rc;
-	return 0;
-}
-
 /* A header field: a name slot (None or absent: empty). */
 static int name_field(const pk_doc *doc, const pk_val *v, const char *none,
 		      pk_buf *out)
@@ -871,9 +845,9 @@ static int name_field(const pk_doc *doc, const pk_val *v, const char *none,
 	return rc ? rc : csv_field(out, at);
 }
 
-int pf_frame_csv(const pk_doc *doc, const pf_frame *f, pk_buf *out)
+/* __frame__.csv's header line. */
+static int csv_header(const pk_doc *doc, const pf_frame *f, pk_buf *out)
 {
-	uint64_t r;
 	uint32_t l, c;
 	int rc;
 
@@ -898,39 +872,147 @@ int pf_frame_csv(const pk_doc *doc, const pf_frame *f, pk_buf *out)
 		if (rc)
 			return rc;
 	}
-	if (pk_buf_addc(out, '\n'))
-		return ENOMEM;
-	for (r = 0; r < f->nrows; r++) {
-		if ((rc = index_cells(doc, f, r, 1, out)))
-			return rc;
-		for (c = 0; c < f->ncols; c++) {
-			size_t at;
-			if (pk_buf_addc(out, ','))
-				return ENOMEM;
-			at = out->len;
-			if ((rc = pf_frame_cell(doc, f, &f->seqs[f->cols[c]], r,
-						1, out)) ||
-			    (rc = csv_field(out, at)))
-				return rc;
+	return pk_buf_addc(out, '\n') ? ENOMEM : 0;
+}
+
+/* Rows [from, to) of view part of f (no header), one line each. */
+static int rows_text(const pk_doc *doc, const pf_frame *f, uint32_t part,
+		     uint64_t from, uint64_t to, pk_buf *out)
+{
+	int64_t col = pf_part_column(part);
+	uint64_t r;
+	uint32_t c;
+	int rc = 0;
+
+	for (r = from; r < to && !rc; r++) {
+		if (col >= 0) {
+			rc = pf_frame_cell(doc, f, &f->seqs[f->cols[col]], r, 0,
+					   out);
+		} else {
+			int csv = part == PF_PART_CSV;
+			rc = index_cells(doc, f, r, csv, out);
+			for (c = 0; csv && c < f->ncols && !rc; c++) {
+				size_t at;
+				if (pk_buf_addc(out, ','))
+					return ENOMEM;
+				at = out->len;
+				if (!(rc = pf_frame_cell(doc, f,
+							 &f->seqs[f->cols[c]],
+							 r, 1, out)))
+					rc = csv_field(out, at);
+			}
 		}
-		if (pk_buf_addc(out, '\n'))
-			return ENOMEM;
+		if (!rc && pk_buf_addc(out, '\n'))
+			rc = ENOMEM;
 	}
-	return 0;
+	return rc;
 }
 
 int pf_frame_view(const pk_doc *doc, const pf_frame *f, uint32_t part,
 		  pk_buf *out)
 {
 	int64_t c = pf_part_column(part);
+	int rc;
 
-	if (part == PF_PART_INDEX)
-		return pf_frame_index_text(doc, f, out);
-	if (part == PF_PART_CSV)
-		return pf_frame_csv(doc, f, out);
-	if (c >= 0 && c < (int64_t)f->ncols)
-		return pf_frame_column_text(doc, f, (uint32_t)c, out);
-	return ENOENT;
+	if (part != PF_PART_INDEX && part != PF_PART_CSV &&
+	    !(c >= 0 && c < (int64_t)f->ncols))
+		return ENOENT;
+	if (part == PF_PART_CSV && (rc = csv_header(doc, f, out)))
+		return rc;
+	return rows_text(doc, f, part, 0, f->nrows, out);
+}
+
+/* ---- in chunks (chunked.h) -------------------------------------------- */
+
+/* A view in chunks of `per` rows: the frame (owned: its arrays' bytes
+ * are in the mapped pickle or copied into it) and the CSV's header,
+ * made when the chunker is. Only for views whose values are all in
+ * arrays (numbers, datetimes, categories of those, ranges): the chunker
+ * then never reads the doc, which may change after it is made. */
+struct frame_chunker {
+	pf_frame f;
+	uint32_t part;
+	uint64_t per;
+	pk_buf head;
+};
+
+static int frame_chunk(void *self, uint64_t k, pk_buf *out)
+{
+	struct frame_chunker *c = self;
+	uint64_t from = k * c->per, to = from + c->per;
+
+	if (to > c->f.nrows)
+		to = c->f.nrows;
+	if (k == 0 && pk_buf_add(out, c->head.data, c->head.len))
+		return ENOMEM;
+	return rows_text(NULL, &c->f, c->part, from, to, out);
+}
+
+static void frame_chunker_free(void *self)
+{
+	struct frame_chunker *c = self;
+
+	pf_frame_release(&c->f);
+	pk_buf_release(&c->head);
+	free(c);
+}
+
+/* Whether seq s (and a categorical's labels) reads only arrays. */
+static int in_arrays(const pf_frame *f, const pf_fseq *s)
+{
+	if (s->kind == PF_FSEQ_CAT)
+		s = &f->seqs[s->cats];
+	return s->kind != PF_FSEQ_OBJ;
+}
+
+int pf_frame_chunker(const pk_doc *doc, const pk_val *v, uint32_t part,
+		     pf_chunker *out)
+{
+	struct frame_chunker *c = calloc(1, sizeof(*c));
+	int64_t col = pf_part_column(part);
+	uint64_t cells = 1;
+	uint32_t i;
+	int rc, ok = 1;
+
+	memset(out, 0, sizeof(*out));
+	if (!c)
+		return ENOMEM;
+	if ((rc = pf_frame_parse(doc, v, &c->f, NULL))) {
+		free(c);
+		return rc;
+	}
+	c->part = part;
+	if (col >= 0) {
+		ok = col < (int64_t)c->f.ncols &&
+		     in_arrays(&c->f, &c->f.seqs[c->f.cols[col]]);
+	} else {
+		for (i = 0; i < c->f.nlevels; i++)
+			ok &= in_arrays(&c->f, &c->f.seqs[c->f.level[i]]);
+		cells = c->f.nlevels;
+		for (i = 0; part == PF_PART_CSV && i < c->f.ncols; i++)
+			ok &= in_arrays(&c->f, &c->f.seqs[c->f.cols[i]]);
+		if (part == PF_PART_CSV)
+			cells += c->f.ncols;
+	}
+	if (!ok) {
+		rc = ENOTSUP; /* its text is made whole */
+	} else if (part == PF_PART_CSV) {
+		rc = csv_header(doc, &c->f, &c->head);
+	} else if (col < 0 && part != PF_PART_INDEX) {
+		rc = ENOENT;
+	}
+	if (rc) {
+		frame_chunker_free(c);
+		return rc;
+	}
+	c->per = cells < PF_CHUNK_ITEMS ? PF_CHUNK_ITEMS / cells : 1;
+	out->self = c;
+	out->nchunks = (c->f.nrows + c->per - 1) / c->per;
+	if (part == PF_PART_CSV && out->nchunks == 0)
+		out->nchunks = 1; /* the header alone */
+	out->chunk = frame_chunk;
+	out->release = frame_chunker_free;
+	return 0;
 }
 
 /* ---- edits ------------------------------------------------------------ */

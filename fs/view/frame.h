@@ -103,17 +103,21 @@ void pf_frame_release(pf_frame *f);
 int pf_frame_cell(const pk_doc *doc, const pf_frame *f, const pf_fseq *s,
 		  uint64_t r, int csv, pk_buf *out);
 
-/* The derived files (README): column c's file, __index__, __frame__.csv,
- * appended to out. 0 or an errno. */
-int pf_frame_column_text(const pk_doc *doc, const pf_frame *f, uint32_t c,
-			 pk_buf *out);
-int pf_frame_index_text(const pk_doc *doc, const pf_frame *f, pk_buf *out);
-int pf_frame_csv(const pk_doc *doc, const pf_frame *f, pk_buf *out);
-
 /* Renders part (PF_PART_INDEX, PF_PART_CSV or a column part: ref.h) of
  * the parsed frame f into out. 0 or an errno. */
 int pf_frame_view(const pk_doc *doc, const pf_frame *f, uint32_t part,
 		  pk_buf *out);
+
+/* The same view as a chunker (chunked.h): chunk k is rows [k * per,
+ * (k + 1) * per) (the CSV's header before chunk 0), per being
+ * PF_CHUNK_ITEMS cells rounded down to whole rows. The chunker owns a
+ * parse of the frame and never reads the doc again, so only views whose
+ * values all live in arrays (numbers, bool, datetimes, ranges, and
+ * categoricals of those) are made this way: ENOTSUP for one that shows
+ * objects (str ...), whose text is made whole. 0 or an errno. */
+struct pf_chunker;
+int pf_frame_chunker(const pk_doc *doc, const pk_val *v, uint32_t part,
+		     struct pf_chunker *out);
 
 /* Whether column c of f takes edits: numbers and bool, and columns whose
  * every value is a str. 1 or 0. */

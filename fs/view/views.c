@@ -717,17 +717,35 @@ int pf_array_elem_text(const pf_arrinfo *a, const uint8_t *p, pk_buf *out)
 	return -1;
 }
 
-int pf_array_values_text(const pf_arrinfo *a, pk_buf *out)
+/* Moves w to element e (e < count) of the logical C order. */
+static void walk_seek(walk *w, uint64_t e)
+{
+	uint32_t k = w->a->ndim;
+
+	w->off = 0;
+	while (k-- > 0) {
+		uint64_t n = w->a->shape[k];
+		w->idx[k] = e % n;
+		e /= n;
+		w->off += w->idx[k] * w->stride[k];
+	}
+}
+
+int pf_array_values_range(const pf_arrinfo *a, uint64_t from, uint64_t to,
+			  pk_buf *out)
 {
 	walk w;
 	uint64_t i;
 
 	if (!a->kind || !a->data)
 		return EIO;
-	if (a->count == 0)
+	if (to > a->count)
+		to = a->count;
+	if (from >= to)
 		return 0;
 	walk_init(&w, a);
-	for (i = 0; i < a->count; i++) {
+	walk_seek(&w, from);
+	for (i = from; i < to; i++) {
 		uint32_t wrapped;
 		if (pf_array_elem_text(a, a->data + w.off * a->size, out))
 			return a->kind == 'U' ? EIO : ENOMEM;
@@ -736,6 +754,69 @@ int pf_array_values_text(const pf_arrinfo *a, pk_buf *out)
 				(wrapped || i + 1 == a->count) ? '\n' : ' '))
 			return ENOMEM;
 	}
+	return 0;
+}
+
+int pf_array_values_text(const pf_arrinfo *a, pk_buf *out)
+{
+	return pf_array_values_range(a, 0, a->count, out);
+}
+
+/* values.txt in chunks (chunked.h): `per` elements a chunk, whole rows of
+ * the last axis when a row fits in PF_CHUNK_ITEMS. */
+struct values_chunker {
+	pf_arrinfo a;
+	uint64_t per;
+};
+
+static int values_chunk(void *self, uint64_t k, pk_buf *out)
+{
+	struct values_chunker *c = self;
+
+	return pf_array_values_range(&c->a, k * c->per, (k + 1) * c->per, out);
+}
+
+static void values_chunker_free(void *self)
+{
+	struct values_chunker *c = self;
+
+	pf_arrinfo_release(&c->a);
+	free(c);
+}
+
+int pf_array_values_chunker(const pk_doc *doc, const pk_val *v, uint32_t part,
+			    pf_chunker *out)
+{
+	struct values_chunker *c = calloc(1, sizeof(*c));
+	uint64_t row;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!c)
+		return ENOMEM;
+	if ((rc = parse_array(doc, v, &c->a, 1))) {
+		free(c);
+		return rc;
+	}
+	if (c->a.kind == 'O')
+		rc = ENOTSUP; /* items in the doc: made whole */
+	else if ((part != PF_PART_VALUES && part != PF_PART_STRVALUES) ||
+		 (part == PF_PART_STRVALUES) != pf_array_text_only(&c->a))
+		rc = EIO; /* the other values.txt */
+	else if (!(rc = pf_array_payload(doc, v, &c->a)) &&
+		 (!c->a.kind || !c->a.data))
+		rc = EIO;
+	if (rc) {
+		values_chunker_free(c);
+		return rc;
+	}
+	row = c->a.ndim ? c->a.shape[c->a.ndim - 1] : 1;
+	c->per = row && row <= PF_CHUNK_ITEMS ? PF_CHUNK_ITEMS / row * row
+					      : PF_CHUNK_ITEMS;
+	out->self = c;
+	out->nchunks = (c->a.count + c->per - 1) / c->per;
+	out->chunk = values_chunk;
+	out->release = values_chunker_free;
 	return 0;
 }
 

@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "chunked.h"
 #include "error.h"
 #include "pickle.h"
 #include "ref.h"
@@ -114,6 +115,20 @@ void pf_array_load_elem(const pf_arrinfo *a, const uint8_t *p, uint8_t *out,
 			uint32_t size);
 int pf_array_elem_parse(const pf_arrinfo *a, const char *t, size_t n,
 			uint8_t *p);
+/* Elements [from, to) of the logical order (to cut at count): exactly
+ * that part of pf_array_values_text's bytes, each element followed by its
+ * ' ' or '\n'. 0, ENOMEM or EIO. */
+int pf_array_values_range(const pf_arrinfo *a, uint64_t from, uint64_t to,
+			  pk_buf *out);
+/* values.txt (part PF_PART_VALUES or PF_PART_STRVALUES) of array v as a
+ * chunker (chunked.h): chunk k is elements [k * per, (k + 1) * per),
+ * per being PF_CHUNK_ITEMS rounded down to whole rows of the last axis
+ * (PF_CHUNK_ITEMS itself when a row is longer). The chunker holds the
+ * array's description and its payload as pf_array_payload gives it (a
+ * copy for protocol 0-2 payloads, else a pointer into the pickle's
+ * bytes). 0 or errno (EIO: not that view of an array). */
+int pf_array_values_chunker(const pk_doc *doc, const pk_val *v, uint32_t part,
+			    pf_chunker *out);
 /* Parses an edited values.txt into the bytes of a new payload (same
  * length as a->len), appended to out: the same number of values, each a
  * literal of the dtype. 0, or PK_E_VALUE with *e saying why. */

@@ -28,6 +28,11 @@
 #                a bad value or a wrong count is EINVAL, pickle unchanged
 #   rm           rm of a view is EPERM (pickle unchanged); rm -r of an
 #                array directory removes the array
+#   large        a 4M-element float64 array: stat's size is what cat reads,
+#                the rows beside each chunk boundary and every 97th are
+#                Python's reprs, a read from an offset is that slice, and
+#                the daemon's peak RSS grows by under 40% of the text's
+#                size while stat and cat make it (the text is streamed)
 #
 # Ends with "views: N passed, N failed"; exit 1 when something failed.
 set -u
@@ -309,6 +314,49 @@ except OSError as e:
 	is "p$p: no values.txt for nested fields" "$(ls "$M/deep")" "$(printf 'data\ndtype\nshape')"
 	umount_fs "$M"
 done
+
+# a large values.txt is served in chunks (fs/view/chunked.h): the
+# daemon's peak RSS grows by far less than the text while `stat` and `cat`
+# make it (the pickle's own pages, which `cat data` touches first, are
+# counted apart). ASan's quarantine of freed blocks is kept small here so
+# that it does not count as the daemon's memory.
+"$PYTHON" -c "
+import numpy as np, pickle, sys
+a = np.random.default_rng(7).standard_normal(4_000_000).reshape(400_000, 10)
+np.save(sys.argv[1] + '/big.npy', a)
+pickle.dump(a, open(sys.argv[1] + '/big.pkl', 'wb'), 5)" "$S"
+M=$WORK/mbig
+hwm() { awk '/^VmHWM/ {print $2 * 1024}' "/proc/$MPID/status"; }
+if ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=8" mount_fs "$M" "$S/big.pkl"; then
+	cat "$M/data" >/dev/null
+	base=$(hwm)
+	size=$(stat -c %s "$M/values.txt")
+	cat "$M/values.txt" >"$WORK/big.txt"
+	grown=$(($(hwm) - base))
+	is "big: st_size is what cat reads" "$(stat -c %s "$WORK/big.txt")" "$size"
+	if [ "$grown" -lt $((size * 2 / 5)) ]; then ok; else
+		bad "big: peak RSS grew by $((grown >> 20)) MB for a $((size >> 20)) MB values.txt (bound: 40%)"
+	fi
+	# rows on each side of every chunk boundary (65530 values: 6553
+	# rows), and every 97th row, as Python's repr of the floats
+	check "big: values.txt has the array's values" "$PYTHON" -c "
+import numpy as np, sys
+a = np.load(sys.argv[1])
+lines = open(sys.argv[2]).read().split('\n')
+assert len(lines) == a.shape[0] + 1 and lines[-1] == '', len(lines)
+rows = set(range(0, a.shape[0], 97)) | {a.shape[0] - 1}
+for b in range(6553, a.shape[0], 6553):
+    rows |= {b - 1, b, b + 1}
+for i in sorted(rows):
+    want = ' '.join(map(repr, a[i].tolist()))
+    assert lines[i] == want, (i, lines[i], want)
+" "$S/big.npy" "$WORK/big.txt"
+	# a read at an offset inside the text (not from the start) gives
+	# that slice
+	check "big: a read at an offset is that slice of the text" bash -c \
+		"cmp <(tail -c +40000001 '$M/values.txt' | head -c 3000000) <(tail -c +40000001 '$WORK/big.txt' | head -c 3000000)"
+	umount_fs "$M"
+fi
 
 echo "views: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

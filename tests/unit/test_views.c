@@ -356,26 +356,44 @@ Test(views, editing_values_txt)
 	ut_close_doc(&g);
 }
 
-Test(views, docview_keeps_a_rendered_view)
+Test(views, docview_keeps_a_view_stream)
 {
 	OPEN(f, arrays4);
 	pf_ref r = ut_path(&f, "f8/values.txt");
-	pf_content a, b;
-	size_t before = pf_docview_bytes(f.dv);
+	const char *want = "0.1 nan inf\n-inf -0.0 1e+100\n";
+	pf_content a, b, c;
+	size_t before = pf_docview_bytes(f.dv), got;
+	char text[64];
 
+	/* the size question makes the stream (counted, not kept whole) */
 	cr_assert_eq(
 	    pf_docview_content(f.dv, r, PF_CONTENT_SIZE_ONLY, &a, NULL), 0);
 	cr_assert_gt(pf_docview_bytes(f.dv), before);
-	cr_assert_eq(pf_docview_content(f.dv, r, 0, &b, NULL), 0);
-	cr_assert_not_null(a.blob);
-	cr_assert_eq(a.blob, b.blob); /* rendered once */
-	cr_assert_eq(pf_content_size(&a), pf_content_size(&b));
-	cr_assert_eq(b.len, strlen("0.1 nan inf\n-inf -0.0 1e+100\n"));
+	cr_assert_null(a.blob);
+	cr_assert_null(a.stream);
+	cr_assert_eq(a.len, strlen(want));
+	/* a reader gets it */
+	cr_assert_eq(pf_docview_content(f.dv, r, PF_CONTENT_STREAM, &b, NULL),
+		     0);
+	cr_assert_not_null(b.stream);
+	cr_assert_null(b.data);
+	cr_assert_eq(pf_content_size(&b), strlen(want));
+	/* a caller that wants the text whole (an edit) gets it whole */
+	cr_assert_eq(pf_docview_content(f.dv, r, 0, &c, NULL), 0);
+	cr_assert_not_null(c.blob);
+	cr_assert_eq(c.len, strlen(want));
+	cr_assert_eq(memcmp(c.data, want, c.len), 0);
 	/* a content outlives its view */
 	ut_close_doc(&f);
-	cr_assert_eq(memcmp(b.data, "0.1 nan", 7), 0);
+	cr_assert_eq(
+	    pf_vstream_read(b.stream, 0, sizeof(text), (uint8_t *)text, &got),
+	    0);
+	cr_assert_eq(got, strlen(want));
+	cr_assert_eq(memcmp(text, want, got), 0);
+	cr_assert_eq(memcmp(c.data, "0.1 nan", 7), 0);
 	pf_content_release(&a);
 	pf_content_release(&b);
+	pf_content_release(&c);
 }
 
 Test(views, sizes_stay_known_after_the_views_left)
