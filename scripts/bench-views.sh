@@ -13,9 +13,11 @@
 #  3. `cat array.npy` vs `cat data` of a 100 MB float64 array, each the
 #     first read on a fresh mount (the page cache of the mount is empty;
 #     the pickle file's own pages are warm): throughput;
-#  4. `ls -l` of that array's directory (a stat of each view: values.txt's
-#     size is only known once the text was made) on a fresh mount, vs `cat
-#     data` on a fresh mount;
+#  4. `ls -l` of a folder (a dict) holding that array (the issue's case: a
+#     stat of the array's directory, no view is made), and `ls -l` of the
+#     array's own directory (a stat of each view: values.txt's size is
+#     only known once the text was counted), each on a fresh mount, vs
+#     `cat data` on a fresh mount;
 #  5. memory: the daemon's peak RSS (VmHWM) after mount + stat of the
 #     directory and its raw files, after `stat values.txt`, and after `cat
 #     values.txt`, for 1M and 10M elements, each on its own mount, so that
@@ -78,6 +80,13 @@ FRAME=$W/frame1m.pkl
 [ -f "$A1M" ] || { echo "making $A1M (100,000 x 10 float64)..."; "$PYTHON" "$GEN" array "$A1M" 100000 10; }
 [ -f "$A10M" ] || { echo "making $A10M (1,000,000 x 10 float64)..."; "$PYTHON" "$GEN" array "$A10M" 1000000 10; }
 [ -f "$A100" ] || { echo "making $A100 (1,310,720 x 10 float64, 100 MB)..."; "$PYTHON" "$GEN" array "$A100" 1310720 10; }
+HOLD=$W/holder100mb.pkl
+[ -f "$HOLD" ] || { echo "making $HOLD (a dict: the 100 MB array and 3 scalars)..."; "$PYTHON" - "$A100" "$HOLD" <<'PY2'
+import pickle, sys
+a = pickle.load(open(sys.argv[1], 'rb'))
+pickle.dump({'weights': a, 'name': 'run 7', 'epoch': 12, 'loss': 0.25}, open(sys.argv[2], 'wb'), protocol=5)
+PY2
+}
 [ -f "$FRAME" ] || { echo "making $FRAME (1,000,000 x 6 numeric DataFrame)..."; "$PYTHON" "$GEN" frame "$FRAME" 1000000; }
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 echo
@@ -162,13 +171,25 @@ done
 mount_pf "$A100"
 SZ_DATA=$(stat -c %s "$MNT/data"); SZ_NPY=$(stat -c %s "$MNT/array.npy")
 umount_pf
+# 4b. the issue's case: `ls -l` of a folder (a dict) holding the 100 MB
+# array beside a few scalars: a stat of the array's directory, no view
+tf=()
+for r in $(seq "$RUNS_IO"); do
+	mount_pf "$HOLD"
+	c0=$(cpu "${pids[-1]}")
+	read -r w c < <(timed "$W/ls.out" ls -l "$MNT")
+	tf+=("$w")
+	umount_pf
+done
+TF=$(printf '%s\n' "${tf[@]}" | best)
 TD=$(printf '%s\n' "${td[@]}" | best); TN=$(printf '%s\n' "${tn[@]}" | best); TL=$(printf '%s\n' "${tl[@]}" | best)
 CD=$(printf '%s\n' "${cd_[@]}" | best); CN=$(printf '%s\n' "${cn[@]}" | best); CL=$(printf '%s\n' "${cl[@]}" | best)
 BD=$(echo "$SZ_DATA / $TD / 1000000" | bc -l); BN=$(echo "$SZ_NPY / $TN / 1000000" | bc -l)
 PCT=$(echo "100 * $BN / $BD" | bc -l)
 printf '  cat data:      %.3f s (user + sys %.2f s), %.0f MB/s\n' "$TD" "$CD" "$BD"
 printf '  cat array.npy: %.3f s (user + sys %.2f s), %.0f MB/s -> %.0f%% of data'"'"'s throughput\n' "$TN" "$CN" "$BN" "$PCT"
-printf '  ls -l:         %.3f s (user + sys %.2f s) -> %s than cat data\n' "$TL" "$CL" "$(x "$TD" "$TL")"
+printf '  ls -l of the array directory (its views stat'"'"'ed): %.3f s (user + sys %.2f s) -> %s than cat data\n' "$TL" "$CL" "$(x "$TD" "$TL")"
+printf '  ls -l of a dict holding the array:                 %.3f s -> %s than cat data\n' "$TF" "$(x "$TD" "$TF")"
 echo
 
 # ---- 5. memory ---------------------------------------------------------------
@@ -214,7 +235,8 @@ else
 	echo "| \`cat __frame__.csv\`, 1M x 6 | skipped: no \`__frame__.csv\` in this build | | | 3x |"
 fi
 echo "| \`cat array.npy\` of a 100 MB array, fresh mount | $(printf '%.0f MB/s' "$BN") ($(s3 "$TN"), $(s3 "$CN")) | \`cat data\`: $(printf '%.0f MB/s' "$BD") ($(s3 "$TD"), $(s3 "$CD")) | $(printf '%.0f%%' "$PCT") | 80%: $(met "$PCT" 80) |"
-echo "| \`ls -l\` of that array's directory, fresh mount | $(s3 "$TL") ($(s3 "$CL")) | \`cat data\`: $(s3 "$TD") | $(x "$TD" "$TL") | not slower: $(met "$TD" "$TL") |"
+echo "| \`ls -l\` of a folder (a dict) holding that array, fresh mount | $(s3 "$TF") | \`cat data\`: $(s3 "$TD") | $(x "$TD" "$TF") | not slower: $(met "$TD" "$TF") |"
+echo "| \`ls -l\` of the array's own directory (stats \`values.txt\`: counts its text), fresh mount | $(s3 "$TL") ($(s3 "$CL")) | \`cat data\`: $(s3 "$TD") | $(x "$TD" "$TL") | |"
 for n in 1m 10m; do
 	v=SZV$n
 	echo "| peak RSS, $n elements ($(mb "${!v}") MB of text): mount + stat / + \`stat values.txt\` / + \`cat values.txt\` | $(mbk "${HWM[${n}stat]}") / $(mbk "${HWM[${n}statview]}") / $(mbk "${HWM[${n}cat]}") MB | | | |"
