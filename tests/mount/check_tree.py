@@ -187,11 +187,17 @@ def array_views(a):
     """The derived files of an array directory (README, "How values
     appear"): values.txt for bool / int / float / complex dtypes (not
     longdouble), str / bytes ones and datetime64 in units numpy prints,
-    structured ones of such fields (and padding), array.npy for any plain dtype (not object, not
+    structured ones of such fields (and padding), object ones whose items
+    are all shown as files, array.npy for any plain dtype (not object, not
     structured), image.png for (H, W[, 1|3|4]) uint8 / bool arrays."""
     dt = a.dtype
     plain = not dt.hasobject and dt.names is None
     out = []
+    if dt.kind == 'O':
+        # an object array of values shown as files: a values.txt of reprs
+        if all(scalar_bytes(x) is not None for x in a.ravel()):
+            out.append('values.txt')
+        return out
     if (plain and has_text(dt)) or (dt.names is not None and all(
             len(f) == 2 and isinstance(f[1], str) and
             (has_text(numpy.dtype(f[1])) or (f[0] == '' and f[1][1] == 'V'))
@@ -472,7 +478,9 @@ class Checker:
         order = 'F' if 'order' in listed else 'C'
         datap = os.path.join(path, 'data')
         if o.dtype.hasobject:
-            return [(datap, kids[-1], depth + 1)]
+            if 'values.txt' in listed:
+                self.check_file_any(os.path.join(path, 'values.txt'))
+            return [(datap, kids[listed.index('data')], depth + 1)]
         self.check_file_any(datap)
         with open(datap, 'rb') as f:
             raw = f.read()
