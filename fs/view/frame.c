@@ -314,9 +314,12 @@ static int index_seq(const pk_doc *doc, pf_frame *f, const pk_val *v,
 			return EIO;
 		if (dict_get(d, "step") && get_int(dict_get(d, "step"), &step))
 			return EIO;
-		if (step == 0 || start < -(INT64_C(1) << 62) ||
-		    start > (INT64_C(1) << 62) || stop < -(INT64_C(1) << 62) ||
-		    stop > (INT64_C(1) << 62))
+		/* bounds that keep start + r * step and the length in
+		 * int64 (a RangeIndex that long holds no real frame) */
+		if (step == 0 || start < -(INT64_C(1) << 60) ||
+		    start > (INT64_C(1) << 60) || stop < -(INT64_C(1) << 60) ||
+		    stop > (INT64_C(1) << 60) || step < -(INT64_C(1) << 60) ||
+		    step > (INT64_C(1) << 60))
 			return EIO;
 		if (step > 0 && stop > start)
 			len = (uint64_t)((stop - start + step - 1) / step);

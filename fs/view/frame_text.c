@@ -52,8 +52,9 @@ static int dt_text(int64_t v, int digits, pk_buf *out)
 
 	if (v == INT64_MIN)
 		return pk_buf_adds(out, "NaT");
+	/* the remainder first: secs * per overflows at the ends */
+	frac = (v % per + per) % per;
 	secs = floor_div(v, per);
-	frac = v - secs * per;
 	days = floor_div(secs, 86400);
 	sod = secs - days * 86400;
 	pf_civil_from_days(days, &y, &m, &d);

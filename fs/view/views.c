@@ -563,18 +563,25 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-void pf_civil_from_days(int64_t days, int64_t *y, int *m, int *d)
+/* H. Hinnant's civil_from_days (the proleptic Gregorian calendar), in
+ * 128 bits: a datetime64[W] of any int64 is 7 times that many days. The
+ * year of any such count fits 64 bits. */
+static void civil_from_days(__int128 days, int64_t *y, int *m, int *d)
 {
-	/* H. Hinnant's civil_from_days: the proleptic Gregorian calendar */
-	int64_t z = days + 719468, era = floor_div(z, 146097),
-		doe = z - era * 146097,
+	__int128 z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = (int64_t)(z - era * 146097),
 		yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365,
 		doy = doe - (365 * yoe + yoe / 4 - yoe / 100),
 		mp = (5 * doy + 2) / 153;
 
 	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
 	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
+	*y = (int64_t)(yoe + era * 400 + (*m <= 2));
+}
+
+void pf_civil_from_days(int64_t days, int64_t *y, int *m, int *d)
+{
+	civil_from_days(days, y, m, d);
 }
 
 /* str(numpy.datetime64) of t in unit u: ISO 8601, as many fields as the
@@ -583,31 +590,35 @@ static int datetime64_text(int64_t t, int u, pk_buf *out)
 {
 	static const int64_t per_sec[] = {1, 1000, 1000000, 1000000000};
 	static const int frac_digits[] = {0, 3, 6, 9};
-	int64_t y, days, sod = 0, frac = 0, secs;
+	int64_t y, sod = 0, frac = 0, secs;
+	__int128 days;
 	int m, d, k;
 
 	if (t == INT64_MIN)
 		return pk_buf_adds(out, "NaT");
-	if (u == DT_Y)
-		return pk_buf_addf(out, "%04lld", (long long)(1970 + t));
+	if (u == DT_Y) /* 1970 + t overflows int64 for the last 1970 */
+		return t >= 0 ? pk_buf_addf(out, "%04llu",
+					    (unsigned long long)t + 1970)
+			      : pk_buf_addf(out, "%04lld", (long long)t + 1970);
 	if (u == DT_MONTH)
 		return pk_buf_addf(out, "%04lld-%02d",
 				   (long long)(1970 + floor_div(t, 12)),
-				   (int)(t - floor_div(t, 12) * 12) + 1);
+				   (int)((t % 12 + 12) % 12) + 1);
 	if (u == DT_W || u == DT_D) {
-		days = u == DT_W ? t * 7 : t;
+		days = u == DT_W ? (__int128)t * 7 : t;
 	} else if (u == DT_H || u == DT_MIN) {
 		int64_t per_day = u == DT_H ? 24 : 1440;
 		days = floor_div(t, per_day);
 		sod = (t - days * per_day) * (u == DT_H ? 3600 : 60);
 	} else {
 		k = u - DT_S;
+		/* the remainder first: secs * per overflows at the ends */
+		frac = (t % per_sec[k] + per_sec[k]) % per_sec[k];
 		secs = floor_div(t, per_sec[k]);
-		frac = t - secs * per_sec[k];
 		days = floor_div(secs, 86400);
 		sod = secs - days * 86400;
 	}
-	pf_civil_from_days(days, &y, &m, &d);
+	civil_from_days(days, &y, &m, &d);
 	if (pk_buf_addf(out, "%04lld-%02d-%02d", (long long)y, m, d))
 		return -1;
 	if (u == DT_W || u == DT_D)
