@@ -213,7 +213,10 @@ shape:
 		/* numpy pickles the items in C order whatever the
 		 * array's order (its _getlist_pkl walks it) */
 		a->fortran = 0;
-		return a->nitems == a->count ? 0 : EIO;
+		if (a->nitems == a->count)
+			return 0;
+		rc = EIO;
+		goto fail;
 	}
 	if (d[0] == '[')
 		parse_fields(d, isz, a);

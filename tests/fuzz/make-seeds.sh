@@ -8,7 +8,9 @@
 #                tests/fixtures/dis (malformed ones included) and
 #                tests/fuzz/seeds-joblib (joblib.dump at protocols 2, 4
 #                and 5 with object and str arrays, pickle.dump six times
-#                into one file, joblib.dump twice into one file)
+#                into one file, joblib.dump twice into one file) and
+#                tests/fuzz/seeds-pandas (DataFrames and Series at
+#                protocols 2 and 4: tests/fuzz/pandas-seeds.py)
 #   names        the same pickles (their dicts' keys are named)
 #   edit         the same pickles, each followed by 32 bytes (its SHA-256):
 #                the harness reads what follows STOP as the edits to make
@@ -33,7 +35,7 @@ shift
 
 pickles() {
 	ls tests/fuzz/seeds/* tests/fixtures/py2/*.pkl tests/fixtures/dis/*.pickle \
-	    tests/fuzz/seeds-joblib/*
+	    tests/fuzz/seeds-joblib/* tests/fuzz/seeds-pandas/*
 }
 
 for name in "$@"; do

@@ -486,3 +486,33 @@ Test(views, arrays_that_do_not_fit_their_data_get_no_views)
 	}
 	ut_close_doc(&f);
 }
+
+/* np.array([1, 2], dtype=object) at protocol 2 with its shape changed to
+ * (3,): two items for three elements (found by fuzz_edit: the array's
+ * dtype text leaked when such an array was refused) */
+static const uint8_t objects_short[] = {
+    128, 2,   99,  110, 117, 109, 112, 121, 46,	 99,  111, 114, 101, 46,  109,
+    117, 108, 116, 105, 97,  114, 114, 97,  121, 10,  95,  114, 101, 99,  111,
+    110, 115, 116, 114, 117, 99,  116, 10,  113, 0,   99,  110, 117, 109, 112,
+    121, 10,  110, 100, 97,  114, 114, 97,  121, 10,  113, 1,	75,  0,	  133,
+    113, 2,   99,  95,	99,  111, 100, 101, 99,	 115, 10,  101, 110, 99,  111,
+    100, 101, 10,  113, 3,   88,  1,   0,   0,	 0,   98,  113, 4,   88,  6,
+    0,	 0,   0,   108, 97,  116, 105, 110, 49,	 113, 5,   134, 113, 6,	  82,
+    113, 7,   135, 113, 8,   82,  113, 9,   40,	 75,  1,   75,	3,   133, 113,
+    10,	 99,  110, 117, 109, 112, 121, 10,  100, 116, 121, 112, 101, 10,  113,
+    11,	 88,  2,   0,	0,   0,	  79,  56,  113, 12,  137, 136, 135, 113, 13,
+    82,	 113, 14,  40,	75,  3,	  88,  1,   0,	 0,   0,   124, 113, 15,  78,
+    78,	 78,  74,  255, 255, 255, 255, 74,  255, 255, 255, 255, 75,  63,  116,
+    113, 16,  98,  137, 93,  113, 17,  40,  75,	 1,   75,  2,	101, 116, 113,
+    18,	 98,  46};
+
+Test(views, an_object_array_with_fewer_items_than_its_shape)
+{
+	OPEN(f, objects_short);
+	pf_ref root = pf_docview_root(f.dv);
+
+	/* no values.txt (and nothing leaks: ASan's leak check) */
+	cr_assert_eq(pf_array_views(f.doc, root.val) & PF_VIEW_STRVALUES, 0);
+	cr_assert(!has(&f, "", "values.txt"));
+	ut_close_doc(&f);
+}
