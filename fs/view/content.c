@@ -812,22 +812,6 @@ int pf_view_render(const pk_doc *doc, pf_ref ref, pk_buf *out)
 	return EINVAL;
 }
 
-int pf_ref_readonly(const pk_doc *doc, pf_ref ref)
-{
-	int64_t c = pf_part_column(ref.part);
-
-	if (c >= 0) {
-		pf_frame f;
-		int ro = 1;
-		if (pf_frame_parse(doc, ref.val, &f, NULL) == 0) {
-			ro = !pf_frame_writable(&f, (uint32_t)c);
-			pf_frame_release(&f);
-		}
-		return ro;
-	}
-	return pf_part_readonly(ref.part);
-}
-
 const char *pf_ref_type_name(pf_ref ref)
 {
 	switch (ref.part) {

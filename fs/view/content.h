@@ -83,10 +83,6 @@ int pf_str_latin1(const pk_doc *doc, const pk_val *v, int *latin1);
 int pf_view_rendered(uint32_t part);
 int pf_view_render(const pk_doc *doc, pf_ref ref, pk_buf *out);
 
-/* Whether writes to file ref are refused (EPERM): the read-only views
- * (ref.h), and a frame's columns that do not take edits (frame.h). */
-int pf_ref_readonly(const pk_doc *doc, pf_ref ref);
-
 /* Type name of a file ref (user.pickle.type). */
 const char *pf_ref_type_name(pf_ref ref);
 

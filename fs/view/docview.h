@@ -92,8 +92,9 @@ int pf_docview_content(pf_docview *dv, pf_ref ref, unsigned flags,
 void pf_docview_on_note(pf_docview *dv, void (*fn)(void *ctx, const char *why),
 			void *ctx);
 
-/* Whether writes to file ref are refused (content.h's pf_ref_readonly,
- * with the frame kept parsed). */
+/* Whether writes to file ref are refused (EPERM): the read-only views
+ * (ref.h), and a frame's columns that take no edits (frame.h; the frame
+ * kept parsed, as for its views). */
 int pf_docview_readonly(pf_docview *dv, pf_ref ref);
 
 /* Entries of dir that are directories (not links): nlink - 2. */

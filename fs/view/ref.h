@@ -58,8 +58,8 @@ static inline int pf_part_is_view(uint32_t part)
 }
 
 /* Parts that are derived views: read-only to every write (EPERM). A
- * frame's column takes edits or not by its dtype (pf_ref_readonly,
- * content.h). */
+ * frame's column takes edits or not by its dtype (pf_docview_readonly,
+ * docview.h). */
 static inline int pf_part_readonly(uint32_t part)
 {
 	return part == PF_PART_NPY || part == PF_PART_IMAGE ||

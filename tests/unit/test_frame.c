@@ -364,13 +364,13 @@ Test(frame, which_files_take_edits)
 {
 	OPEN(f, frame4);
 
-	cr_assert(!pf_ref_readonly(f.doc, ut_path(&f, "n")));
-	cr_assert(!pf_ref_readonly(f.doc, ut_path(&f, "f")));
-	cr_assert(!pf_ref_readonly(f.doc, ut_path(&f, "ok")));
-	cr_assert(!pf_ref_readonly(f.doc, ut_path(&f, "s")));
-	cr_assert(pf_ref_readonly(f.doc, ut_path(&f, "t")));
-	cr_assert(pf_ref_readonly(f.doc, ut_path(&f, "__index__")));
-	cr_assert(pf_ref_readonly(f.doc, ut_path(&f, "__frame__.csv")));
+	cr_assert(!pf_docview_readonly(f.dv, ut_path(&f, "n")));
+	cr_assert(!pf_docview_readonly(f.dv, ut_path(&f, "f")));
+	cr_assert(!pf_docview_readonly(f.dv, ut_path(&f, "ok")));
+	cr_assert(!pf_docview_readonly(f.dv, ut_path(&f, "s")));
+	cr_assert(pf_docview_readonly(f.dv, ut_path(&f, "t")));
+	cr_assert(pf_docview_readonly(f.dv, ut_path(&f, "__index__")));
+	cr_assert(pf_docview_readonly(f.dv, ut_path(&f, "__frame__.csv")));
 	ut_close_doc(&f);
 }
 
