@@ -33,16 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-best() { sort -g | head -n 1; }
-now() { date +%s.%N; }
-since() { echo "$(now) - $1" | bc -l; }
-wait_mounted() { local i; for i in $(seq 6000); do mountpoint -q "$MNT" && return 0; sleep 0.01; done; return 1; }
-unmount() { fusermount3 -u "$MNT"; local i; for i in $(seq 500); do mountpoint -q "$MNT" || return 0; sleep 0.01; done; }
-mb() { echo "$1 / 1000000" | bc; }
-ratio() { echo "$1 / $2" | bc -l; }
-ms() { printf '%.1f ms' "$(echo "$1 * 1000" | bc -l)"; }
-s3() { printf '%.3f s' "$1"; }
-x() { if [ "$(echo "$1 >= $2" | bc)" = 1 ]; then printf '%.1fx faster' "$(ratio "$1" "$2")"; else printf '%.1fx slower' "$(ratio "$2" "$1")"; fi; }
+. scripts/bench-lib.sh # (the script runs from the repo root)
 # the time of one `cat`, in seconds; its output must be $2
 timed_cat() {
 	local s out; s=$(now); out=$(cat "$1"); since "$s"

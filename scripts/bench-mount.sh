@@ -45,10 +45,7 @@ if not os.path.isdir(d):
 PY
 gcc -std=c11 -D_GNU_SOURCE -O2 $(pkg-config --cflags fuse3) scripts/bench-memfs.c -o "$W/bench-memfs" $(pkg-config --libs fuse3) -lpthread
 
-best() { sort -g | head -n 1; }
-now() { date +%s.%N; }
-wait_mounted() { local i; for i in $(seq 500); do mountpoint -q "$MNT" && return 0; sleep 0.01; done; return 1; }
-unmount() { fusermount3 -u "$MNT"; local i; for i in $(seq 500); do mountpoint -q "$MNT" || return 0; sleep 0.01; done; }
+. scripts/bench-lib.sh # (the script runs from the repo root)
 
 size=$(stat -c %s "$W/dicts.pkl")
 echo "dicts.pkl: $((size / 1000000)) MB, 2,000,000 dicts"

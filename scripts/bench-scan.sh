@@ -197,14 +197,7 @@ for top in sys.argv[1:]:
 print("%d dangerous" % len(hits))
 '
 
-best() { sort -g | head -n 1; }
-now() { date +%s.%N; }
-since() { echo "$(now) - $1" | bc -l; }
-mb() { echo "$1 / 1000000" | bc; }
-ratio() { echo "$1 / $2" | bc -l; }
-ms() { printf '%.1f ms' "$(echo "$1 * 1000" | bc -l)"; }
-s3() { printf '%.3f s' "$1"; }
-x() { if [ "$(echo "$1 >= $2" | bc)" = 1 ]; then printf '%.1fx faster' "$(ratio "$1" "$2")"; else printf '%.1fx slower' "$(ratio "$2" "$1")"; fi; }
+. scripts/bench-lib.sh # (the script runs from the repo root)
 # run "$@" once: wall clock into $TMP/wall, "user sys" into $TMP/cpu,
 # stdout into $TMP/out, exit status into $TMP/rc
 timed() {

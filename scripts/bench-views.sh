@@ -48,19 +48,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-best() { sort -g | head -n 1; }
-now() { date +%s.%N; }
-since() { echo "$(now) - $1" | bc -l; }
-wait_mounted() { local i; for i in $(seq 6000); do mountpoint -q "$MNT" && return 0; sleep 0.01; done; return 1; }
-unmount() { fusermount3 -u "$MNT"; local i; for i in $(seq 500); do mountpoint -q "$MNT" || return 0; sleep 0.01; done; }
+. scripts/bench-lib.sh # (the script runs from the repo root)
 # start the release daemon on $1, wait for the mount; its pid is ${pids[-1]}
 mount_pf() { "$PF" -f "$1" "$MNT" & pids+=($!); wait_mounted; }
 umount_pf() { unmount; wait "${pids[-1]}" || true; }
 mb() { printf '%.1f' "$(echo "$1 / 1000000" | bc -l)"; }
-ratio() { echo "$1 / $2" | bc -l; }
-s3() { printf '%.3f s' "$1"; }
-x() { if [ "$(echo "$1 >= $2" | bc)" = 1 ]; then printf '%.1fx faster' "$(ratio "$1" "$2")"; else printf '%.1fx slower' "$(ratio "$2" "$1")"; fi; }
-met() { if [ "$(echo "$1 >= $2" | bc -l)" = 1 ]; then echo met; else echo "not met"; fi; }
 tck=$(getconf CLK_TCK)
 # user + system time of process $1 so far, seconds (fields 14, 15 of stat;
 # the daemon's comm has no spaces)

@@ -49,8 +49,7 @@ with open(w + '/b/ints', 'wb') as f:
 PY
 cp "$W/dicts.orig" "$W/a/dicts.pkl"
 
-best() { sort -g | head -n 1; }
-now() { date +%s.%N; }
+. scripts/bench-lib.sh # (the script runs from the repo root)
 mount_pf() { # mount_pf ARGS... (SOURCE last): picklefs -f in the background
 	"$PF" -f "$@" "$MNT" 2>>"$W/picklefs.log" &
 	MPID=$!
