@@ -98,6 +98,10 @@ int pf_frame_parse(const pk_doc *doc, const pk_val *v, pf_frame *f,
 		   const char **why);
 void pf_frame_release(pf_frame *f);
 
+/* Value r of a PF_FSEQ_NUM seq of signed ints ('i' arrays: codes,
+ * positions, int labels). 0, or -1 for an item wider than 8 bytes. */
+int pf_frame_int(const pf_frame *f, const pf_fseq *s, uint64_t r, int64_t *out);
+
 /* Text of value r of seq s (the rules above; csv: the CSV form, without
  * quoting). 0 or an errno. */
 int pf_frame_cell(const pk_doc *doc, const pf_frame *f, const pf_fseq *s,

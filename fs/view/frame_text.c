@@ -14,8 +14,7 @@
 #include "repr.h"
 #include "scalars.h"
 
-static int seq_int(const pf_frame *f, const pf_fseq *s, uint64_t r,
-		   int64_t *out)
+int pf_frame_int(const pf_frame *f, const pf_fseq *s, uint64_t r, int64_t *out)
 {
 	const pf_arrinfo *ai = &f->arrs[s->arr].ai;
 	uint8_t b[8] = {0};
@@ -145,13 +144,13 @@ int pf_frame_cell(const pk_doc *doc, const pf_frame *f, const pf_fseq *s,
 		return obj_cell(doc, &s->items[s->base + r * s->stride], csv,
 				out);
 	case PF_FSEQ_DT:
-		if (seq_int(f, s, r, &i))
+		if (pf_frame_int(f, s, r, &i))
 			return EIO;
 		if (csv && i == INT64_MIN)
 			return 0;
 		return dt_text(i, s->digits, out) ? ENOMEM : 0;
 	case PF_FSEQ_CAT:
-		if (seq_int(f, s, r, &i))
+		if (pf_frame_int(f, s, r, &i))
 			return EIO;
 		if (i < 0)
 			return csv ? 0 : (pk_buf_adds(out, "nan") ? ENOMEM : 0);
@@ -223,7 +222,7 @@ static int index_cells(const pk_doc *doc, const pf_frame *f, uint64_t r,
 					   csv, out);
 		} else {
 			int64_t code;
-			if (seq_int(f, &f->seqs[f->codes[l]], r, &code))
+			if (pf_frame_int(f, &f->seqs[f->codes[l]], r, &code))
 				return EIO;
 			if (code < 0)
 				rc = csv ? 0

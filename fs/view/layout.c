@@ -334,8 +334,7 @@ static int tensor_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 
 /* The names of a frame's columns: the label slots of an object index (or
  * a Series' name), else the labels as numbers (a RangeIndex, ints). */
-static int columns_seg(const pk_doc *doc, const pk_val *v, const pf_frame *f,
-		       pf_layout *l)
+static int columns_seg(const pk_val *v, const pf_frame *f, pf_layout *l)
 {
 	pf_seg *s;
 	const pf_fseq *ls = f->series ? NULL : &f->seqs[f->labels];
@@ -366,12 +365,9 @@ static int columns_seg(const pk_doc *doc, const pk_val *v, const pf_frame *f,
 		if (ls->kind == PF_FSEQ_RANGE)
 			n = ls->start + (int64_t)c * ls->step;
 		else if (ls->kind == PF_FSEQ_NUM &&
-			 f->arrs[ls->arr].ai.kind == 'i') {
-			pk_buf t = PK_BUF_INIT;
-			if (pf_frame_cell(doc, f, ls, c, 1, &t) == 0)
-				n = strtoll((const char *)t.data, NULL, 10);
-			pk_buf_release(&t);
-		}
+			 f->arrs[ls->arr].ai.kind == 'i' &&
+			 pf_frame_int(f, ls, c, &n))
+			n = -1;
 		if (n < 0) {
 			l->note = "column labels it cannot name";
 			return EIO;
@@ -390,7 +386,7 @@ static int frame_layout(const pk_doc *doc, const pk_val *v, pf_layout *l)
 	int rc = pf_frame_parse(doc, v, &f, &why);
 
 	if (rc == 0) {
-		rc = columns_seg(doc, v, &f, l);
+		rc = columns_seg(v, &f, l);
 		pf_frame_release(&f);
 		if (rc == 0 &&
 		    !(rc = add_one(l, "__index__", v, PF_PART_INDEX)) &&
